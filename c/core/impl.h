@@ -1,0 +1,182 @@
+/*
+ * impl.h - the core's private structures. Never included by c/modules,
+ * c/store or xs/ (STYLE.md section 1).
+ */
+#ifndef TP_IMPL_H
+#define TP_IMPL_H
+
+#include <sys/types.h>
+#include <stdarg.h>
+#include "trex_pam.h"
+#include "trex_pam_module.h"
+
+#if defined(__GNUC__)
+#define TP_WUR __attribute__((warn_unused_result))
+#define TP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define TP_WUR
+#define TP_PRINTF(a, b)
+#endif
+
+/* Free and forget. */
+#define FREE(p) do { free(p); (p) = NULL; } while (0)
+
+/* ---- the four stacks and six functions --------------------------------- */
+enum tp_type { TP_AUTH, TP_ACCOUNT, TP_SESSION, TP_PASSWORD, TP_NTYPES };
+
+enum tp_fn {
+    TP_FN_AUTHENTICATE, TP_FN_SETCRED, TP_FN_ACCT_MGMT,
+    TP_FN_OPEN_SESSION, TP_FN_CLOSE_SESSION, TP_FN_CHAUTHTOK, TP_NFNS
+};
+
+/* Actions of a control slot: >0 is a jump over that many entries. */
+#define TP_ACT_IGNORE   0
+#define TP_ACT_OK      (-1)
+#define TP_ACT_DONE    (-2)
+#define TP_ACT_BAD     (-3)
+#define TP_ACT_DIE     (-4)
+#define TP_ACT_RESET   (-5)
+
+#define TP_MAX_DEPTH 16   /* include/substack nesting */
+
+enum tp_entry_kind {
+    TP_ENTRY_MODULE,     /* call the module's hook (mod may be NULL: missing) */
+    TP_ENTRY_MUSTFAIL,   /* broken line: returns PERM_DENIED into its actions */
+    TP_ENTRY_SUBSTACK    /* inert header of a substack */
+};
+
+struct tp_modref {                 /* one loaded module, shared by its lines */
+    char *name;                    /* as written in the pam.d line */
+    const struct trex_pam_module *mod;   /* NULL: missing */
+    void *instance;
+    void *dl;                      /* dlopen handle of an external module */
+    struct tp_modref *next;
+};
+
+struct tp_entry {
+    enum tp_entry_kind kind;
+    int depth;                     /* 0 = top level, +1 per substack */
+    int actions[TREX_PAM_RETURN_VALUES];
+    struct tp_modref *ref;         /* TP_ENTRY_MODULE */
+    int argc;
+    char **argv;                   /* owned, NULL-terminated */
+    char *file;                    /* for log lines: file the line came from */
+    int line;
+    int silent_missing;            /* "-type": no log when the module is missing */
+    int cached;                    /* last result of authenticate/open_session */
+    int has_cached;
+};
+
+struct tp_stack {
+    struct tp_entry *e;
+    size_t n, cap;
+};
+
+struct tp_conf {
+    struct tp_stack stack[TP_NTYPES];
+    struct tp_modref *mods;        /* every module the handle loaded */
+};
+
+/* Saved state of an interrupted (PAM_INCOMPLETE) dispatch. */
+struct tp_resume {
+    int active;
+    enum tp_fn fn;
+    size_t pos;                    /* the entry to call again */
+    int impression, status;
+    int saved_impression[TP_MAX_DEPTH + 1], saved_status[TP_MAX_DEPTH + 1];
+    int depth;                     /* depth of the entry at pos */
+    int chauthtok_pass;            /* 1 = PRELIM pending, 2 = UPDATE pending */
+};
+
+struct tp_named_item {
+    char *name, *value;
+    struct tp_named_item *next;
+};
+
+struct tp_data {
+    char *name;
+    void *data;
+    trex_pam_cleanup_fn cleanup;
+    struct tp_data *next;          /* newest first */
+};
+
+struct trex_pam_handle {
+    /* string items, indexed by item number; NULL where not a string item */
+    char *item[TREX_PAM_ITEM_MAX + 1];
+    struct trex_pam_conv conv;
+    trex_pam_delay_fn fail_delay_fn;
+    struct trex_pam_xauth_data xauth;
+    struct tp_named_item *named;
+
+    char **env;                    /* "N=V" strings, insertion order */
+    size_t env_n, env_cap;
+    struct tp_data *data;
+
+    /* fail delay (PAM-SEMANTICS 4.5) */
+    unsigned int delay_base;       /* largest request since the last reset */
+    int delay_set;                 /* a request was made since the last reset */
+
+    /* pam_get_user state (4.1) */
+    int user_sticky;               /* sticky conversation failure or 0 */
+    char *user_again_prompt;       /* prompt of a CONV_AGAIN'd get_user */
+
+    /* configuration */
+    struct tp_conf *conf;
+    char *confdir;                 /* NULL: built-in default stack only */
+    int conf_stale;                /* PAM_SERVICE changed: reload before dispatch */
+    int log_mode;
+    void (*log_fn)(void *, int, const char *);
+    void *log_data;
+    trex_pam_resolve_fn resolve;
+    void *resolve_data;
+
+    /* dispatch state */
+    int in_module;                 /* a module hook is running */
+    enum tp_fn cur_fn;             /* the function being dispatched */
+    int cur_flags;
+    const struct tp_entry *cur_entry;   /* argv for use_first_pass etc. */
+    struct tp_resume resume;
+
+    pid_t pid;                     /* process that made the handle */
+};
+
+/* ---- handle.c ------------------------------------------------------------- */
+/* A handle may be used: non-NULL, and in the process that created it. */
+int tp_handle_ok(const trex_pam_handle_t *h);
+void tp_clear_tokens(trex_pam_handle_t *h);      /* AUTHTOK, OLDAUTHTOK wiped */
+char *tp_strdup(const char *s);                  /* NULL in, NULL out */
+void tp_drop_secret(char **p);                   /* wipe, free, NULL */
+
+/* ---- log.c ---------------------------------------------------------------- */
+void tp_log(const trex_pam_handle_t *h, int priority, const char *fmt, ...) TP_PRINTF(3, 4);
+void tp_vlog(const trex_pam_handle_t *h, int priority, const char *fmt, va_list ap);
+
+/* ---- delay.c -------------------------------------------------------------- */
+void tp_delay_start(trex_pam_handle_t *h);
+void tp_delay_finish(trex_pam_handle_t *h, int status);
+
+/* ---- conf.c --------------------------------------------------------------- */
+/* Load the stacks for service from h->confdir (or the built-in default when
+ * h->confdir is NULL). Returns SUCCESS, ABORT (neither service nor other),
+ * or BUF_ERR. Bad lines become must-fail entries and are logged. */
+TP_WUR int tp_conf_load(trex_pam_handle_t *h, const char *service, struct tp_conf **out);
+/* Parse pam.d text (service-file syntax) as if read from name. */
+TP_WUR int tp_conf_parse_text(trex_pam_handle_t *h, struct tp_conf *c, const char *text,
+                              const char *name);
+void tp_conf_free(struct tp_conf *c);
+/* Parse a bracketed control "[...]" (without brackets) into actions; returns
+ * 0 or -1 on a syntax error (then every slot is bad). Exposed for tests. */
+int tp_conf_parse_control(const char *text, int actions[TREX_PAM_RETURN_VALUES]);
+
+/* ---- dispatch.c ----------------------------------------------------------- */
+int tp_dispatch(trex_pam_handle_t *h, enum tp_fn fn, int flags);
+
+/* ---- modules: tp_module_builtin(), tp_module_api() --------------------------- */
+#include "../modules/registry.h"
+
+/* ---- constants.c ---------------------------------------------------------- */
+/* Code by pam.d token ("auth_err"); -1 if unknown. Tokens match exactly. */
+int tp_code_by_token(const char *token, size_t len);
+#define tp_code_token trex_pam_status_token
+
+#endif /* TP_IMPL_H */

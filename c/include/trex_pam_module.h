@@ -1,0 +1,118 @@
+/*
+ * trex_pam_module.h - writing a TRex::PAM module.
+ *
+ * A module is a table of up to six service functions. Three kinds exist and
+ * are dispatched alike:
+ *   - built-in C modules, compiled into the core (c/modules/);
+ *   - "perl:Package" modules, handed to the core by the XS layer through the
+ *     resolver in struct trex_pam_options;
+ *   - external shared objects named by absolute path in a pam.d line. They
+ *     export one symbol, TREX_PAM_MODULE_ENTRY, and reach the core only
+ *     through the versioned function table they receive, so they never link
+ *     against the object that holds the core (perl loads XS objects with
+ *     RTLD_LOCAL).
+ *
+ * A service function returns a PAM code (0..31; anything else fails the
+ * stack, as in Linux-PAM). A NULL function is a missing hook: the line then
+ * gives TREX_PAM_MODULE_UNKNOWN to its control.
+ */
+#ifndef TREX_PAM_MODULE_H
+#define TREX_PAM_MODULE_H
+
+#include "trex_pam.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef int (*trex_pam_sm_fn)(trex_pam_handle_t *pamh, int flags,
+                              int argc, const char **argv, void *instance);
+
+#define TREX_PAM_MODULE_ABI 1
+
+struct trex_pam_module {
+    unsigned int abi;               /* TREX_PAM_MODULE_ABI */
+    const char *name;
+    trex_pam_sm_fn authenticate;
+    trex_pam_sm_fn setcred;
+    trex_pam_sm_fn acct_mgmt;
+    trex_pam_sm_fn open_session;
+    trex_pam_sm_fn close_session;
+    trex_pam_sm_fn chauthtok;
+    void (*release)(void *instance); /* at trex_pam_end; may be NULL */
+};
+
+/* ---- functions a module calls (built-in modules link them directly) ---- */
+
+/* pam_get_user: PAM_USER if set, else one PAM_PROMPT_ECHO_ON prompt
+ * (prompt, else PAM_USER_PROMPT, else "login:"). */
+int trex_pam_get_user(trex_pam_handle_t *pamh, const char **user, const char *prompt);
+/* pam_get_authtok: item is TREX_PAM_AUTHTOK or TREX_PAM_OLDAUTHTOK;
+ * Linux-PAM's reuse, use_first_pass/use_authtok and prompting rules. */
+int trex_pam_get_authtok(trex_pam_handle_t *pamh, int item, const char **authtok,
+                         const char *prompt);
+
+typedef void (*trex_pam_cleanup_fn)(trex_pam_handle_t *pamh, void *data, int error_status);
+int trex_pam_set_data(trex_pam_handle_t *pamh, const char *name, void *data,
+                      trex_pam_cleanup_fn cleanup);
+int trex_pam_get_data(const trex_pam_handle_t *pamh, const char *name, const void **data);
+
+/* One message through the conversation. For the two prompt styles *response
+ * receives a malloc'd string the caller wipes and frees; for the others
+ * response may be NULL. The text is a plain string (no format). */
+int trex_pam_prompt(trex_pam_handle_t *pamh, int style, char **response, const char *text);
+int trex_pam_info(trex_pam_handle_t *pamh, const char *text);
+int trex_pam_error(trex_pam_handle_t *pamh, const char *text);
+
+/* The pam.d token of a status ("auth_err" for TREX_PAM_AUTH_ERR), as used in
+ * "[value=action]" controls; NULL outside 0..31. */
+const char *trex_pam_status_token(int status);
+
+/* Logging: syslog priorities (LOG_ERR, ...). Never pass a secret. */
+void trex_pam_log(const trex_pam_handle_t *pamh, int priority, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Wipe a secret (explicit_bzero) and compare two in constant time. */
+void trex_pam_wipe(void *p, size_t n);
+int trex_pam_secret_equal(const void *a, const void *b, size_t n);
+
+/* ---- external modules ---------------------------------------------------- */
+
+#define TREX_PAM_API_VERSION 1
+
+/* The table an external module receives. New functions are only ever added
+ * at the end; check size before using a member past the ones you know. */
+struct trex_pam_api {
+    unsigned int version;          /* TREX_PAM_API_VERSION */
+    size_t size;                   /* sizeof(struct trex_pam_api) of the core */
+    int (*get_user)(trex_pam_handle_t *, const char **, const char *);
+    int (*get_authtok)(trex_pam_handle_t *, int, const char **, const char *);
+    int (*get_item)(const trex_pam_handle_t *, int, const void **);
+    int (*set_item)(trex_pam_handle_t *, int, const void *);
+    int (*get_named_item)(const trex_pam_handle_t *, const char *, const char **);
+    int (*set_named_item)(trex_pam_handle_t *, const char *, const char *);
+    int (*set_data)(trex_pam_handle_t *, const char *, void *, trex_pam_cleanup_fn);
+    int (*get_data)(const trex_pam_handle_t *, const char *, const void **);
+    int (*prompt)(trex_pam_handle_t *, int, char **, const char *);
+    int (*putenv)(trex_pam_handle_t *, const char *);
+    const char *(*getenv)(const trex_pam_handle_t *, const char *);
+    int (*fail_delay)(trex_pam_handle_t *, unsigned int);
+    const char *(*strerror)(const trex_pam_handle_t *, int);
+    void (*log)(const trex_pam_handle_t *, int, const char *, ...);
+    void (*wipe)(void *, size_t);
+    int (*secret_equal)(const void *, const void *, size_t);
+    const char *(*status_token)(int);
+};
+
+/* The one symbol an external module exports. It returns its module table
+ * (abi = TREX_PAM_MODULE_ABI) or NULL to refuse (wrong api version). */
+#define TREX_PAM_MODULE_ENTRY "trex_pam_module_entry"
+typedef const struct trex_pam_module *(*trex_pam_module_entry_fn)(const struct trex_pam_api *api);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TREX_PAM_MODULE_H */
