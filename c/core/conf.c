@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "impl.h"
 
 #define ACT_UNDEF   (-6)         /* a slot nothing has set yet */
@@ -80,16 +81,74 @@ static void stack_free(struct tp_stack *st)
 }
 
 /* Whole file into memory. 0 or an errno value. */
-static int read_file(const char *path, char **buf, size_t *len)
+/* Remember that path was read (st non-NULL) or not found (err), so that a
+ * cached configuration can be checked against the disk. 0 or ENOMEM. */
+static int add_dep(struct tp_conf *c, const char *path, const struct stat *st, int err)
+{
+    struct tp_dep *d;
+    if (c == NULL)
+        return 0;
+    if ((d = calloc(1, sizeof *d)) == NULL || (d->path = strdup(path)) == NULL) {
+        free(d);
+        return ENOMEM;
+    }
+    d->err = err;
+    if (st != NULL) {
+        d->dev = st->st_dev;
+        d->ino = st->st_ino;
+        d->size = st->st_size;
+        d->mtim = st->st_mtim;
+        d->ctim = st->st_ctim;
+    }
+    d->next = c->deps;
+    c->deps = d;
+    return 0;
+}
+
+/* Whether every file is as it was when c was read. */
+static int deps_unchanged(const struct tp_conf *c)
+{
+    for (const struct tp_dep *d = c->deps; d != NULL; d = d->next) {
+        struct stat st;
+        if (stat(d->path, &st) != 0) {
+            if (d->err == 0 || errno != d->err)
+                return 0;
+        } else if (d->err != 0 || st.st_dev != d->dev || st.st_ino != d->ino ||
+                   st.st_size != d->size ||
+                   st.st_mtim.tv_sec != d->mtim.tv_sec || st.st_mtim.tv_nsec != d->mtim.tv_nsec ||
+                   st.st_ctim.tv_sec != d->ctim.tv_sec || st.st_ctim.tv_nsec != d->ctim.tv_nsec) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The whole file at path, recorded in c's dependencies. 0 or an errno. */
+static int read_file(struct tp_conf *c, const char *path, char **buf, size_t *len)
 {
     size_t cap = 4096, n = 0;
     char *b, *nb;
     int fd, err = 0;
+    struct stat st;
 
     *buf = NULL;
     *len = 0;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return errno;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        err = errno;
+        if ((err == ENOENT || err == ENOTDIR) && add_dep(c, path, NULL, err) != 0)
+            return ENOMEM;
+        return err;
+    }
+    /* stat before reading: a change during the read shows at the next check */
+    if (fstat(fd, &st) != 0 || add_dep(c, path, &st, 0) != 0) {
+        err = errno == ENOMEM ? ENOMEM : errno;
+        close(fd);
+        return err ? err : EIO;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return EISDIR;
+    }
     if ((b = malloc(cap)) == NULL) {
         close(fd);
         return ENOMEM;
@@ -581,8 +640,6 @@ static char *conf_path(const trex_pam_handle_t *h, const char *name)
     char *p;
     if (name[0] == '/')
         return strdup(name);
-    if (h->confdir == NULL)
-        return NULL;
     if (asprintf(&p, "%s/%s", h->confdir, name) < 0)
         return NULL;
     return p;
@@ -606,14 +663,9 @@ static int load_include(struct parser *ps, struct tp_stack *stacks, const char *
         tp_log(ps->h, LOG_ERR, "%s:%d: include/substack without a file name", file, line);
         return TREX_PAM_ABORT;
     }
-    if (target[0] != '/' && ps->h->confdir == NULL) {
-        tp_log(ps->h, LOG_ERR, "%s:%d: cannot include \"%.200s\": no configuration directory",
-               file, line, target);
-        return TREX_PAM_ABORT;
-    }
     if ((path = conf_path(ps->h, target)) == NULL)
         return TREX_PAM_BUF_ERR;
-    err = read_file(path, &buf, &len);
+    err = read_file(ps->conf, path, &buf, &len);
     free(path);
     if (err == ENOMEM)
         return TREX_PAM_BUF_ERR;
@@ -756,7 +808,7 @@ static int load_top(struct parser *ps, struct tp_stack *stacks, const char *name
     *missing = 0;
     if ((path = conf_path(ps->h, name)) == NULL)
         return TREX_PAM_BUF_ERR;
-    err = read_file(path, &buf, &len);
+    err = read_file(ps->conf, path, &buf, &len);
     if (err == ENOENT || err == ENOTDIR) {
         free(path);
         *missing = 1;
@@ -784,35 +836,38 @@ int tp_conf_parse_text(trex_pam_handle_t *h, struct tp_conf *c, const char *text
                         TYPE_ANY, 0, 0);
 }
 
-int tp_conf_load(trex_pam_handle_t *h, const char *service, struct tp_conf **out)
+/* Whether the configuration directory is the compiled default and absent:
+ * then the built-in default stack applies. The directory's absence is
+ * recorded, so a cached default is dropped once the directory appears.
+ * SUCCESS (*builtin set), ABORT (an unusable directory) or BUF_ERR. */
+static int check_confdir(trex_pam_handle_t *h, struct tp_conf *c, int *builtin)
+{
+    struct stat st;
+
+    *builtin = 0;
+    if (stat(h->confdir, &st) == 0 && S_ISDIR(st.st_mode))
+        return TREX_PAM_SUCCESS;
+    if (!h->confdir_explicit && errno == ENOENT) {
+        *builtin = 1;
+        return add_dep(c, h->confdir, NULL, ENOENT) == 0 ? TREX_PAM_SUCCESS : TREX_PAM_BUF_ERR;
+    }
+    tp_log(h, LOG_ERR, "%s: cannot use as configuration directory: %s", h->confdir,
+           errno != 0 ? strerror(errno) : "not a directory");
+    return TREX_PAM_ABORT;
+}
+
+/* Read and parse; the caller handles the cache. */
+static int conf_read(trex_pam_handle_t *h, const char *service, struct tp_conf *c)
 {
     struct tp_stack svc[TP_NTYPES], oth[TP_NTYPES];
-    struct tp_conf *c;
-    struct parser ps;
-    int rc, svc_missing = 0, oth_missing = 0;
+    struct parser ps = { h, c };
+    int rc, builtin, svc_missing = 0, oth_missing = 0;
 
-    if (out == NULL)
-        return TREX_PAM_SYSTEM_ERR;
-    *out = NULL;
-    if (h == NULL)
-        return TREX_PAM_SYSTEM_ERR;
-    if (service == NULL)
-        return TREX_PAM_BAD_ITEM;
-    if ((c = calloc(1, sizeof *c)) == NULL)
-        return TREX_PAM_BUF_ERR;
-    ps.h = h;
-    ps.conf = c;
-
-    if (h->confdir == NULL) {
-        rc = parse_buffer(&ps, c->stack, "(built-in default)", default_stack,
-                          sizeof default_stack - 1, TYPE_ANY, 0, 0);
-        if (rc != TREX_PAM_SUCCESS) {
-            tp_conf_free(c);
-            return rc;
-        }
-        *out = c;
-        return TREX_PAM_SUCCESS;
-    }
+    if ((rc = check_confdir(h, c, &builtin)) != TREX_PAM_SUCCESS)
+        return rc;
+    if (builtin)
+        return parse_buffer(&ps, c->stack, "(built-in default)", default_stack,
+                            sizeof default_stack - 1, TYPE_ANY, 0, 0);
 
     memset(svc, 0, sizeof svc);
     memset(oth, 0, sizeof oth);
@@ -838,20 +893,100 @@ int tp_conf_load(trex_pam_handle_t *h, const char *service, struct tp_conf **out
             stack_free(&svc[t]);
         }
     }
-    if (rc != TREX_PAM_SUCCESS) {
+    return rc;
+}
+
+static char *cache_key(const trex_pam_handle_t *h, const char *service)
+{
+    char *k;
+    return asprintf(&k, "%s\n%s", h->confdir, service) < 0 ? NULL : k;
+}
+
+int tp_conf_load(trex_pam_handle_t *h, const char *service, struct tp_conf **out)
+{
+    struct trex_pam_confcache *cache;
+    struct tp_cache_slot *slot = NULL;
+    struct tp_conf *c;
+    char *key = NULL;
+    int rc;
+
+    if (out == NULL)
+        return TREX_PAM_SYSTEM_ERR;
+    *out = NULL;
+    if (h == NULL || h->confdir == NULL)
+        return TREX_PAM_SYSTEM_ERR;
+    if (service == NULL)
+        return TREX_PAM_BAD_ITEM;
+    cache = h->cache;
+    if (cache != NULL) {
+        if ((key = cache_key(h, service)) == NULL)
+            return TREX_PAM_BUF_ERR;
+        for (int i = 0; i < TP_CACHE_SLOTS && slot == NULL; i++)
+            if (cache->slot[i].key != NULL && strcmp(cache->slot[i].key, key) == 0)
+                slot = &cache->slot[i];
+        if (slot != NULL && deps_unchanged(slot->conf)) {
+            free(key);
+            slot->conf->refs++;
+            *out = slot->conf;
+            return TREX_PAM_SUCCESS;
+        }
+    }
+    if ((c = calloc(1, sizeof *c)) == NULL) {
+        free(key);
+        return TREX_PAM_BUF_ERR;
+    }
+    c->refs = 1;
+    if ((rc = conf_read(h, service, c)) != TREX_PAM_SUCCESS) {
         tp_conf_free(c);
+        free(key);
         return rc;
+    }
+    if (cache != NULL) {
+        if (slot == NULL) {                              /* a free slot, else round-robin */
+            for (int i = 0; i < TP_CACHE_SLOTS && slot == NULL; i++)
+                if (cache->slot[i].key == NULL)
+                    slot = &cache->slot[i];
+            if (slot == NULL)
+                slot = &cache->slot[cache->next++ % TP_CACHE_SLOTS];
+        }
+        free(slot->key);
+        tp_conf_free(slot->conf);                        /* in-use copies live on */
+        slot->key = key;
+        slot->conf = c;
+        c->refs++;
     }
     *out = c;
     return TREX_PAM_SUCCESS;
 }
 
+struct trex_pam_confcache *trex_pam_confcache_new(void)
+{
+    return calloc(1, sizeof(struct trex_pam_confcache));
+}
+
+void trex_pam_confcache_free(struct trex_pam_confcache *cache)
+{
+    if (cache == NULL)
+        return;
+    for (int i = 0; i < TP_CACHE_SLOTS; i++) {
+        free(cache->slot[i].key);
+        tp_conf_free(cache->slot[i].conf);
+    }
+    free(cache);
+}
+
 void tp_conf_free(struct tp_conf *c)
 {
     struct tp_modref *r, *next;
+    struct tp_dep *d, *dnext;
 
-    if (c == NULL)
+    if (c == NULL || --c->refs > 0)
         return;
+    for (d = c->deps; d != NULL; d = dnext) {
+        dnext = d->next;
+        free(d->path);
+        free(d);
+    }
     for (int t = 0; t < TP_NTYPES; t++)
         stack_free(&c->stack[t]);
     for (r = c->mods; r != NULL; r = next) {

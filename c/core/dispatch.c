@@ -5,6 +5,7 @@
  * Where upstream and Debian differ, a jump replayed by setcred or
  * close_session is ignore + jump, as Debian's libpam does (PAM-SEMANTICS 9.9).
  */
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include "impl.h"
@@ -47,7 +48,7 @@ static int replays(enum tp_fn fn)
 }
 
 /* The result of one entry. */
-static int call_entry(trex_pam_handle_t *h, struct tp_entry *e, enum tp_fn fn, int flags)
+static int call_entry(trex_pam_handle_t *h, const struct tp_entry *e, enum tp_fn fn, int flags)
 {
     trex_pam_sm_fn f;
     int r;
@@ -66,9 +67,10 @@ static int call_entry(trex_pam_handle_t *h, struct tp_entry *e, enum tp_fn fn, i
     return r;
 }
 
-/* _pam_dispatch_aux: walk the stack and combine the results. */
-static int run_stack(trex_pam_handle_t *h, struct tp_stack *st, enum tp_fn fn, int flags,
-                     int resumed)
+/* _pam_dispatch_aux: walk the stack and combine the results. results[i]
+ * is what entry i last returned to authenticate/open_session. */
+static int run_stack(trex_pam_handle_t *h, const struct tp_stack *st, int *results, enum tp_fn fn,
+                     int flags, int resumed)
 {
     int sub_impression[TP_MAX_DEPTH + 1], sub_status[TP_MAX_DEPTH + 1];
     int impression, status, level = 0, prev_level = 0;
@@ -96,7 +98,7 @@ static int run_stack(trex_pam_handle_t *h, struct tp_stack *st, enum tp_fn fn, i
     }
 
     for (i = 0; i < st->n; prev_level = level, i++) {
-        struct tp_entry *e = &st->e[i];
+        const struct tp_entry *e = &st->e[i];
         int r, cached, action;
 
         level = e->depth;
@@ -123,12 +125,10 @@ static int run_stack(trex_pam_handle_t *h, struct tp_stack *st, enum tp_fn fn, i
             return TREX_PAM_INCOMPLETE;
         }
 
-        if (replay) {
-            cached = e->has_cached ? e->cached : r;
-        } else {                          /* this run defines the chain */
-            cached = e->cached = r;
-            e->has_cached = r != INVALID_CACHED;
-        }
+        if (replay)
+            cached = results[i] != INVALID_CACHED ? results[i] : r;
+        else                              /* this run defines the chain */
+            cached = results[i] = r;
 
         if (cached < TREX_PAM_SUCCESS || cached >= TREX_PAM_RETURN_VALUES) {
             r = MUST_FAIL_CODE;           /* whatever the control says */
@@ -198,6 +198,53 @@ decision_made:                            /* end this level (and anything deeper
     return status;
 }
 
+int tp_dispatch_attach(trex_pam_handle_t *h, struct tp_conf *c)
+{
+    size_t total = 0;
+    int *slots = NULL;
+
+    if (c != NULL) {
+        for (int t = 0; t < TP_NTYPES; t++)
+            total += c->stack[t].n;
+        if ((slots = malloc((total ? total : 1) * sizeof *slots)) == NULL) {
+            tp_conf_free(c);
+            return TREX_PAM_BUF_ERR;
+        }
+        for (size_t i = 0; i < total; i++)
+            slots[i] = INVALID_CACHED;    /* no entry has run yet */
+    }
+    tp_dispatch_detach(h);
+    h->conf = c;
+    for (int t = 0; t < TP_NTYPES; t++) {
+        h->results[t] = slots;
+        if (c != NULL)
+            slots += c->stack[t].n;
+    }
+    return TREX_PAM_SUCCESS;
+}
+
+void tp_dispatch_detach(trex_pam_handle_t *h)
+{
+    free(h->results[0]);                  /* one block for all types */
+    memset(h->results, 0, sizeof h->results);
+    tp_conf_free(h->conf);                /* recorded results go with it */
+    h->conf = NULL;
+}
+
+/* A pending call that will run from the top of its stack. */
+static void reset_resume(struct tp_resume *r)
+{
+    r->pos = 0;
+    r->depth = 0;
+    r->impression = IMP_UNDEF;
+    r->status = MUST_FAIL_CODE;
+    for (int l = 0; l <= TP_MAX_DEPTH; l++) {
+        r->saved_impression[l] = IMP_UNDEF;
+        r->saved_status[l] = MUST_FAIL_CODE;
+    }
+    r->chauthtok_pass = 1;
+}
+
 /* Read the stack again after PAM_SERVICE changed. */
 static int ensure_conf(trex_pam_handle_t *h)
 {
@@ -206,13 +253,21 @@ static int ensure_conf(trex_pam_handle_t *h)
 
     if (!h->conf_stale && h->conf != NULL)
         return TREX_PAM_SUCCESS;
-    tp_conf_free(h->conf);                /* recorded results go with it */
-    h->conf = NULL;
+    tp_dispatch_detach(h);
     h->conf_stale = 1;
+    if (h->resume.active) {
+        /* Linux-PAM resumes at the saved position and state in the new stack,
+         * which can skip its failing entries and return the old stack's
+         * SUCCESS. The call stays pending (others still get ABORT), but it
+         * starts over at the top of the new stack. */
+        tp_log(h, LOG_WARNING, "PAM_SERVICE changed during an interrupted call: it starts over");
+        reset_resume(&h->resume);
+    }
     rc = tp_conf_load(h, h->item[TREX_PAM_SERVICE], &c);
     if (rc != TREX_PAM_SUCCESS)
         return rc;
-    h->conf = c;
+    if ((rc = tp_dispatch_attach(h, c)) != TREX_PAM_SUCCESS)
+        return rc;
     h->conf_stale = 0;
     return TREX_PAM_SUCCESS;
 }
@@ -240,7 +295,7 @@ int tp_dispatch(trex_pam_handle_t *h, enum tp_fn fn, int flags)
         }
         resumed = 1;
     }
-    rc = run_stack(h, &h->conf->stack[type_of(fn)], fn, flags, resumed);
+    rc = run_stack(h, &h->conf->stack[type_of(fn)], h->results[type_of(fn)], fn, flags, resumed);
     if (rc == TREX_PAM_INCOMPLETE) {
         h->resume.active = 1;
         h->resume.fn = fn;
@@ -311,6 +366,8 @@ int trex_pam_chauthtok(trex_pam_handle_t *h, int flags)
         tp_log(h, LOG_ERR, "PAM_PRELIM_CHECK or PAM_UPDATE_AUTHTOK set by application");
         return TREX_PAM_SYSTEM_ERR;
     }
+    if ((rc = ensure_conf(h)) != TREX_PAM_SUCCESS)
+        return rc;                        /* before the pass is chosen: a reload restarts it */
     if (!h->resume.active) {
         tp_delay_start(h);
         tp_clear_tokens(h);

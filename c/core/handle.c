@@ -10,7 +10,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
-#include <sys/stat.h>
+#include <pthread.h>
 #include "impl.h"
 
 /* ---- small helpers shared by the core ------------------------------------ */
@@ -43,9 +43,35 @@ void tp_drop_secret(char **p)
     FREE(*p);
 }
 
+/*
+ * Fork detection without a system call per use: a child handler registered
+ * once with pthread_atfork counts the forks. This counter is the core's one
+ * mutable global, on purpose: having been forked is a fact about the whole
+ * process, and it is only written in a child just after fork(), while that
+ * child has a single thread.
+ */
+static volatile unsigned int fork_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void count_fork(void)
+{
+    fork_generation++;
+}
+
+static void register_atfork(void)
+{
+    (void)pthread_atfork(NULL, NULL, count_fork);
+}
+
+unsigned int tp_fork_generation(void)
+{
+    (void)pthread_once(&atfork_once, register_atfork);
+    return fork_generation;
+}
+
 int tp_handle_ok(const trex_pam_handle_t *h)
 {
-    return h != NULL && h->pid == getpid();
+    return h != NULL && h->fork_gen == fork_generation;
 }
 
 void tp_clear_tokens(trex_pam_handle_t *h)
@@ -107,41 +133,30 @@ int trex_pam_start_confdir(const char *service, const char *user,
     return trex_pam_start_opts(service, user, conv, &o, pamh);
 }
 
-/* Which directory to read, and whether its absence is an error. A directory
- * named by the caller or by $TREX_PAM_CONFDIR must exist (Linux-PAM's
- * pam_start_confdir gives PAM_ABORT otherwise); only the compiled default may
- * be absent, and then the built-in default stack applies. */
+/* Which directory to read: the caller's, else $TREX_PAM_CONFDIR, else the
+ * compiled default. Only the compiled default may be absent (the built-in
+ * default stack then applies, conf.c); a directory named by the caller or
+ * the environment must exist, as pam_start_confdir's does in Linux-PAM. */
 static int choose_confdir(trex_pam_handle_t *h, const char *given)
 {
     const char *dir = given;
-    int explicit_dir = 1;
-    struct stat st;
 
+    h->confdir_explicit = 1;
     if (dir == NULL || *dir == '\0') {
         dir = getenv("TREX_PAM_CONFDIR");
         if (dir == NULL || *dir == '\0') {
             dir = TREX_PAM_DEFAULT_CONFDIR;
-            explicit_dir = 0;
+            h->confdir_explicit = 0;
         }
     }
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        if (!explicit_dir && errno == ENOENT) {
-            h->confdir = NULL;           /* built-in default stack */
-            return TREX_PAM_SUCCESS;
-        }
-        tp_log(h, LOG_ERR, "%s: cannot use configuration directory: %s", dir,
-               errno ? strerror(errno) : "not a directory");
-        return TREX_PAM_ABORT;
-    }
-    if ((h->confdir = strdup(dir)) == NULL)
-        return TREX_PAM_BUF_ERR;
-    return TREX_PAM_SUCCESS;
+    return (h->confdir = strdup(dir)) == NULL ? TREX_PAM_BUF_ERR : TREX_PAM_SUCCESS;
 }
 
 int trex_pam_start_opts(const char *service, const char *user, const struct trex_pam_conv *conv,
                         const struct trex_pam_options *opts, trex_pam_handle_t **pamh)
 {
     trex_pam_handle_t *h;
+    struct tp_conf *conf = NULL;
     int rc;
 
     if (pamh != NULL)
@@ -152,7 +167,7 @@ int trex_pam_start_opts(const char *service, const char *user, const struct trex
         return TREX_PAM_SYSTEM_ERR;
     if ((h = calloc(1, sizeof *h)) == NULL)
         return TREX_PAM_BUF_ERR;
-    h->pid = getpid();
+    h->fork_gen = tp_fork_generation();
     h->conv = *conv;
     if (opts != NULL) {
         h->log_mode = opts->log_mode;
@@ -160,6 +175,7 @@ int trex_pam_start_opts(const char *service, const char *user, const struct trex
         h->log_data = opts->log_data;
         h->resolve = opts->resolve;
         h->resolve_data = opts->resolve_data;
+        h->cache = opts->cache;
     }
     if (h->log_mode == TREX_PAM_LOG_CALLBACK && h->log_fn == NULL)
         h->log_mode = TREX_PAM_LOG_NONE;
@@ -170,7 +186,9 @@ int trex_pam_start_opts(const char *service, const char *user, const struct trex
         goto fail;
     if ((rc = choose_confdir(h, opts ? opts->confdir : NULL)) != TREX_PAM_SUCCESS)
         goto fail;
-    if ((rc = tp_conf_load(h, h->item[TREX_PAM_SERVICE], &h->conf)) != TREX_PAM_SUCCESS)
+    if ((rc = tp_conf_load(h, h->item[TREX_PAM_SERVICE], &conf)) != TREX_PAM_SUCCESS)
+        goto fail;
+    if ((rc = tp_dispatch_attach(h, conf)) != TREX_PAM_SUCCESS)
         goto fail;
     *pamh = h;
     return TREX_PAM_SUCCESS;
@@ -210,7 +228,7 @@ int trex_pam_end(trex_pam_handle_t *h, int status)
         return TREX_PAM_SYSTEM_ERR;
     if (h->in_module)
         return TREX_PAM_SYSTEM_ERR;       /* a module may not end its own handle */
-    if (h->pid != getpid())
+    if (!tp_handle_ok(h))
         status |= TREX_PAM_DATA_SILENT;   /* a forked copy: cleanups must stay quiet */
     /* cleanups run newest first, with the status passed verbatim */
     for (d = h->data; d != NULL; d = next) {
@@ -221,8 +239,7 @@ int trex_pam_end(trex_pam_handle_t *h, int status)
         free(d);
     }
     h->data = NULL;
-    tp_conf_free(h->conf);
-    h->conf = NULL;
+    tp_dispatch_detach(h);                /* drops the configuration and results */
     for (size_t i = 0; i < h->env_n; i++)
         tp_drop_secret(&h->env[i]);
     free(h->env);

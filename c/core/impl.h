@@ -63,8 +63,6 @@ struct tp_entry {
     char *file;                    /* for log lines: file the line came from */
     int line;
     int silent_missing;            /* "-type": no log when the module is missing */
-    int cached;                    /* last result of authenticate/open_session */
-    int has_cached;
 };
 
 struct tp_stack {
@@ -72,9 +70,41 @@ struct tp_stack {
     size_t n, cap;
 };
 
+/* A file the configuration was read from (or found missing), to tell
+ * whether a cached configuration still matches the disk. */
+struct tp_dep {
+    char *path;
+    int err;                       /* 0, or the errno of open() (ENOENT ...) */
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtim, ctim;
+    struct tp_dep *next;
+};
+
+/*
+ * A parsed configuration. Read-only once loaded, so handles may share it
+ * through a trex_pam_confcache: the results a handle records for its frozen
+ * chains live in the handle (h->results), not here.
+ */
 struct tp_conf {
     struct tp_stack stack[TP_NTYPES];
-    struct tp_modref *mods;        /* every module the handle loaded */
+    struct tp_modref *mods;        /* every module its lines refer to */
+    struct tp_dep *deps;           /* every file read, or looked for */
+    int refs;                      /* handles + the cache holding it */
+};
+
+#define TP_CACHE_SLOTS 32
+
+/* Parsed configurations by (confdir, service), checked against the files'
+ * stat data before each reuse. Owned by the application (the XS layer keeps
+ * one per interpreter); single-threaded like a handle. */
+struct trex_pam_confcache {
+    struct tp_cache_slot {
+        char *key;                 /* confdir "\n" service */
+        struct tp_conf *conf;
+    } slot[TP_CACHE_SLOTS];
+    unsigned int next;             /* round-robin victim when full */
 };
 
 /* Saved state of an interrupted (PAM_INCOMPLETE) dispatch. */
@@ -121,8 +151,11 @@ struct trex_pam_handle {
     char *user_again_prompt;       /* prompt of a CONV_AGAIN'd get_user */
 
     /* configuration */
-    struct tp_conf *conf;
-    char *confdir;                 /* NULL: built-in default stack only */
+    struct tp_conf *conf;          /* shared, read-only */
+    int *results[TP_NTYPES];       /* last authenticate/open_session result per entry */
+    char *confdir;                 /* the directory to read */
+    int confdir_explicit;          /* named by the caller or $TREX_PAM_CONFDIR: must exist */
+    struct trex_pam_confcache *cache;   /* NULL: read the files at every start */
     int conf_stale;                /* PAM_SERVICE changed: reload before dispatch */
     int log_mode;
     void (*log_fn)(void *, int, const char *);
@@ -137,12 +170,15 @@ struct trex_pam_handle {
     const struct tp_entry *cur_entry;   /* argv for use_first_pass etc. */
     struct tp_resume resume;
 
-    pid_t pid;                     /* process that made the handle */
+    unsigned int fork_gen;         /* tp_fork_generation() when the handle was made */
 };
 
 /* ---- handle.c ------------------------------------------------------------- */
 /* A handle may be used: non-NULL, and in the process that created it. */
 int tp_handle_ok(const trex_pam_handle_t *h);
+/* Counts the forks this process descends from (pthread_atfork): a handle
+ * made under another generation is a copy in a forked child. */
+unsigned int tp_fork_generation(void);
 void tp_clear_tokens(trex_pam_handle_t *h);      /* AUTHTOK, OLDAUTHTOK wiped */
 char *tp_strdup(const char *s);                  /* NULL in, NULL out */
 void tp_drop_secret(char **p);                   /* wipe, free, NULL */
@@ -156,20 +192,26 @@ void tp_delay_start(trex_pam_handle_t *h);
 void tp_delay_finish(trex_pam_handle_t *h, int status);
 
 /* ---- conf.c --------------------------------------------------------------- */
-/* Load the stacks for service from h->confdir (or the built-in default when
- * h->confdir is NULL). Returns SUCCESS, ABORT (neither service nor other),
- * or BUF_ERR. Bad lines become must-fail entries and are logged. */
+/* The stacks for service from h->confdir (the built-in default stack when
+ * that directory is the compiled default and does not exist), through
+ * h->cache when there is one. Returns SUCCESS with a reference in *out,
+ * ABORT (neither service nor other, or an unusable directory) or BUF_ERR.
+ * Bad lines become must-fail entries and are logged when first read. */
 TP_WUR int tp_conf_load(trex_pam_handle_t *h, const char *service, struct tp_conf **out);
 /* Parse pam.d text (service-file syntax) as if read from name. */
 TP_WUR int tp_conf_parse_text(trex_pam_handle_t *h, struct tp_conf *c, const char *text,
                               const char *name);
-void tp_conf_free(struct tp_conf *c);
+void tp_conf_free(struct tp_conf *c);   /* drops one reference */
 /* Parse a bracketed control "[...]" (without brackets) into actions; returns
  * 0 or -1 on a syntax error (then every slot is bad). Exposed for tests. */
 int tp_conf_parse_control(const char *text, int actions[TREX_PAM_RETURN_VALUES]);
 
 /* ---- dispatch.c ----------------------------------------------------------- */
 int tp_dispatch(trex_pam_handle_t *h, enum tp_fn fn, int flags);
+/* Make c (a reference the handle takes over) the handle's configuration,
+ * with fresh result slots; drops the old one. SUCCESS or BUF_ERR. */
+TP_WUR int tp_dispatch_attach(trex_pam_handle_t *h, struct tp_conf *c);
+void tp_dispatch_detach(trex_pam_handle_t *h);   /* no configuration at all */
 
 /* ---- modules: tp_module_builtin(), tp_module_api() --------------------------- */
 #include "../modules/registry.h"

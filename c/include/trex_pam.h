@@ -151,6 +151,18 @@ typedef int (*trex_pam_resolve_fn)(void *data, const char *name,
                                    const struct trex_pam_module **mod,
                                    void **instance);
 
+/*
+ * A cache of parsed configurations for a long-running process: a handle
+ * started with it reuses the stacks read for an earlier one as long as
+ * every file involved is unchanged (stat data: device, inode, size, mtime,
+ * ctime), instead of reading and parsing them again. Not thread-safe: one
+ * per thread or interpreter. Free it after every handle that used it ended
+ * (a configuration in use stays alive until its last handle ends).
+ */
+struct trex_pam_confcache;
+struct trex_pam_confcache *trex_pam_confcache_new(void);
+void trex_pam_confcache_free(struct trex_pam_confcache *cache);
+
 struct trex_pam_options {
     size_t size;                /* sizeof(struct trex_pam_options) */
     const char *confdir;        /* NULL: $TREX_PAM_CONFDIR, else TREX_PAM_DEFAULT_CONFDIR */
@@ -159,6 +171,7 @@ struct trex_pam_options {
     void *log_data;
     trex_pam_resolve_fn resolve;
     void *resolve_data;
+    struct trex_pam_confcache *cache;   /* NULL: no cache */
 };
 
 #ifndef TREX_PAM_DEFAULT_CONFDIR

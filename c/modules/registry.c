@@ -14,6 +14,10 @@ const struct trex_pam_module *tp_module_builtin(const char *name)
     size_t n;
     if (name == NULL)
         return NULL;
+    /* Linux-PAM prefixes its module directory to a relative name, so
+     * "./pam_debug.so" names the same module as "pam_debug.so" */
+    while (strncmp(name, "./", 2) == 0)
+        name += 2;
     /* Linux-PAM's spelling: "pam_NAME.so" names the built-in NAME */
     n = strlen(name);
     if (n > 7 && strncmp(name, "pam_", 4) == 0 && strcmp(name + n - 3, ".so") == 0) {

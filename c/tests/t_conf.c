@@ -56,7 +56,7 @@ static int start_rc;
 static trex_pam_handle_t *start_with(const char *service, trex_pam_resolve_fn res)
 {
     struct trex_pam_conv c = { quiet_conv, NULL };
-    struct trex_pam_options o = { sizeof o, dir, TREX_PAM_LOG_CALLBACK, log_cb, NULL, res, NULL };
+    struct trex_pam_options o = { .size = sizeof o, .confdir = dir, .log_mode = TREX_PAM_LOG_CALLBACK, .log_fn = log_cb, .resolve = res };
     trex_pam_handle_t *h = NULL;
     log_reset();
     start_rc = trex_pam_start_opts(service, "user", &c, &o, &h);
@@ -719,14 +719,18 @@ static void test_load(void)
     tap_ok(c == NULL, "... *out NULL");
 
     saved = ph->confdir;
-    ph->confdir = NULL;
-    tap_is_int(tp_conf_load(ph, "anything", &c), TREX_PAM_SUCCESS, "no confdir: the built-in default");
+    ph->confdir = "/nonexistent/trex-pam.d";
+    ph->confdir_explicit = 1;
+    tap_is_int(tp_conf_load(ph, "anything", &c), TREX_PAM_ABORT, "a named confdir that does not exist: ABORT");
+    ph->confdir_explicit = 0;
+    tap_is_int(tp_conf_load(ph, "anything", &c), TREX_PAM_SUCCESS, "the compiled default absent: the built-in default");
     for (int t = 0; t < TP_NTYPES; t++)
         tap_ok(c->stack[t].n == 1 && c->stack[t].e[0].ref && c->stack[t].e[0].ref->mod == tp_module_builtin("deny") &&
                strcmp(acts(c->stack[t].e[0].actions), pat('b', REQUIRED)) == 0,
                "default stack type %d: required deny (fails closed)", t);
     tp_conf_free(c);
     ph->confdir = saved;
+    ph->confdir_explicit = 1;
     tp_conf_free(NULL);
     tap_ok(1, "tp_conf_free(NULL) is harmless");
 }

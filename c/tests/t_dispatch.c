@@ -175,7 +175,7 @@ static int resolve(void *data, const char *name, const struct trex_pam_module **
 static trex_pam_handle_t *start(const char *service)
 {
     struct trex_pam_conv c = { rec_conv, NULL };
-    struct trex_pam_options o = { sizeof o, dir, TREX_PAM_LOG_CALLBACK, log_cb, NULL, resolve, NULL };
+    struct trex_pam_options o = { .size = sizeof o, .confdir = dir, .log_mode = TREX_PAM_LOG_CALLBACK, .log_fn = log_cb, .resolve = resolve };
     trex_pam_handle_t *h = NULL;
     int rc;
 
