@@ -1,0 +1,1270 @@
+package TRex::PAM;
+
+# Kept light on purpose: loading this module costs XSLoader and Exporter
+# only (POSIX and Carp are loaded when first needed).
+use strict;
+
+our $VERSION = '0.01';
+
+# XSLoader finds the shared object only next to this file; when it sits in
+# another @INC directory (blib/arch, or Debian's split lib/arch trees) it
+# falls back to DynaLoader, which costs every process 1.3 ms more. So look
+# for it once and let XSLoader load it from there.
+require XSLoader;
+{
+    my ($dir) = grep { !ref && -f "$_/auto/TRex/PAM/PAM.so" } @INC;
+    if (defined $dir && $dir !~ /["\\\n]/) {
+        eval qq{#line 1 "$dir/TRex/PAM.pm"\nXSLoader::load('TRex::PAM', \$VERSION); 1} or die $@;
+    } else {
+        XSLoader::load('TRex::PAM', $VERSION);
+    }
+}
+
+our (@ISA, @EXPORT, @EXPORT_OK, %EXPORT_TAGS);
+require Exporter;
+@ISA = ('Exporter');
+
+%EXPORT_TAGS = (
+    functions => [qw(
+        pam_start pam_end
+        pam_authenticate pam_setcred pam_acct_mgmt pam_chauthtok
+        pam_open_session pam_close_session
+        pam_set_item pam_get_item
+        pam_strerror
+        pam_getenv pam_putenv pam_getenvlist
+        pam_fail_delay
+    )],
+    constants => [qw(
+        PAM_SUCCESS PAM_OPEN_ERR PAM_SYMBOL_ERR PAM_SERVICE_ERR
+        PAM_SYSTEM_ERR PAM_BUF_ERR PAM_CONV_ERR PAM_PERM_DENIED
+
+        PAM_AUTH_ERR PAM_CRED_INSUFFICIENT PAM_AUTHINFO_UNAVAIL
+        PAM_USER_UNKNOWN PAM_MAXTRIES PAM_NEW_AUTHTOK_REQD
+
+        PAM_ACCT_EXPIRED PAM_SESSION_ERR PAM_CRED_UNAVAIL PAM_CRED_EXPIRED
+        PAM_CRED_ERR PAM_NO_MODULE_DATA PAM_AUTHTOK_ERR
+        PAM_AUTHTOK_RECOVER_ERR PAM_AUTHTOK_RECOVERY_ERR
+        PAM_AUTHTOK_LOCK_BUSY PAM_AUTHTOK_DISABLE_AGING PAM_TRY_AGAIN
+        PAM_IGNORE PAM_ABORT PAM_AUTHTOK_EXPIRED PAM_MODULE_UNKNOWN
+        PAM_BAD_ITEM PAM_CONV_AGAIN PAM_INCOMPLETE
+
+        PAM_SERVICE PAM_USER PAM_TTY PAM_RHOST PAM_CONV PAM_RUSER
+        PAM_USER_PROMPT PAM_FAIL_DELAY
+
+        PAM_SILENT PAM_DISALLOW_NULL_AUTHTOK
+
+        PAM_ESTABLISH_CRED PAM_DELETE_CRED PAM_REINITIALIZE_CRED
+        PAM_REFRESH_CRED PAM_CHANGE_EXPIRED_AUTHTOK
+
+        PAM_PROMPT_ECHO_OFF PAM_PROMPT_ECHO_ON PAM_ERROR_MSG
+        PAM_TEXT_INFO PAM_RADIO_TYPE PAM_BINARY_PROMPT
+
+        HAVE_PAM_FAIL_DELAY HAVE_PAM_ENV_FUNCTIONS
+    )],
+    old => [qw(
+        PAM_AUTHTOKEN_REQD PAM_CRED_ESTABLISH PAM_CRED_DELETE
+        PAM_CRED_REINITIALIZE PAM_CRED_REFRESH
+    )],
+);
+
+# As Authen::PAM: :functions and :constants by default, :old on request.
+# PAM_SUCESS is the seed examples' spelling of PAM_SUCCESS.
+@EXPORT = (@{ $EXPORT_TAGS{functions} }, @{ $EXPORT_TAGS{constants} }, 'PAM_SUCESS');
+
+# Module-only and newer constants: available, not exported by default.
+@EXPORT_OK = (@{ $EXPORT_TAGS{old} }, qw(
+    PAM_AUTHTOK PAM_OLDAUTHTOK PAM_XDISPLAY PAM_XAUTHDATA PAM_AUTHTOK_TYPE
+    PAM_PRELIM_CHECK PAM_UPDATE_AUTHTOK PAM_DATA_REPLACE PAM_DATA_SILENT
+    PAM_MAX_NUM_MSG PAM_MAX_MSG_SIZE PAM_MAX_RESP_SIZE
+    pam_default_conv
+));
+
+# Threads: a handle belongs to the thread that made it.
+sub CLONE_SKIP { 1 }
+
+# new() is an XSUB: pam_start, then bless into the class (or the class of
+# the object it is called on).
+
+# The default conversation: prompts on the terminal, echo off for
+# PAM_PROMPT_ECHO_OFF, as Authen::PAM's.
+sub pam_default_conv {
+    my $n = int(@_ / 2);
+    my @res;
+    local $\ = '';
+    local $| = 1;
+    while (@_) {
+        my $code = shift;
+        my $msg  = shift;
+        my $ans  = '';
+
+        $msg = '' unless defined $msg;
+        print $msg unless $code == PAM_ERROR_MSG();
+
+        if ($code == PAM_PROMPT_ECHO_OFF()) {
+            $ans = _read_line(0);
+        }
+        elsif ($code == PAM_PROMPT_ECHO_ON()) {
+            $ans = _read_line(1);
+        }
+        elsif ($code == PAM_ERROR_MSG()) {
+            print STDERR "$msg\n";
+        }
+        elsif ($code == PAM_TEXT_INFO()) {
+            print "\n";
+        }
+        # end of input: the conversation fails rather than answer ''
+        return ((PAM_SUCCESS(), undef) x $n, PAM_CONV_ERR()) unless defined $ans;
+        push @res, PAM_SUCCESS(), $ans;
+    }
+    return (@res, PAM_SUCCESS());
+}
+
+sub _read_line {
+    my ($echo) = @_;
+    my ($termios, $lflag);
+    my $fd = fileno(STDIN);
+    if (!$echo && defined $fd && -t STDIN) {
+        require POSIX;
+        $termios = POSIX::Termios->new;
+        if ($termios->getattr($fd)) {
+            $lflag = $termios->getlflag;
+            $termios->setlflag($lflag & ~POSIX::ECHO());
+            $termios->setattr($fd, POSIX::TCSANOW());
+        }
+    }
+    my $line = <STDIN>;
+    if (defined $lflag) {
+        $termios->setlflag($lflag);
+        $termios->setattr($fd, POSIX::TCSANOW());
+    }
+    print "\n" unless $echo;
+    chomp $line if defined $line;
+    return $line;
+}
+
+package TRex::PAM::ModuleHandle;
+
+sub CLONE_SKIP { 1 }
+
+1;
+__END__
+
+=encoding utf8
+
+=head1 NAME
+
+TRex::PAM - the PAM programming interface, implemented without libpam
+
+=head1 VERSION
+
+This document describes TRex::PAM version 0.01.
+
+=head1 SYNOPSIS
+
+  use TRex::PAM;
+  my $conv = sub { my $n = @_ / 2;     # n (style, msg) pairs in, n answers + status out
+      return ((map { (PAM_SUCCESS, $ENV{WEBMAIL_PASSWORD} // '') } 1 .. $n), PAM_SUCCESS) };
+  my $rc = pam_start('webmail', 'alice', $conv, my $pamh);
+  die "pam_start: $rc\n" unless $rc == PAM_SUCCESS;
+  $rc = pam_authenticate($pamh, 0);
+  print pam_strerror($pamh, $rc), "\n";
+  pam_end($pamh, $rc);
+
+The object interface:
+
+  use TRex::PAM;
+  my $pamh = TRex::PAM->new('webmail', 'alice', $conv);
+  ref $pamh or die "pam_start failed: $pamh\n";
+  my $rc = $pamh->pam_authenticate;
+  $rc = $pamh->pam_acct_mgmt if $rc == PAM_SUCCESS;
+  $pamh->pam_get_item('TREX_SESSION_ID', my $session_id);
+
+=head1 DESCRIPTION
+
+TRex::PAM gives Perl programs the PAM application interface E<mdash> the
+calls, items, return codes and conversation function of L<Authen::PAM> over
+Linux-PAM E<mdash> but implements the whole machine itself, in C, inside this
+distribution: handles, items, the PAM environment, module data, the
+conversation, F<pam.d>-style stacks with Linux-PAM's exact control-flag
+semantics, and the six service calls. No system libpam is loaded or needed,
+and the shared object exports a single symbol, so TRex::PAM may share a
+process with Linux-PAM or Authen::PAM.
+
+It is a drop-in replacement for Authen::PAM 0.16: a program written for
+Authen::PAM runs after C<s/Authen::PAM/TRex::PAM/> with the same results
+(L</COMPATIBILITY WITH Authen::PAM> lists the few deliberate differences).
+The numeric values of all constants are Linux-PAM's.
+
+Which modules run for a service is decided by F<pam.d>-style files in the
+configuration directory (L</CONFIGURATION>). Modules are built in (C<permit>,
+C<deny>, C<debug>, ...), shared objects written against TRex::PAM's module
+API, or Perl packages (C<perl:Package::Name>, L</MODULES WRITTEN IN PERL>).
+
+Strings cross into C as bytes. A value that C cannot hold unchanged E<mdash>
+a string with a wide character or an embedded NUL, a number that does not fit
+in a C C<int> E<mdash> is refused with an error status (normally
+C<PAM_BAD_ITEM>), never silently cut or wrapped. C<undef> is C's NULL.
+Misuse E<mdash> a value that is not a handle where a handle belongs, a wrong
+number of arguments E<mdash> croaks, naming the function and the argument.
+
+=head1 FUNCTIONS
+
+All of these are exported by default (the C<:functions> tag), and all but
+C<pam_start> can also be called as methods of a handle object:
+C<< $pamh->pam_authenticate($flags) >> is C<pam_authenticate($pamh, $flags)>.
+
+=head2 pam_start
+
+  $rc = pam_start($service, $pamh);
+  $rc = pam_start($service, $user, $pamh);
+  $rc = pam_start($service, $user, \&conv, $pamh);
+
+Starts a PAM transaction for C<$service> (only the part after the last C</>
+counts, lower-cased) and user C<$user> (C<undef>, or the two-argument form,
+means no user yet: the first module that needs one asks through the
+conversation). The two- and three-argument forms use L</pam_default_conv>.
+The configuration of the service is read at once.
+
+C<$pamh> is an out-parameter: on success it receives the handle, a
+C<TRex::PAM> object; on failure it receives the numeric error code.
+
+Returns C<PAM_SUCCESS>; C<PAM_ABORT> when neither the service's file nor
+C<other> exists (or the configuration directory cannot be used);
+C<PAM_SYSTEM_ERR> for an C<undef> service or conversation; C<PAM_BAD_ITEM>
+for a service or user that is not a byte string without NUL; C<PAM_BUF_ERR>
+when memory runs out. Croaks for a wrong number of arguments or a
+conversation that is neither C<undef> nor a code reference.
+
+  my $rc = pam_start('webmail', 'alice', \&conv, my $pamh);
+  die 'pam_start: ' . pam_strerror($pamh, $rc) . "\n" if $rc != PAM_SUCCESS;
+
+=head2 pam_end
+
+  $rc = pam_end($pamh);
+  $rc = pam_end($pamh, $status);
+
+Ends the transaction: module data cleanups run (newest first) with
+C<$status> (default 0) passed to them verbatim, then everything the handle
+holds is wiped and freed. The object stays, but every later call on it
+returns C<PAM_SYSTEM_ERR> (a second C<pam_end> included); L</pam_strerror>
+still works. Handles also end by themselves when the last reference to them
+goes (C<DESTROY>), exactly once whatever happened before.
+
+Returns C<PAM_SUCCESS>; C<PAM_SYSTEM_ERR> for an ended handle, or when called
+from inside a running module or conversation (the handle then stays alive);
+C<PAM_BAD_ITEM> for a status that does not fit in an C<int> (nothing ends).
+
+  pam_end($pamh, $rc);
+
+=head2 pam_authenticate
+
+  $rc = pam_authenticate($pamh);
+  $rc = pam_authenticate($pamh, $flags);
+
+Runs the C<auth> stack: authenticates the user. C<$flags> (default 0) may
+hold C<PAM_SILENT> and C<PAM_DISALLOW_NULL_AUTHTOK>. Returns the stack's
+result: C<PAM_SUCCESS>, C<PAM_AUTH_ERR>, C<PAM_USER_UNKNOWN>,
+C<PAM_MAXTRIES>, C<PAM_CRED_INSUFFICIENT>, C<PAM_AUTHINFO_UNAVAIL>,
+C<PAM_PERM_DENIED> (for example an empty stack), C<PAM_INCOMPLETE>, ...
+(L</DIAGNOSTICS>). C<PAM_AUTHTOK> and C<PAM_OLDAUTHTOK> are cleared before and
+after, and the fail delay (L</pam_fail_delay>) applies.
+
+  my $rc = pam_authenticate($pamh, PAM_DISALLOW_NULL_AUTHTOK);
+
+=head2 pam_setcred
+
+  $rc = pam_setcred($pamh);
+  $rc = pam_setcred($pamh, $flags);
+
+Runs the C<auth> stack's credential hooks, following the path the last
+C<pam_authenticate> took. C<$flags> is one of C<PAM_ESTABLISH_CRED> (also what
+0 means), C<PAM_DELETE_CRED>, C<PAM_REINITIALIZE_CRED>, C<PAM_REFRESH_CRED>,
+optionally with C<PAM_SILENT>. (Authen::PAM requires C<$flags> here; TRex::PAM
+lets it default to 0.) Returns C<PAM_SUCCESS>, C<PAM_CRED_ERR>,
+C<PAM_CRED_UNAVAIL>, C<PAM_CRED_EXPIRED>, C<PAM_USER_UNKNOWN>, ...
+
+  $rc = pam_setcred($pamh, PAM_ESTABLISH_CRED);
+
+=head2 pam_acct_mgmt
+
+  $rc = pam_acct_mgmt($pamh);
+  $rc = pam_acct_mgmt($pamh, $flags);
+
+Runs the C<account> stack: may this (authenticated) user use the service now?
+Returns C<PAM_SUCCESS>, C<PAM_ACCT_EXPIRED>, C<PAM_NEW_AUTHTOK_REQD> (the
+password must be changed with L</pam_chauthtok>), C<PAM_PERM_DENIED>,
+C<PAM_AUTH_ERR>, C<PAM_USER_UNKNOWN>, ...
+
+  $rc = pam_acct_mgmt($pamh, 0);
+  $rc = pam_chauthtok($pamh, PAM_CHANGE_EXPIRED_AUTHTOK) if $rc == PAM_NEW_AUTHTOK_REQD;
+
+=head2 pam_open_session
+
+  $rc = pam_open_session($pamh);
+  $rc = pam_open_session($pamh, $flags);
+
+Runs the C<session> stack's open hooks. With TRex's session module the new
+session ID can then be read from the C<TREX_SESSION_ID> item. Returns
+C<PAM_SUCCESS>, C<PAM_SESSION_ERR>, ...
+
+  $rc = pam_open_session($pamh, 0);
+  pam_get_item($pamh, 'TREX_SESSION_ID', my $sid) if $rc == PAM_SUCCESS;
+
+=head2 pam_close_session
+
+  $rc = pam_close_session($pamh);
+  $rc = pam_close_session($pamh, $flags);
+
+Runs the C<session> stack's close hooks, following the path the last
+C<pam_open_session> took. Returns C<PAM_SUCCESS>, C<PAM_SESSION_ERR>, ...
+
+  $rc = pam_close_session($pamh, 0);
+
+=head2 pam_chauthtok
+
+  $rc = pam_chauthtok($pamh);
+  $rc = pam_chauthtok($pamh, $flags);
+
+Runs the C<password> stack twice, as Linux-PAM does: a preliminary pass
+(modules see C<PAM_PRELIM_CHECK>) and, if it succeeds, the update pass
+(C<PAM_UPDATE_AUTHTOK>). C<$flags> may hold C<PAM_SILENT> and
+C<PAM_CHANGE_EXPIRED_AUTHTOK>; passing either pass bit yourself gives
+C<PAM_SYSTEM_ERR>. Returns C<PAM_SUCCESS>, C<PAM_AUTHTOK_ERR>,
+C<PAM_AUTHTOK_RECOVERY_ERR>, C<PAM_AUTHTOK_LOCK_BUSY>,
+C<PAM_AUTHTOK_DISABLE_AGING>, C<PAM_PERM_DENIED>, C<PAM_TRY_AGAIN>,
+C<PAM_USER_UNKNOWN>, ...
+
+  $rc = pam_chauthtok($pamh, 0);
+
+=head2 pam_get_item
+
+  $rc = pam_get_item($pamh, $item_type, $value);
+
+Reads an item into the out-parameter C<$value> (C<undef> when the item is
+not set, and after any failure). C<$item_type> is one of the item constants
+(L</ITEMS>) or the name of one of TRex's own items, a string starting with
+C<TREX_> such as C<'TREX_SESSION_ID'>.
+
+Returns C<PAM_SUCCESS>; C<PAM_BAD_ITEM> for an unknown item, a number that
+does not fit in an C<int>, an ill-formed C<TREX_> name, and for
+C<PAM_AUTHTOK> and C<PAM_OLDAUTHTOK> (they are for modules only);
+C<PAM_SYSTEM_ERR> for an ended handle.
+
+  pam_get_item($pamh, PAM_USER, my $user);
+
+=head2 pam_set_item
+
+  $rc = pam_set_item($pamh, $item_type, $value);
+
+Sets an item (the handle keeps a copy). C<undef> is NULL: C<PAM_USER> set to
+C<undef> clears the user, so that the next module that needs one asks for
+it. Item values are described in L</ITEMS>; TRex's own C<TREX_> items take
+strings, C<undef> deletes.
+
+Returns C<PAM_SUCCESS>; C<PAM_BAD_ITEM> for an unknown item, for
+C<PAM_AUTHTOK>/C<PAM_OLDAUTHTOK>, for C<PAM_SERVICE> set to C<undef>, and for
+any value C cannot hold unchanged (a wide character, an embedded NUL, a plain
+reference where a string belongs, a C<PAM_CONV> or C<PAM_FAIL_DELAY> that is
+not a code reference, a malformed C<PAM_XAUTHDATA>); C<PAM_PERM_DENIED> for
+C<PAM_CONV> set to C<undef> (the old conversation stays, as in Linux-PAM);
+C<PAM_BUF_ERR>; C<PAM_SYSTEM_ERR> for an ended handle. A refused value
+changes nothing.
+
+  pam_set_item($pamh, PAM_RHOST, $ENV{REMOTE_ADDR});
+  pam_set_item($pamh, PAM_CONV, \&other_conv);
+
+=head2 pam_strerror
+
+  $text = pam_strerror($pamh, $code);
+
+Returns Linux-PAM's English text for a status code (C<"Unknown PAM error">
+for anything else). C<$pamh> is not looked at: it may be a live or ended
+handle, C<undef>, or the error number a failed L</pam_start> left behind.
+
+  print pam_strerror($pamh, $rc), "\n";
+
+=head2 pam_putenv
+
+  $rc = pam_putenv($pamh, "NAME=value");
+  $rc = pam_putenv($pamh, "NAME=");
+  $rc = pam_putenv($pamh, "NAME");
+
+Sets, empties or deletes a variable of the PAM environment (a list of
+C<NAME=value> strings kept with the handle, which modules fill for the
+application). A new name is appended, a replaced one keeps its place; the
+value may contain C<=>.
+
+Returns C<PAM_SUCCESS>; C<PAM_BAD_ITEM> for an empty name (C<""> or
+C<"=x">), for deleting a variable that is not set, and for a string with a
+wide character or a NUL; C<PAM_PERM_DENIED> for C<undef>; C<PAM_BUF_ERR>;
+C<PAM_SYSTEM_ERR> for an ended handle.
+
+  pam_putenv($pamh, "LANG=$lang");
+
+=head2 pam_getenv
+
+  $value = pam_getenv($pamh, $name);
+
+Returns the value of a PAM environment variable, or C<undef> when it is not
+set, when C<$name> contains C<=>, a NUL or a wide character, and for an ended
+handle.
+
+  my $home = pam_getenv($pamh, 'HOME');
+
+=head2 pam_getenvlist
+
+  %env = pam_getenvlist($pamh);
+
+Returns the PAM environment as a list of name/value pairs, in the order the
+names were first set, ready to be assigned to a hash. Each entry is split at
+its B<first> C<=> (Authen::PAM split at the last one). An ended handle gives
+an empty list.
+
+  my %env = pam_getenvlist($pamh);
+  local @ENV{keys %env} = values %env;
+
+=head2 pam_fail_delay
+
+  $rc = pam_fail_delay($pamh, $usec);
+
+Asks for a delay of at least C<$usec> microseconds after a failed
+L</pam_authenticate> or L</pam_chauthtok> (the largest request wins; the
+actual delay varies by up to 50%). When a C<PAM_FAIL_DELAY> function is set
+(L</ITEMS>), it is called instead of sleeping, after every such call.
+
+Returns C<PAM_SUCCESS>; C<PAM_BAD_ITEM> for a delay that is not a whole
+number between 0 and the largest C<unsigned int>; C<PAM_SYSTEM_ERR> for an
+ended handle.
+
+  pam_fail_delay($pamh, 2_000_000);
+
+=head2 new
+
+  $pamh = TRex::PAM->new($service);
+  $pamh = TRex::PAM->new($service, $user);
+  $pamh = TRex::PAM->new($service, $user, \&conv);
+
+Calls L</pam_start> and returns the handle object, blessed into the class
+C<new> was called on; on failure it returns the error number instead. Every
+function above is then a method. The handle ends when the object goes away
+(C<pam_end> with status 0), or earlier with C<< $pamh->pam_end >>.
+
+  my $pamh = TRex::PAM->new('webmail', $user, \&conv);
+  ref $pamh or die "PAM start failed: $pamh\n";
+  my $rc = $pamh->pam_authenticate;
+
+=head2 pam_default_conv
+
+  @answers_and_status = TRex::PAM::pam_default_conv(@style_msg_pairs);
+
+The conversation used by the two- and three-argument L</pam_start> (not
+exported by default). Like Authen::PAM's: prints each message on STDOUT,
+reads a line from STDIN for C<PAM_PROMPT_ECHO_ON> and (with the terminal's
+echo turned off, if STDIN is a terminal) for C<PAM_PROMPT_ECHO_OFF>, prints
+C<PAM_ERROR_MSG> texts on STDERR. At the end of input it fails with
+C<PAM_CONV_ERR> instead of answering an empty string. L<POSIX> is loaded the
+first time echo must be turned off, not when TRex::PAM is.
+
+  my $rc = pam_start('login', $user, \&TRex::PAM::pam_default_conv, my $pamh);
+
+=head1 THE CONVERSATION FUNCTION
+
+Modules talk to the user through the application's conversation function.
+It receives a flat list of C<($msg_style, $msg)> pairs and must return a flat
+list of exactly as many C<($resp_retcode, $resp)> pairs, followed by one
+status (normally C<PAM_SUCCESS>):
+
+  sub conv {
+      my @res;
+      while (@_) {
+          my ($style, $msg) = splice @_, 0, 2;
+          my $ans;
+          $ans = $user     if $style == PAM_PROMPT_ECHO_ON;
+          $ans = $password if $style == PAM_PROMPT_ECHO_OFF;
+          print STDERR "$msg\n" if $style == PAM_ERROR_MSG || $style == PAM_TEXT_INFO;
+          push @res, PAM_SUCCESS, $ans;
+      }
+      return (@res, PAM_SUCCESS);
+  }
+
+The styles are C<PAM_PROMPT_ECHO_OFF> (a password), C<PAM_PROMPT_ECHO_ON>,
+C<PAM_ERROR_MSG>, C<PAM_TEXT_INFO> (no answer needed), and rarely
+C<PAM_RADIO_TYPE> and C<PAM_BINARY_PROMPT>. C<$resp_retcode> is not used
+(return 0). An answer is a byte string; C<undef> is "no answer" (NULL), which
+the module usually turns into an error. A status other than C<PAM_SUCCESS>
+aborts the conversation and is handed to the module as it is.
+
+The function runs inside an C<eval>, with C<$@> localized: whatever it does,
+the caller's C<$@> is untouched and nothing unwinds through the C core. The
+following all make the conversation fail with C<PAM_CONV_ERR> and are
+logged: a C<die>; a list of any length other than 2n+1; a last value that is
+not an integer number; an answer that holds a NUL byte, a wide character or
+is a reference. A string with the UTF-8 flag whose characters all fit in a
+byte is accepted as those bytes.
+
+The conversation may call C<pam_set_item($pamh, PAM_CONV, ...)> (the new
+function answers from the next message on) and may even drop the last
+reference to the handle; calling C<pam_end> or a service function on the
+handle from inside it returns C<PAM_SYSTEM_ERR>, as in Linux-PAM. (Calling
+C<exit> from a conversation leaves the process without running the core's
+cleanups.)
+
+=head1 ITEMS
+
+  Item               Perl value                               application  module
+  PAM_SERVICE        string (lower-cased; undef: PAM_BAD_ITEM) get/set     get/set
+  PAM_USER           string or undef                          get/set      get/set
+  PAM_TTY            string or undef                          get/set      get/set
+  PAM_RHOST          string or undef                          get/set      get/set
+  PAM_CONV           code reference (undef: PAM_PERM_DENIED)  get/set      get/set
+  PAM_AUTHTOK        string or undef                          -            get/set
+  PAM_OLDAUTHTOK     string or undef                          -            get/set
+  PAM_RUSER          string or undef                          get/set      get/set
+  PAM_USER_PROMPT    string or undef                          get/set      get/set
+  PAM_FAIL_DELAY     code reference or undef                  get/set      get/set
+  PAM_XDISPLAY       string or undef                          get/set      get/set
+  PAM_XAUTHDATA      [$name, $data] or undef                  get/set      get/set
+  PAM_AUTHTOK_TYPE   string or undef                          get/set      get/set
+  'TREX_NAME'        string or undef (undef deletes)          get/set      get/set
+
+Strings are bytes without NUL (C<PAM_XAUTHDATA>'s C<$data> may hold any
+bytes). C<PAM_FAIL_DELAY>'s function is called as C<< $fn->($status, $usec) >>
+at the end of every L</pam_authenticate> and L</pam_chauthtok>; it runs in an
+C<eval> (a C<die> is logged and ignored). C<PAM_CONV> returns the very code
+reference that was set. TRex's own items have names of C<TREX_> followed by
+capital letters, digits and C<_> (for example C<TREX_SESSION_ID>, set by the
+session module when a session opens).
+
+=head1 CONSTANTS
+
+The constants are constant functions with Linux-PAM's values (no
+C<AUTOLOAD>): C<PAM_SUCCESS> and C<PAM_SUCCESS()> both work. The export tags
+are Authen::PAM's: C<:functions> and C<:constants> are exported by default,
+C<:old> on request (C<use TRex::PAM qw(:DEFAULT :old)>). The module-only and
+newer names marked "on request" below are not exported by default but can be
+imported by name.
+
+=head2 Return codes
+
+=over
+
+=item PAM_SUCCESS
+
+0: success.
+
+=item PAM_SUCESS
+
+0: the same as C<PAM_SUCCESS>, under the spelling of TRex's seed examples
+(exported by default).
+
+=item PAM_OPEN_ERR
+
+1: a module could not be loaded.
+
+=item PAM_SYMBOL_ERR
+
+2: a symbol was not found.
+
+=item PAM_SERVICE_ERR
+
+3: error in a service module.
+
+=item PAM_SYSTEM_ERR
+
+4: system error; also every call on an ended handle, on a handle in a
+forked child, and service calls from inside a module.
+
+=item PAM_BUF_ERR
+
+5: memory buffer error.
+
+=item PAM_PERM_DENIED
+
+6: permission denied; also an empty or all-ignoring stack.
+
+=item PAM_AUTH_ERR
+
+7: authentication failure.
+
+=item PAM_CRED_INSUFFICIENT
+
+8: insufficient credentials to access authentication data.
+
+=item PAM_AUTHINFO_UNAVAIL
+
+9: the authentication service cannot retrieve authentication information.
+
+=item PAM_USER_UNKNOWN
+
+10: the user is not known to the underlying authentication module.
+
+=item PAM_MAXTRIES
+
+11: the maximum number of retries has been reached.
+
+=item PAM_NEW_AUTHTOK_REQD
+
+12: the authentication token is no longer valid; a new one is required.
+
+=item PAM_ACCT_EXPIRED
+
+13: the user account has expired.
+
+=item PAM_SESSION_ERR
+
+14: cannot make or remove an entry for the session.
+
+=item PAM_CRED_UNAVAIL
+
+15: the authentication service cannot retrieve user credentials.
+
+=item PAM_CRED_EXPIRED
+
+16: user credentials expired.
+
+=item PAM_CRED_ERR
+
+17: failure setting user credentials.
+
+=item PAM_NO_MODULE_DATA
+
+18: no module-specific data is present.
+
+=item PAM_CONV_ERR
+
+19: conversation error.
+
+=item PAM_AUTHTOK_ERR
+
+20: authentication token manipulation error.
+
+=item PAM_AUTHTOK_RECOVERY_ERR
+
+21: authentication information cannot be recovered.
+
+=item PAM_AUTHTOK_RECOVER_ERR
+
+21: Linux-PAM's other name for C<PAM_AUTHTOK_RECOVERY_ERR>.
+
+=item PAM_AUTHTOK_LOCK_BUSY
+
+22: authentication token lock busy.
+
+=item PAM_AUTHTOK_DISABLE_AGING
+
+23: authentication token aging disabled.
+
+=item PAM_TRY_AGAIN
+
+24: failed preliminary check by the password service.
+
+=item PAM_IGNORE
+
+25: the return value should be ignored by the dispatch.
+
+=item PAM_ABORT
+
+26: critical error, immediate abort; also L</pam_start> without any usable
+configuration.
+
+=item PAM_AUTHTOK_EXPIRED
+
+27: authentication token expired.
+
+=item PAM_MODULE_UNKNOWN
+
+28: module is unknown (missing module, missing hook).
+
+=item PAM_BAD_ITEM
+
+29: bad item passed to C<pam_*_item()>; TRex::PAM also returns it for every
+value C cannot hold unchanged.
+
+=item PAM_CONV_AGAIN
+
+30: the conversation is waiting for an event.
+
+=item PAM_INCOMPLETE
+
+31: the application needs to call again (after C<PAM_CONV_AGAIN>).
+
+=back
+
+=head2 Items
+
+=over
+
+=item PAM_SERVICE
+
+1
+
+=item PAM_USER
+
+2
+
+=item PAM_TTY
+
+3
+
+=item PAM_RHOST
+
+4
+
+=item PAM_CONV
+
+5
+
+=item PAM_AUTHTOK
+
+6, modules only, on request.
+
+=item PAM_OLDAUTHTOK
+
+7, modules only, on request.
+
+=item PAM_RUSER
+
+8
+
+=item PAM_USER_PROMPT
+
+9
+
+=item PAM_FAIL_DELAY
+
+10
+
+=item PAM_XDISPLAY
+
+11, on request.
+
+=item PAM_XAUTHDATA
+
+12, on request.
+
+=item PAM_AUTHTOK_TYPE
+
+13, on request.
+
+=back
+
+=head2 Flags
+
+=over
+
+=item PAM_SILENT
+
+0x8000: modules should not talk.
+
+=item PAM_DISALLOW_NULL_AUTHTOK
+
+0x0001: an empty password must not succeed (authenticate, acct_mgmt).
+
+=item PAM_ESTABLISH_CRED
+
+0x0002 (setcred).
+
+=item PAM_DELETE_CRED
+
+0x0004 (setcred).
+
+=item PAM_REINITIALIZE_CRED
+
+0x0008 (setcred).
+
+=item PAM_REFRESH_CRED
+
+0x0010 (setcred).
+
+=item PAM_CHANGE_EXPIRED_AUTHTOK
+
+0x0020 (chauthtok).
+
+=item PAM_PRELIM_CHECK
+
+0x4000: what modules see in chauthtok's first pass; on request.
+
+=item PAM_UPDATE_AUTHTOK
+
+0x2000: what modules see in chauthtok's second pass; on request.
+
+=item PAM_DATA_REPLACE
+
+0x20000000: the status a module data cleanup gets when its data is
+replaced; on request.
+
+=item PAM_DATA_SILENT
+
+0x40000000: may be or-ed into L</pam_end>'s status to ask cleanups to be
+quiet; added by itself in a forked child; on request.
+
+=back
+
+=head2 Message styles and limits
+
+=over
+
+=item PAM_PROMPT_ECHO_OFF
+
+1: ask, do not show the answer (a password).
+
+=item PAM_PROMPT_ECHO_ON
+
+2: ask, show the answer.
+
+=item PAM_ERROR_MSG
+
+3: an error message.
+
+=item PAM_TEXT_INFO
+
+4: an informational message.
+
+=item PAM_RADIO_TYPE
+
+5: a yes/no/maybe question (Linux-PAM extension).
+
+=item PAM_BINARY_PROMPT
+
+7: a binary packet (Linux-PAM extension).
+
+=item PAM_MAX_NUM_MSG
+
+32, on request (advisory).
+
+=item PAM_MAX_MSG_SIZE
+
+512, on request (advisory).
+
+=item PAM_MAX_RESP_SIZE
+
+512, on request (advisory).
+
+=back
+
+=head2 Compatibility names
+
+=over
+
+=item HAVE_PAM_FAIL_DELAY
+
+1: L</pam_fail_delay> is there.
+
+=item HAVE_PAM_ENV_FUNCTIONS
+
+1: L</pam_putenv>, L</pam_getenv> and L</pam_getenvlist> are there.
+
+=item PAM_AUTHTOKEN_REQD
+
+12, C<:old> name of C<PAM_NEW_AUTHTOK_REQD>.
+
+=item PAM_CRED_ESTABLISH
+
+2, C<:old> name of C<PAM_ESTABLISH_CRED>.
+
+=item PAM_CRED_DELETE
+
+4, C<:old> name of C<PAM_DELETE_CRED>.
+
+=item PAM_CRED_REINITIALIZE
+
+8, C<:old> name of C<PAM_REINITIALIZE_CRED>.
+
+=item PAM_CRED_REFRESH
+
+16, C<:old> name of C<PAM_REFRESH_CRED>.
+
+=back
+
+=head1 CONFIGURATION
+
+Service files are read from the directory named by C<$TREX_PAM_CONFDIR>, else
+from the directory compiled in (F</etc/trex-pam.d>). Without any
+configuration directory the built-in default stack applies. The syntax and
+semantics are Linux-PAM's F<pam.d> ones: C<type control module [args]>,
+bracketed controls, C<include>/C<substack>, C<-type>, the per-stack fallback
+to C<other>. Module names are built-in names (also in Linux-PAM's spelling:
+C<pam_permit.so> is C<permit>), C<perl:Package::Name>, or the absolute path of
+a shared object written against F<trex_pam_module.h>.
+
+  # /etc/trex-pam.d/webmail
+  auth     required  perl:My::WebmailAuth  realm=mail
+  account  required  permit
+  session  required  permit
+
+A configuration error is logged with file, line and reason; the broken line
+makes its stack fail, as Linux-PAM's do.
+
+=head1 MODULES WRITTEN IN PERL
+
+A line naming C<perl:My::Module> loads the package (C<require My::Module>,
+unless it already defines one of the hooks, for example inline in the
+program) when the handle is started. The package implements the hooks it
+needs E<mdash> C<authenticate>, C<setcred>, C<acct_mgmt>, C<open_session>,
+C<close_session>, C<chauthtok> (found through C<@ISA> too) E<mdash> each
+called as a function:
+
+  package My::WebmailAuth;
+  use TRex::PAM qw(:constants PAM_AUTHTOK);
+
+  sub authenticate {
+      my ($mh, $flags, @args) = @_;          # @args: the rest of the pam.d line
+      my ($rc, $user) = $mh->get_user;
+      return $rc if $rc != PAM_SUCCESS;
+      ($rc, my $password) = $mh->get_authtok(PAM_AUTHTOK);
+      return $rc if $rc != PAM_SUCCESS;
+      return check_password($user, $password) ? PAM_SUCCESS : PAM_AUTH_ERR;
+  }
+  sub setcred { PAM_SUCCESS }
+  1;
+
+A hook returns a PAM status. A hook that dies, or returns anything but an
+integer, gives C<PAM_SYSTEM_ERR> and is logged; a hook the package does not
+have gives C<PAM_MODULE_UNKNOWN> (as a missing symbol does in Linux-PAM), so
+a module used in C<auth> lines should also define C<setcred>. A package
+that cannot be loaded, or a name that is not a package name, makes the line
+a missing module (C<PAM_MODULE_UNKNOWN>), logged.
+
+C<$mh> is a C<TRex::PAM::ModuleHandle>. It is valid during the call only: a
+copy kept afterwards answers C<PAM_SYSTEM_ERR> to everything. Its methods:
+
+=head2 $mh->get_user([$prompt])
+
+Returns C<($status, $user)>: C<PAM_USER> if it is set, else asks through the
+conversation (echo on) with C<$prompt>, else C<PAM_USER_PROMPT>, else
+C<"login:">, as Linux-PAM's C<pam_get_user>.
+
+  my ($rc, $user) = $mh->get_user('Mail user: ');
+
+=head2 $mh->get_authtok($item [, $prompt])
+
+Returns C<($status, $token)> for C<$item> C<PAM_AUTHTOK> or
+C<PAM_OLDAUTHTOK>: the item if set, else asks (echo off) with Linux-PAM's
+prompts (C<"Password: ">, C<"New password: "> and C<"Retype new password: ">
+in chauthtok, ...) and honours C<use_first_pass>/C<use_authtok> in the line's
+arguments, as Linux-PAM's C<pam_get_authtok>.
+
+  my ($rc, $password) = $mh->get_authtok(PAM_AUTHTOK);
+
+=head2 $mh->prompt($style, $text)
+
+Sends one message; returns C<($status, $answer)> (C<$answer> C<undef> for
+the styles that need none).
+
+  my ($rc, $otp) = $mh->prompt(PAM_PROMPT_ECHO_ON, 'One-time code: ');
+
+=head2 $mh->conv(@style_text_pairs)
+
+Sends several messages in one conversation call; returns
+C<($status, @answers)>, one answer per message (C<undef> for none, and all
+C<undef> on failure). Croaks for an odd number of arguments.
+
+  my ($rc, $user, $pin) = $mh->conv(PAM_PROMPT_ECHO_ON, 'User: ', PAM_PROMPT_ECHO_OFF, 'PIN: ');
+
+=head2 $mh->info($text)
+
+Sends a C<PAM_TEXT_INFO> message; returns the status.
+
+  $mh->info('Your password expires in 3 days');
+
+=head2 $mh->error($text)
+
+Sends a C<PAM_ERROR_MSG> message; returns the status.
+
+  $mh->error('Account locked');
+
+=head2 $mh->get_item($item_type)
+
+Returns C<($status, $value)> with the same item values as L</pam_get_item>;
+modules may read C<PAM_AUTHTOK> and C<PAM_OLDAUTHTOK>.
+
+  my ($rc, $rhost) = $mh->get_item(PAM_RHOST);
+
+=head2 $mh->set_item($item_type, $value)
+
+As L</pam_set_item>; modules may set C<PAM_AUTHTOK> and C<PAM_OLDAUTHTOK>.
+Returns the status.
+
+  $mh->set_item('TREX_SESSION_ID', $sid);
+
+=head2 $mh->set_data($name, $value [, \&cleanup])
+
+Keeps a Perl value (any scalar, a reference keeps its referent alive) under
+C<$name> until it is replaced or the handle ends, shared by all Perl modules
+of the handle (not with C modules). The cleanup, if given, is called as
+C<< $cleanup->($value, $status) >>: with C<PAM_DATA_REPLACE> when the data is
+replaced, with L</pam_end>'s status at the end (C<PAM_DATA_SILENT> or-ed in,
+in a forked child); a C<die> in it is logged. Returns the status
+(C<PAM_BAD_ITEM> for a name with a NUL or a cleanup that is not code).
+
+  $mh->set_data(ticket => $ticket, sub { my ($t, $status) = @_; $t->release });
+
+=head2 $mh->get_data($name)
+
+Returns C<($status, $value)>: C<PAM_NO_MODULE_DATA> when nothing is kept
+under C<$name>.
+
+  my ($rc, $ticket) = $mh->get_data('ticket');
+
+=head2 $mh->putenv($name_value)
+
+As L</pam_putenv>.
+
+  $mh->putenv("MAILDIR=/var/mail/$user");
+
+=head2 $mh->getenv($name)
+
+As L</pam_getenv>.
+
+  my $maildir = $mh->getenv('MAILDIR');
+
+=head2 $mh->getenvlist
+
+As L</pam_getenvlist>.
+
+  my %env = $mh->getenvlist;
+
+=head2 $mh->fail_delay($usec)
+
+As L</pam_fail_delay>.
+
+  $mh->fail_delay(2_000_000);
+
+=head2 $mh->log($priority, $text)
+
+Writes a line to the handle's log (a syslog priority: 3 is C<LOG_ERR>, 6
+C<LOG_INFO>). Never log a password or a session ID. Returns the status.
+
+  $mh->log(6, "login of $user from $rhost");
+
+=head2 $mh->strerror($code)
+
+As L</pam_strerror>.
+
+=head2 $mh->is_valid
+
+True during the hook call, false afterwards.
+
+=head1 COMPATIBILITY WITH Authen::PAM
+
+The same function names, arguments, out-parameters, export tags, constant
+names and values, object interface and conversation format. Deliberate
+differences, all where Authen::PAM crashed, croaked inside C, or silently
+changed a value:
+
+=over
+
+=item *
+
+C<undef> is NULL: C<pam_set_item($pamh, PAM_USER, undef)> clears the user
+(Authen::PAM stored an empty string).
+
+=item *
+
+A conversation that dies, returns the wrong number of values or a
+non-numeric status gives C<PAM_CONV_ERR> (Authen::PAM croaked through
+libpam or took what it found).
+
+=item *
+
+Strings with a NUL or a wide character are refused with C<PAM_BAD_ITEM>
+(Authen::PAM cut them at the NUL or passed Perl's internal encoding).
+
+=item *
+
+Setting C<PAM_CONV> to anything but a code reference is refused;
+C<PAM_FAIL_DELAY> reads back C<undef> when unset (Authen::PAM: 0).
+
+=item *
+
+A handle from the functional C<pam_start> is an object too, and ends by
+itself when it goes away; C<pam_end> twice is harmless (C<PAM_SYSTEM_ERR>).
+
+=item *
+
+C<pam_getenvlist> splits at the first C<=>; C<pam_setcred>'s flags are
+optional; C<PAM_AUTHTOK_RECOVER_ERR> and C<PAM_AUTHTOK_RECOVERY_ERR> are
+both 21 (Debian's Authen::PAM croaks for them); C<PAM_SUCESS> is an extra
+default export.
+
+=item *
+
+The default conversation fails at the end of input instead of answering
+an empty string.
+
+=back
+
+=head1 DIAGNOSTICS
+
+=head2 Status codes
+
+Every function returns a PAM status (L</Return codes>). Those that TRex::PAM
+itself produces, beside what modules return:
+
+=over
+
+=item C<PAM_SYSTEM_ERR> (4)
+
+The handle has ended (L</pam_end>, C<DESTROY>); the handle was started in
+another process (after C<fork>); C<pam_end> or a service function called
+from inside a running module or conversation; C<pam_start> without a
+service or a conversation; the application passed C<PAM_PRELIM_CHECK> or
+C<PAM_UPDATE_AUTHTOK> to C<pam_chauthtok>; a Perl module hook died or
+returned something that is not an integer.
+
+=item C<PAM_BAD_ITEM> (29)
+
+An unknown item type or one outside C<int>; C<PAM_AUTHTOK> or
+C<PAM_OLDAUTHTOK> from the application; C<PAM_SERVICE> set to C<undef>; an
+ill-formed C<TREX_> name; any string with a NUL or a wide character; a plain
+reference where a string belongs; a C<PAM_CONV>, C<PAM_FAIL_DELAY> or
+cleanup that is not code; a C<PAM_XAUTHDATA> that is not C<[$name, $data]>;
+flags, statuses or delays that do not fit their C type; C<pam_putenv> with
+an empty name or deleting an unset variable.
+
+=item C<PAM_PERM_DENIED> (6)
+
+C<PAM_CONV> set to C<undef> (the old conversation stays);
+C<pam_putenv(undef)>; a stack that is empty or where every module was
+ignored.
+
+=item C<PAM_CONV_ERR> (19)
+
+The conversation died, returned a wrong number of values, a status that is
+not an integer, or an answer with a NUL, a wide character or a reference;
+the default conversation reached the end of its input.
+
+=item C<PAM_MODULE_UNKNOWN> (28)
+
+A module that cannot be found or loaded (C<perl:> package missing or not
+compiling, not a package name), or a Perl package without the hook
+called.
+
+=item C<PAM_ABORT> (26)
+
+C<pam_start> found neither the service's file nor C<other>, or cannot use
+the configuration directory.
+
+=item C<PAM_NO_MODULE_DATA> (18)
+
+C<< $mh->get_data >> of a name nothing is kept under.
+
+=item C<PAM_BUF_ERR> (5)
+
+Out of memory.
+
+=back
+
+=head2 Croaks (misuse)
+
+=over
+
+=item C<< TRex::PAM::%s: pamh is not a TRex::PAM handle >>
+
+A function was given something that is not a handle made by C<pam_start>
+(a forged C<bless \1234, 'TRex::PAM'> included, or the error number a failed
+C<pam_start> left in C<$pamh>).
+
+=item C<< TRex::PAM::pam_start: wrong number of arguments (%d, want 2, 3 or 4) >>
+
+=item C<< TRex::PAM::pam_start: conv is not a code reference >>
+
+=item C<< TRex::PAM::pam_start: TRex::PAM::pam_default_conv is not defined >>
+
+The default conversation was removed from the symbol table.
+
+=item C<< TRex::PAM::ModuleHandle::%s: mh is not a TRex::PAM::ModuleHandle >>
+
+=item C<< TRex::PAM::ModuleHandle::conv: odd number of arguments (want style, text pairs) >>
+
+=item C<< Usage: TRex::PAM::%s(%s) >>
+
+Too few or too many arguments.
+
+=item C<< Modification of a read-only value attempted >>
+
+An out-parameter (C<$pamh> of C<pam_start>, C<$value> of C<pam_get_item>)
+was a constant.
+
+=back
+
+=head2 Log messages
+
+The core logs to syslog (facility authpriv, ident the service) unless
+C<$TREX_PAM_LOG> says otherwise. From the Perl layer:
+
+=over
+
+=item C<conversation function died: %s>
+
+=item C<conversation function returned %d values for %d messages (want %d)>
+
+=item C<conversation function returned a non-numeric status>
+
+=item C<conversation answer is not a byte string without NUL>
+
+=item C<fail delay function died: %s>
+
+=item C<module data cleanup died: %s>
+
+=item C<perl:%s %s died: %s>
+
+=item C<perl:%s %s returned a non-numeric value>
+
+=item C<perl:%s has no %s>
+
+=item C<perl:%s: loading died: %s>
+
+=item C<perl:%s: not a Perl package name>
+
+=back
+
+An exception object is logged as C<(exception object)>, never stringified.
+Configuration errors read C<file:line: reason>.
+
+=head1 ENVIRONMENT
+
+=over
+
+=item C<TREX_PAM_CONFDIR>
+
+The directory of the service files, read by every C<pam_start> (set it in
+C<%ENV> before the call).
+
+=item C<TREX_PAM_LOG>
+
+C<syslog> (the default), C<stderr> or C<none>.
+
+=back
+
+=head1 FORK AND THREADS
+
+A handle belongs to the process that started it: in a forked child every
+call on it returns C<PAM_SYSTEM_ERR>, and ending it there (C<pam_end> or the
+object going away) runs the module data cleanups with C<PAM_DATA_SILENT>, so
+they leave shared state (sessions, files) to the parent. Handles are not
+cloned into new threads (C<CLONE_SKIP>): a thread sees an undefined value
+and must start its own.
+
+=head1 SECURITY
+
+Answers of the conversation and the copies the core keeps (tokens, items,
+environment) are wiped before they are freed; the core never logs a
+password, hash or session ID. Perl's own copies of a password (the variables
+of your conversation) are outside TRex::PAM's reach.
+
+=head1 SEE ALSO
+
+L<Authen::PAM>, the Linux-PAM Application Developers' Guide, L<pam(3)>,
+L<pam.d(5)>.
+
+=head1 AUTHOR
+
+The TRex::PAM developers.
+
+=head1 LICENSE AND COPYRIGHT
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl itself.
+
+=cut

@@ -1,0 +1,25 @@
+#!/usr/bin/perl
+# The Perl suite's core files again under valgrind (STYLE.md section 7): no
+# invalid access and no definite leak in the XS layer or the C core.
+# Runs with TREX_PAM_FULL=1 (the README's test command sets it).
+use strict;
+use warnings;
+use Test::More;
+
+plan skip_all => 'set TREX_PAM_FULL=1 to run the valgrind pass' unless $ENV{TREX_PAM_FULL};
+my ($vg) = grep { -x } map { "$_/valgrind" } split /:/, $ENV{PATH};
+plan skip_all => 'valgrind is not installed (apt-get install -y valgrind)' unless $vg;
+
+# Every Perl test that exercises the XS layer; not the ones that only run
+# other programs (they would run those under valgrind's perl too, slowly).
+my @files = grep { !/(?:0[56]-|6\d-|9\d-)/ } sort glob 't/[0-8]*.t';
+plan tests => scalar @files;
+for my $t (@files) {
+    local $ENV{PERL_DESTRUCT_LEVEL} = 2;
+    local $ENV{TREX_PAM_UNDER_VALGRIND} = 1;
+    my @cmd = ($vg, '-q', '--leak-check=full', '--errors-for-leak-kinds=definite',
+               '--error-exitcode=99', '--suppressions=t/valgrind.supp', $^X, '-Mblib', $t);
+    my $out = `@cmd 2>&1`;
+    my $rc = $? >> 8;
+    ok($rc == 0, "$t under valgrind (exit $rc)") or diag($out =~ s/^/  /mgr);
+}

@@ -1,0 +1,98 @@
+package TRexTest;
+# Helpers for TRex::PAM's tests: a private pam.d directory, stderr capture,
+# scripted conversations.
+use strict;
+use warnings;
+use File::Temp ();
+use Exporter 'import';
+
+our @EXPORT = qw(confdir service scripted_conv capture_stderr slurp tempdir rmtree);
+
+# The core logs to syslog by default; tests keep quiet unless they capture.
+$ENV{TREX_PAM_LOG} = 'none';
+
+my ($dir, @dirs);
+my $pid = $$;
+
+# A private temporary directory, removed at exit. (Not File::Temp's CLEANUP:
+# its rmtree calls Cwd::abs_path, whose XS valgrind reports on Debian 12.)
+sub tempdir {
+    my $d = File::Temp::tempdir('trexpam-t-XXXXXX', TMPDIR => 1);
+    push @dirs, $d;
+    return $d;
+}
+
+sub rmtree {
+    my ($path) = @_;
+    if (-d $path && !-l $path) {
+        opendir my $dh, $path or return;
+        rmtree("$path/$_") for grep { $_ ne '.' && $_ ne '..' } readdir $dh;
+        closedir $dh;
+        rmdir $path;
+    }
+    else {
+        unlink $path;
+    }
+}
+
+END { rmtree($_) for $$ == $pid ? @dirs : () }
+
+# A fresh configuration directory; $ENV{TREX_PAM_CONFDIR} points at it.
+sub confdir {
+    $dir //= tempdir();
+    $ENV{TREX_PAM_CONFDIR} = $dir;
+    return $dir;
+}
+
+# service(NAME => TEXT): write a pam.d file.
+sub service {
+    my ($name, $text) = @_;
+    my $d = confdir();
+    open my $fh, '>', "$d/$name" or die "$d/$name: $!";
+    print {$fh} $text;
+    close $fh or die "$d/$name: $!";
+    return $name;
+}
+
+# scripted_conv(\@seen, @answers): a conversation that records every
+# [style, msg] in @seen and answers prompts (styles 1, 2) from @answers,
+# other messages with undef.
+sub scripted_conv {
+    my ($seen, @answers) = @_;
+    return sub {
+        my @r;
+        while (@_) {
+            my ($style, $msg) = splice @_, 0, 2;
+            push @$seen, [$style, $msg];
+            push @r, 0, ($style == 1 || $style == 2) ? shift(@answers) : undef;
+        }
+        return (@r, 0);
+    };
+}
+
+# capture_stderr { CODE }: runs CODE with the core logging to stderr, which
+# goes to a file; returns (text, CODE's results).
+sub capture_stderr(&) {
+    my ($code) = @_;
+    my $tmp = File::Temp->new;
+    open my $save, '>&', \*STDERR or die "dup: $!";
+    open STDERR, '>&', $tmp or die "redirect: $!";
+    my @r;
+    {
+        local $ENV{TREX_PAM_LOG} = 'stderr';
+        @r = eval { $code->() };
+    }
+    my $err = $@;
+    open STDERR, '>&', $save or die "restore: $!";
+    die $err if $err;
+    return (slurp("$tmp"), @r);
+}
+
+sub slurp {
+    my ($file) = @_;
+    open my $fh, '<', $file or return '';
+    local $/;
+    return scalar <$fh>;
+}
+
+1;
