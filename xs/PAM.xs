@@ -947,7 +947,7 @@ static int S_has_hooks(pTHX_ SV *pkg)
 }
 
 /* Load Package (require) unless it already has hooks. 1 on success. */
-static int S_load_package(pTHX_ tpx_state *st, SV *pkg)
+static int S_load_package(pTHX_ trex_pam_handle_t *pamh, SV *pkg)
 {
     SV *file;
     int ok = 1;
@@ -975,7 +975,7 @@ static int S_load_package(pTHX_ tpx_state *st, SV *pkg)
     if (S_died(aTHX_ ERRSV)) {
         char what[300];
         snprintf(what, sizeof what, "perl:%.200s: loading", SvPV_nolen(pkg));
-        S_log_died(aTHX_ st->h, what, ERRSV);
+        S_log_died(aTHX_ pamh, what, ERRSV);
         ok = 0;
     }
     FREETMPS;
@@ -983,8 +983,8 @@ static int S_load_package(pTHX_ tpx_state *st, SV *pkg)
     return ok;
 }
 
-static int S_resolve(void *data, const char *name, const struct trex_pam_module **mod,
-                     void **instance)
+static int S_resolve(trex_pam_handle_t *pamh, void *data, const char *name,
+                     const struct trex_pam_module **mod, void **instance)
 {
     tpx_state *st = (tpx_state *)data;
     tpx_pm *pm;
@@ -996,11 +996,11 @@ static int S_resolve(void *data, const char *name, const struct trex_pam_module 
         SV *pkg;
 
         if (!S_valid_package(name + 5)) {
-            trex_pam_log(st->h, LOG_ERR, "%.200s: not a Perl package name", name);
+            trex_pam_log(pamh, LOG_ERR, "%.200s: not a Perl package name", name);
             return TREX_PAM_MODULE_UNKNOWN;
         }
         pkg = newSVpv(name + 5, 0);
-        if (!S_load_package(aTHX_ st, pkg) || (pm = calloc(1, sizeof *pm)) == NULL) {
+        if (!S_load_package(aTHX_ pamh, pkg) || (pm = calloc(1, sizeof *pm)) == NULL) {
             SvREFCNT_dec(pkg);
             return TREX_PAM_MODULE_UNKNOWN;
         }
@@ -1089,6 +1089,24 @@ static struct trex_pam_confcache *S_cache(pTHX)
     if (MY_CXT.cache == NULL)
         MY_CXT.cache = trex_pam_confcache_new();   /* NULL: run without one */
     return MY_CXT.cache;
+}
+
+/* ---- checking a configuration ------------------------------------------------ */
+
+/* Collects the core's log lines (check_config). */
+typedef struct tpx_logbuf {
+    AV *lines;
+#ifdef MULTIPLICITY
+    PerlInterpreter *perl;
+#endif
+} tpx_logbuf;
+
+static void S_log_collect(void *data, int priority, const char *line)
+{
+    tpx_logbuf *b = (tpx_logbuf *)data;
+    dTPX_PERL(b);
+    PERL_UNUSED_ARG(priority);
+    av_push(b->lines, newSVpv(line, 0));
 }
 
 /* ---- pam_start -------------------------------------------------------------- */
@@ -1193,6 +1211,79 @@ BOOT:
     Perl_call_atexit(aTHX_ S_cache_free, NULL);
     S_boot_constants(aTHX);
 }
+
+void
+check_config(service, confdir = &PL_sv_undef)
+    SV *service
+    SV *confdir
+  PREINIT:
+    struct trex_pam_options opts;
+    tpx_state st;
+    tpx_logbuf buf;
+    tpx_str svc, dir;
+    trex_pam_handle_t *h = NULL;
+    int rc;
+  PPCODE:
+    /* TRex::PAM::check_config($service [, $confdir]): reads the service's
+     * stacks as pam_start would, loading every module, without a cache;
+     * returns the status and every line the core logged meanwhile
+     * ("file:line: reason"). */
+    if (!S_str(aTHX_ service, &svc, 0) || svc.p == NULL)
+        S_croak_arg(aTHX_ cv, "service", "a byte string");
+    if (!S_str(aTHX_ confdir, &dir, 0)) {
+        S_str_done(aTHX_ &svc);
+        S_croak_arg(aTHX_ cv, "confdir", "a byte string or undef");
+    }
+    memset(&st, 0, sizeof st);
+    TPX_SAVE_PERL(&st);
+    st.cconv.conv = S_conv_shim;              /* no Perl conversation: CONV_ERR */
+    st.cconv.appdata_ptr = &st;
+    buf.lines = (AV *)sv_2mortal((SV *)newAV());
+    TPX_SAVE_PERL(&buf);
+    memset(&opts, 0, sizeof opts);
+    opts.size = sizeof opts;
+    opts.confdir = dir.p;
+    opts.log_mode = TREX_PAM_LOG_CALLBACK;
+    opts.log_fn = S_log_collect;
+    opts.log_data = &buf;
+    opts.resolve = S_resolve;
+    opts.resolve_data = &st;
+    rc = trex_pam_start_opts(svc.p, NULL, &st.cconv, &opts, &h);
+    if (rc == TREX_PAM_SUCCESS)
+        (void)trex_pam_end(h, TREX_PAM_SUCCESS);
+    S_str_done(aTHX_ &svc);
+    S_str_done(aTHX_ &dir);
+    EXTEND(SP, 1 + av_len(buf.lines) + 1);
+    mPUSHi(rc);
+    for (SSize_t i = 0; i <= av_len(buf.lines); i++)
+        PUSHs(sv_mortalcopy(*av_fetch(buf.lines, i, 0)));
+
+IV
+config_recheck(...)
+  CODE:
+    /* TRex::PAM::config_recheck([$usec]): how often (microseconds) a cached
+     * configuration's files are checked again; sets it when given. */
+    if (items > 1)
+        croak("TRex::PAM::config_recheck: wrong number of arguments (%d, want 0 or 1)", (int)items);
+    {
+        struct trex_pam_confcache *cache = S_cache(aTHX);
+        long old;
+        if (cache == NULL)
+            croak("TRex::PAM::config_recheck: out of memory");
+        if (items == 1) {
+            SV *v = ST(0);
+            SvGETMAGIC(v);
+            if (!SvOK(v) || !looks_like_number(v) || SvNV_nomg(v) < 0 || SvNV_nomg(v) > (NV)LONG_MAX)
+                S_croak_arg(aTHX_ cv, "usec", "a number of microseconds (0 or more)");
+            old = trex_pam_confcache_recheck(cache, (long)SvIV_nomg(v));
+        } else {
+            old = trex_pam_confcache_recheck(cache, 0);
+            (void)trex_pam_confcache_recheck(cache, old);
+        }
+        RETVAL = (IV)old;
+    }
+  OUTPUT:
+    RETVAL
 
 void
 CLONE(...)

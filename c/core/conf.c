@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include "impl.h"
@@ -103,6 +104,32 @@ static int add_dep(struct tp_conf *c, const char *path, const struct stat *st, i
     d->next = c->deps;
     c->deps = d;
     return 0;
+}
+
+#define TP_DEFAULT_RECHECK_USEC 1000L
+#define TP_RACY_NSEC (20L * 1000000L)   /* file times tick in jiffies, not ns */
+
+static long long ns_of(const struct timespec *t)
+{
+    return (long long)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+/* After reading: when was it checked, and can its stat data be trusted? A
+ * file whose ctime is within TP_RACY_NSEC of now may change again with the
+ * same stat data (the "racily clean" problem git's index has). */
+static void mark_checked(struct tp_conf *c)
+{
+    struct timespec real;
+    long long now;
+
+    clock_gettime(CLOCK_MONOTONIC, &c->checked);
+    clock_gettime(CLOCK_REALTIME, &real);
+    now = ns_of(&real);
+    c->racy = 0;
+    for (const struct tp_dep *d = c->deps; d != NULL; d = d->next)
+        if (d->err == 0 && (now - ns_of(&d->ctim) < TP_RACY_NSEC ||
+                            now - ns_of(&d->mtim) < TP_RACY_NSEC))
+            c->racy = 1;
 }
 
 /* Whether every file is as it was when c was read. */
@@ -501,7 +528,7 @@ static const char *load_resolved(trex_pam_handle_t *h, struct tp_modref *r)
 
     if (h->resolve == NULL)
         return "no resolver for this kind of module";
-    if (h->resolve(h->resolve_data, r->name, &mod, &instance) != TREX_PAM_SUCCESS || mod == NULL)
+    if (h->resolve(h, h->resolve_data, r->name, &mod, &instance) != TREX_PAM_SUCCESS || mod == NULL)
         return "the resolver could not load it";
     if (mod->abi != TREX_PAM_MODULE_ABI)
         return "wrong module ABI version";   /* its release() cannot be trusted either */
@@ -924,11 +951,19 @@ int tp_conf_load(trex_pam_handle_t *h, const char *service, struct tp_conf **out
         for (int i = 0; i < TP_CACHE_SLOTS && slot == NULL; i++)
             if (cache->slot[i].key != NULL && strcmp(cache->slot[i].key, key) == 0)
                 slot = &cache->slot[i];
-        if (slot != NULL && deps_unchanged(slot->conf)) {
-            free(key);
-            slot->conf->refs++;
-            *out = slot->conf;
-            return TREX_PAM_SUCCESS;
+        if (slot != NULL && !slot->conf->racy) {
+            struct timespec now;
+            long long age;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            age = (ns_of(&now) - ns_of(&slot->conf->checked)) / 1000;
+            if (age < cache->recheck_usec || deps_unchanged(slot->conf)) {
+                if (age >= cache->recheck_usec)
+                    slot->conf->checked = now;
+                free(key);
+                slot->conf->refs++;
+                *out = slot->conf;
+                return TREX_PAM_SUCCESS;
+            }
         }
     }
     if ((c = calloc(1, sizeof *c)) == NULL) {
@@ -942,6 +977,7 @@ int tp_conf_load(trex_pam_handle_t *h, const char *service, struct tp_conf **out
         return rc;
     }
     if (cache != NULL) {
+        mark_checked(c);
         if (slot == NULL) {                              /* a free slot, else round-robin */
             for (int i = 0; i < TP_CACHE_SLOTS && slot == NULL; i++)
                 if (cache->slot[i].key == NULL)
@@ -961,7 +997,20 @@ int tp_conf_load(trex_pam_handle_t *h, const char *service, struct tp_conf **out
 
 struct trex_pam_confcache *trex_pam_confcache_new(void)
 {
-    return calloc(1, sizeof(struct trex_pam_confcache));
+    struct trex_pam_confcache *cache = calloc(1, sizeof *cache);
+    if (cache != NULL)
+        cache->recheck_usec = TP_DEFAULT_RECHECK_USEC;
+    return cache;
+}
+
+long trex_pam_confcache_recheck(struct trex_pam_confcache *cache, long usec)
+{
+    long old;
+    if (cache == NULL)
+        return -1;
+    old = cache->recheck_usec;
+    cache->recheck_usec = usec < 0 ? 0 : usec;
+    return old;
 }
 
 void trex_pam_confcache_free(struct trex_pam_confcache *cache)

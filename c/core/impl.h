@@ -92,6 +92,8 @@ struct tp_conf {
     struct tp_modref *mods;        /* every module its lines refer to */
     struct tp_dep *deps;           /* every file read, or looked for */
     int refs;                      /* handles + the cache holding it */
+    struct timespec checked;       /* CLOCK_MONOTONIC of the last check of deps */
+    int racy;                      /* a file changed too recently to trust its stat */
 };
 
 #define TP_CACHE_SLOTS 32
@@ -105,6 +107,7 @@ struct trex_pam_confcache {
         struct tp_conf *conf;
     } slot[TP_CACHE_SLOTS];
     unsigned int next;             /* round-robin victim when full */
+    long recheck_usec;             /* deps checked again at most this often */
 };
 
 /* Saved state of an interrupted (PAM_INCOMPLETE) dispatch. */

@@ -145,22 +145,33 @@ struct trex_pam_module;   /* trex_pam_module.h */
 /*
  * Resolver for module names the core does not know itself (the XS layer
  * uses it for "perl:Package"). Returns TREX_PAM_SUCCESS and sets *mod and
- * *instance, or an error (the line then behaves as a missing module).
+ * *instance, or an error (the line then behaves as a missing module). pamh
+ * is the handle being configured, for trex_pam_log() of why loading failed
+ * (its items are not set up yet: do not use them). The instance may be
+ * shared by every handle that uses a cached configuration.
  */
-typedef int (*trex_pam_resolve_fn)(void *data, const char *name,
+typedef int (*trex_pam_resolve_fn)(trex_pam_handle_t *pamh, void *data, const char *name,
                                    const struct trex_pam_module **mod,
                                    void **instance);
 
 /*
  * A cache of parsed configurations for a long-running process: a handle
  * started with it reuses the stacks read for an earlier one as long as
- * every file involved is unchanged (stat data: device, inode, size, mtime,
- * ctime), instead of reading and parsing them again. Not thread-safe: one
- * per thread or interpreter. Free it after every handle that used it ended
- * (a configuration in use stays alive until its last handle ends).
+ * every file involved (service, other, included files, and the ones found
+ * missing) is unchanged: same device, inode, size, mtime and ctime. Files
+ * are checked again at most once per recheck interval (default 1000 us), so
+ * a change is seen by every start that begins that long after it was
+ * written; a file changed less than 20 ms before it was read is never
+ * trusted from its stat data (file times are coarser than that), so
+ * same-size rewrites in quick succession are not missed either.
+ * Not thread-safe: one per thread or interpreter. Free it after every
+ * handle that used it ended (a configuration in use stays alive until its
+ * last handle ends).
  */
 struct trex_pam_confcache;
 struct trex_pam_confcache *trex_pam_confcache_new(void);
+/* 0 checks at every start; returns the previous interval. */
+long trex_pam_confcache_recheck(struct trex_pam_confcache *cache, long usec);
 void trex_pam_confcache_free(struct trex_pam_confcache *cache);
 
 struct trex_pam_options {

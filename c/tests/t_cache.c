@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "tap.h"
 #include "impl.h"
@@ -37,6 +38,13 @@ static trex_pam_handle_t *start(const char *service)
     return h;
 }
 
+/* Let the files' ctime get older than the racy window (20 ms). */
+static void settle(void)
+{
+    struct timespec ts = { 0, 30 * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
 static int auth(const char *service)
 {
     trex_pam_handle_t *h = start(service);
@@ -52,6 +60,7 @@ int main(void)
 
     dir = tap_tmpdir();
     cache = trex_pam_confcache_new();
+    tap_is_int(trex_pam_confcache_recheck(cache, 0), 1000, "files are checked again every 1000 us by default");
     if (dir == NULL || cache == NULL ||
         tap_write_file(dir, "svc", "auth required debug auth=success cred=cred_err\n") ||
         tap_write_file(dir, "other", "auth required debug auth=auth_err\n")) {
@@ -59,6 +68,10 @@ int main(void)
         return 1;
     }
 
+    a = start("svc");
+    tap_ok(a && a->conf->racy, "a file written just now is racy: its stat data is not trusted yet");
+    trex_pam_end(a, 0);
+    settle();
     a = start("svc");
     b = start("svc");
     tap_ok(a && b && a->conf == b->conf, "two handles share one parsed configuration");
@@ -74,6 +87,7 @@ int main(void)
     trex_pam_end(a, 0);
     trex_pam_end(b, 0);
 
+    settle();
     a = start("svc");
     b = start("svc");
     tap_ok(a && b && a->conf == b->conf && a->conf->stack[TP_AUTH].n == 2, "the new stack is cached in turn");
@@ -101,6 +115,25 @@ int main(void)
     tap_is_int(auth("nosuch"), -1, "neither service nor other: start fails (ABORT) ...");
     tap_write_file(dir, "other", "auth required permit\n");
     tap_is_int(auth("nosuch"), TREX_PAM_SUCCESS, "... until other appears");
+
+    /* same size, same second: the racy rule catches it */
+    tap_write_file(dir, "quick", "auth required permit\n");
+    tap_is_int(auth("quick"), TREX_PAM_SUCCESS, "quick: permit");
+    tap_write_file(dir, "quick", "auth required deny  \n");
+    tap_is_int(auth("quick"), TREX_PAM_AUTH_ERR, "rewritten at once with the same size: still seen");
+
+    /* the recheck interval: within it, no stat at all */
+    trex_pam_confcache_recheck(cache, 60L * 1000000L);
+    tap_write_file(dir, "slow", "auth required permit\n");
+    {
+        settle();
+        auth("slow");                     /* read again now that it is not racy */
+        tap_is_int(auth("slow"), TREX_PAM_SUCCESS, "slow: permit, cached");
+        tap_write_file(dir, "slow", "auth required deny\n");
+        tap_is_int(auth("slow"), TREX_PAM_SUCCESS, "within the recheck interval the cached stack is used");
+        trex_pam_confcache_recheck(cache, 0);
+        tap_is_int(auth("slow"), TREX_PAM_AUTH_ERR, "after it, the change is seen");
+    }
 
     /* many services: more than the cache holds */
     for (int i = 0; i < 3 * TP_CACHE_SLOTS; i++) {

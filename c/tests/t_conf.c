@@ -42,7 +42,7 @@ static int quiet_conv(int n, const struct trex_pam_message **m, struct trex_pam_
 }
 
 static int resolved;
-static int resolve(void *data, const char *name, const struct trex_pam_module **mod, void **inst)
+static int resolve(trex_pam_handle_t *pamh, void *data, const char *name, const struct trex_pam_module **mod, void **inst)
 {
     resolved++;
     if (strcmp(name, "test:debug") != 0)

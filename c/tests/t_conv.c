@@ -62,7 +62,7 @@ static const struct trex_pam_module testmod = {
     TREX_PAM_MODULE_ABI, "test", hook, hook, hook, hook, hook, hook, release
 };
 
-static int resolve(void *data, const char *name, const struct trex_pam_module **mod, void **inst)
+static int resolve(trex_pam_handle_t *pamh, void *data, const char *name, const struct trex_pam_module **mod, void **inst)
 {
     if (strcmp(name, "test:mod") != 0)
         return TREX_PAM_MODULE_UNKNOWN;

@@ -158,7 +158,7 @@ static const struct trex_pam_module authonly = {
     TREX_PAM_MODULE_ABI, "authonly", rec_auth, NULL, NULL, NULL, NULL, NULL, NULL
 };
 
-static int resolve(void *data, const char *name, const struct trex_pam_module **mod, void **inst)
+static int resolve(trex_pam_handle_t *pamh, void *data, const char *name, const struct trex_pam_module **mod, void **inst)
 {
     *inst = NULL;
     if (strcmp(name, "test:rec") == 0)

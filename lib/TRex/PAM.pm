@@ -895,6 +895,40 @@ a shared object written against F<trex_pam_module.h>.
 A configuration error is logged with file, line and reason; the broken line
 makes its stack fail, as Linux-PAM's do.
 
+=head2 check_config
+
+  ($status, @problems) = TRex::PAM::check_config($service [, $confdir]);
+
+Reads the stacks of C<$service> as L</pam_start> would (from C<$confdir>,
+else as C<pam_start> chooses the directory), parsing every line, following
+every include and loading every module, without the cache, and returns the
+status C<pam_start> would have and every line the core logged meanwhile:
+C<file:line: reason> for each configuration problem. C<trex-pam check-config>
+is built on it. Not exported; croaks unless the arguments are byte strings.
+
+  my ($rc, @problems) = TRex::PAM::check_config('webmail', '/etc/trex-pam.d');
+  print "$_\n" for @problems;
+
+=head2 config_recheck
+
+  $usec = TRex::PAM::config_recheck();          # read
+  $old  = TRex::PAM::config_recheck($usec);     # set; returns the old value
+
+Linux-PAM reads the service files at every C<pam_start>. So does TRex::PAM
+in a new process (a CGI request); a persistent one (mod_perl, PSGI, a daemon)
+keeps the parsed stacks in a per-interpreter cache and reuses them while
+every file involved (the service file, C<other>, included files, and the
+files found missing) has the same device, inode, size, mtime and ctime. Those
+are checked again at most once per C<$usec> microseconds (default 1000), so a
+change is in force for every C<pam_start> that begins that long after the
+file was written; 0 checks at every start. A file changed less than 20 ms
+before it was read is never trusted from its stat data alone (file times are
+coarser than that), so two quick rewrites of the same size are not missed.
+
+  TRex::PAM::config_recheck(0);    # e.g. a test that edits pam.d files
+
+Not exported. Croaks unless C<$usec> is a number of 0 or more.
+
 =head1 MODULES WRITTEN IN PERL
 
 A line naming C<perl:My::Module> loads the package (C<require My::Module>,

@@ -6,7 +6,7 @@ use warnings;
 use File::Temp ();
 use Exporter 'import';
 
-our @EXPORT = qw(confdir service scripted_conv capture_stderr slurp tempdir rmtree);
+our @EXPORT = qw(confdir service scripted_conv capture_stderr slurp tempdir rmtree run_c_tests);
 
 # The core logs to syslog by default; tests keep quiet unless they capture.
 $ENV{TREX_PAM_LOG} = 'none';
@@ -93,6 +93,36 @@ sub slurp {
     open my $fh, '<', $file or return '';
     local $/;
     return scalar <$fh>;
+}
+
+# run_c_tests($dir, @wrap): every C test binary (t_*) in $dir through
+# TAP::Parser (STYLE.md section 7), one ok per test line plus one for the
+# binary's exit: a segfault can leave $? >> 8 at 0, so the parser's view of
+# the plan, the exit and the wait status decides. @wrap (valgrind ...) runs
+# before each binary. The binaries find the test module through
+# TREX_PAM_TESTDIR=$dir.
+sub run_c_tests {
+    my ($dir, @wrap) = @_;
+    require TAP::Parser;
+    require Cwd;
+    my @bins = grep { -f && -x && !/\.(?:c|h|o|so)$/ } sort glob("$dir/t_*");
+    Test::More::ok(scalar @bins, "C test binaries in $dir");
+    my $cwd = Cwd::getcwd();
+    local $ENV{TREX_PAM_TESTDIR} = $dir;
+    chdir $dir or die "chdir $dir: $!";
+    for my $bin (@bins) {
+        my $name = (split m{/}, $bin)[-1];
+        my $p = TAP::Parser->new({ exec => [@wrap, $bin] });
+        my $n = 0;
+        while (my $r = $p->next) {
+            next unless $r->is_test;
+            $n++;
+            Test::More::ok($r->is_ok, "$name: " . $r->description);
+        }
+        Test::More::ok($n > 0, "$name: ran some tests");
+        Test::More::ok(!$p->has_problems, "$name: exit " . ($p->exit // 'undef') . ", wait " . ($p->wait // 'undef'));
+    }
+    chdir $cwd or die "chdir $cwd: $!";
 }
 
 1;
