@@ -288,15 +288,22 @@ static int set_xauth(trex_pam_handle_t *h, const struct trex_pam_xauth_data *x)
     return TREX_PAM_SUCCESS;
 }
 
+/* Whether the caller may use item type at all: a known type, and the two
+ * tokens only from inside a module. */
+static int item_usable(const trex_pam_handle_t *h, int type)
+{
+    if (type < 1 || type > TREX_PAM_ITEM_MAX)
+        return 0;
+    return !is_token_item(type) || h->in_module;
+}
+
 int trex_pam_set_item(trex_pam_handle_t *h, int type, const void *item)
 {
     char *copy;
 
     if (!tp_handle_ok(h))
         return TREX_PAM_SYSTEM_ERR;
-    if (type < 1 || type > TREX_PAM_ITEM_MAX)
-        return TREX_PAM_BAD_ITEM;
-    if (is_token_item(type) && !h->in_module)
+    if (!item_usable(h, type))
         return TREX_PAM_BAD_ITEM;
 
     switch (type) {
@@ -343,9 +350,7 @@ int trex_pam_get_item(const trex_pam_handle_t *h, int type, const void **item)
     if (item == NULL)
         return TREX_PAM_PERM_DENIED;
     *item = NULL;
-    if (type < 1 || type > TREX_PAM_ITEM_MAX)
-        return TREX_PAM_BAD_ITEM;
-    if (is_token_item(type) && !h->in_module)
+    if (!item_usable(h, type))
         return TREX_PAM_BAD_ITEM;
     switch (type) {
     case TREX_PAM_CONV:
