@@ -1200,6 +1200,227 @@ static void S_boot_constants(pTHX)
         newCONSTSUB(stash, extra[i].name, newSViv((IV)extra[i].value));
 }
 
+/* ---- TRex::PAM::DB: the admin class's C helpers ------------------------------------
+ * (xsubpp allows no C after the first MODULE line, so they sit here; the
+ * XSUBs are the last section of this file.) The object is a blessed
+ * reference whose referent carries ext magic pointing at a tpx_db, as the
+ * handle does; DESTROY, close and the magic's svt_free close it once. */
+
+#include "trex_pam_admin.h"
+
+typedef struct tpx_db {
+    trex_pam_db_t *db;          /* NULL once closed */
+    pid_t pid;                  /* the process that opened it */
+    int status;                 /* of the last call */
+} tpx_db;
+
+static int S_db_free(pTHX_ SV *sv, MAGIC *mg);
+static const MGVTBL db_vtbl = { NULL, NULL, NULL, NULL, S_db_free, NULL, NULL, NULL };
+
+/* Close once. In a forked child the connection is the parent's: it is
+ * dropped, not closed (SQLite must not close a connection across fork). */
+static void S_db_close(tpx_db *d)
+{
+    if (d->db != NULL && d->pid == getpid())
+        trex_pam_db_close(d->db);
+    d->db = NULL;
+}
+
+static int S_db_free(pTHX_ SV *sv, MAGIC *mg)
+{
+    tpx_db *d = (tpx_db *)mg->mg_ptr;
+
+    PERL_UNUSED_ARG(sv);
+    if (d != NULL) {
+        S_db_close(d);
+        free(d);
+        mg->mg_ptr = NULL;
+    }
+    return 0;
+}
+
+/* Croak as "TRex::PAM::DB::fn: <message>". */
+static void S_db_croak(pTHX_ CV *cv, const char *fmt, ...)
+    __attribute__format__(__printf__, pTHX_2, pTHX_3);
+static void S_db_croak(pTHX_ CV *cv, const char *fmt, ...)
+{
+    GV *gv = cv ? CvGV(cv) : NULL;
+    const char *pkg = gv && GvSTASH(gv) ? HvNAME(GvSTASH(gv)) : NULL;
+    SV *msg;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = sv_2mortal(vnewSVpvf(fmt, &ap));
+    va_end(ap);
+    croak("%s::%s: %" SVf, pkg ? pkg : "TRex::PAM::DB", gv ? GvNAME(gv) : "?", SVfARG(msg));
+}
+
+/* The object's state, or croak. live: also croak if it is closed or belongs
+ * to another process. */
+static tpx_db *S_db(pTHX_ SV *sv, CV *cv, int live)
+{
+    MAGIC *mg = S_find_magic(aTHX_ sv, &db_vtbl);
+    tpx_db *d = mg ? (tpx_db *)mg->mg_ptr : NULL;
+
+    if (d == NULL)
+        S_croak_arg(aTHX_ cv, "self", "a TRex::PAM::DB object");
+    if (live && d->db == NULL)
+        S_db_croak(aTHX_ cv, "the database is closed");
+    if (live && d->pid != getpid())
+        S_db_croak(aTHX_ cv, "the database was opened by process %ld; open it again in this one",
+                   (long)d->pid);
+    return d;
+}
+
+/* The outcome of a call: returns if it succeeded, else croaks with the reason. */
+static void S_db_check(pTHX_ CV *cv, tpx_db *d, int rc)
+{
+    d->status = rc;
+    if (rc != TREX_PAM_SUCCESS) {
+        const char *why = trex_pam_db_error(d->db);
+        S_db_croak(aTHX_ cv, "%s", why && *why ? why : trex_pam_db_strerror(rc));
+    }
+}
+
+/* The strings an XSUB converted: released (copies wiped) at the end, or
+ * before any croak, so that a croak leaks and leaves nothing behind. */
+typedef struct tpx_strs {
+    tpx_str *v;
+    size_t n, cap;
+} tpx_strs;
+
+static void S_strs_done(pTHX_ tpx_strs *ss)
+{
+    for (size_t i = 0; i < ss->n; i++)
+        S_str_done(aTHX_ &ss->v[i]);
+    free(ss->v);
+    ss->v = NULL;
+    ss->n = ss->cap = 0;
+}
+
+/* The bytes of sv (NULL for undef if undef_ok), or croak naming arg. */
+static const char *S_db_str(pTHX_ CV *cv, tpx_strs *ss, SV *sv, const char *arg, int undef_ok)
+{
+    tpx_str s;
+
+    if (ss->n == ss->cap) {
+        size_t cap = ss->cap ? 2 * ss->cap : 8;
+        tpx_str *v = realloc(ss->v, cap * sizeof *v);
+        if (v == NULL) {
+            S_strs_done(aTHX_ ss);
+            S_db_croak(aTHX_ cv, "out of memory");
+        }
+        ss->v = v;
+        ss->cap = cap;
+    }
+    if (!S_str(aTHX_ sv, &s, 0)) {
+        S_strs_done(aTHX_ ss);
+        S_croak_arg(aTHX_ cv, arg, "a byte string (no wide character, no NUL)");
+    }
+    if (s.p == NULL && !undef_ok) {
+        S_strs_done(aTHX_ ss);
+        S_croak_arg(aTHX_ cv, arg, "defined");
+    }
+    ss->v[ss->n++] = s;
+    return s.p;
+}
+
+/* An integer of [min, max] (get-magic once), or croak naming arg. */
+static int64_t S_db_num(pTHX_ CV *cv, tpx_strs *ss, SV *sv, const char *arg, int64_t min,
+                        int64_t max)
+{
+    NV nv;
+    int64_t v = 0;
+    int ok = 0;
+
+    SvGETMAGIC(sv);
+    if (SvOK(sv) && !(SvROK(sv) && !SvAMAGIC(sv))) {
+        if (SvIOK(sv) && !SvNOK(sv) && !SvPOK(sv) && !SvIsUV(sv)) {
+            v = (int64_t)SvIVX(sv);
+            ok = 1;
+        } else if (looks_like_number(sv)) {
+            nv = SvNV_nomg(sv);
+            if (nv >= -9007199254740992.0 && nv <= 9007199254740992.0 && nv == (NV)(int64_t)nv) {
+                v = (int64_t)nv;
+                ok = 1;
+            }
+        }
+    }
+    if (!ok || v < min || v > max) {
+        S_strs_done(aTHX_ ss);
+        if (max >= INT_MAX)
+            S_db_croak(aTHX_ cv, "%s is not an integer of %lld or more", arg, (long long)min);
+        S_db_croak(aTHX_ cv, "%s is not an integer from %lld to %lld", arg, (long long)min,
+                   (long long)max);
+    }
+    return v;
+}
+
+/* name => value pairs of args[0..n-1] into vals, by the NULL-terminated
+ * names (absent: NULL). Croaks on an odd count or an unknown name; call it
+ * before converting any string. */
+static void S_db_opts(pTHX_ CV *cv, SV **args, I32 n, const char *const *names, SV **vals)
+{
+    size_t k;
+
+    for (k = 0; names[k] != NULL; k++)
+        vals[k] = NULL;
+    if (n % 2 != 0)
+        S_db_croak(aTHX_ cv, "odd number of option arguments (want name => value pairs)");
+    for (I32 i = 0; i < n; i += 2) {
+        STRLEN len;
+        const char *key = SvPV_const(args[i], len);
+        for (k = 0; names[k] != NULL; k++)
+            if (strlen(names[k]) == len && memcmp(names[k], key, len) == 0)
+                break;
+        if (names[k] == NULL)
+            S_db_croak(aTHX_ cv, "unknown option \"%" SVf "\"", SVfARG(args[i]));
+        vals[k] = args[i + 1];
+    }
+}
+
+/* A user as a hash ref's referent (a new HV). The hash only if asked. */
+static HV *S_db_user_hv(pTHX_ const struct trex_pam_db_user *u, int with_hash)
+{
+    HV *hv = newHV(), *attrs = newHV();
+
+    (void)hv_stores(hv, "name", newSVpv(u->name, 0));
+    (void)hv_stores(hv, "method", newSVpv(trex_pam_db_hash_method(u->hash), 0));
+    (void)hv_stores(hv, "disabled", newSViv(u->disabled));
+    (void)hv_stores(hv, "force_change", newSViv(u->force_change));
+    (void)hv_stores(hv, "expires", u->expires ? newSViv((IV)u->expires) : newSV(0));
+    (void)hv_stores(hv, "changed", u->pw_changed ? newSViv((IV)u->pw_changed) : newSV(0));
+    (void)hv_stores(hv, "min_days", newSViv(u->min_days));
+    (void)hv_stores(hv, "max_days", newSViv(u->max_days));
+    (void)hv_stores(hv, "warn_days", newSViv(u->warn_days));
+    (void)hv_stores(hv, "created", newSViv((IV)u->created));
+    for (size_t i = 0; i < u->nattrs; i++)
+        (void)hv_store(attrs, u->attrs[i].name, (I32)strlen(u->attrs[i].name),
+                       newSVpv(u->attrs[i].value, 0), 0);
+    (void)hv_stores(hv, "attrs", newRV_noinc((SV *)attrs));
+    if (with_hash)
+        (void)hv_stores(hv, "hash", newSVpv(u->hash ? u->hash : "", 0));
+    return hv;
+}
+
+/* trex_pam_db_user_list's callback: each user onto an AV. Never croaks. */
+typedef struct tpx_db_walk {
+    AV *av;
+    int with_hash;
+#ifdef MULTIPLICITY
+    PerlInterpreter *perl;
+#endif
+} tpx_db_walk;
+
+static int S_db_walk(void *data, const struct trex_pam_db_user *u)
+{
+    tpx_db_walk *w = (tpx_db_walk *)data;
+    dTPX_PERL(w);
+
+    av_push(w->av, newRV_noinc((SV *)S_db_user_hv(aTHX_ u, w->with_hash)));
+    return 0;
+}
+
 MODULE = TRex::PAM    PACKAGE = TRex::PAM
 
 PROTOTYPES: DISABLE
@@ -1729,3 +1950,395 @@ is_valid(mh)
     RETVAL = mh->h != NULL;
   OUTPUT:
     RETVAL
+
+
+MODULE = TRex::PAM    PACKAGE = TRex::PAM::DB
+
+# The administrator's class over c/include/trex_pam_admin.h (POD in
+# lib/TRex/PAM/DB.pm). Changes croak with the reason when they fail (a
+# forgotten return code must not leave an account enabled); $db->status
+# tells which code it was.
+
+BOOT:
+    newCONSTSUB(gv_stashpvs("TRex::PAM::DB", GV_ADD), "EXISTS", newSViv(TREX_PAM_DB_EXISTS));
+
+void
+open(klass, ...)
+    SV *klass
+  PREINIT:
+    static const char *const names[] = { "path", "create", "group", "readonly", NULL };
+    SV *v[4], *obj, *rv;
+    tpx_strs ss = { NULL, 0, 0 };
+    const char *path;
+    char err[512];
+    int flags = 0, rc;
+    trex_pam_db_t *db = NULL;
+    tpx_db *d;
+    HV *stash;
+  PPCODE:
+    S_db_opts(aTHX_ cv, &ST(1), items - 1, names, v);
+    if (v[1] != NULL && SvTRUE(v[1]))
+        flags |= TREX_PAM_DB_CREATE;
+    if (v[2] != NULL && SvTRUE(v[2]))
+        flags |= TREX_PAM_DB_GROUP;
+    if (v[3] != NULL && SvTRUE(v[3]))
+        flags |= TREX_PAM_DB_RDONLY;
+    path = S_db_str(aTHX_ cv, &ss, v[0], "path", 1);
+    rc = trex_pam_db_open(path, flags, &db, err, sizeof err);
+    S_strs_done(aTHX_ &ss);
+    if (rc != TREX_PAM_SUCCESS)
+        S_db_croak(aTHX_ cv, "%s", err[0] ? err : trex_pam_db_strerror(rc));
+    if ((d = calloc(1, sizeof *d)) == NULL) {
+        trex_pam_db_close(db);
+        S_db_croak(aTHX_ cv, "out of memory");
+    }
+    d->db = db;
+    d->pid = getpid();
+    obj = newSV_type(SVt_PVMG);
+    sv_magicext(obj, NULL, PERL_MAGIC_ext, &db_vtbl, (const char *)d, 0);
+    rv = sv_2mortal(newRV_noinc(obj));
+    stash = SvROK(klass) && SvOBJECT(SvRV(klass)) ? SvSTASH(SvRV(klass))
+                                                  : gv_stashsv(klass, GV_ADD);
+    sv_bless(rv, stash);
+    PUSHs(rv);
+
+void
+close(self)
+    SV *self
+  CODE:
+    S_db_close(S_db(aTHX_ self, cv, 0));
+
+void
+DESTROY(self)
+    SV *self
+  PREINIT:
+    MAGIC *mg;
+  CODE:
+    if ((mg = S_find_magic(aTHX_ self, &db_vtbl)) != NULL && mg->mg_ptr != NULL)
+        S_db_close((tpx_db *)mg->mg_ptr);
+
+SV *
+path(self)
+    SV *self
+  CODE:
+    RETVAL = newSVpv(trex_pam_db_path(S_db(aTHX_ self, cv, 1)->db), 0);
+  OUTPUT:
+    RETVAL
+
+SV *
+error(self)
+    SV *self
+  PREINIT:
+    tpx_db *d;
+  CODE:
+    d = S_db(aTHX_ self, cv, 0);
+    RETVAL = newSVpv(d->db ? trex_pam_db_error(d->db) : "the database is closed", 0);
+  OUTPUT:
+    RETVAL
+
+int
+status(self)
+    SV *self
+  CODE:
+    RETVAL = S_db(aTHX_ self, cv, 0)->status;
+  OUTPUT:
+    RETVAL
+
+void
+user_add(self, name, ...)
+    SV *self
+    SV *name
+  PREINIT:
+    static const char *const names[] = { "password", "hash", "method", "cost", "disabled",
+        "force_change", "expires", "min_days", "max_days", "warn_days", "changed", "attrs",
+        NULL };
+    SV *v[12];
+    tpx_strs ss = { NULL, 0, 0 };
+    struct trex_pam_db_user u;
+    const char *pw, *method, *cost;
+    tpx_db *d;
+    int rc;
+  CODE:
+    d = S_db(aTHX_ self, cv, 1);
+    S_db_opts(aTHX_ cv, &ST(2), items - 2, names, v);
+    if (v[11] != NULL && SvOK(v[11]) && !(SvROK(v[11]) && SvTYPE(SvRV(v[11])) == SVt_PVHV))
+        S_db_croak(aTHX_ cv, "attrs is not a hash reference");
+    trex_pam_db_user_init(&u);
+    u.disabled = v[4] != NULL && SvTRUE(v[4]);
+    u.force_change = v[5] != NULL && SvTRUE(v[5]);
+    if (v[6] != NULL && SvOK(v[6]))
+        u.expires = S_db_num(aTHX_ cv, &ss, v[6], "expires", 0, INT64_MAX);
+    if (v[7] != NULL && SvOK(v[7]))
+        u.min_days = (int)S_db_num(aTHX_ cv, &ss, v[7], "min_days", 0, INT_MAX);
+    if (v[8] != NULL && SvOK(v[8]))
+        u.max_days = (int)S_db_num(aTHX_ cv, &ss, v[8], "max_days", -1, INT_MAX);
+    if (v[9] != NULL && SvOK(v[9]))
+        u.warn_days = (int)S_db_num(aTHX_ cv, &ss, v[9], "warn_days", 0, INT_MAX);
+    if (v[10] != NULL && SvOK(v[10]))
+        u.pw_changed = S_db_num(aTHX_ cv, &ss, v[10], "changed", 0, INT64_MAX);
+    u.name = (char *)S_db_str(aTHX_ cv, &ss, name, "name", 0);
+    pw = S_db_str(aTHX_ cv, &ss, v[0], "password", 1);
+    u.hash = (char *)S_db_str(aTHX_ cv, &ss, v[1], "hash", 1);
+    method = S_db_str(aTHX_ cv, &ss, v[2], "method", 1);
+    cost = S_db_str(aTHX_ cv, &ss, v[3], "cost", 1);
+    if (pw != NULL && u.hash != NULL) {
+        S_strs_done(aTHX_ &ss);
+        S_db_croak(aTHX_ cv, "password and hash exclude each other");
+    }
+    if (v[11] != NULL && SvOK(v[11])) {
+        HV *hv = (HV *)SvRV(v[11]);
+        HE *he;
+        size_t n = 0;
+        Newxz(u.attrs, (size_t)HvUSEDKEYS(hv) + 1, struct trex_pam_db_attr);
+        SAVEFREEPV(u.attrs);                    /* freed even if a croak follows */
+        hv_iterinit(hv);
+        while ((he = hv_iternext(hv)) != NULL && n < (size_t)HvUSEDKEYS(hv)) {
+            u.attrs[n].name = (char *)S_db_str(aTHX_ cv, &ss, hv_iterkeysv(he), "an attribute name", 0);
+            u.attrs[n].value = (char *)S_db_str(aTHX_ cv, &ss, hv_iterval(hv, he), "an attribute value", 0);
+            n++;
+        }
+        u.nattrs = n;
+    }
+    rc = trex_pam_db_user_add(d->db, &u, pw, method, cost);
+    S_strs_done(aTHX_ &ss);
+    S_db_check(aTHX_ cv, d, rc);
+    XSRETURN_YES;
+
+void
+user_set(self, name, ...)
+    SV *self
+    SV *name
+  PREINIT:
+    static const char *const names[] = { "disabled", "force_change", "expires", "min_days",
+        "max_days", "warn_days", "changed", "hash", NULL };
+    SV *v[8];
+    tpx_strs ss = { NULL, 0, 0 };
+    struct trex_pam_db_user u;
+    unsigned int mask = 0;
+    tpx_db *d;
+    int rc;
+  CODE:
+    d = S_db(aTHX_ self, cv, 1);
+    S_db_opts(aTHX_ cv, &ST(2), items - 2, names, v);
+    trex_pam_db_user_init(&u);
+    if (v[0] != NULL) {
+        u.disabled = SvTRUE(v[0]) ? 1 : 0;
+        mask |= TREX_PAM_DB_DISABLED;
+    }
+    if (v[1] != NULL) {
+        u.force_change = SvTRUE(v[1]) ? 1 : 0;
+        mask |= TREX_PAM_DB_FORCE_CHANGE;
+    }
+    if (v[2] != NULL) {                         /* undef or 0: never */
+        u.expires = SvOK(v[2]) ? S_db_num(aTHX_ cv, &ss, v[2], "expires", 0, INT64_MAX) : 0;
+        mask |= TREX_PAM_DB_EXPIRES;
+    }
+    if (v[3] != NULL) {
+        u.min_days = SvOK(v[3]) ? (int)S_db_num(aTHX_ cv, &ss, v[3], "min_days", 0, INT_MAX) : 0;
+        mask |= TREX_PAM_DB_MIN_DAYS;
+    }
+    if (v[4] != NULL) {                         /* undef or -1: no limit */
+        u.max_days = SvOK(v[4]) ? (int)S_db_num(aTHX_ cv, &ss, v[4], "max_days", -1, INT_MAX) : -1;
+        mask |= TREX_PAM_DB_MAX_DAYS;
+    }
+    if (v[5] != NULL) {
+        u.warn_days = SvOK(v[5]) ? (int)S_db_num(aTHX_ cv, &ss, v[5], "warn_days", 0, INT_MAX) : 0;
+        mask |= TREX_PAM_DB_WARN_DAYS;
+    }
+    if (v[6] != NULL) {                         /* undef: unknown (with hash: now) */
+        u.pw_changed = SvOK(v[6]) ? S_db_num(aTHX_ cv, &ss, v[6], "changed", 0, INT64_MAX) : 0;
+        mask |= TREX_PAM_DB_PW_CHANGED;
+    }
+    u.name = (char *)S_db_str(aTHX_ cv, &ss, name, "name", 0);
+    if (v[7] != NULL) {
+        u.hash = (char *)S_db_str(aTHX_ cv, &ss, v[7], "hash", 0);
+        mask |= TREX_PAM_DB_HASH;
+    }
+    rc = trex_pam_db_user_update(d->db, &u, mask);
+    S_strs_done(aTHX_ &ss);
+    S_db_check(aTHX_ cv, d, rc);
+    XSRETURN_YES;
+
+void
+set_password(self, name, password, ...)
+    SV *self
+    SV *name
+    SV *password
+  PREINIT:
+    static const char *const names[] = { "method", "cost", NULL };
+    SV *v[2];
+    tpx_strs ss = { NULL, 0, 0 };
+    const char *n, *pw, *method, *cost;
+    tpx_db *d;
+    int rc;
+  CODE:
+    d = S_db(aTHX_ self, cv, 1);
+    S_db_opts(aTHX_ cv, &ST(3), items - 3, names, v);
+    n = S_db_str(aTHX_ cv, &ss, name, "name", 0);
+    pw = S_db_str(aTHX_ cv, &ss, password, "password", 0);
+    method = S_db_str(aTHX_ cv, &ss, v[0], "method", 1);
+    cost = S_db_str(aTHX_ cv, &ss, v[1], "cost", 1);
+    rc = trex_pam_db_set_password(d->db, n, pw, method, cost);
+    S_strs_done(aTHX_ &ss);
+    S_db_check(aTHX_ cv, d, rc);
+    XSRETURN_YES;
+
+void
+attr_set(self, name, attr, value)
+    SV *self
+    SV *name
+    SV *attr
+    SV *value
+  PREINIT:
+    tpx_strs ss = { NULL, 0, 0 };
+    const char *n, *a, *val;
+    tpx_db *d;
+    int rc;
+  CODE:
+    d = S_db(aTHX_ self, cv, 1);
+    n = S_db_str(aTHX_ cv, &ss, name, "name", 0);
+    a = S_db_str(aTHX_ cv, &ss, attr, "attr", 0);
+    val = S_db_str(aTHX_ cv, &ss, value, "value", 1);
+    rc = trex_pam_db_attr_set(d->db, n, a, val);
+    S_strs_done(aTHX_ &ss);
+    S_db_check(aTHX_ cv, d, rc);
+    XSRETURN_YES;
+
+void
+user_delete(self, name)
+    SV *self
+    SV *name
+  PREINIT:
+    tpx_strs ss = { NULL, 0, 0 };
+    const char *n;
+    tpx_db *d;
+    int rc;
+  CODE:
+    d = S_db(aTHX_ self, cv, 1);
+    n = S_db_str(aTHX_ cv, &ss, name, "name", 0);
+    rc = trex_pam_db_user_delete(d->db, n);
+    S_strs_done(aTHX_ &ss);
+    S_db_check(aTHX_ cv, d, rc);
+    XSRETURN_YES;
+
+void
+user(self, name, ...)
+    SV *self
+    SV *name
+  PREINIT:
+    static const char *const names[] = { "with_hash", NULL };
+    SV *v[1];
+    tpx_strs ss = { NULL, 0, 0 };
+    struct trex_pam_db_user *u = NULL;
+    const char *n;
+    tpx_db *d;
+    int rc;
+  PPCODE:
+    d = S_db(aTHX_ self, cv, 1);
+    S_db_opts(aTHX_ cv, &ST(2), items - 2, names, v);
+    n = S_db_str(aTHX_ cv, &ss, name, "name", 0);
+    rc = trex_pam_db_user_get(d->db, n, &u);
+    S_strs_done(aTHX_ &ss);
+    if (rc == TREX_PAM_USER_UNKNOWN) {          /* a lookup: no such user is undef */
+        d->status = rc;
+        XSRETURN_UNDEF;
+    }
+    S_db_check(aTHX_ cv, d, rc);
+    PUSHs(sv_2mortal(newRV_noinc((SV *)S_db_user_hv(aTHX_ u, v[0] != NULL && SvTRUE(v[0])))));
+    trex_pam_db_user_free(u);
+
+void
+users(self, ...)
+    SV *self
+  PREINIT:
+    static const char *const names[] = { "with_hash", NULL };
+    SV *v[1];
+    tpx_db_walk w;
+    tpx_db *d;
+    int rc;
+  PPCODE:
+    d = S_db(aTHX_ self, cv, 1);
+    S_db_opts(aTHX_ cv, &ST(1), items - 1, names, v);
+    w.av = (AV *)sv_2mortal((SV *)newAV());
+    w.with_hash = v[0] != NULL && SvTRUE(v[0]);
+    TPX_SAVE_PERL(&w);
+    rc = trex_pam_db_user_list(d->db, S_db_walk, &w);
+    S_db_check(aTHX_ cv, d, rc);
+    EXTEND(SP, av_len(w.av) + 1);
+    for (SSize_t i = 0; i <= av_len(w.av); i++)
+        PUSHs(sv_2mortal(SvREFCNT_inc_simple_NN(AvARRAY(w.av)[i])));
+
+SV *
+file(path = &PL_sv_undef)
+    SV *path
+  PREINIT:
+    tpx_strs ss = { NULL, 0, 0 };
+    const char *p;
+  CODE:
+    /* TRex::PAM::DB::file([$path]): the file open(path => $path) would use. */
+    p = S_db_str(aTHX_ cv, &ss, path, "path", 1);
+    RETVAL = newSVpv(trex_pam_db_file(p), 0);
+    S_strs_done(aTHX_ &ss);
+  OUTPUT:
+    RETVAL
+
+int
+hash_usable(hash)
+    SV *hash
+  PREINIT:
+    tpx_str h;
+  CODE:
+    /* TRex::PAM::DB::hash_usable($hash): whether libxcrypt can verify it
+     * here (an import keeps it). Anything that is not a byte string: 0. */
+    RETVAL = 0;
+    if (S_str(aTHX_ hash, &h, 0)) {
+        RETVAL = h.p != NULL && trex_pam_db_hash_usable(h.p);
+        S_str_done(aTHX_ &h);
+    }
+  OUTPUT:
+    RETVAL
+
+int
+check_policy(method, cost = &PL_sv_undef)
+    SV *method
+    SV *cost
+  PREINIT:
+    tpx_strs ss = { NULL, 0, 0 };
+    const char *m, *c;
+  CODE:
+    /* TRex::PAM::DB::check_policy($method [, $cost]): whether this build
+     * hashes with that method and cost (undef: the defaults). */
+    m = S_db_str(aTHX_ cv, &ss, method, "method", 1);
+    c = S_db_str(aTHX_ cv, &ss, cost, "cost", 1);
+    RETVAL = trex_pam_db_check_policy(m, c) == TREX_PAM_SUCCESS;
+    S_strs_done(aTHX_ &ss);
+  OUTPUT:
+    RETVAL
+
+void
+methods(...)
+  PREINIT:
+    const char *name;
+    int usable;
+  PPCODE:
+    /* TRex::PAM::DB::methods(): the hashing methods this build can use,
+     * the default first. */
+    PERL_UNUSED_VAR(items);
+    for (size_t i = 0; trex_pam_db_method(i, &name, &usable); i++)
+        if (usable)
+            XPUSHs(sv_2mortal(newSVpv(name, 0)));
+
+void
+wipe(...)
+  CODE:
+    /* TRex::PAM::DB::wipe($scalar, ...): overwrite each string's buffer
+     * with zero bytes, then make it empty. */
+    for (I32 i = 0; i < items; i++) {
+        SV *sv = ST(i);
+        if (SvREADONLY(sv) || SvTYPE(sv) > SVt_PVMG || SvROK(sv))
+            continue;
+        if (SvPOK(sv) && SvPVX(sv) != NULL && SvLEN(sv) > 0 && !SvIsCOW(sv))
+            trex_pam_wipe(SvPVX(sv), SvLEN(sv));
+        sv_setpvs(sv, "");
+        SvSETMAGIC(sv);
+    }

@@ -30,16 +30,23 @@
 #define DEFAULT_IDX TREX_PAM_RETURN_VALUES
 
 /*
- * The stack used when no configuration directory exists at all. Until the
- * userdb module exists it fails closed; issues 3 and 4 replace it with
- * userdb + session + faillock on the embedded store (DESIGN.md section 3).
+ * The stack used when no configuration directory exists at all (DESIGN.md
+ * section 3): faillock, then a session ID or a password (userdb) on the
+ * embedded store ($TREX_PAM_DB or its default path), userdb's account and
+ * password rules, session IDs. The same text ships as examples/pam.d/default;
+ * t/36-default-stack.t keeps the two equal.
  */
 static const char default_stack[] =
-    "# built-in default: fail closed (replaced by userdb/session/faillock, issues 3/4)\n"
-    "auth     required deny\n"
-    "account  required deny\n"
-    "password required deny\n"
-    "session  required deny\n";
+    "auth     requisite                                faillock preauth\n"
+    "auth     [success=done ignore=ignore default=die] session\n"
+    "auth     [success=1 default=bad]                  userdb\n"
+    "auth     [default=die]                            faillock authfail\n"
+    "auth     sufficient                               faillock authsucc\n"
+    "auth     required                                 deny\n"
+    "account  required                                 userdb\n"
+    "password requisite                                userdb\n"
+    "password optional                                 session revoke_on_change\n"
+    "session  required                                 session\n";
 
 static const char *const action_names[] = { "ignore", "ok", "done", "bad", "die", "reset" };
 

@@ -221,6 +221,12 @@ int trex_pam_get_item(const trex_pam_handle_t *pamh, int item_type, const void *
 /* TRex's own items, by name: "TREX_" then A-Z, 0-9 or '_' (64 bytes at most);
  * any other name gives TREX_PAM_BAD_ITEM. Values are strings, wiped when
  * replaced; NULL deletes; an item never set reads as NULL with SUCCESS. */
+/* Named items the built-in modules set */
+#define TREX_PAM_ITEM_SESSION_ID      "TREX_SESSION_ID"       /* session: the ID, for the cookie */
+#define TREX_PAM_ITEM_AUTH_METHOD     "TREX_AUTH_METHOD"      /* "session" after a session check */
+#define TREX_PAM_ITEM_SESSION_EXPIRED "TREX_SESSION_EXPIRED"  /* session: "idle" or "lifetime" */
+#define TREX_PAM_ITEM_ADMIN           "TREX_ADMIN"            /* "1": the admin command (with uid 0) */
+
 int trex_pam_set_named_item(trex_pam_handle_t *pamh, const char *name, const char *value);
 int trex_pam_get_named_item(const trex_pam_handle_t *pamh, const char *name, const char **value);
 

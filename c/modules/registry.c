@@ -6,8 +6,22 @@
 #include "registry.h"
 
 static const struct trex_pam_module *const builtins[] = {
-    &tp_mod_permit, &tp_mod_deny, &tp_mod_debug,
+    &tp_mod_permit, &tp_mod_deny, &tp_mod_debug, &tp_mod_userdb, &tp_mod_session,
+    &tp_mod_faillock,
 };
+
+/* Built-ins whose "pam_NAME.so" spelling names a different Linux-PAM module
+ * (pam_userdb.so reads a Berkeley DB file) or none at all: only the bare
+ * name is ours. (pam_faillock.so is Linux-PAM's faillock: same arguments.) */
+static const char *const own_names_only[] = { "userdb", "session" };
+
+static int own_name_only(const char *name, size_t n)
+{
+    for (size_t i = 0; i < sizeof own_names_only / sizeof own_names_only[0]; i++)
+        if (strlen(own_names_only[i]) == n && strncmp(own_names_only[i], name, n) == 0)
+            return 1;
+    return 0;
+}
 
 const struct trex_pam_module *tp_module_builtin(const char *name)
 {
@@ -23,6 +37,8 @@ const struct trex_pam_module *tp_module_builtin(const char *name)
     if (n > 7 && strncmp(name, "pam_", 4) == 0 && strcmp(name + n - 3, ".so") == 0) {
         name += 4;
         n -= 7;
+        if (own_name_only(name, n))
+            return NULL;
     }
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
         if (strlen(builtins[i]->name) == n && strncmp(builtins[i]->name, name, n) == 0)

@@ -7,7 +7,8 @@
 #include "trex_pam_module.h"
 
 /* A built-in module by name: "permit", or Linux-PAM's spelling
- * "pam_permit.so". NULL if there is none of that name. */
+ * "pam_permit.so" (not for "userdb": Linux-PAM's pam_userdb.so is another
+ * module). NULL if there is none of that name. */
 const struct trex_pam_module *tp_module_builtin(const char *name);
 /* The table external modules receive (static, lives as long as the core). */
 const struct trex_pam_api *tp_module_api(void);
@@ -15,4 +16,7 @@ const struct trex_pam_api *tp_module_api(void);
 extern const struct trex_pam_module tp_mod_permit;
 extern const struct trex_pam_module tp_mod_deny;
 extern const struct trex_pam_module tp_mod_debug;
+extern const struct trex_pam_module tp_mod_userdb;
+extern const struct trex_pam_module tp_mod_session;
+extern const struct trex_pam_module tp_mod_faillock;
 #endif

@@ -724,10 +724,22 @@ static void test_load(void)
     tap_is_int(tp_conf_load(ph, "anything", &c), TREX_PAM_ABORT, "a named confdir that does not exist: ABORT");
     ph->confdir_explicit = 0;
     tap_is_int(tp_conf_load(ph, "anything", &c), TREX_PAM_SUCCESS, "the compiled default absent: the built-in default");
-    for (int t = 0; t < TP_NTYPES; t++)
-        tap_ok(c->stack[t].n == 1 && c->stack[t].e[0].ref && c->stack[t].e[0].ref->mod == tp_module_builtin("deny") &&
-               strcmp(acts(c->stack[t].e[0].actions), pat('b', REQUIRED)) == 0,
-               "default stack type %d: required deny (fails closed)", t);
+    {
+        static const size_t want_n[TP_NTYPES] = { 6, 1, 1, 2 };   /* auth, account, session, password */
+        static const char *const first[TP_NTYPES] = { "faillock", "userdb", "session", "userdb" };
+        int missing = 0;
+        for (int t = 0; t < TP_NTYPES; t++) {
+            tap_ok(c->stack[t].n == want_n[t] && c->stack[t].e[0].ref &&
+                   c->stack[t].e[0].ref->mod == tp_module_builtin(first[t]),
+                   "default stack type %d: %zu entries, first %s", t, want_n[t], first[t]);
+            for (size_t i = 0; i < c->stack[t].n; i++)
+                missing += c->stack[t].e[i].kind != TP_ENTRY_MODULE || c->stack[t].e[i].ref->mod == NULL;
+        }
+        tap_is_int(missing, 0, "every default line names a built-in module");
+        tap_ok(c->stack[TP_AUTH].e[5].ref->mod == tp_module_builtin("deny") &&
+               strcmp(acts(c->stack[TP_AUTH].e[5].actions), pat('b', REQUIRED)) == 0,
+               "the default auth stack ends in required deny (fails closed)");
+    }
     tp_conf_free(c);
     ph->confdir = saved;
     ph->confdir_explicit = 1;

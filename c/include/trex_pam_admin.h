@@ -1,0 +1,191 @@
+/*
+ * trex_pam_admin.h - the administrator's interface to the user database:
+ * open it, add, change, list and delete users, set their passwords and
+ * attributes. bin/trex-pam and the Perl class TRex::PAM::DB use it (through
+ * the XS layer, which includes only the headers of c/include). It sits on
+ * the store interface (c/store/store.h) and libxcrypt's helpers (hash.h);
+ * authentication itself is the userdb module's business, not this API's.
+ *
+ * Status codes: every int function returns one of
+ *   TREX_PAM_SUCCESS           done
+ *   TREX_PAM_AUTHINFO_UNAVAIL  the store cannot be used (open: missing without
+ *                              CREATE, unreadable, not a database, corrupt, some
+ *                              other application's file, a newer schema, a
+ *                              world-writable directory); it is left untouched
+ *   TREX_PAM_USER_UNKNOWN      no user of that name
+ *   TREX_PAM_DB_EXISTS         user_add: the name is taken (not a PAM code: 64,
+ *                              outside Linux-PAM's 0..31)
+ *   TREX_PAM_BAD_ITEM          an invalid argument: a user or attribute name
+ *                              breaking the rules below, a value out of range, a
+ *                              hash libxcrypt cannot verify, an unknown method or
+ *                              cost, a password and a hash at once
+ *   TREX_PAM_PERM_DENIED       a change through a database opened read-only
+ *   TREX_PAM_TRY_AGAIN         a concurrent writer changed the record first
+ *   TREX_PAM_BUF_ERR           out of memory
+ *   TREX_PAM_SYSTEM_ERR        anything else (an I/O error, hashing failed, NULL)
+ * On any failure trex_pam_db_error() tells why in one line fit for a log or a
+ * terminal (it may name the file, the user and the rule broken; never a
+ * password or a hash). trex_pam_db_strerror() gives the generic text of a code.
+ *
+ * Names: a user name is 1 to 255 bytes with no ':', no '/' and no control
+ * character (0x00-0x1f, 0x7f); an attribute name is 1 to 255 of
+ * [A-Za-z0-9_.-]. Strings are NUL-terminated bytes; times are Unix seconds.
+ *
+ * Ownership: the functions copy what they are given. Passwords are only read
+ * (the caller wipes its own copy); every copy made here (a new hash, the
+ * hashes of a fetched user) is wiped before it is freed. Not thread-safe: one
+ * trex_pam_db_t per thread; do not use one across fork() (open it again).
+ */
+#ifndef TREX_PAM_ADMIN_H
+#define TREX_PAM_ADMIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trex_pam.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TREX_PAM_DB_EXISTS      64      /* status: the user already exists */
+
+#define TREX_PAM_DB_NAME_MAX    255     /* bytes of a user or attribute name */
+
+typedef struct trex_pam_db trex_pam_db_t;
+
+/* ---- opening --------------------------------------------------------------- */
+
+/* trex_pam_db_open flags */
+#define TREX_PAM_DB_CREATE      0x1     /* create the file and schema if absent (mode 0600) */
+#define TREX_PAM_DB_RDONLY      0x2     /* never write: every change is PERM_DENIED */
+#define TREX_PAM_DB_GROUP       0x4     /* with CREATE: mode 0660 (a group of services) */
+
+/*
+ * Open the user database at path; NULL or "" means $TREX_PAM_DB, else the
+ * compiled default (/var/lib/trex-pam/trex-pam.db). On success *db is the
+ * handle; on failure *db is NULL and err (if non-NULL, errlen bytes) holds
+ * the reason, naming the file. An existing database is never re-created or
+ * repaired: a file that is not a TRex::PAM database is AUTHINFO_UNAVAIL.
+ */
+int trex_pam_db_open(const char *path, int flags, trex_pam_db_t **db, char *err, size_t errlen);
+/* The file trex_pam_db_open(path, ...) would use (static or path itself;
+ * read before the next change of $TREX_PAM_DB). */
+const char *trex_pam_db_file(const char *path);
+/* Closes the store and frees db (NULL: nothing). */
+void trex_pam_db_close(trex_pam_db_t *db);
+/* The file the handle uses (valid until close). */
+const char *trex_pam_db_path(const trex_pam_db_t *db);
+/* Why the last call on db failed ("" after a success). Valid until the next call. */
+const char *trex_pam_db_error(const trex_pam_db_t *db);
+/* A fixed text for a status code of this API ("user already exists"). */
+const char *trex_pam_db_strerror(int status);
+
+/* ---- users ----------------------------------------------------------------- */
+
+struct trex_pam_db_attr {
+    char *name;
+    char *value;
+};
+
+struct trex_pam_db_user {
+    char *name;
+    char *hash;                 /* crypt(3) string; "" = no password */
+    int disabled;               /* 1: the administrator disabled the account */
+    int force_change;           /* 1: the password must change at the next login */
+    int64_t expires;            /* account expiry (Unix time); 0 = never */
+    int64_t pw_changed;         /* last password change (Unix time); 0 = unknown */
+    int min_days;               /* days before the password may change again (>= 0) */
+    int max_days;               /* password maximum age in days; -1 = no limit */
+    int warn_days;              /* warn this many days before max_days (>= 0) */
+    int64_t created;            /* set by the store */
+    struct trex_pam_db_attr *attrs;     /* free attributes, name order */
+    size_t nattrs;
+};
+
+/* Defaults of a new user: all zero/NULL except max_days = -1. */
+void trex_pam_db_user_init(struct trex_pam_db_user *u);
+
+/*
+ * Add the user u->name with u's fields and attributes, in one transaction.
+ * The password is one of:
+ *   password non-NULL     hashed with method/cost (NULL: yescrypt at
+ *                         libxcrypt's default cost; see trex_pam_db_method);
+ *   u->hash non-empty     a ready hash (an import): kept byte for byte, and it
+ *                         must pass trex_pam_db_hash_usable;
+ *   neither               no password (hash ""): userdb then accepts an empty
+ *                         password only with nullok, as pam_unix does.
+ * With a password or a hash, pw_changed 0 means now. u->created is ignored.
+ * DB_EXISTS if the name is taken.
+ */
+int trex_pam_db_user_add(trex_pam_db_t *db, const struct trex_pam_db_user *u,
+                         const char *password, const char *method, const char *cost);
+
+/* trex_pam_db_user_update mask: which of u's fields to write */
+#define TREX_PAM_DB_HASH          0x001   /* u->hash (usable, kept as is) and pw_changed (0: now) */
+#define TREX_PAM_DB_DISABLED      0x002
+#define TREX_PAM_DB_FORCE_CHANGE  0x004
+#define TREX_PAM_DB_EXPIRES       0x008
+#define TREX_PAM_DB_PW_CHANGED    0x010   /* pw_changed alone (0: unknown) */
+#define TREX_PAM_DB_MIN_DAYS      0x020
+#define TREX_PAM_DB_MAX_DAYS      0x040
+#define TREX_PAM_DB_WARN_DAYS     0x080
+#define TREX_PAM_DB_ALL_FIELDS    0x0ff
+
+/* Write the fields of mask of the user u->name, in one transaction. */
+int trex_pam_db_user_update(trex_pam_db_t *db, const struct trex_pam_db_user *u,
+                            unsigned int mask);
+
+/*
+ * Set a new password: hashed with method/cost (NULL: the defaults), stored
+ * atomically with pw_changed = now and force_change = 0. The administrator
+ * needs no old password. An empty password is refused (BAD_ITEM).
+ */
+int trex_pam_db_set_password(trex_pam_db_t *db, const char *name, const char *password,
+                             const char *method, const char *cost);
+
+/* Set attribute attr of user name to value; value NULL deletes it (deleting
+ * one that is not there succeeds). */
+int trex_pam_db_attr_set(trex_pam_db_t *db, const char *name, const char *attr,
+                         const char *value);
+
+/* Delete the user with its attributes, sessions and failure tallies. */
+int trex_pam_db_user_delete(trex_pam_db_t *db, const char *name);
+
+/* One user: *out is a copy (hash included) that trex_pam_db_user_free wipes
+ * and frees; NULL on failure. */
+int trex_pam_db_user_get(trex_pam_db_t *db, const char *name, struct trex_pam_db_user **out);
+void trex_pam_db_user_free(struct trex_pam_db_user *u);
+
+/* Calls fn for every user in name order; u is lent for the call only. fn
+ * returning non-zero stops the walk (the function still returns SUCCESS). */
+int trex_pam_db_user_list(trex_pam_db_t *db,
+                          int (*fn)(void *data, const struct trex_pam_db_user *u), void *data);
+
+/* ---- checks ------------------------------------------------------------------ */
+
+/* 1 if name is a valid user name (rules above), else 0. */
+int trex_pam_db_valid_user(const char *name);
+/* 1 if attr is a valid attribute name, else 0. */
+int trex_pam_db_valid_attr(const char *attr);
+/* 1 if libxcrypt can verify hash here (so an import keeps it), else 0:
+ * "", "!", "*", "{SSHA}...", "$apr1$..." are not. */
+int trex_pam_db_hash_usable(const char *hash);
+/* The method of a stored hash, for display (the hash itself stays hidden):
+ * "yescrypt", "bcrypt", "sha512crypt", ... (the names of trex_pam_db_method,
+ * plus "sha1crypt", "sunmd5", "bsdicrypt", "nt"); "none" for "" (no
+ * password); "unusable" for anything libxcrypt cannot verify. Static text. */
+const char *trex_pam_db_hash_method(const char *hash);
+/* SUCCESS if method/cost name a policy this build can hash with (NULL: the
+ * default), else BAD_ITEM. */
+int trex_pam_db_check_policy(const char *method, const char *cost);
+/* The hashing methods, strongest first: "yescrypt" (the default),
+ * "gost-yescrypt", "scrypt", "bcrypt", "sha512crypt", "sha256crypt", and the
+ * legacy "md5crypt", "descrypt". Returns 1 and sets *name for index i (and
+ * *usable: whether this build's libxcrypt hashes with it), 0 past the end. */
+int trex_pam_db_method(size_t i, const char **name, int *usable);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TREX_PAM_ADMIN_H */

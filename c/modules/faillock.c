@@ -1,0 +1,409 @@
+/*
+ * faillock.c - Linux-PAM's pam_faillock over the store: failed logins per
+ * user within an interval, and a lock after too many.
+ *
+ * auth (the argument names the place in the stack; none means preauth):
+ *   preauth   locked → PAM_AUTH_ERR and, unless silent, the two TEXT_INFOs
+ *             "The account is locked due to N failed logins." and
+ *             "(M minutes left to unlock)"; else PAM_SUCCESS.
+ *   authfail  locked → PAM_AUTH_ERR (nothing recorded); else records one
+ *             failure and returns PAM_IGNORE, as pam_faillock does (the stack
+ *             line is "[default=die]", so the failing module's code stands).
+ *             The deny-th failure logs the lock.
+ *   authsucc  locked → PAM_AUTH_ERR; else clears the failures, PAM_SUCCESS.
+ * account: clears the failures, PAM_SUCCESS (pam_faillock's account use).
+ * setcred: PAM_SUCCESS.
+ *
+ * Locked: at least deny failures no more than fail_interval apart from the
+ * latest one, and the latest less than unlock_time ago (unlock_time 0 or
+ * "never": until cleared). The first failure after a lock ran out starts
+ * the count afresh. Every auth call asks for a 2 s fail delay (nodelay: none).
+ * A user unknown to the store, or an empty user name, gives PAM_IGNORE
+ * (logged; with audit, the name too); an unusable store
+ * PAM_AUTHINFO_UNAVAIL (PAM_SYSTEM_ERR for other store errors): never open.
+ *
+ * Web stack: "auth requisite faillock preauth" first (a locked account is
+ * refused before any password hash, sessions included), then session and
+ * userdb, then "auth [default=die] faillock authfail" and "auth sufficient
+ * faillock authsucc" and "auth required deny", as in pam_faillock(8). Not
+ * in the account stack there: account runs on every session request and
+ * would clear the tally between an attacker's guesses.
+ *
+ * Concurrency: each failure is one atomic insert-and-count in the store, so
+ * none is lost and exactly one process sees the deny-th and logs the lock.
+ * The check before it is a separate read (pam_faillock holds a file lock
+ * over both), so processes racing past an unlocked check all record theirs:
+ * the tally may end above deny. Clearing the records of an expired lock
+ * before the next failure is a second transaction too.
+ *
+ * Arguments: preauth|authfail|authsucc, deny=N (3; 0 never locks),
+ * fail_interval=S (900), unlock_time=S|never (600), silent (also the
+ * PAM_SILENT flag), audit, no_log_info, nodelay, db=PATH. Accepted with no
+ * effect, since store users are not system users and the store replaces the
+ * tally directory and faillock.conf: even_deny_root (every user, root
+ * included, is treated alike), root_unlock_time=, admin_group=, dir=, conf=,
+ * local_users_only. Values over 604800 s or malformed keep the default and
+ * are logged, as are unknown arguments.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include "trex_pam_module.h"
+#include "store.h"
+#include "registry.h"
+
+#define DATA_NAME "trex_faillock"
+#define MAX_TIME_INTERVAL 604800     /* 7 days, pam_faillock's limit */
+#define FAIL_DELAY_USEC 2000000u
+
+enum action { PREAUTH, AUTHSUCC, AUTHFAIL };
+
+struct opts {
+    enum action action;
+    int64_t deny, fail_interval, unlock_time;
+    int silent, audit, no_log_info, nodelay;
+    const char *db;
+};
+
+struct state {                       /* module data: the store, once per handle */
+    struct tp_store *st;
+    char *path;
+};
+
+struct tally {
+    int total;                       /* every failure on record */
+    int failures;                    /* those within fail_interval of the latest */
+    int64_t latest;
+    int lock_expired;                /* enough failures, but unlock_time has passed */
+};
+
+/* ---- arguments ------------------------------------------------------------------- */
+
+static int parse_num(const char *v, int64_t max, int64_t *out)
+{
+    int64_t n = 0;
+    if (*v == '\0')
+        return -1;
+    for (; *v != '\0'; v++) {
+        if (*v < '0' || *v > '9')
+            return -1;
+        n = n * 10 + (*v - '0');
+        if (n > max)
+            return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static void set_num(trex_pam_handle_t *h, const char *arg, const char *v, int64_t max,
+                    int never_ok, int64_t *field)
+{
+    int64_t n;
+    if (never_ok && strcmp(v, "never") == 0)
+        *field = 0;
+    else if (parse_num(v, max, &n) == 0)
+        *field = n;
+    else
+        trex_pam_log(h, LOG_ERR, "faillock: bad number supplied for %s argument", arg);
+}
+
+static void parse_opts(trex_pam_handle_t *h, int argc, const char **argv, int flags,
+                       struct opts *o)
+{
+    static const char *const inert[] = {
+        "even_deny_root", "local_users_only", "uid_based_files", "debug",
+    };
+    static const char *const inert_val[] = {
+        "root_unlock_time=", "admin_group=", "dir=", "conf=",
+    };
+
+    memset(o, 0, sizeof *o);
+    o->action = PREAUTH;
+    o->deny = 3;
+    o->fail_interval = 900;
+    o->unlock_time = 600;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        size_t k;
+
+        if (strcmp(a, "preauth") == 0)
+            o->action = PREAUTH;
+        else if (strcmp(a, "authfail") == 0)
+            o->action = AUTHFAIL;
+        else if (strcmp(a, "authsucc") == 0)
+            o->action = AUTHSUCC;
+        else if (strncmp(a, "deny=", 5) == 0)
+            set_num(h, "deny", a + 5, USHRT_MAX, 0, &o->deny);
+        else if (strncmp(a, "fail_interval=", 14) == 0)
+            set_num(h, "fail_interval", a + 14, MAX_TIME_INTERVAL, 0, &o->fail_interval);
+        else if (strncmp(a, "unlock_time=", 12) == 0)
+            set_num(h, "unlock_time", a + 12, MAX_TIME_INTERVAL, 1, &o->unlock_time);
+        else if (strcmp(a, "silent") == 0)
+            o->silent = 1;
+        else if (strcmp(a, "audit") == 0)
+            o->audit = 1;
+        else if (strcmp(a, "no_log_info") == 0)
+            o->no_log_info = 1;
+        else if (strcmp(a, "nodelay") == 0)
+            o->nodelay = 1;
+        else if (strncmp(a, "db=", 3) == 0)
+            o->db = a + 3;
+        else {
+            for (k = 0; k < sizeof inert / sizeof inert[0]; k++)
+                if (strcmp(a, inert[k]) == 0)
+                    break;
+            if (k < sizeof inert / sizeof inert[0])
+                continue;
+            for (k = 0; k < sizeof inert_val / sizeof inert_val[0]; k++)
+                if (strncmp(a, inert_val[k], strlen(inert_val[k])) == 0)
+                    break;
+            if (k == sizeof inert_val / sizeof inert_val[0])
+                trex_pam_log(h, LOG_ERR, "faillock: unknown option: %.100s", a);
+        }
+    }
+    if (flags & TREX_PAM_SILENT)
+        o->silent = 1;
+}
+
+/* ---- the store ---------------------------------------------------------------------- */
+
+static void state_free(trex_pam_handle_t *h, void *data, int status)
+{
+    struct state *s = data;
+    if (s == NULL)
+        return;
+    if (s->st != NULL)
+        tp_store_close(s->st);
+    free(s->path);
+    free(s);
+}
+
+static int store_code(int src)
+{
+    return src == TP_STORE_UNAVAIL ? TREX_PAM_AUTHINFO_UNAVAIL : TREX_PAM_SYSTEM_ERR;
+}
+
+static void store_failed(trex_pam_handle_t *h, struct tp_store *st, const char *what,
+                         const char *user)
+{
+    trex_pam_log(h, LOG_ERR, "faillock: %s for %.100s: %s", what, user, tp_store_error(st));
+}
+
+/* The store of o's db=, opened once per handle; a PAM code. */
+static int open_store(trex_pam_handle_t *h, const struct opts *o, struct tp_store **out)
+{
+    const char *path = tp_store_path(o->db);
+    const void *d = NULL;
+    struct state *s;
+    char err[256];
+    int src;
+
+    *out = NULL;
+    if (trex_pam_get_data(h, DATA_NAME, &d) == TREX_PAM_SUCCESS && d != NULL) {
+        s = (struct state *)d;
+    } else {
+        if ((s = calloc(1, sizeof *s)) == NULL)
+            return TREX_PAM_BUF_ERR;
+        if ((src = trex_pam_set_data(h, DATA_NAME, s, state_free)) != TREX_PAM_SUCCESS) {
+            free(s);
+            return src;
+        }
+    }
+    if (s->st == NULL || strcmp(s->path, path) != 0) {
+        if (s->st != NULL)
+            tp_store_close(s->st);
+        s->st = NULL;
+        free(s->path);
+        if ((s->path = strdup(path)) == NULL)
+            return TREX_PAM_BUF_ERR;
+        err[0] = '\0';
+        if ((src = tp_store_open(path, 0, &s->st, err, sizeof err)) != TP_STORE_OK) {
+            s->st = NULL;
+            trex_pam_log(h, LOG_ERR, "faillock: %s", err[0] ? err : "cannot open the store");
+            return store_code(src);
+        }
+    }
+    *out = s->st;
+    return TREX_PAM_SUCCESS;
+}
+
+/* PAM_USER (prompting if need be) known to the store: SUCCESS, IGNORE for
+ * an empty or unknown one, or an error. */
+static int get_known_user(trex_pam_handle_t *h, const struct opts *o, const char **user,
+                          struct tp_store **st)
+{
+    struct tp_user u;
+    int rc, src;
+
+    if ((rc = trex_pam_get_user(h, user, NULL)) != TREX_PAM_SUCCESS)
+        return rc == TREX_PAM_CONV_AGAIN ? TREX_PAM_INCOMPLETE : rc;
+    if (**user == '\0')
+        return TREX_PAM_IGNORE;
+    if ((rc = open_store(h, o, st)) != TREX_PAM_SUCCESS)
+        return rc;
+    tp_user_init(&u);
+    src = tp_store_user_get(*st, *user, &u);
+    tp_user_clear(&u);
+    if (src == TP_STORE_NOTFOUND) {
+        if (o->audit)
+            trex_pam_log(h, LOG_NOTICE, "faillock: User unknown: %.100s", *user);
+        else
+            trex_pam_log(h, LOG_NOTICE, "faillock: User unknown");
+        return TREX_PAM_IGNORE;
+    }
+    if (src != TP_STORE_OK) {
+        store_failed(h, *st, "user lookup", *user);
+        return store_code(src);
+    }
+    return TREX_PAM_SUCCESS;
+}
+
+/* ---- the tally --------------------------------------------------------------------- */
+
+/* pam_faillock's check_tally: PAM_SUCCESS (not locked), PAM_AUTH_ERR
+ * (locked) or a store error. */
+static int check(trex_pam_handle_t *h, struct tp_store *st, const struct opts *o,
+                 const char *user, int64_t now, struct tally *t)
+{
+    int64_t latest = 0;
+    int src;
+
+    memset(t, 0, sizeof *t);
+    if ((src = tp_store_fail_count(st, user, 0, &t->total, &t->latest)) != TP_STORE_OK) {
+        store_failed(h, st, "reading the failures", user);
+        return store_code(src);
+    }
+    t->failures = t->total;
+    if (o->deny == 0 || t->total < o->deny)
+        return TREX_PAM_SUCCESS;         /* the common case: one query */
+    /* those within fail_interval of the latest: latest - time < fail_interval */
+    if ((src = tp_store_fail_count(st, user, t->latest - o->fail_interval + 1, &t->failures,
+                                   &latest)) != TP_STORE_OK) {
+        store_failed(h, st, "reading the failures", user);
+        return store_code(src);
+    }
+    if (t->failures < o->deny)
+        return TREX_PAM_SUCCESS;
+    if (o->unlock_time > 0 && t->latest + o->unlock_time < now) {
+        t->lock_expired = 1;
+        return TREX_PAM_SUCCESS;
+    }
+    return TREX_PAM_AUTH_ERR;
+}
+
+static void locked_message(trex_pam_handle_t *h, const struct opts *o, const struct tally *t,
+                           int64_t now)
+{
+    char msg[128];
+    int64_t left = t->latest + o->unlock_time - now;
+
+    snprintf(msg, sizeof msg, "The account is locked due to %u failed logins.",
+             (unsigned int)t->failures);
+    (void)trex_pam_info(h, msg);
+    if (left > 0) {
+        left = (left + 59) / 60;
+        snprintf(msg, sizeof msg, left == 1 ? "(%d minute left to unlock)"
+                                            : "(%d minutes left to unlock)", (int)left);
+        (void)trex_pam_info(h, msg);
+    }
+}
+
+/* authfail: one more failure; a PAM code. */
+static int record(trex_pam_handle_t *h, struct tp_store *st, const struct opts *o,
+                  const char *user, int64_t now, const struct tally *t)
+{
+    int count = 0, src;
+
+    /* pam_faillock drops every record once a lock has run out, so the next
+     * failure counts from one (see the report: not atomic with the add) */
+    if (t->lock_expired && (src = tp_store_fail_reset(st, user)) != TP_STORE_OK) {
+        store_failed(h, st, "clearing an expired lock", user);
+        return store_code(src);
+    }
+    src = tp_store_fail_add(st, user, now, now - o->fail_interval + 1, &count);
+    if (src != TP_STORE_OK) {
+        store_failed(h, st, "recording a failure", user);
+        return store_code(src);
+    }
+    if (o->deny > 0 && count == o->deny && !o->no_log_info)
+        trex_pam_log(h, LOG_INFO,
+                     "faillock: Consecutive login failures for user %.100s account temporarily locked",
+                     user);
+    return TREX_PAM_IGNORE;             /* this return value should be ignored */
+}
+
+static void clear(trex_pam_handle_t *h, struct tp_store *st, const char *user,
+                  const struct tally *t)
+{
+    if (t->total > 0 && tp_store_fail_reset(st, user) != TP_STORE_OK)
+        store_failed(h, st, "clearing the failures", user);
+}
+
+/* ---- hooks ------------------------------------------------------------------------- */
+
+static int fl_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
+{
+    struct opts o;
+    struct tally t;
+    struct tp_store *st = NULL;
+    const char *user = NULL;
+    int64_t now;
+    int rc;
+
+    parse_opts(h, argc, argv, flags, &o);
+    if (!o.nodelay)
+        (void)trex_pam_fail_delay(h, FAIL_DELAY_USEC);
+    if ((rc = get_known_user(h, &o, &user, &st)) != TREX_PAM_SUCCESS)
+        return rc;
+    now = (int64_t)time(NULL);
+    rc = check(h, st, &o, user, now, &t);
+    switch (o.action) {
+    case PREAUTH:
+        if (rc == TREX_PAM_AUTH_ERR && !o.silent)
+            locked_message(h, &o, &t, now);
+        break;
+    case AUTHSUCC:
+        if (rc == TREX_PAM_SUCCESS)
+            clear(h, st, user, &t);
+        break;
+    case AUTHFAIL:
+        if (rc == TREX_PAM_SUCCESS)
+            rc = record(h, st, &o, user, now, &t);
+        break;
+    }
+    return rc;
+}
+
+static int fl_setcred(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
+{
+    return TREX_PAM_SUCCESS;
+}
+
+static int fl_acct(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
+{
+    struct opts o;
+    struct tally t;
+    struct tp_store *st = NULL;
+    const char *user = NULL;
+    int rc;
+
+    parse_opts(h, argc, argv, flags, &o);
+    if ((rc = get_known_user(h, &o, &user, &st)) != TREX_PAM_SUCCESS)
+        return rc;
+    memset(&t, 0, sizeof t);
+    if (tp_store_fail_count(st, user, 0, &t.total, &t.latest) != TP_STORE_OK)
+        t.total = 1;                      /* unknown: clear anyway */
+    clear(h, st, user, &t);
+    return TREX_PAM_SUCCESS;
+}
+
+const struct trex_pam_module tp_mod_faillock = {
+    .abi = TREX_PAM_MODULE_ABI,
+    .name = "faillock",
+    .authenticate = fl_auth,
+    .setcred = fl_setcred,
+    .acct_mgmt = fl_acct,
+};

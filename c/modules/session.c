@@ -1,0 +1,540 @@
+/*
+ * session.c - web sessions whose ID stands in for the password
+ * (DESIGN.md section 4, issue 4).
+ *
+ *   open_session   a new session for PAM_USER: 32 random bytes, ID
+ *                  "trex1." + URL-safe base64; the store keeps only its
+ *                  digest, the user, creation and last use (now) and
+ *                  PAM_RHOST. The ID goes to the named item TREX_SESSION_ID
+ *                  for the application's cookie. A handle that already has
+ *                  a session (authenticated with one, or opened one) keeps it.
+ *   authenticate   the answer to the password prompt: not an ID's shape →
+ *                  PAM_IGNORE (the token stays in PAM_AUTHTOK for the next
+ *                  module); a live session of this user → PAM_SUCCESS with
+ *                  TREX_AUTH_METHOD=session and TREX_SESSION_ID=the ID;
+ *                  expired → ended, TREX_SESSION_EXPIRED=idle|lifetime,
+ *                  PAM_AUTH_ERR; unknown or another user's → PAM_AUTH_ERR.
+ *                  Store unusable → PAM_AUTHINFO_UNAVAIL.
+ *   close_session  ends the session named by TREX_SESSION_ID if it is
+ *                  PAM_USER's (one already gone: PAM_SUCCESS); no ID, a
+ *                  malformed one or another user's → PAM_SESSION_ERR.
+ *   chauthtok      with revoke_on_change, in the update pass: ends every
+ *                  session of PAM_USER except this handle's (or the one in
+ *                  TREX_SESSION_ID) and returns PAM_IGNORE (PAM_AUTHTOK_ERR
+ *                  if the store fails); for "password optional session
+ *                  revoke_on_change" after "password requisite userdb", so
+ *                  it runs only when the change went through.
+ *   setcred        PAM_SUCCESS; acct_mgmt PAM_IGNORE (accounts are userdb's).
+ *
+ * The auth line is "auth [success=done ignore=ignore default=die] session"
+ * before the password module: a live ID ends the stack, a password goes on,
+ * and a dead ID (expired, ended, foreign) ends it with PAM_AUTH_ERR, so it
+ * is never tried as a password nor counted as a failed login by faillock.
+ * A password that happens to have an ID's shape cannot log in.
+ *
+ * Arguments: db=PATH (tp_store_path), key_file=PATH (keyed digests; the same
+ * on every line), idle=S (1800; 0 none), lifetime=S (43200; 0 none),
+ * touch_interval=S (60: last use is written at most once per S per session,
+ * so idle counts from a last use up to S old), purge_every=N (64: each
+ * open_session purges expired sessions with probability 1/N; 1 always, 0
+ * never: CGI processes share no state, and a random draw needs none),
+ * revoke_on_change, debug (log accepted sessions). A bad value keeps the
+ * default and is logged, as is an unknown argument. The ID never reaches the
+ * log; user names do.
+ */
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include "trex_pam_module.h"
+#include "store.h"
+#include "token.h"
+#include "registry.h"
+
+_Static_assert(TP_SESSION_DIGEST_LEN == TP_TOKEN_DIGEST_LEN, "digest sizes differ");
+
+#define DATA_NAME "trex_session"
+#define MAX_SECONDS ((int64_t)INT32_MAX)
+
+struct opts {
+    const char *db;
+    const char *key_file;
+    int64_t idle, lifetime, touch_interval;
+    uint32_t purge_every;
+    int revoke_on_change;
+    int debug;
+};
+
+/* Module data, one per handle: the store, the key, and this handle's session. */
+struct state {
+    struct tp_store *st;
+    char *path;                      /* the store st is open on */
+    char *key_path;                  /* the key_file loaded into key; NULL: none */
+    unsigned char key[TP_TOKEN_KEY_LEN];
+    char *user;                      /* owner of this handle's session; NULL: none */
+    unsigned char digest[TP_SESSION_DIGEST_LEN];
+};
+
+/* ---- arguments ------------------------------------------------------------------- */
+
+/* A decimal number 0..max, digits only. */
+static int parse_num(const char *v, int64_t max, int64_t *out)
+{
+    int64_t n = 0;
+    if (*v == '\0')
+        return -1;
+    for (; *v != '\0'; v++) {
+        if (*v < '0' || *v > '9')
+            return -1;
+        n = n * 10 + (*v - '0');
+        if (n > max)
+            return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static void parse_opts(trex_pam_handle_t *h, int argc, const char **argv, struct opts *o)
+{
+    static const struct { const char *name; size_t off; int64_t max; } nums[] = {
+        { "idle=", offsetof(struct opts, idle), MAX_SECONDS },
+        { "lifetime=", offsetof(struct opts, lifetime), MAX_SECONDS },
+        { "touch_interval=", offsetof(struct opts, touch_interval), MAX_SECONDS },
+    };
+
+    memset(o, 0, sizeof *o);
+    o->idle = 1800;
+    o->lifetime = 43200;
+    o->touch_interval = 60;
+    o->purge_every = 64;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        size_t k;
+        int64_t n;
+
+        for (k = 0; k < sizeof nums / sizeof nums[0]; k++)
+            if (strncmp(a, nums[k].name, strlen(nums[k].name)) == 0)
+                break;
+        if (k < sizeof nums / sizeof nums[0]) {
+            if (parse_num(a + strlen(nums[k].name), nums[k].max, &n) == 0)
+                memcpy((char *)o + nums[k].off, &n, sizeof n);
+            else
+                trex_pam_log(h, LOG_ERR, "session: bad value in \"%.100s\"; keeping the default", a);
+        } else if (strncmp(a, "purge_every=", 12) == 0) {
+            if (parse_num(a + 12, 1000000, &n) == 0)
+                o->purge_every = (uint32_t)n;
+            else
+                trex_pam_log(h, LOG_ERR, "session: bad value in \"%.100s\"; keeping the default", a);
+        } else if (strncmp(a, "db=", 3) == 0) {
+            o->db = a + 3;
+        } else if (strncmp(a, "key_file=", 9) == 0) {
+            o->key_file = a + 9;
+        } else if (strcmp(a, "revoke_on_change") == 0) {
+            o->revoke_on_change = 1;
+        } else if (strcmp(a, "debug") == 0) {
+            o->debug = 1;
+        } else if (strcmp(a, "use_first_pass") != 0 && strcmp(a, "try_first_pass") != 0) {
+            trex_pam_log(h, LOG_ERR, "session: unknown option \"%.100s\"", a);
+        }
+    }
+}
+
+/* ---- module data -------------------------------------------------------------------- */
+
+static void forget_session(struct state *s)
+{
+    free(s->user);
+    s->user = NULL;
+    tp_token_wipe(s->digest, sizeof s->digest);
+}
+
+static void state_free(trex_pam_handle_t *h, void *data, int status)
+{
+    struct state *s = data;
+    if (s == NULL)
+        return;
+    if (s->st != NULL)
+        tp_store_close(s->st);
+    free(s->path);
+    free(s->key_path);
+    tp_token_wipe(s->key, sizeof s->key);
+    forget_session(s);
+    free(s);
+}
+
+/* This handle's module data, made on first use; a PAM code. */
+static int get_state(trex_pam_handle_t *h, struct state **out)
+{
+    const void *d = NULL;
+    struct state *s;
+    int rc;
+
+    *out = NULL;
+    if (trex_pam_get_data(h, DATA_NAME, &d) == TREX_PAM_SUCCESS && d != NULL) {
+        *out = (struct state *)d;
+        return TREX_PAM_SUCCESS;
+    }
+    if ((s = calloc(1, sizeof *s)) == NULL)
+        return TREX_PAM_BUF_ERR;
+    if ((rc = trex_pam_set_data(h, DATA_NAME, s, state_free)) != TREX_PAM_SUCCESS) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return TREX_PAM_SUCCESS;
+}
+
+/* The store of o's db= in s->st, opened once per handle: a TP_STORE_* code. */
+static int open_store(trex_pam_handle_t *h, struct state *s, const struct opts *o)
+{
+    const char *path = tp_store_path(o->db);
+    char err[256];
+    int rc;
+
+    if (s->st != NULL && strcmp(s->path, path) == 0)
+        return TP_STORE_OK;
+    if (s->st != NULL) {
+        tp_store_close(s->st);
+        s->st = NULL;
+    }
+    free(s->path);
+    if ((s->path = strdup(path)) == NULL)
+        return TP_STORE_ERR;
+    err[0] = '\0';
+    rc = tp_store_open(path, 0, &s->st, err, sizeof err);
+    if (rc != TP_STORE_OK) {
+        s->st = NULL;
+        trex_pam_log(h, LOG_ERR, "session: %s", err[0] ? err : "cannot open the store");
+    }
+    return rc;
+}
+
+/* The site key of o's key_file= (*key NULL without one): 0, or -1 (logged). */
+static int load_key(trex_pam_handle_t *h, struct state *s, const struct opts *o,
+                    const unsigned char **key)
+{
+    char err[300];
+
+    *key = NULL;
+    if (o->key_file == NULL)
+        return 0;
+    if (s->key_path != NULL && strcmp(s->key_path, o->key_file) == 0) {
+        *key = s->key;
+        return 0;
+    }
+    free(s->key_path);
+    s->key_path = NULL;
+    if (tp_token_key_load(o->key_file, s->key, err, sizeof err) != 0) {
+        trex_pam_log(h, LOG_ERR, "session: %s", err);
+        return -1;
+    }
+    if ((s->key_path = strdup(o->key_file)) == NULL) {
+        tp_token_wipe(s->key, sizeof s->key);
+        return -1;
+    }
+    *key = s->key;
+    return 0;
+}
+
+/* Open the store and load the key; a TP_STORE_* code. */
+static int prepare(trex_pam_handle_t *h, struct state *s, const struct opts *o,
+                   const unsigned char **key)
+{
+    int rc = open_store(h, s, o);
+    if (rc != TP_STORE_OK)
+        return rc;
+    return load_key(h, s, o, key) == 0 ? TP_STORE_OK : TP_STORE_UNAVAIL;
+}
+
+static int remember(struct state *s, const char *user, const unsigned char *digest)
+{
+    char *copy = strdup(user);
+    if (copy == NULL)
+        return -1;
+    forget_session(s);
+    s->user = copy;
+    memcpy(s->digest, digest, sizeof s->digest);
+    return 0;
+}
+
+static void store_failed(trex_pam_handle_t *h, const struct state *s, const char *what)
+{
+    trex_pam_log(h, LOG_ERR, "session: %s: %s", what, s->st ? tp_store_error(s->st) : "no store");
+}
+
+static int64_t now_seconds(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* ---- authenticate ---------------------------------------------------------------------- */
+
+static int sess_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
+{
+    struct opts o;
+    struct state *s;
+    struct tp_session ses = { .user = NULL };
+    unsigned char dg[TP_SESSION_DIGEST_LEN];
+    const unsigned char *key;
+    const char *user = NULL, *tok = NULL, *expired = NULL;
+    int64_t now;
+    int rc, src;
+
+    parse_opts(h, argc, argv, &o);
+    if ((rc = trex_pam_get_user(h, &user, NULL)) != TREX_PAM_SUCCESS)
+        return rc == TREX_PAM_CONV_AGAIN ? TREX_PAM_INCOMPLETE : rc;
+    if ((rc = trex_pam_get_authtok(h, TREX_PAM_AUTHTOK, &tok, NULL)) != TREX_PAM_SUCCESS)
+        return rc == TREX_PAM_CONV_AGAIN ? TREX_PAM_INCOMPLETE : rc;
+    if (!tp_token_shape(tok))
+        return TREX_PAM_IGNORE;          /* a password: for the next module */
+
+    if ((rc = get_state(h, &s)) != TREX_PAM_SUCCESS)
+        return rc;
+    if ((src = prepare(h, s, &o, &key)) != TP_STORE_OK)
+        return src == TP_STORE_UNAVAIL ? TREX_PAM_AUTHINFO_UNAVAIL : TREX_PAM_SYSTEM_ERR;
+    if (tp_token_digest(tok, key, dg) != 0)
+        return TREX_PAM_AUTH_ERR;
+    now = now_seconds();
+
+    src = tp_store_session_get(s->st, dg, &ses);
+    if (src == TP_STORE_NOTFOUND) {
+        trex_pam_log(h, LOG_NOTICE, "session: unknown or ended session presented for %.100s", user);
+        rc = TREX_PAM_AUTH_ERR;
+        goto out;
+    }
+    if (src != TP_STORE_OK) {
+        store_failed(h, s, "session lookup");
+        rc = src == TP_STORE_UNAVAIL ? TREX_PAM_AUTHINFO_UNAVAIL : TREX_PAM_SYSTEM_ERR;
+        goto out;
+    }
+    if (ses.user == NULL || strcmp(ses.user, user) != 0) {
+        trex_pam_log(h, LOG_NOTICE, "session: another user's session presented for %.100s", user);
+        rc = TREX_PAM_AUTH_ERR;
+        goto out;
+    }
+    if (o.lifetime > 0 && now - ses.created > o.lifetime)
+        expired = "lifetime";
+    else if (o.idle > 0 && now - ses.last_used > o.idle)
+        expired = "idle";
+    if (expired != NULL) {
+        if (tp_store_session_delete(s->st, dg) != TP_STORE_OK)
+            store_failed(h, s, "ending an expired session");
+        (void)trex_pam_set_named_item(h, TREX_PAM_ITEM_SESSION_EXPIRED, expired);
+        trex_pam_log(h, LOG_INFO, "session: session for %.100s expired (%s)", user, expired);
+        rc = TREX_PAM_AUTH_ERR;
+        goto out;
+    }
+    /* coalesced: no write at all while the last one is recent enough */
+    if (now - ses.last_used >= o.touch_interval &&
+        tp_store_session_touch(s->st, dg, now, o.touch_interval) != TP_STORE_OK)
+        store_failed(h, s, "recording the session's use");   /* the session stays valid */
+
+    if ((rc = trex_pam_set_named_item(h, TREX_PAM_ITEM_SESSION_ID, tok)) != TREX_PAM_SUCCESS ||
+        (rc = trex_pam_set_named_item(h, TREX_PAM_ITEM_AUTH_METHOD, "session")) != TREX_PAM_SUCCESS ||
+        (rc = trex_pam_set_named_item(h, TREX_PAM_ITEM_SESSION_EXPIRED, NULL)) != TREX_PAM_SUCCESS)
+        goto out;
+    if (remember(s, user, dg) != 0) {
+        rc = TREX_PAM_BUF_ERR;
+        goto out;
+    }
+    if (o.debug)
+        trex_pam_log(h, LOG_DEBUG, "session: session for %.100s accepted", user);
+    rc = TREX_PAM_SUCCESS;
+out:
+    tp_session_clear(&ses);
+    tp_token_wipe(dg, sizeof dg);
+    return rc;
+}
+
+static int sess_setcred(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
+{
+    return TREX_PAM_SUCCESS;
+}
+
+static int sess_acct(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
+{
+    return TREX_PAM_IGNORE;
+}
+
+/* ---- open / close ------------------------------------------------------------------------ */
+
+/* PAM_USER without prompting (session hooks never prompt); NULL if unset or empty. */
+static const char *session_user(trex_pam_handle_t *h)
+{
+    const void *u = NULL;
+    if (trex_pam_get_item(h, TREX_PAM_USER, &u) != TREX_PAM_SUCCESS || u == NULL ||
+        *(const char *)u == '\0')
+        return NULL;
+    return u;
+}
+
+static void maybe_purge(trex_pam_handle_t *h, struct state *s, const struct opts *o, int64_t now)
+{
+    int n = 0;
+
+    if (o->purge_every == 0 || tp_token_uniform(o->purge_every) != 0)
+        return;
+    if (tp_store_session_purge(s->st, o->idle > 0 ? now - o->idle : 0,
+                               o->lifetime > 0 ? now - o->lifetime : 0, &n) != TP_STORE_OK)
+        store_failed(h, s, "purging expired sessions");
+    else if (n > 0)
+        trex_pam_log(h, LOG_INFO, "session: purged %d expired session(s)", n);
+}
+
+static int sess_open(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
+{
+    struct opts o;
+    struct state *s;
+    struct tp_session ses;
+    char text[TP_TOKEN_TEXT_SIZE];
+    const unsigned char *key;
+    const void *rhost = NULL;
+    const char *user;
+    int64_t now;
+    int rc;
+
+    parse_opts(h, argc, argv, &o);
+    if ((user = session_user(h)) == NULL) {
+        trex_pam_log(h, LOG_ERR, "session: open_session without a user");
+        return TREX_PAM_SESSION_ERR;
+    }
+    if ((rc = get_state(h, &s)) != TREX_PAM_SUCCESS)
+        return rc;
+    if (s->user != NULL && strcmp(s->user, user) == 0)
+        return TREX_PAM_SUCCESS;          /* this handle's session goes on */
+    if (prepare(h, s, &o, &key) != TP_STORE_OK)
+        return TREX_PAM_SESSION_ERR;
+
+    now = now_seconds();
+    memset(&ses, 0, sizeof ses);
+    if (tp_token_new(text, ses.digest, key) != 0) {
+        trex_pam_log(h, LOG_ERR, "session: no random bytes for a session ID");
+        return TREX_PAM_SESSION_ERR;
+    }
+    (void)trex_pam_get_item(h, TREX_PAM_RHOST, &rhost);
+    ses.user = (char *)user;              /* lent: the store only reads it */
+    ses.created = ses.last_used = now;
+    ses.rhost = (char *)rhost;
+    if (tp_store_session_add(s->st, &ses) != TP_STORE_OK) {
+        store_failed(h, s, "creating a session");
+        rc = TREX_PAM_SESSION_ERR;
+        goto out;
+    }
+    rc = trex_pam_set_named_item(h, TREX_PAM_ITEM_SESSION_ID, text);
+    if (rc == TREX_PAM_SUCCESS && remember(s, user, ses.digest) != 0)
+        rc = TREX_PAM_BUF_ERR;
+    if (rc != TREX_PAM_SUCCESS) {         /* nobody can use it: take it back */
+        (void)tp_store_session_delete(s->st, ses.digest);
+        (void)trex_pam_set_named_item(h, TREX_PAM_ITEM_SESSION_ID, NULL);
+        goto out;
+    }
+    trex_pam_log(h, LOG_INFO, "session: session opened for user %.100s", user);
+    maybe_purge(h, s, &o, now);
+out:
+    tp_token_wipe(text, sizeof text);
+    tp_token_wipe(ses.digest, sizeof ses.digest);
+    return rc;
+}
+
+static int sess_close(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
+{
+    struct opts o;
+    struct state *s;
+    struct tp_session ses = { .user = NULL };
+    unsigned char dg[TP_SESSION_DIGEST_LEN];
+    const unsigned char *key;
+    const char *user, *id = NULL;
+    int rc, src;
+
+    parse_opts(h, argc, argv, &o);
+    if ((user = session_user(h)) == NULL) {
+        trex_pam_log(h, LOG_ERR, "session: close_session without a user");
+        return TREX_PAM_SESSION_ERR;
+    }
+    if (trex_pam_get_named_item(h, TREX_PAM_ITEM_SESSION_ID, &id) != TREX_PAM_SUCCESS || id == NULL) {
+        trex_pam_log(h, LOG_ERR, "session: close_session for %.100s without a session", user);
+        return TREX_PAM_SESSION_ERR;
+    }
+    if ((rc = get_state(h, &s)) != TREX_PAM_SUCCESS)
+        return rc;
+    if (prepare(h, s, &o, &key) != TP_STORE_OK)
+        return TREX_PAM_SESSION_ERR;
+    if (tp_token_digest(id, key, dg) != 0) {
+        trex_pam_log(h, LOG_ERR, "session: close_session for %.100s: not a session ID", user);
+        return TREX_PAM_SESSION_ERR;
+    }
+    src = tp_store_session_get(s->st, dg, &ses);
+    if (src == TP_STORE_OK && (ses.user == NULL || strcmp(ses.user, user) != 0)) {
+        trex_pam_log(h, LOG_NOTICE, "session: close_session for %.100s: another user's session",
+                     user);
+        rc = TREX_PAM_SESSION_ERR;
+    } else if (src != TP_STORE_OK && src != TP_STORE_NOTFOUND) {
+        store_failed(h, s, "session lookup");
+        rc = TREX_PAM_SESSION_ERR;
+    } else if (src == TP_STORE_OK && (src = tp_store_session_delete(s->st, dg)) != TP_STORE_OK &&
+               src != TP_STORE_NOTFOUND) {
+        store_failed(h, s, "ending a session");
+        rc = TREX_PAM_SESSION_ERR;
+    } else {
+        /* ended now, or already gone (ended elsewhere, expired and purged) */
+        if (s->user != NULL && tp_token_equal(s->digest, dg, sizeof dg))
+            forget_session(s);
+        (void)trex_pam_set_named_item(h, TREX_PAM_ITEM_SESSION_ID, NULL);
+        trex_pam_log(h, LOG_INFO, "session: session closed for user %.100s", user);
+        rc = TREX_PAM_SUCCESS;
+    }
+    tp_session_clear(&ses);
+    tp_token_wipe(dg, sizeof dg);
+    return rc;
+}
+
+/* ---- chauthtok: revoke_on_change ------------------------------------------------------------ */
+
+static int sess_chauthtok(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
+{
+    struct opts o;
+    struct state *s;
+    unsigned char dg[TP_SESSION_DIGEST_LEN];
+    const unsigned char *key, *keep = NULL;
+    const char *user, *id = NULL;
+    int n = 0, rc = TREX_PAM_IGNORE;
+
+    if (!(flags & TREX_PAM_UPDATE_AUTHTOK))
+        return TREX_PAM_IGNORE;           /* nothing to check in the first pass */
+    parse_opts(h, argc, argv, &o);
+    if (!o.revoke_on_change || (user = session_user(h)) == NULL)
+        return TREX_PAM_IGNORE;
+    if ((rc = get_state(h, &s)) != TREX_PAM_SUCCESS)
+        return rc;
+    if (prepare(h, s, &o, &key) != TP_STORE_OK)
+        return TREX_PAM_AUTHTOK_ERR;
+    rc = TREX_PAM_IGNORE;                 /* never decides the stack */
+    if (s->user != NULL && strcmp(s->user, user) == 0) {
+        keep = s->digest;                 /* the session this handle runs in */
+    } else if (trex_pam_get_named_item(h, TREX_PAM_ITEM_SESSION_ID, &id) == TREX_PAM_SUCCESS &&
+               id != NULL && tp_token_digest(id, key, dg) == 0) {
+        keep = dg;                        /* only ever spares a session of this user */
+    }
+    if (tp_store_session_delete_user(s->st, user, keep, &n) != TP_STORE_OK) {
+        store_failed(h, s, "ending the other sessions");
+        rc = TREX_PAM_AUTHTOK_ERR;
+    } else if (n > 0) {
+        trex_pam_log(h, LOG_INFO, "session: password of %.100s changed: %d other session(s) ended",
+                     user, n);
+    }
+    tp_token_wipe(dg, sizeof dg);
+    return rc;
+}
+
+const struct trex_pam_module tp_mod_session = {
+    .abi = TREX_PAM_MODULE_ABI,
+    .name = "session",
+    .authenticate = sess_auth,
+    .setcred = sess_setcred,
+    .acct_mgmt = sess_acct,
+    .open_session = sess_open,
+    .close_session = sess_close,
+    .chauthtok = sess_chauthtok,
+};

@@ -1,0 +1,278 @@
+/*
+ * store.c - the public face of the store (store.h): argument checks shared
+ * by every backend, the struct helpers, the location of the database, and
+ * the choice of backend. The work is done by a backend's tp_store_ops.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "backend.h"
+
+const char *tp_store_path(const char *given)
+{
+    const char *env;
+
+    if (given != NULL && *given != '\0')
+        return given;
+    env = secure_getenv("TREX_PAM_DB");     /* not in setuid programs */
+    if (env != NULL && *env != '\0')
+        return env;
+    return TP_STORE_DEFAULT_PATH;
+}
+
+int tp_store_fail(struct tp_store *st, int code, const char *fmt, ...)
+{
+    va_list ap;
+    int n = snprintf(st->err, sizeof st->err, "%s: ", st->where);
+
+    if (n < 0 || (size_t)n >= sizeof st->err)
+        return code;
+    va_start(ap, fmt);
+    vsnprintf(st->err + n, sizeof st->err - (size_t)n, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* The one backend today. A server backend would be chosen here by a scheme
+ * in the location ("postgresql://...") and nothing else would change. */
+int tp_store_open(const char *path, int flags, struct tp_store **out, char *err, size_t errlen)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (err != NULL && errlen > 0)
+        *err = '\0';
+    if (out == NULL || path == NULL || *path == '\0'
+        || (flags & ~(TP_STORE_CREATE | TP_STORE_RDONLY | TP_STORE_GROUP)) != 0
+        || (flags & (TP_STORE_CREATE | TP_STORE_RDONLY)) == (TP_STORE_CREATE | TP_STORE_RDONLY)) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "%s: bad arguments to open the store",
+                     path != NULL && *path != '\0' ? path : "(no path)");
+        return TP_STORE_ERR;
+    }
+    return tp_store_sqlite_open(path, flags, out, err, errlen);
+}
+
+void tp_store_close(struct tp_store *st)
+{
+    if (st != NULL)
+        st->ops->close(st);
+}
+
+const char *tp_store_error(const struct tp_store *st)
+{
+    return st != NULL ? st->err : "no store";
+}
+
+/* ---- struct helpers ---------------------------------------------------------- */
+
+static void wipe_free(char *p)
+{
+    if (p == NULL)
+        return;
+    explicit_bzero(p, strlen(p));
+    free(p);
+}
+
+void tp_user_init(struct tp_user *u)
+{
+    if (u == NULL)
+        return;
+    memset(u, 0, sizeof *u);
+    u->pw_max_days = -1;
+}
+
+void tp_user_clear(struct tp_user *u)
+{
+    if (u == NULL)
+        return;
+    free(u->name);
+    wipe_free(u->hash);
+    for (size_t i = 0; i < u->nattrs; i++) {
+        free(u->attrs[i].name);
+        free(u->attrs[i].value);
+    }
+    free(u->attrs);
+    tp_user_init(u);
+}
+
+void tp_session_clear(struct tp_session *s)
+{
+    if (s == NULL)
+        return;
+    free(s->user);
+    free(s->rhost);
+    explicit_bzero(s, sizeof *s);
+}
+
+/* ---- checked calls into the backend ------------------------------------------ */
+
+static int usable(struct tp_store *st)
+{
+    if (st == NULL)
+        return 0;
+    st->err[0] = '\0';
+    return 1;
+}
+
+static int bad_arg(struct tp_store *st, const char *what)
+{
+    if (st == NULL)
+        return TP_STORE_ERR;
+    return tp_store_fail(st, TP_STORE_ERR, "bad argument: %s", what);
+}
+
+static int name_ok(const char *s)
+{
+    return s != NULL && *s != '\0';
+}
+
+int tp_store_user_get(struct tp_store *st, const char *name, struct tp_user *out)
+{
+    tp_user_init(out);
+    if (!usable(st) || out == NULL || !name_ok(name))
+        return bad_arg(st, "user_get needs a user name and a struct");
+    return st->ops->user_get(st, name, out);
+}
+
+int tp_store_user_add(struct tp_store *st, const struct tp_user *u)
+{
+    if (!usable(st) || u == NULL || !name_ok(u->name) || u->hash == NULL
+        || (u->nattrs > 0 && u->attrs == NULL))
+        return bad_arg(st, "user_add needs a user with a name and a hash (\"\": none)");
+    for (size_t i = 0; i < u->nattrs; i++)
+        if (!name_ok(u->attrs[i].name) || u->attrs[i].value == NULL)
+            return bad_arg(st, "user_add: an attribute without a name or value");
+    return st->ops->user_add(st, u);
+}
+
+int tp_store_user_update(struct tp_store *st, const struct tp_user *u, unsigned int mask)
+{
+    const unsigned int all = TP_USER_HASH | TP_USER_DISABLED | TP_USER_FORCE_CHANGE
+                             | TP_USER_EXPIRES | TP_USER_PW_CHANGED | TP_USER_PW_MIN
+                             | TP_USER_PW_MAX | TP_USER_PW_WARN;
+
+    if (!usable(st) || u == NULL || !name_ok(u->name) || (mask & ~all) != 0
+        || ((mask & TP_USER_HASH) && u->hash == NULL))
+        return bad_arg(st, "user_update needs a user with a name and a valid mask");
+    return st->ops->user_update(st, u, mask);
+}
+
+int tp_store_user_set_hash(struct tp_store *st, const char *name, const char *expect_old,
+                           const char *new_hash, int64_t changed_at)
+{
+    if (!usable(st) || !name_ok(name) || new_hash == NULL)
+        return bad_arg(st, "user_set_hash needs a user name and a hash");
+    return st->ops->user_set_hash(st, name, expect_old, new_hash, changed_at);
+}
+
+int tp_store_user_delete(struct tp_store *st, const char *name)
+{
+    if (!usable(st) || !name_ok(name))
+        return bad_arg(st, "user_delete needs a user name");
+    return st->ops->user_delete(st, name);
+}
+
+int tp_store_attr_set(struct tp_store *st, const char *name, const char *attr, const char *value)
+{
+    if (!usable(st) || !name_ok(name) || !name_ok(attr))
+        return bad_arg(st, "attr_set needs a user name and an attribute name");
+    return st->ops->attr_set(st, name, attr, value);
+}
+
+int tp_store_user_list(struct tp_store *st, int (*fn)(void *data, const struct tp_user *u),
+                       void *data)
+{
+    if (!usable(st) || fn == NULL)
+        return bad_arg(st, "user_list needs a function");
+    return st->ops->user_list(st, fn, data);
+}
+
+int tp_store_session_add(struct tp_store *st, const struct tp_session *s)
+{
+    if (!usable(st) || s == NULL || !name_ok(s->user))
+        return bad_arg(st, "session_add needs a session with a user");
+    return st->ops->session_add(st, s);
+}
+
+int tp_store_session_get(struct tp_store *st, const unsigned char digest[TP_SESSION_DIGEST_LEN],
+                         struct tp_session *out)
+{
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (!usable(st) || digest == NULL || out == NULL)
+        return bad_arg(st, "session_get needs a digest and a struct");
+    return st->ops->session_get(st, digest, out);
+}
+
+int tp_store_session_touch(struct tp_store *st, const unsigned char digest[TP_SESSION_DIGEST_LEN],
+                           int64_t now, int64_t min_interval)
+{
+    if (!usable(st) || digest == NULL)
+        return bad_arg(st, "session_touch needs a digest");
+    return st->ops->session_touch(st, digest, now, min_interval);
+}
+
+int tp_store_session_delete(struct tp_store *st, const unsigned char digest[TP_SESSION_DIGEST_LEN])
+{
+    if (!usable(st) || digest == NULL)
+        return bad_arg(st, "session_delete needs a digest");
+    return st->ops->session_delete(st, digest);
+}
+
+int tp_store_session_delete_user(struct tp_store *st, const char *user,
+                                 const unsigned char *keep, int *count)
+{
+    if (count != NULL)
+        *count = 0;
+    if (!usable(st) || !name_ok(user))
+        return bad_arg(st, "session_delete_user needs a user name");
+    return st->ops->session_delete_user(st, user, keep, count);
+}
+
+int tp_store_session_purge(struct tp_store *st, int64_t idle_before, int64_t created_before,
+                           int *count)
+{
+    if (count != NULL)
+        *count = 0;
+    if (!usable(st))
+        return bad_arg(st, "session_purge needs a store");
+    return st->ops->session_purge(st, idle_before, created_before, count);
+}
+
+int tp_store_session_list(struct tp_store *st, const char *user,
+                          int (*fn)(void *data, const struct tp_session *s), void *data)
+{
+    if (!usable(st) || fn == NULL)
+        return bad_arg(st, "session_list needs a function");
+    return st->ops->session_list(st, user, fn, data);
+}
+
+int tp_store_fail_add(struct tp_store *st, const char *user, int64_t now, int64_t since,
+                      int *count)
+{
+    if (count != NULL)
+        *count = 0;
+    if (!usable(st) || !name_ok(user))
+        return bad_arg(st, "fail_add needs a user name");
+    return st->ops->fail_add(st, user, now, since, count);
+}
+
+int tp_store_fail_count(struct tp_store *st, const char *user, int64_t since, int *count,
+                        int64_t *latest)
+{
+    if (count != NULL)
+        *count = 0;
+    if (latest != NULL)
+        *latest = 0;
+    if (!usable(st) || !name_ok(user))
+        return bad_arg(st, "fail_count needs a user name");
+    return st->ops->fail_count(st, user, since, count, latest);
+}
+
+int tp_store_fail_reset(struct tp_store *st, const char *user)
+{
+    if (!usable(st) || !name_ok(user))
+        return bad_arg(st, "fail_reset needs a user name");
+    return st->ops->fail_reset(st, user);
+}

@@ -1,0 +1,312 @@
+/*
+ * t_store_conc.c - many processes on one store at once, as CGI processes
+ * are: no lost update, no "database is locked" reaching a caller.
+ *
+ * 1. NPROC processes create the same new store at the same moment
+ *    (CREATE_ROUNDS times): all succeed, and the schema is made once.
+ * 2. NPROC processes x NOPS operations, started together, each opening the
+ *    store afresh every 50 operations:
+ *    - compare-and-swap increments of one user's hash (read, set_hash from
+ *      n to n+1): the successes add up to the final value;
+ *    - fail_add on one user: the final count is the number of adds, and each
+ *      process sees its counts grow;
+ *    - user_add races on shared names: exactly one winner per name;
+ *    - reads, session touches and listings in between;
+ *    and no call returns anything but the expected codes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include "tap.h"
+#include "store.h"
+
+#ifndef NPROC
+#define NPROC 6
+#endif
+#ifndef NOPS
+#define NOPS  300
+#endif
+#define NAMES (NOPS / 4)
+#define CREATE_ROUNDS 25
+
+struct result {
+    int cas_ok, cas_conflict, fails, fail_order_bad, touches;
+    int errors;                     /* any unexpected code */
+    unsigned char won[NAMES];
+    char first_error[1200];
+};
+
+static char *dir;
+
+static void note_error(struct result *r, struct tp_store *st, const char *what, int rc)
+{
+    if (r->errors++ == 0)
+        snprintf(r->first_error, sizeof r->first_error, "%s: code %d: %s", what, rc,
+                 st != NULL ? tp_store_error(st) : "no store");
+}
+
+static int count_users(void *data, const struct tp_user *u)
+{
+    (void)u;
+    (*(int *)data)++;
+    return 0;
+}
+
+/* Blocks until the parent closes the pipe: everyone starts together. */
+static void wait_start(int fd)
+{
+    char c;
+    while (read(fd, &c, 1) > 0)
+        ;
+    close(fd);
+}
+
+static struct tp_store *reopen(struct tp_store *st, const char *path, struct result *r)
+{
+    char err[1024];
+    int rc;
+
+    tp_store_close(st);
+    st = NULL;
+    if ((rc = tp_store_open(path, 0, &st, err, sizeof err)) != TP_STORE_OK && r->errors++ == 0)
+        snprintf(r->first_error, sizeof r->first_error, "open: code %d: %s", rc, err);
+    return st;
+}
+
+static void hammer(const char *path, int id, struct result *r)
+{
+    struct tp_store *st = NULL;
+    struct tp_session s;
+    struct tp_user u;
+    char name[32], next[32];
+    int rc, count, last_count = 0;
+
+    memset(&s, 0, sizeof s);
+    memset(s.digest, id + 1, sizeof s.digest);
+    s.user = "cas";
+    for (int i = 0; i < NOPS; i++) {
+        if (i % 50 == 0 && (st = reopen(st, path, r)) == NULL)
+            return;
+        if (i == 0 && (rc = tp_store_session_add(st, &s)) != TP_STORE_OK)
+            note_error(r, st, "session_add", rc);
+        switch (i % 4) {
+        case 0:                     /* read n, swap n -> n + 1 */
+            if ((rc = tp_store_user_get(st, "cas", &u)) != TP_STORE_OK) {
+                note_error(r, st, "user_get", rc);
+                break;
+            }
+            snprintf(next, sizeof next, "%ld", strtol(u.hash, NULL, 10) + 1);
+            if (i % 8 == 0)
+                usleep((useconds_t)(id * 37 + i) % 300);  /* widen the window: let others in */
+            rc = tp_store_user_set_hash(st, "cas", u.hash, next, i);
+            tp_user_clear(&u);
+            if (rc == TP_STORE_OK)
+                r->cas_ok++;
+            else if (rc == TP_STORE_CONFLICT)
+                r->cas_conflict++;
+            else
+                note_error(r, st, "set_hash", rc);
+            break;
+        case 1:
+            if ((rc = tp_store_fail_add(st, "fails", 1000 + i, 0, &count)) != TP_STORE_OK) {
+                note_error(r, st, "fail_add", rc);
+                break;
+            }
+            r->fails++;
+            if (count <= last_count)
+                r->fail_order_bad++;
+            last_count = count;
+            break;
+        case 2:                     /* every process tries every name */
+            snprintf(name, sizeof name, "race%03d", i / 4);
+            tp_user_init(&u);
+            u.name = name;
+            u.hash = "";
+            rc = tp_store_user_add(st, &u);
+            if (rc == TP_STORE_OK)
+                r->won[i / 4] = 1;
+            else if (rc != TP_STORE_EXISTS)
+                note_error(r, st, "user_add", rc);
+            break;
+        default:
+            if ((rc = tp_store_session_touch(st, s.digest, 10 + i, 0)) == TP_STORE_OK)
+                r->touches++;
+            else
+                note_error(r, st, "session_touch", rc);
+            if (i % 60 == 3) {
+                count = 0;
+                if ((rc = tp_store_user_list(st, count_users, &count)) != TP_STORE_OK)
+                    note_error(r, st, "user_list", rc);
+            }
+            break;
+        }
+    }
+    tp_store_close(st);
+}
+
+/* Runs fn in NPROC children started at once; collects their results. */
+static int run_children(const char *path, void (*fn)(const char *, int, struct result *),
+                        struct result res[NPROC])
+{
+    int go[2], out[NPROC][2], ok = 1;
+    pid_t pid[NPROC];
+
+    memset(res, 0, NPROC * sizeof res[0]);
+    if (pipe(go) != 0)
+        return 0;
+    for (int k = 0; k < NPROC; k++) {
+        if (pipe(out[k]) != 0 || (pid[k] = fork()) < 0)
+            return 0;
+        if (pid[k] == 0) {
+            struct result r;
+            ssize_t n;
+            memset(&r, 0, sizeof r);
+            close(go[1]);
+            close(out[k][0]);
+            wait_start(go[0]);
+            fn(path, k, &r);
+            n = write(out[k][1], &r, sizeof r);
+            close(out[k][1]);
+            exit(n == (ssize_t)sizeof r ? 0 : 1);
+        }
+        close(out[k][1]);
+    }
+    close(go[0]);
+    close(go[1]);                   /* start */
+    for (int k = 0; k < NPROC; k++) {
+        int status = 0;
+        if (read(out[k][0], &res[k], sizeof res[k]) != (ssize_t)sizeof res[k])
+            ok = 0;
+        close(out[k][0]);
+        waitpid(pid[k], &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            ok = 0;
+    }
+    return ok;
+}
+
+static void create_one(const char *path, int id, struct result *r)
+{
+    struct tp_store *st = NULL;
+    char err[1024], name[16];
+    struct tp_user u;
+    int rc;
+
+    if ((rc = tp_store_open(path, TP_STORE_CREATE, &st, err, sizeof err)) != TP_STORE_OK) {
+        r->errors++;
+        snprintf(r->first_error, sizeof r->first_error, "create: code %d: %s", rc, err);
+        return;
+    }
+    snprintf(name, sizeof name, "c%d", id);
+    tp_user_init(&u);
+    u.name = name;
+    u.hash = "";
+    if ((rc = tp_store_user_add(st, &u)) != TP_STORE_OK)
+        note_error(r, st, "user_add after create", rc);
+    tp_store_close(st);
+}
+
+static void report_errors(const struct result res[NPROC], const char *what)
+{
+    int errors = 0;
+    for (int k = 0; k < NPROC; k++) {
+        errors += res[k].errors;
+        if (res[k].errors)
+            tap_diag("%s: process %d: %d errors, first: %s", what, k, res[k].errors,
+                     res[k].first_error);
+    }
+    tap_is_int(errors, 0, "%s: no call failed (no \"database is locked\")", what);
+}
+
+int main(void)
+{
+    static struct result res[NPROC];
+    struct tp_store *st = NULL;
+    char path[4096], err[1024];
+    struct tp_user u;
+    int creates_ok = 0, n, cas_ok = 0, conflicts = 0, fails = 0, bad_order = 0, touches = 0, count = 0;
+    int64_t latest;
+
+    if ((dir = tap_tmpdir()) == NULL) {
+        printf("Bail out! no temporary directory\n");
+        return 1;
+    }
+
+    /* 1. creating together, a few times over (the race is short) */
+    for (int round = 0; round < CREATE_ROUNDS; round++) {
+        int ran, errors = 0;
+        snprintf(path, sizeof path, "%s/created%d.db", dir, round);
+        ran = run_children(path, create_one, res);
+        for (int k = 0; k < NPROC; k++) {
+            errors += res[k].errors;
+            if (res[k].errors)
+                tap_diag("create round %d: process %d: %s", round, k, res[k].first_error);
+        }
+        n = 0;
+        if (tp_store_open(path, 0, &st, err, sizeof err) == TP_STORE_OK) {
+            tp_store_user_list(st, count_users, &n);
+            tp_store_close(st);
+        }
+        creates_ok += ran && errors == 0 && n == NPROC;
+    }
+    tap_is_int(creates_ok, CREATE_ROUNDS,
+               "create: %d rounds of %d processes creating one store at once: all succeed,"
+               " every user is there", CREATE_ROUNDS, NPROC);
+
+    /* 2. the hammer */
+    snprintf(path, sizeof path, "%s/hammer.db", dir);
+    if (!tap_is_int(tp_store_open(path, TP_STORE_CREATE, &st, err, sizeof err), TP_STORE_OK,
+                    "hammer: create"))
+        tap_diag("%s", err);
+    tp_user_init(&u);
+    u.name = "cas";
+    u.hash = "0";
+    tap_is_int(tp_store_user_add(st, &u), TP_STORE_OK, "hammer: counter user");
+    u.name = "fails";
+    tap_is_int(tp_store_user_add(st, &u), TP_STORE_OK, "hammer: tally user");
+    tp_store_close(st);
+    st = NULL;
+
+    tap_ok(run_children(path, hammer, res), "hammer: %d processes x %d operations ran", NPROC, NOPS);
+    report_errors(res, "hammer");
+    for (int k = 0; k < NPROC; k++) {
+        cas_ok += res[k].cas_ok;
+        conflicts += res[k].cas_conflict;
+        fails += res[k].fails;
+        bad_order += res[k].fail_order_bad;
+        touches += res[k].touches;
+    }
+    tap_diag("hammer: %d swaps won, %d lost to a concurrent change", cas_ok, conflicts);
+    tap_is_int(cas_ok + conflicts, NPROC * (NOPS / 4), "hammer: every swap answered OK or CONFLICT");
+    tap_is_int(touches, NPROC * (NOPS / 4), "hammer: every touch answered OK");
+    tap_is_int(bad_order, 0, "hammer: each process saw its failure count grow");
+
+    if (tap_is_int(tp_store_open(path, 0, &st, err, sizeof err), TP_STORE_OK, "hammer: reopen")) {
+        if (tap_is_int(tp_store_user_get(st, "cas", &u), TP_STORE_OK, "hammer: read the counter")) {
+            tap_is_int(strtol(u.hash, NULL, 10), cas_ok, "hammer: no lost update (counter = swaps won)");
+            tp_user_clear(&u);
+        }
+        tp_store_fail_count(st, "fails", 0, &count, &latest);
+        tap_is_int(count, fails, "hammer: every failure counted");
+        tap_is_int(fails, NPROC * (NOPS / 4), "hammer: every fail_add succeeded");
+        n = 0;
+        tp_store_user_list(st, count_users, &n);
+        tap_is_int(n, 2 + NAMES, "hammer: every raced name exists once");
+        tp_store_close(st);
+    }
+    {
+        int once = 0;
+        for (int i = 0; i < NAMES; i++) {
+            int winners = 0;
+            for (int k = 0; k < NPROC; k++)
+                winners += res[k].won[i];
+            once += winners == 1;
+        }
+        tap_is_int(once, NAMES, "hammer: exactly one user_add won each name");
+    }
+    tap_rmtree(dir);
+    free(dir);
+    return tap_done();
+}

@@ -1,0 +1,361 @@
+package TRex::PAM::DB;
+
+# The administrator's class: its methods are XSUBs in xs/PAM.xs (the
+# TRex::PAM::DB section) over c/include/trex_pam_admin.h; loading TRex::PAM
+# loads them.
+use strict;
+use warnings;
+use TRex::PAM ();
+
+our $VERSION = $TRex::PAM::VERSION;
+
+# An object belongs to the thread that opened it.
+sub CLONE_SKIP { 1 }
+
+1;
+__END__
+
+=encoding utf8
+
+=head1 NAME
+
+TRex::PAM::DB - administer the users of TRex::PAM's embedded user database
+
+=head1 SYNOPSIS
+
+  use TRex::PAM::DB;
+
+  my $db = TRex::PAM::DB->open(path => '/var/lib/trex-pam/trex-pam.db', create => 1);
+  $db->user_add('alice', password => $password, attrs => { display_name => 'Alice' });
+  $db->user_set('alice', max_days => 90, warn_days => 7);
+  $db->set_password('alice', $new_password, method => 'yescrypt', cost => 5);
+  $db->attr_set('alice', mail_home => '/srv/mail/alice');
+
+  my $u = $db->user('alice');           # undef if there is no such user
+  print "$u->{name} $u->{method}", ($u->{disabled} ? ' (disabled)' : ''), "\n";
+  print "$_->{name}\n" for $db->users;
+
+  $db->user_delete('alice');
+  TRex::PAM::DB::wipe($password, $new_password);
+
+=head1 DESCRIPTION
+
+The users that the C<userdb> module authenticates live in one SQLite file
+(the embedded store). This class is the administrator's way to that file:
+create it, add users with a password (hashed with libxcrypt) or with a hash
+imported from elsewhere, change passwords, account and password-ageing
+fields and free attributes, list and delete users. The command
+L<trex-pam(1)|trex-pam> is built on it.
+
+The file is the C<path> argument, else C<$TREX_PAM_DB>, else
+F</var/lib/trex-pam/trex-pam.db>. A file that is not a TRex::PAM database
+(missing, unreadable, corrupt, another application's, a newer schema, or in
+a world-writable directory) is refused and never modified.
+
+Every change is one transaction, safe next to web processes that log in at
+the same time.
+
+=head2 Errors
+
+C<open> and every change B<croak> when they do not succeed, with the
+method's name and the reason:
+
+  TRex::PAM::DB::user_add: alice: user already exists at script line 12.
+
+so that a forgotten return value can never leave an account in another
+state than the script meant. C<< $db->status >> then holds the code (below)
+and C<< $db->error >> the reason alone, without the method's name. A lookup
+of a user that does not exist (C<user>) is not an error: it returns undef.
+
+Misuse croaks too: an unknown option, an odd number of option arguments, a
+string holding a wide character or a NUL byte (the croak names the
+argument), a number out of range.
+
+=head2 Strings and secrets
+
+Names, passwords, hashes and attribute values are byte strings; a character
+string is used as its bytes if it has no character above 0xFF, else it is
+refused. The copies TRex::PAM makes of a password are wiped after use; your
+own variables are yours: L</wipe> overwrites them.
+
+=head1 METHODS
+
+=head2 open
+
+  my $db = TRex::PAM::DB->open(%options);
+
+Opens (or with C<create>, creates) the user database and returns the object.
+Options: C<path> (the file; undef: C<$TREX_PAM_DB>, else the default),
+C<create> (create the file and its schema if absent, mode 0600),
+C<group> (with C<create>: mode 0660, for a group of services sharing it),
+C<readonly> (only lookups; every change croaks). Croaks with the reason,
+naming the file, if the database cannot be used.
+
+  my $db = TRex::PAM::DB->open(path => "$dir/users.db", create => 1, group => 1);
+
+=head2 close
+
+  $db->close;
+
+Closes the database now (it is closed anyway when the object goes away).
+Every later method call croaks, except C<error>, C<status> and C<close>.
+
+=head2 path
+
+  my $file = $db->path;
+
+The file in use.
+
+=head2 error
+
+  warn $db->error, "\n";
+
+Why the last call failed, in one line (it names the user or the file and
+the rule broken, never a password or a hash); the empty string after a
+success.
+
+=head2 status
+
+  if ($db->status == TRex::PAM::DB::EXISTS) { ... }
+
+The code of the last call: C<PAM_SUCCESS> (0), or C<PAM_USER_UNKNOWN> (no
+such user), C<TRex::PAM::DB::EXISTS> (the user already exists),
+C<PAM_BAD_ITEM> (an invalid name, value or hash, an unknown method or cost),
+C<PAM_PERM_DENIED> (a change through a read-only object),
+C<PAM_AUTHINFO_UNAVAIL> (the store became unusable), C<PAM_TRY_AGAIN> (a
+concurrent writer won), C<PAM_BUF_ERR> or C<PAM_SYSTEM_ERR>. The C<PAM_*>
+constants are TRex::PAM's.
+
+=head2 EXISTS
+
+  TRex::PAM::DB::EXISTS
+
+The status of adding a user whose name is taken (64: outside the PAM codes).
+
+=head2 user_add
+
+  $db->user_add($name, %fields);
+
+Adds a user; croaks if the name is taken (status C<EXISTS>) or invalid.
+A user name is 1 to 255 bytes without C<:>, C</> or a control character.
+Fields:
+
+=over
+
+=item C<< password => $password >>
+
+hashed with C<method> and C<cost> (default yescrypt at libxcrypt's default
+cost);
+
+=item C<< hash => $crypt_string >>
+
+a ready hash (an import), kept byte for byte; it must be one libxcrypt can
+verify (L</hash_usable>);
+
+=item neither
+
+no password: such an account logs in with an empty password only where the
+service's C<userdb> line has C<nullok> (as pam_unix), otherwise not at all
+until a password is set;
+
+=item C<< method => $name, cost => $n >>
+
+see L</methods>;
+
+=item C<< disabled => 0|1 >>, C<< force_change => 0|1 >>
+
+=item C<< expires => $epoch >>
+
+account expiry (Unix time); undef or 0: never;
+
+=item C<< max_days => $n >>
+
+password maximum age in days; -1 (the default): no limit;
+
+=item C<< min_days => $n >>, C<< warn_days => $n >>
+
+=item C<< changed => $epoch >>
+
+when the password was last changed (default: now when there is one);
+
+=item C<< attrs => { $name => $value, ... } >>
+
+free attributes: names of C<[A-Za-z0-9_.-]>, values any bytes but NUL.
+
+=back
+
+  $db->user_add('bob', hash => '$y$j9T$...', max_days => 90, attrs => { display_name => 'Bob' });
+
+=head2 set_password
+
+  $db->set_password($name, $password, method => $method, cost => $cost);
+
+Hashes the password (method and cost optional: the defaults) and stores it
+atomically, with the change time set to now and C<force_change> cleared.
+The administrator needs no old password. An empty password is refused.
+
+  $db->set_password('alice', $pw, method => 'bcrypt', cost => 12);
+
+=head2 user_set
+
+  $db->user_set($name, %fields);
+
+Changes the fields given, in one transaction: C<< disabled => 0|1 >>,
+C<< force_change => 0|1 >>, C<< expires => $epoch|undef >> (undef or 0:
+never), C<< max_days => $n|-1 >> (undef or -1: no limit),
+C<< min_days => $n >>, C<< warn_days => $n >>, C<< changed => $epoch|undef >>,
+C<< hash => $crypt_string >> (a ready hash that must be usable; with it,
+C<changed> defaults to now). Croaks if there is no such user.
+
+  $db->user_set('alice', disabled => 1);
+  $db->user_set('alice', expires => undef, max_days => -1);
+
+=head2 attr_set
+
+  $db->attr_set($name, $attr, $value);
+  $db->attr_set($name, $attr, undef);     # deletes it
+
+Sets (or deletes) one attribute. The C<userdb> module's setcred exports the
+attributes to the PAM environment.
+
+  $db->attr_set('alice', display_name => 'Alice Liddell');
+
+=head2 user_delete
+
+  $db->user_delete($name);
+
+Deletes the user with its attributes, sessions and failure tallies; croaks
+if there is no such user.
+
+=head2 user
+
+  my $u = $db->user($name);
+  my $u = $db->user($name, with_hash => 1);
+
+The user as a hash reference, or undef if there is none of that name:
+
+  { name => 'alice', method => 'yescrypt', disabled => 0, force_change => 0,
+    expires => undef, changed => 1764072000, min_days => 0, max_days => -1,
+    warn_days => 0, created => 1764072000, attrs => { display_name => 'Alice' } }
+
+C<method> names the hash's method (C<none> for no password, C<unusable> for
+a hash libxcrypt cannot verify); the hash itself is there (C<hash>) only with
+C<< with_hash => 1 >>. C<expires> and C<changed> are undef for never and
+unknown.
+
+=head2 users
+
+  for my $u ($db->users) { print "$u->{name}\n" }
+  my @all = $db->users(with_hash => 1);
+
+Every user, in name order, as L</user> returns them.
+
+=head1 FUNCTIONS
+
+=head2 hash_usable
+
+  TRex::PAM::DB::hash_usable($hash)
+
+True if libxcrypt can verify this hash here, so that an import keeps it:
+yescrypt, gost-yescrypt, scrypt, bcrypt (C<$2b$>, C<$2a$>, C<$2y$>),
+sha512crypt, sha256crypt, md5crypt (C<$1$>), sha1crypt, sunmd5, descrypt,
+bsdicrypt as this build enables them. False for C<"">, C<!>, C<*>, a locked
+C<!$6$...>, Apache's C<$apr1$>, LDAP's C<{SSHA}>, and anything that is not a
+byte string.
+
+=head2 file
+
+  my $file = TRex::PAM::DB::file($path);
+
+The file C<< open(path => $path) >> would use: C<$path> itself, else (undef
+or empty) C<$TREX_PAM_DB>, else the default.
+
+=head2 methods
+
+  my @methods = TRex::PAM::DB::methods();     # ('yescrypt', 'gost-yescrypt', ...)
+
+The hashing methods this build can hash new passwords with, strongest
+first; the first is the default.
+
+=head2 check_policy
+
+  TRex::PAM::DB::check_policy($method [, $cost])
+
+True if this build can hash with that method and cost (a method name of
+L</methods> or its prefix such as C<$y$>; undef: the default).
+
+=head2 wipe
+
+  TRex::PAM::DB::wipe($password, ...);
+
+Overwrites each scalar's string buffer with zero bytes and leaves it empty
+(read-only scalars and references are left alone; a buffer shared
+copy-on-write with another scalar is not overwritten, only released).
+
+=head1 DIAGNOSTICS
+
+The croaks of C<open> and of changes carry the reason:
+
+=over
+
+=item C<< FILE: ... >>
+
+C<open>: the store's reason: the file is missing (without C<create>),
+unreadable, not a database, corrupt, another application's database, of a
+newer schema, or its directory is world-writable.
+
+=item C<< NAME: user already exists >>
+
+C<user_add>; status C<EXISTS>.
+
+=item C<< NAME: no such user >>
+
+status C<PAM_USER_UNKNOWN>.
+
+=item C<< invalid user name: ... >>, C<< invalid attribute name: ... >>
+
+which rule the name breaks (the name itself is not repeated); status
+C<PAM_BAD_ITEM>.
+
+=item C<< NAME: the hash is not one libxcrypt can verify >>
+
+C<user_add>/C<user_set> with C<hash>.
+
+=item C<< unknown hashing method or cost (...) >>
+
+=item C<< NAME: an empty password is not set >>
+
+=item C<< FILE: opened read-only >>
+
+a change through C<< readonly => 1 >>; status C<PAM_PERM_DENIED>.
+
+=item C<< ARG is not a byte string (no wide character, no NUL) >>, C<< ARG is not defined >>, C<< ARG is not an integer ... >>, C<< unknown option "X" >>, C<< odd number of option arguments ... >>, C<< the database is closed >>, C<< the database was opened by process N; open it again in this one >>
+
+misuse.
+
+=back
+
+=head1 ENVIRONMENT
+
+C<TREX_PAM_DB>: the database file when C<open> has no C<path>.
+
+=head1 FORK AND THREADS
+
+An object belongs to the process and thread that opened it: in a forked
+child its methods croak (open the database again there), and it is not
+cloned into new threads (C<CLONE_SKIP>).
+
+=head1 SEE ALSO
+
+L<trex-pam(1)|trex-pam>, L<TRex::PAM>, L<crypt(5)>.
+
+=head1 AUTHOR
+
+The TRex::PAM developers.
+
+=head1 LICENSE AND COPYRIGHT
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl itself.
+
+=cut
