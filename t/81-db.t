@@ -1,8 +1,10 @@
 #!/usr/bin/perl
 # TRex::PAM::DB, the administrator's class: every method, its croaks on
 # misuse and on failure (with status codes), names and values refused,
-# hashes kept byte for byte, read-only objects, close, fork. (Wiping is not
-# observable from Perl and is not tested here.)
+# hashes kept byte for byte, read-only objects, close, fork; sessions opened
+# through TRex::PAM listed (handles, never IDs), revoked and purged, and
+# failure tallies recorded through a faillock stack read and reset. (Wiping
+# is not observable from Perl and is not tested here.)
 use strict;
 use warnings;
 use Test::More;
@@ -10,6 +12,7 @@ use lib 't/lib';
 use TRexTest qw(tempdir slurp);
 use TRex::PAM qw(:constants);
 use TRex::PAM::DB;
+use TRexTest qw(service confdir scripted_conv);
 
 my $dir = tempdir();
 delete $ENV{TREX_PAM_DB};
@@ -236,6 +239,106 @@ croaks(sub { $db->user_delete('bob') }, qr/user_delete: bob: no such user/, 'del
 ok($db->user_add('bob', password => 'again', @fast), 'the name can be used again');
 is_deeply($db->user('bob')->{attrs}, {}, '... without the old attributes');
 croaks(sub { $db->user('a:b') }, qr/invalid user name/, 'user(): an invalid name croaks');
+
+# ---- sessions and failure tallies ---------------------------------------------------------------
+SKIP: {
+    my $sdb = "$dir/users.db";
+    service('web', "auth requisite faillock preauth deny=2 nodelay db=$sdb\n"
+                 . "auth [success=done ignore=ignore default=die] session db=$sdb\n"
+                 . "auth [success=1 default=bad] userdb db=$sdb\n"
+                 . "auth [default=die] faillock authfail deny=2 nodelay db=$sdb\n"
+                 . "auth sufficient faillock authsucc deny=2 nodelay db=$sdb\n"
+                 . "auth required deny\n"
+                 . "account required userdb db=$sdb\nsession required session db=$sdb\n");
+    my ($crc, @problems) = TRex::PAM::check_config('web', confdir());
+    skip "the session and faillock modules are not registered yet (@problems)", 60
+        if $crc != PAM_SUCCESS || @problems;
+    my $start = sub {
+        my ($user, $answer, $rhost) = @_;
+        my $h = TRex::PAM->new('web', $user, scripted_conv([], $answer));
+        $h->pam_set_item(PAM_FAIL_DELAY, sub { });
+        $h->pam_set_item(PAM_RHOST, $rhost) if defined $rhost;
+        return $h;
+    };
+    my $open = sub {
+        my $h = $start->(@_);
+        return undef unless $h->pam_authenticate == PAM_SUCCESS && $h->pam_open_session == PAM_SUCCESS;
+        $h->pam_get_item('TREX_SESSION_ID', my $sid);
+        return $sid;
+    };
+    ok($db->user_add('sam', password => 'Sam-Pw-1', @fast), 'a user for sessions');
+    is_deeply([$db->sessions('sam')], [], 'sessions: none yet');
+    my $s1 = $open->('sam', 'Sam-Pw-1', '192.0.2.9');
+    my $s2 = $open->('sam', 'Sam-Pw-1');
+    like($s1 // '', qr/^trex1\./, 'two sessions opened through TRex::PAM');
+    my @s = $db->sessions('sam');
+    is(scalar @s, 2, 'sessions: two');
+    is_deeply([sort keys %{ $s[0] }], [qw(created handle last_used rhost user)], '... these keys, nothing secret');
+    like($_->{handle}, qr/^[0-9a-f]{8}\z/, '... a handle of 8 hex digits') for @s;
+    is($_->{user}, 'sam', '... the user') for @s;
+    ok(abs($s[0]{created} - time) < 600 && $s[0]{last_used} >= $s[0]{created}, '... times');
+    my ($with) = grep { defined $_->{rhost} } @s;
+    my ($without) = grep { !defined $_->{rhost} } @s;
+    is($with && $with->{rhost}, '192.0.2.9', '... the remote host');
+    ok($without, '... undef where there was none');
+    my $dump = join ' ', map { map { $_ // '' } %$_ } @s;
+    ok(index($dump, $s1) < 0 && index($dump, $s2) < 0, '... no ID in them');
+    ok((grep { $_->{user} eq 'sam' } $db->sessions), 'sessions(): every user\'s');
+    croaks(sub { $db->sessions('nobody') }, qr/^TRex::PAM::DB::sessions: nobody: no such user at /,
+           'sessions of an unknown user croak');
+    is($db->status, PAM_USER_UNKNOWN, '... PAM_USER_UNKNOWN');
+
+    croaks(sub { $db->session_revoke('sam', 'zz') }, qr/invalid session handle/, 'session_revoke: a malformed handle');
+    is($db->status, PAM_BAD_ITEM, '... PAM_BAD_ITEM');
+    croaks(sub { $db->session_revoke('sam') }, qr/handle is not defined/, '... no handle');
+    my $other = $with->{handle} eq 'abcdef01' ? 'abcdef02' : 'abcdef01';
+    croaks(sub { $db->session_revoke('sam', $other) }, qr/sam: no session $other/, 'session_revoke: no such session');
+    is($db->status, TRex::PAM::DB::NO_SESSION, '... status NO_SESSION');
+    is(TRex::PAM::DB::NO_SESSION, 65, 'NO_SESSION is 65');
+    is($db->session_revoke('sam', $with->{handle}), 1, 'session_revoke: one ended');
+    is($start->('sam', $s1)->pam_authenticate, PAM_AUTH_ERR, '... its ID fails');
+    is($start->('sam', $s2)->pam_authenticate, PAM_SUCCESS, '... the other works');
+    is(scalar(my @left = $db->sessions('sam')), 1, '... one left');
+    is($db->session_revoke_all('sam'), 1, 'session_revoke_all: one');
+    is($start->('sam', $s2)->pam_authenticate, PAM_AUTH_ERR, '... its ID fails');
+    is($db->session_revoke_all('sam'), 0, 'session_revoke_all again: 0');
+    croaks(sub { $db->session_revoke_all('nobody') }, qr/nobody: no such user/, '... an unknown user croaks');
+    $open->('sam', 'Sam-Pw-1');
+    is($db->session_purge, 0, 'session_purge (defaults): nothing expired');
+    is($db->session_purge(idle => 0, lifetime => 10), 0, 'session_purge lifetime 10: nothing that old');
+    croaks(sub { $db->session_purge(idle => 0, lifetime => 0) }, qr/nothing to purge/, 'purge with no limit croaks');
+    croaks(sub { $db->session_purge(idle => -1) }, qr/idle is not an integer of 0 or more/, 'a negative idle');
+    croaks(sub { $db->session_purge(ttl => 1) }, qr/unknown option "ttl"/, 'an unknown option');
+    is(scalar(@left = $db->sessions('sam')), 1, '... the live session stays');
+
+    my $f = $db->faillock('sam');
+    is_deeply($f, { total => 0, failures => 0, latest => undef, locked => 0, unlock_at => undef, times => [] },
+              'faillock: no failures');
+    is($start->('sam', 'wrong')->pam_authenticate, PAM_AUTH_ERR, 'a wrong password');
+    is($start->('sam', 'wrong')->pam_authenticate, PAM_AUTH_ERR, 'another');
+    is($start->('sam', 'Sam-Pw-1')->pam_authenticate, PAM_AUTH_ERR, '... locked (deny=2)');
+    $f = $db->faillock('sam', deny => 2);
+    is($f->{total}, 2, 'faillock: two on record');
+    is($f->{failures}, 2, '... both within fail_interval');
+    is(scalar @{ $f->{times} }, 2, '... two times');
+    ok($f->{times}[0] <= $f->{times}[1] && $f->{times}[1] == $f->{latest}, '... oldest first, the latest last');
+    is($f->{locked}, 1, '... locked with deny => 2');
+    is($f->{unlock_at}, $f->{latest} + 600, '... until latest + unlock_time (600 by default)');
+    is($db->faillock('sam')->{locked}, 0, 'deny 3 (the default): not locked');
+    is($db->faillock('sam', deny => 2, unlock_time => 'never')->{unlock_at}, undef, "unlock_time 'never': no end");
+    is($db->faillock('nobody'), undef, 'faillock of an unknown user: undef');
+    is($db->status, PAM_USER_UNKNOWN, '... PAM_USER_UNKNOWN');
+    croaks(sub { $db->faillock('sam', deny => 65536) }, qr/deny is not an integer from 0 to 65535/, 'deny too big');
+    croaks(sub { $db->faillock('sam', unlock_time => 'soon') }, qr/unlock_time is not an integer/, 'a bad unlock_time');
+    is($db->faillock_reset('sam'), 2, 'faillock_reset: two cleared');
+    is($db->faillock('sam', deny => 2)->{total}, 0, '... none left');
+    is($start->('sam', 'Sam-Pw-1')->pam_authenticate, PAM_SUCCESS, '... and sam logs in again');
+    croaks(sub { $db->faillock_reset('nobody') }, qr/nobody: no such user/, 'faillock_reset: an unknown user');
+    my $ro = TRex::PAM::DB->open(path => $sdb, readonly => 1);
+    croaks(sub { $ro->session_revoke_all('sam') }, qr/opened read-only/, 'read-only: session_revoke_all croaks');
+    croaks(sub { $ro->faillock_reset('sam') }, qr/opened read-only/, 'read-only: faillock_reset croaks');
+    ok(defined $ro->faillock('sam') && scalar(() = $ro->sessions('sam')) == 1, 'read-only: lookups work');
+}
 
 # ---- read-only --------------------------------------------------------------------------------
 {

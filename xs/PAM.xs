@@ -931,10 +931,15 @@ static void S_pm_release(void *instance)
 }
 
 static const struct trex_pam_module perl_module = {
-    TREX_PAM_MODULE_ABI, "perl",
-    S_pm_authenticate, S_pm_setcred, S_pm_acct_mgmt,
-    S_pm_open_session, S_pm_close_session, S_pm_chauthtok,
-    S_pm_release
+    .abi = TREX_PAM_MODULE_ABI,
+    .name = "perl",
+    .authenticate = S_pm_authenticate,
+    .setcred = S_pm_setcred,
+    .acct_mgmt = S_pm_acct_mgmt,
+    .open_session = S_pm_open_session,
+    .close_session = S_pm_close_session,
+    .chauthtok = S_pm_chauthtok,
+    .release = S_pm_release,          /* instance_new: none, the resolver makes them */
 };
 
 /* Does the package already define one of the six hooks (loaded, or inline)? */
@@ -1419,6 +1424,52 @@ static int S_db_walk(void *data, const struct trex_pam_db_user *u)
 
     av_push(w->av, newRV_noinc((SV *)S_db_user_hv(aTHX_ u, w->with_hash)));
     return 0;
+}
+
+/* A session as a hash ref's referent: no ID and no digest, only the handle. */
+static HV *S_db_session_hv(pTHX_ const struct trex_pam_db_session *x)
+{
+    HV *hv = newHV();
+
+    (void)hv_stores(hv, "user", newSVpv(x->user ? x->user : "", 0));
+    (void)hv_stores(hv, "handle", newSVpv(x->handle, 0));
+    (void)hv_stores(hv, "created", newSViv((IV)x->created));
+    (void)hv_stores(hv, "last_used", newSViv((IV)x->last_used));
+    (void)hv_stores(hv, "rhost", x->rhost ? newSVpv(x->rhost, 0) : newSV(0));
+    return hv;
+}
+
+/* trex_pam_db_session_list's callback: each session onto an AV. Never croaks. */
+static int S_db_session_walk(void *data, const struct trex_pam_db_session *x)
+{
+    tpx_db_walk *w = (tpx_db_walk *)data;
+    dTPX_PERL(w);
+
+    av_push(w->av, newRV_noinc((SV *)S_db_session_hv(aTHX_ x)));
+    return 0;
+}
+
+/* trex_pam_db_faillock_list's callback: each failure's time onto an AV. */
+static int S_db_fail_walk(void *data, int64_t time, int count)
+{
+    tpx_db_walk *w = (tpx_db_walk *)data;
+    dTPX_PERL(w);
+
+    for (int i = 0; i < count; i++)
+        av_push(w->av, newSViv((IV)time));
+    return 0;
+}
+
+/* A faillock duration argument: seconds 0..604800, or "never" (0) where
+ * never_ok; undef or absent: dflt. */
+static int64_t S_db_secs(pTHX_ CV *cv, tpx_strs *ss, SV *sv, const char *arg, int64_t max,
+                         int never_ok, int64_t dflt)
+{
+    if (sv == NULL || !SvOK(sv))
+        return dflt;
+    if (never_ok && SvPOK(sv) && !SvROK(sv) && SvCUR(sv) == 5 && memcmp(SvPVX(sv), "never", 5) == 0)
+        return 0;
+    return S_db_num(aTHX_ cv, ss, sv, arg, 0, max);
 }
 
 MODULE = TRex::PAM    PACKAGE = TRex::PAM
@@ -1961,6 +2012,7 @@ MODULE = TRex::PAM    PACKAGE = TRex::PAM::DB
 
 BOOT:
     newCONSTSUB(gv_stashpvs("TRex::PAM::DB", GV_ADD), "EXISTS", newSViv(TREX_PAM_DB_EXISTS));
+    newCONSTSUB(gv_stashpvs("TRex::PAM::DB", GV_ADD), "NO_SESSION", newSViv(TREX_PAM_DB_NO_SESSION));
 
 void
 open(klass, ...)
@@ -2267,6 +2319,144 @@ users(self, ...)
     EXTEND(SP, av_len(w.av) + 1);
     for (SSize_t i = 0; i <= av_len(w.av); i++)
         PUSHs(sv_2mortal(SvREFCNT_inc_simple_NN(AvARRAY(w.av)[i])));
+
+void
+sessions(self, name = &PL_sv_undef)
+    SV *self
+    SV *name
+  PREINIT:
+    tpx_strs ss = { NULL, 0, 0 };
+    tpx_db_walk w;
+    const char *n;
+    tpx_db *d;
+    int rc;
+  PPCODE:
+    /* $db->sessions([$name]): the sessions of a user (undef: of everyone). */
+    d = S_db(aTHX_ self, cv, 1);
+    n = S_db_str(aTHX_ cv, &ss, name, "name", 1);
+    w.av = (AV *)sv_2mortal((SV *)newAV());
+    w.with_hash = 0;
+    TPX_SAVE_PERL(&w);
+    rc = trex_pam_db_session_list(d->db, n, S_db_session_walk, &w);
+    S_strs_done(aTHX_ &ss);
+    S_db_check(aTHX_ cv, d, rc);
+    EXTEND(SP, av_len(w.av) + 1);
+    for (SSize_t i = 0; i <= av_len(w.av); i++)
+        PUSHs(sv_2mortal(SvREFCNT_inc_simple_NN(AvARRAY(w.av)[i])));
+
+int
+session_revoke(self, name, handle = &PL_sv_undef)
+    SV *self
+    SV *name
+    SV *handle
+  ALIAS:
+    session_revoke_all = 1
+  PREINIT:
+    tpx_strs ss = { NULL, 0, 0 };
+    const char *n, *hd = NULL;
+    tpx_db *d;
+    int rc, count = 0;
+  CODE:
+    /* $db->session_revoke($name, $handle) / $db->session_revoke_all($name):
+     * how many sessions ended. */
+    d = S_db(aTHX_ self, cv, 1);
+    n = S_db_str(aTHX_ cv, &ss, name, "name", 0);
+    if (ix == 0)
+        hd = S_db_str(aTHX_ cv, &ss, handle, "handle", 0);
+    rc = trex_pam_db_session_revoke(d->db, n, hd, &count);
+    S_strs_done(aTHX_ &ss);
+    S_db_check(aTHX_ cv, d, rc);
+    RETVAL = count;
+  OUTPUT:
+    RETVAL
+
+int
+session_purge(self, ...)
+    SV *self
+  PREINIT:
+    static const char *const names[] = { "idle", "lifetime", NULL };
+    SV *v[2];
+    tpx_strs ss = { NULL, 0, 0 };
+    int64_t idle, lifetime;
+    tpx_db *d;
+    int rc, count = 0;
+  CODE:
+    /* $db->session_purge(idle => $s, lifetime => $s): how many were purged. */
+    d = S_db(aTHX_ self, cv, 1);
+    S_db_opts(aTHX_ cv, &ST(1), items - 1, names, v);
+    idle = S_db_secs(aTHX_ cv, &ss, v[0], "idle", INT32_MAX, 0, 1800);
+    lifetime = S_db_secs(aTHX_ cv, &ss, v[1], "lifetime", INT32_MAX, 0, 43200);
+    rc = trex_pam_db_session_purge(d->db, idle, lifetime, &count);
+    S_strs_done(aTHX_ &ss);
+    S_db_check(aTHX_ cv, d, rc);
+    RETVAL = count;
+  OUTPUT:
+    RETVAL
+
+void
+faillock(self, name, ...)
+    SV *self
+    SV *name
+  PREINIT:
+    static const char *const names[] = { "deny", "fail_interval", "unlock_time", NULL };
+    SV *v[3];
+    tpx_strs ss = { NULL, 0, 0 };
+    struct trex_pam_db_faillock f;
+    tpx_db_walk w;
+    int64_t deny, interval, unlock;
+    const char *n;
+    tpx_db *d;
+    HV *hv;
+    int rc;
+  PPCODE:
+    /* $db->faillock($name, deny => 3, fail_interval => 900, unlock_time => 600) */
+    d = S_db(aTHX_ self, cv, 1);
+    S_db_opts(aTHX_ cv, &ST(2), items - 2, names, v);
+    deny = v[0] != NULL && SvOK(v[0]) ? S_db_num(aTHX_ cv, &ss, v[0], "deny", 0, 65535) : 3;
+    interval = S_db_secs(aTHX_ cv, &ss, v[1], "fail_interval", 604800, 0, 900);
+    unlock = S_db_secs(aTHX_ cv, &ss, v[2], "unlock_time", 604800, 1, 600);
+    n = S_db_str(aTHX_ cv, &ss, name, "name", 0);
+    rc = trex_pam_db_faillock_get(d->db, n, (int)deny, interval, unlock, &f);
+    if (rc == TREX_PAM_USER_UNKNOWN) {          /* a lookup: no such user is undef */
+        S_strs_done(aTHX_ &ss);
+        d->status = rc;
+        XSRETURN_UNDEF;
+    }
+    w.av = (AV *)sv_2mortal((SV *)newAV());
+    w.with_hash = 0;
+    TPX_SAVE_PERL(&w);
+    if (rc == TREX_PAM_SUCCESS && f.total > 0)
+        rc = trex_pam_db_faillock_list(d->db, n, S_db_fail_walk, &w);
+    S_strs_done(aTHX_ &ss);
+    S_db_check(aTHX_ cv, d, rc);
+    hv = newHV();
+    (void)hv_stores(hv, "total", newSViv(f.total));
+    (void)hv_stores(hv, "failures", newSViv(f.failures));
+    (void)hv_stores(hv, "latest", f.latest ? newSViv((IV)f.latest) : newSV(0));
+    (void)hv_stores(hv, "locked", newSViv(f.locked));
+    (void)hv_stores(hv, "unlock_at", f.unlock_at ? newSViv((IV)f.unlock_at) : newSV(0));
+    (void)hv_stores(hv, "times", newRV_inc((SV *)w.av));
+    PUSHs(sv_2mortal(newRV_noinc((SV *)hv)));
+
+int
+faillock_reset(self, name)
+    SV *self
+    SV *name
+  PREINIT:
+    tpx_strs ss = { NULL, 0, 0 };
+    const char *n;
+    tpx_db *d;
+    int rc, count = 0;
+  CODE:
+    /* $db->faillock_reset($name): how many failures were cleared. */
+    d = S_db(aTHX_ self, cv, 1);
+    n = S_db_str(aTHX_ cv, &ss, name, "name", 0);
+    rc = trex_pam_db_faillock_reset(d->db, n, &count);
+    S_strs_done(aTHX_ &ss);
+    S_db_check(aTHX_ cv, d, rc);
+    RETVAL = count;
+  OUTPUT:
+    RETVAL
 
 SV *
 file(path = &PL_sv_undef)

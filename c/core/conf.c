@@ -500,6 +500,22 @@ static int module_name_ok(const char *path)
 _Static_assert(sizeof(trex_pam_module_entry_fn) == sizeof(void *),
                "dlsym needs function pointers as wide as void *");
 
+/* The module ABI versions this core accepts (trex_pam_module.h). */
+static int abi_known(const struct trex_pam_module *mod)
+{
+    return mod->abi >= 1 && mod->abi <= TREX_PAM_MODULE_ABI;
+}
+
+/* A built-in or external module's instance, made once per configuration
+ * (released in tp_conf_free). An abi-1 table ends before instance_new: the
+ * member is never read. NULL (none, or out of memory) is a valid instance. */
+static void *new_instance(const struct trex_pam_module *mod)
+{
+    if (mod->abi < 2 || mod->instance_new == NULL)
+        return NULL;
+    return mod->instance_new();
+}
+
 static const char *load_external(struct tp_modref *r)
 {
     trex_pam_module_entry_fn entry;
@@ -517,11 +533,12 @@ static const char *load_external(struct tp_modref *r)
         why = "no " TREX_PAM_MODULE_ENTRY " symbol";
     else if ((mod = entry(tp_module_api())) == NULL)
         why = "the module refused this core's API version";
-    else if (mod->abi != TREX_PAM_MODULE_ABI)
+    else if (!abi_known(mod))
         why = "wrong module ABI version";
     else {
         r->mod = mod;
         r->dl = dl;
+        r->instance = new_instance(mod);
         return NULL;
     }
     dlclose(dl);
@@ -537,15 +554,16 @@ static const char *load_resolved(trex_pam_handle_t *h, struct tp_modref *r)
         return "no resolver for this kind of module";
     if (h->resolve(h, h->resolve_data, r->name, &mod, &instance) != TREX_PAM_SUCCESS || mod == NULL)
         return "the resolver could not load it";
-    if (mod->abi != TREX_PAM_MODULE_ABI)
+    if (!abi_known(mod))
         return "wrong module ABI version";   /* its release() cannot be trusted either */
-    r->mod = mod;
+    r->mod = mod;                            /* the resolver's instance: no instance_new */
     r->instance = instance;
     return NULL;
 }
 
-/* The module of that exact name, loaded once per handle; NULL: out of memory.
- * A module that cannot be loaded gets a reference with mod == NULL. */
+/* The module of that exact name, loaded once per configuration (with its
+ * instance); NULL: out of memory. A module that cannot be loaded gets a
+ * reference with mod == NULL. */
 static struct tp_modref *get_module(struct parser *ps, const char *name, int silent,
                                     const char *file, int line)
 {
@@ -565,8 +583,12 @@ static struct tp_modref *get_module(struct parser *ps, const char *name, int sil
         why = load_external(r);
     else if (strchr(name, ':') != NULL)
         why = load_resolved(ps->h, r);
-    else
-        why = (r->mod = tp_module_builtin(name)) == NULL ? "no such module" : NULL;
+    else if ((r->mod = tp_module_builtin(name)) == NULL)
+        why = "no such module";
+    else {
+        why = NULL;
+        r->instance = new_instance(r->mod);
+    }
     if (why != NULL && !silent)
         tp_log(ps->h, LOG_ERR, "%s:%d: unable to load module \"%.200s\": %.300s", file, line,
                name, why);

@@ -48,7 +48,8 @@ enum tp_entry_kind {
 struct tp_modref {                 /* one loaded module, shared by its lines */
     char *name;                    /* as written in the pam.d line */
     const struct trex_pam_module *mod;   /* NULL: missing */
-    void *instance;
+    void *instance;                /* mod->instance_new()'s or the resolver's; mod->release()d
+                                      in tp_conf_free */
     void *dl;                      /* dlopen handle of an external module */
     struct tp_modref *next;
 };

@@ -1,7 +1,8 @@
 /*
  * trex_pam_admin.h - the administrator's interface to the user database:
  * open it, add, change, list and delete users, set their passwords and
- * attributes. bin/trex-pam and the Perl class TRex::PAM::DB use it (through
+ * attributes, list and end their sessions, read and clear their failure
+ * tallies. bin/trex-pam and the Perl class TRex::PAM::DB use it (through
  * the XS layer, which includes only the headers of c/include). It sits on
  * the store interface (c/store/store.h) and libxcrypt's helpers (hash.h);
  * authentication itself is the userdb module's business, not this API's.
@@ -15,6 +16,8 @@
  *   TREX_PAM_USER_UNKNOWN      no user of that name
  *   TREX_PAM_DB_EXISTS         user_add: the name is taken (not a PAM code: 64,
  *                              outside Linux-PAM's 0..31)
+ *   TREX_PAM_DB_NO_SESSION     session_revoke: the user has no session of that
+ *                              handle (not a PAM code: 65)
  *   TREX_PAM_BAD_ITEM          an invalid argument: a user or attribute name
  *                              breaking the rules below, a value out of range, a
  *                              hash libxcrypt cannot verify, an unknown method or
@@ -49,6 +52,7 @@ extern "C" {
 #endif
 
 #define TREX_PAM_DB_EXISTS      64      /* status: the user already exists */
+#define TREX_PAM_DB_NO_SESSION  65      /* status: no session of that handle */
 
 #define TREX_PAM_DB_NAME_MAX    255     /* bytes of a user or attribute name */
 
@@ -162,10 +166,88 @@ void trex_pam_db_user_free(struct trex_pam_db_user *u);
 int trex_pam_db_user_list(trex_pam_db_t *db,
                           int (*fn)(void *data, const struct trex_pam_db_user *u), void *data);
 
+/* ---- sessions (the session module's, issue 4) -------------------------------- */
+
+/*
+ * A session is named here by its handle: 8 lowercase hex digits, the first
+ * 4 bytes of BLAKE2b-256 of the digest the store keeps, keyed with the
+ * fixed text TREX_PAM_DB_HANDLE_KEY (which only sets it apart from the
+ * digests of IDs; it is no secret). The session ID itself is never stored
+ * (only that digest of it), and the handle is a digest of the digest: it
+ * reveals no bit of either, cannot be turned back into anything that
+ * authenticates, and is fit for a terminal, a ticket or a log. It is stable
+ * for the life of the session. Handles are unique among one user's sessions
+ * in practice (two of n sessions share one with a chance of about
+ * n*n/2^33); revoking an ambiguous handle is refused.
+ */
+#define TREX_PAM_DB_HANDLE_LEN  8       /* hex digits of a session handle */
+#define TREX_PAM_DB_HANDLE_KEY  "TRex::PAM session handle"
+
+struct trex_pam_db_session {
+    const char *user;
+    char handle[TREX_PAM_DB_HANDLE_LEN + 1];   /* NUL-terminated */
+    int64_t created;            /* opened (Unix time) */
+    int64_t last_used;          /* last use recorded (the module coalesces its writes:
+                                   up to its touch_interval older than the real one) */
+    const char *rhost;          /* PAM_RHOST when it was opened; NULL if none */
+};
+
+/* Calls fn for each session of user name (NULL: of every user), by user
+ * then creation time; s is lent for the call only, fn returning non-zero
+ * stops the walk (still SUCCESS). USER_UNKNOWN for a name not in the store. */
+int trex_pam_db_session_list(trex_pam_db_t *db, const char *name,
+                             int (*fn)(void *data, const struct trex_pam_db_session *s),
+                             void *data);
+/* Ends the session of user name with that handle (8 hex digits, either
+ * case), or with handle NULL every session of the user. *count (if
+ * non-NULL) gets how many ended. NO_SESSION if the user has none of that
+ * handle, BAD_ITEM for a malformed or ambiguous handle. Ended sessions fail
+ * the next authentication with their ID (PAM_AUTH_ERR). */
+int trex_pam_db_session_revoke(trex_pam_db_t *db, const char *name, const char *handle,
+                               int *count);
+/* Deletes the sessions the session module would refuse as expired: idle
+ * longer than idle seconds, or older than lifetime seconds (each 0: no such
+ * limit; at least one must be set; at most INT32_MAX). Give the module's
+ * idle= and lifetime= values. *count (if non-NULL) gets how many. */
+int trex_pam_db_session_purge(trex_pam_db_t *db, int64_t idle, int64_t lifetime, int *count);
+
+/* ---- failure tallies (the faillock module's, issue 4) ------------------------- */
+
+struct trex_pam_db_faillock {
+    int total;                  /* failures on record */
+    int failures;               /* those less than fail_interval before the latest:
+                                   the ones that count towards a lock */
+    int64_t latest;             /* time of the latest failure; 0 if none */
+    int locked;                 /* 1: faillock's preauth refuses the user now */
+    int64_t unlock_at;          /* locked: when the lock runs out; 0: only a reset ends it */
+};
+
+/*
+ * The failure tally of user name, and whether the faillock module with
+ * deny= (0..65535; 0 never locks), fail_interval= and unlock_time= (0..604800
+ * seconds; unlock_time 0 is "never") locks the user now: at least deny
+ * failures less than fail_interval before the latest, and the latest less
+ * than unlock_time ago. Give the module's arguments.
+ */
+int trex_pam_db_faillock_get(trex_pam_db_t *db, const char *name, int deny,
+                             int64_t fail_interval, int64_t unlock_time,
+                             struct trex_pam_db_faillock *out);
+/* Calls fn for each second in which user name has failures on record,
+ * oldest first, with how many (count >= 1); fn returning non-zero stops.
+ * Failures recorded during the call are left out (except in the second of
+ * the latest); a reset during it ends the list early. */
+int trex_pam_db_faillock_list(trex_pam_db_t *db, const char *name,
+                              int (*fn)(void *data, int64_t time, int count), void *data);
+/* Clears the failures of user name (unlocks it); *count (if non-NULL) gets
+ * how many there were. */
+int trex_pam_db_faillock_reset(trex_pam_db_t *db, const char *name, int *count);
+
 /* ---- checks ------------------------------------------------------------------ */
 
 /* 1 if name is a valid user name (rules above), else 0. */
 int trex_pam_db_valid_user(const char *name);
+/* 1 if handle has a session handle's form (8 hex digits, either case), else 0. */
+int trex_pam_db_valid_handle(const char *handle);
 /* 1 if attr is a valid attribute name, else 0. */
 int trex_pam_db_valid_attr(const char *attr);
 /* 1 if libxcrypt can verify hash here (so an import keeps it), else 0:

@@ -28,10 +28,40 @@ extern "C" {
 typedef int (*trex_pam_sm_fn)(trex_pam_handle_t *pamh, int flags,
                               int argc, const char **argv, void *instance);
 
-#define TREX_PAM_MODULE_ABI 1
+/*
+ * The module table. Members are only ever added at the end, and abi says
+ * which ones a table has: the core accepts 1 and 2 and never reads past the
+ * members of the table's own abi.
+ *
+ *   abi 1   name, the six service functions, release
+ *   abi 2   + instance_new
+ *
+ * The instance is the last argument of every service function. A module is
+ * loaded once per parsed configuration, and a configuration is shared by
+ * every handle started through the same struct trex_pam_confcache (the Perl
+ * binding keeps one per interpreter; a C program may pass none, and then
+ * each handle has its own). So instance_new, if set, is called once when
+ * the configuration loads the module, and release(instance) once when that
+ * configuration is freed: after the last handle that used it has ended,
+ * which in a persistent process may be long after a handle's trex_pam_end.
+ * An instance thus outlives handles and may keep state between them
+ * (open connections, parsed settings), but:
+ *   - it belongs to one thread at a time, like the handles that use it;
+ *   - it may be inherited by a forked child (the child's handles then use
+ *     the copy): check getpid() before using anything a process must not
+ *     share (database connections, locks), and never tear such things
+ *     down in the child as the parent would;
+ *   - instance_new may return NULL (out of memory): the service functions
+ *     then receive a NULL instance and must work without it, and release
+ *     is still called with NULL.
+ * Handle-specific state belongs in trex_pam_set_data, as before.
+ * For "perl:" modules the resolver supplies the instance and instance_new
+ * is not used. release may be NULL.
+ */
+#define TREX_PAM_MODULE_ABI 2
 
 struct trex_pam_module {
-    unsigned int abi;               /* TREX_PAM_MODULE_ABI */
+    unsigned int abi;               /* TREX_PAM_MODULE_ABI (or 1: no instance_new) */
     const char *name;
     trex_pam_sm_fn authenticate;
     trex_pam_sm_fn setcred;
@@ -39,7 +69,9 @@ struct trex_pam_module {
     trex_pam_sm_fn open_session;
     trex_pam_sm_fn close_session;
     trex_pam_sm_fn chauthtok;
-    void (*release)(void *instance); /* at trex_pam_end; may be NULL */
+    void (*release)(void *instance); /* when the configuration is freed; may be NULL */
+    /* ---- abi 2 ---- */
+    void *(*instance_new)(void);    /* once per configuration loading the module; may be NULL */
 };
 
 /* ---- functions a module calls (built-in modules link them directly) ---- */
@@ -108,7 +140,8 @@ struct trex_pam_api {
 };
 
 /* The one symbol an external module exports. It returns its module table
- * (abi = TREX_PAM_MODULE_ABI) or NULL to refuse (wrong api version). */
+ * (abi = TREX_PAM_MODULE_ABI, or 1 for a module built against the first
+ * version of this header) or NULL to refuse (wrong api version). */
 #define TREX_PAM_MODULE_ENTRY "trex_pam_module_entry"
 typedef const struct trex_pam_module *(*trex_pam_module_entry_fn)(const struct trex_pam_api *api);
 

@@ -29,6 +29,10 @@
  * in the account stack there: account runs on every session request and
  * would clear the tally between an attacker's guesses.
  *
+ * The store connection is the instance's (storepool.h): kept open across
+ * the handles of a configuration, one per path, taken by a handle at its
+ * first use and kept until trex_pam_end.
+ *
  * Concurrency: each failure is one atomic insert-and-count in the store, so
  * none is lost and exactly one process sees the deny-th and logs the lock.
  * The check before it is a separate read (pam_faillock holds a file lock
@@ -53,6 +57,7 @@
 #include <time.h>
 #include "trex_pam_module.h"
 #include "store.h"
+#include "storepool.h"
 #include "registry.h"
 
 #define DATA_NAME "trex_faillock"
@@ -68,8 +73,8 @@ struct opts {
     const char *db;
 };
 
-struct state {                       /* module data: the store, once per handle */
-    struct tp_store *st;
+struct state {                       /* module data: the handle's store connection */
+    struct tp_lease lease;           /* from the instance's pool (storepool.h) */
     char *path;
 };
 
@@ -175,8 +180,7 @@ static void state_free(trex_pam_handle_t *h, void *data, int status)
     struct state *s = data;
     if (s == NULL)
         return;
-    if (s->st != NULL)
-        tp_store_close(s->st);
+    tp_lease_end(&s->lease);
     free(s->path);
     free(s);
 }
@@ -192,13 +196,15 @@ static void store_failed(trex_pam_handle_t *h, struct tp_store *st, const char *
     trex_pam_log(h, LOG_ERR, "faillock: %s for %.100s: %s", what, user, tp_store_error(st));
 }
 
-/* The store of o's db=, opened once per handle; a PAM code. */
-static int open_store(trex_pam_handle_t *h, const struct opts *o, struct tp_store **out)
+/* The handle's connection to the store of o's db=, leased from the
+ * instance's pool at the handle's first use of that path; a PAM code. */
+static int open_store(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o,
+                      struct state **out)
 {
     const char *path = tp_store_path(o->db);
     const void *d = NULL;
     struct state *s;
-    char err[256];
+    char err[1024];
     int src;
 
     *out = NULL;
@@ -212,41 +218,60 @@ static int open_store(trex_pam_handle_t *h, const struct opts *o, struct tp_stor
             return src;
         }
     }
-    if (s->st == NULL || strcmp(s->path, path) != 0) {
-        if (s->st != NULL)
-            tp_store_close(s->st);
-        s->st = NULL;
+    if (s->lease.conn == NULL || strcmp(s->path, path) != 0) {
+        tp_lease_end(&s->lease);
         free(s->path);
         if ((s->path = strdup(path)) == NULL)
             return TREX_PAM_BUF_ERR;
-        err[0] = '\0';
-        if ((src = tp_store_open(path, 0, &s->st, err, sizeof err)) != TP_STORE_OK) {
-            s->st = NULL;
+        if ((src = tp_pool_lease(pool, path, &s->lease, err, sizeof err)) != TP_STORE_OK) {
             trex_pam_log(h, LOG_ERR, "faillock: %s", err[0] ? err : "cannot open the store");
             return store_code(src);
         }
     }
-    *out = s->st;
+    *out = s;
     return TREX_PAM_SUCCESS;
+}
+
+/* After a failed read (src): 1 if s now has a fresh connection to read
+ * again from (once per handle, and only if the failed one was kept from an
+ * earlier handle), else 0. */
+static int store_again(trex_pam_handle_t *h, struct tp_pool *pool, struct state *s, int src)
+{
+    char err[1024];
+
+    if (s->lease.fresh || (src != TP_STORE_ERR && src != TP_STORE_UNAVAIL))
+        return 0;
+    trex_pam_log(h, LOG_NOTICE, "faillock: the store failed on a kept connection: %s; opening it again",
+                 tp_store_error(tp_lease_store(&s->lease)));
+    if (tp_lease_retry(pool, &s->lease, src, err, sizeof err))
+        return 1;
+    trex_pam_log(h, LOG_ERR, "faillock: %s", err[0] ? err : "cannot open the store");
+    return 0;
 }
 
 /* PAM_USER (prompting if need be) known to the store: SUCCESS, IGNORE for
  * an empty or unknown one, or an error. */
-static int get_known_user(trex_pam_handle_t *h, const struct opts *o, const char **user,
-                          struct tp_store **st)
+static int get_known_user(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o,
+                          const char **user, struct tp_store **st)
 {
     struct tp_user u;
+    struct state *s;
     int rc, src;
 
     if ((rc = trex_pam_get_user(h, user, NULL)) != TREX_PAM_SUCCESS)
         return rc == TREX_PAM_CONV_AGAIN ? TREX_PAM_INCOMPLETE : rc;
     if (**user == '\0')
         return TREX_PAM_IGNORE;
-    if ((rc = open_store(h, o, st)) != TREX_PAM_SUCCESS)
+    if ((rc = open_store(h, pool, o, &s)) != TREX_PAM_SUCCESS)
         return rc;
     tp_user_init(&u);
-    src = tp_store_user_get(*st, *user, &u);
+    src = tp_store_user_get(tp_lease_store(&s->lease), *user, &u);
     tp_user_clear(&u);
+    if (store_again(h, pool, s, src)) {
+        src = tp_store_user_get(tp_lease_store(&s->lease), *user, &u);
+        tp_user_clear(&u);
+    }
+    *st = tp_lease_store(&s->lease);
     if (src == TP_STORE_NOTFOUND) {
         if (o->audit)
             trex_pam_log(h, LOG_NOTICE, "faillock: User unknown: %.100s", *user);
@@ -356,7 +381,7 @@ static int fl_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv,
     parse_opts(h, argc, argv, flags, &o);
     if (!o.nodelay)
         (void)trex_pam_fail_delay(h, FAIL_DELAY_USEC);
-    if ((rc = get_known_user(h, &o, &user, &st)) != TREX_PAM_SUCCESS)
+    if ((rc = get_known_user(h, inst, &o, &user, &st)) != TREX_PAM_SUCCESS)
         return rc;
     now = (int64_t)time(NULL);
     rc = check(h, st, &o, user, now, &t);
@@ -391,7 +416,7 @@ static int fl_acct(trex_pam_handle_t *h, int flags, int argc, const char **argv,
     int rc;
 
     parse_opts(h, argc, argv, flags, &o);
-    if ((rc = get_known_user(h, &o, &user, &st)) != TREX_PAM_SUCCESS)
+    if ((rc = get_known_user(h, inst, &o, &user, &st)) != TREX_PAM_SUCCESS)
         return rc;
     memset(&t, 0, sizeof t);
     if (tp_store_fail_count(st, user, 0, &t.total, &t.latest) != TP_STORE_OK)
@@ -400,10 +425,24 @@ static int fl_acct(trex_pam_handle_t *h, int flags, int argc, const char **argv,
     return TREX_PAM_SUCCESS;
 }
 
+/* The instance: the store connections kept for the handles of one
+ * configuration (storepool.h). */
+static void *fl_instance_new(void)
+{
+    return tp_pool_new();
+}
+
+static void fl_release(void *inst)
+{
+    tp_pool_free(inst);
+}
+
 const struct trex_pam_module tp_mod_faillock = {
     .abi = TREX_PAM_MODULE_ABI,
     .name = "faillock",
     .authenticate = fl_auth,
     .setcred = fl_setcred,
     .acct_mgmt = fl_acct,
+    .release = fl_release,
+    .instance_new = fl_instance_new,
 };

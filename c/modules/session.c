@@ -41,6 +41,10 @@
  * revoke_on_change, debug (log accepted sessions). A bad value keeps the
  * default and is logged, as is an unknown argument. The ID never reaches the
  * log; user names do.
+ *
+ * The store connection is the instance's (storepool.h): kept open across
+ * the handles of a configuration, one per path, taken by a handle at its
+ * first use and kept until trex_pam_end.
  */
 #include <limits.h>
 #include <stddef.h>
@@ -50,6 +54,7 @@
 #include <time.h>
 #include "trex_pam_module.h"
 #include "store.h"
+#include "storepool.h"
 #include "token.h"
 #include "registry.h"
 
@@ -67,10 +72,11 @@ struct opts {
     int debug;
 };
 
-/* Module data, one per handle: the store, the key, and this handle's session. */
+/* Module data, one per handle: the store connection (leased from the
+ * instance's pool, storepool.h), the key, and this handle's session. */
 struct state {
-    struct tp_store *st;
-    char *path;                      /* the store st is open on */
+    struct tp_lease lease;
+    char *path;                      /* the store the lease is on */
     char *key_path;                  /* the key_file loaded into key; NULL: none */
     unsigned char key[TP_TOKEN_KEY_LEN];
     char *user;                      /* owner of this handle's session; NULL: none */
@@ -155,8 +161,7 @@ static void state_free(trex_pam_handle_t *h, void *data, int status)
     struct state *s = data;
     if (s == NULL)
         return;
-    if (s->st != NULL)
-        tp_store_close(s->st);
+    tp_lease_end(&s->lease);
     free(s->path);
     free(s->key_path);
     tp_token_wipe(s->key, sizeof s->key);
@@ -186,29 +191,47 @@ static int get_state(trex_pam_handle_t *h, struct state **out)
     return TREX_PAM_SUCCESS;
 }
 
-/* The store of o's db= in s->st, opened once per handle: a TP_STORE_* code. */
-static int open_store(trex_pam_handle_t *h, struct state *s, const struct opts *o)
+static struct tp_store *st_of(const struct state *s)
+{
+    return tp_lease_store(&s->lease);
+}
+
+/* The handle's connection to the store of o's db=, leased from the
+ * instance's pool at the handle's first use of that path: a TP_STORE_* code. */
+static int open_store(trex_pam_handle_t *h, struct tp_pool *pool, struct state *s,
+                      const struct opts *o)
 {
     const char *path = tp_store_path(o->db);
-    char err[256];
+    char err[1024];
     int rc;
 
-    if (s->st != NULL && strcmp(s->path, path) == 0)
+    if (s->lease.conn != NULL && strcmp(s->path, path) == 0)
         return TP_STORE_OK;
-    if (s->st != NULL) {
-        tp_store_close(s->st);
-        s->st = NULL;
-    }
+    tp_lease_end(&s->lease);
     free(s->path);
     if ((s->path = strdup(path)) == NULL)
         return TP_STORE_ERR;
-    err[0] = '\0';
-    rc = tp_store_open(path, 0, &s->st, err, sizeof err);
-    if (rc != TP_STORE_OK) {
-        s->st = NULL;
+    rc = tp_pool_lease(pool, path, &s->lease, err, sizeof err);
+    if (rc != TP_STORE_OK)
         trex_pam_log(h, LOG_ERR, "session: %s", err[0] ? err : "cannot open the store");
-    }
     return rc;
+}
+
+/* After a failed read (src): 1 if s now has a fresh connection to read
+ * again from (once per handle, and only if the failed one was kept from an
+ * earlier handle), else 0. */
+static int store_again(trex_pam_handle_t *h, struct tp_pool *pool, struct state *s, int src)
+{
+    char err[1024];
+
+    if (s->lease.fresh || (src != TP_STORE_ERR && src != TP_STORE_UNAVAIL))
+        return 0;
+    trex_pam_log(h, LOG_NOTICE, "session: the store failed on a kept connection: %s; opening it again",
+                 tp_store_error(st_of(s)));
+    if (tp_lease_retry(pool, &s->lease, src, err, sizeof err))
+        return 1;
+    trex_pam_log(h, LOG_ERR, "session: %s", err[0] ? err : "cannot open the store");
+    return 0;
 }
 
 /* The site key of o's key_file= (*key NULL without one): 0, or -1 (logged). */
@@ -239,10 +262,10 @@ static int load_key(trex_pam_handle_t *h, struct state *s, const struct opts *o,
 }
 
 /* Open the store and load the key; a TP_STORE_* code. */
-static int prepare(trex_pam_handle_t *h, struct state *s, const struct opts *o,
-                   const unsigned char **key)
+static int prepare(trex_pam_handle_t *h, struct tp_pool *pool, struct state *s,
+                   const struct opts *o, const unsigned char **key)
 {
-    int rc = open_store(h, s, o);
+    int rc = open_store(h, pool, s, o);
     if (rc != TP_STORE_OK)
         return rc;
     return load_key(h, s, o, key) == 0 ? TP_STORE_OK : TP_STORE_UNAVAIL;
@@ -261,7 +284,7 @@ static int remember(struct state *s, const char *user, const unsigned char *dige
 
 static void store_failed(trex_pam_handle_t *h, const struct state *s, const char *what)
 {
-    trex_pam_log(h, LOG_ERR, "session: %s: %s", what, s->st ? tp_store_error(s->st) : "no store");
+    trex_pam_log(h, LOG_ERR, "session: %s: %s", what, tp_store_error(st_of(s)));
 }
 
 static int64_t now_seconds(void)
@@ -292,13 +315,17 @@ static int sess_auth(trex_pam_handle_t *h, int flags, int argc, const char **arg
 
     if ((rc = get_state(h, &s)) != TREX_PAM_SUCCESS)
         return rc;
-    if ((src = prepare(h, s, &o, &key)) != TP_STORE_OK)
+    if ((src = prepare(h, inst, s, &o, &key)) != TP_STORE_OK)
         return src == TP_STORE_UNAVAIL ? TREX_PAM_AUTHINFO_UNAVAIL : TREX_PAM_SYSTEM_ERR;
     if (tp_token_digest(tok, key, dg) != 0)
         return TREX_PAM_AUTH_ERR;
     now = now_seconds();
 
-    src = tp_store_session_get(s->st, dg, &ses);
+    src = tp_store_session_get(st_of(s), dg, &ses);
+    if (store_again(h, inst, s, src)) {
+        tp_session_clear(&ses);
+        src = tp_store_session_get(st_of(s), dg, &ses);
+    }
     if (src == TP_STORE_NOTFOUND) {
         trex_pam_log(h, LOG_NOTICE, "session: unknown or ended session presented for %.100s", user);
         rc = TREX_PAM_AUTH_ERR;
@@ -319,7 +346,7 @@ static int sess_auth(trex_pam_handle_t *h, int flags, int argc, const char **arg
     else if (o.idle > 0 && now - ses.last_used > o.idle)
         expired = "idle";
     if (expired != NULL) {
-        if (tp_store_session_delete(s->st, dg) != TP_STORE_OK)
+        if (tp_store_session_delete(st_of(s), dg) != TP_STORE_OK)
             store_failed(h, s, "ending an expired session");
         (void)trex_pam_set_named_item(h, TREX_PAM_ITEM_SESSION_EXPIRED, expired);
         trex_pam_log(h, LOG_INFO, "session: session for %.100s expired (%s)", user, expired);
@@ -328,7 +355,7 @@ static int sess_auth(trex_pam_handle_t *h, int flags, int argc, const char **arg
     }
     /* coalesced: no write at all while the last one is recent enough */
     if (now - ses.last_used >= o.touch_interval &&
-        tp_store_session_touch(s->st, dg, now, o.touch_interval) != TP_STORE_OK)
+        tp_store_session_touch(st_of(s), dg, now, o.touch_interval) != TP_STORE_OK)
         store_failed(h, s, "recording the session's use");   /* the session stays valid */
 
     if ((rc = trex_pam_set_named_item(h, TREX_PAM_ITEM_SESSION_ID, tok)) != TREX_PAM_SUCCESS ||
@@ -376,7 +403,7 @@ static void maybe_purge(trex_pam_handle_t *h, struct state *s, const struct opts
 
     if (o->purge_every == 0 || tp_token_uniform(o->purge_every) != 0)
         return;
-    if (tp_store_session_purge(s->st, o->idle > 0 ? now - o->idle : 0,
+    if (tp_store_session_purge(st_of(s), o->idle > 0 ? now - o->idle : 0,
                                o->lifetime > 0 ? now - o->lifetime : 0, &n) != TP_STORE_OK)
         store_failed(h, s, "purging expired sessions");
     else if (n > 0)
@@ -404,7 +431,7 @@ static int sess_open(trex_pam_handle_t *h, int flags, int argc, const char **arg
         return rc;
     if (s->user != NULL && strcmp(s->user, user) == 0)
         return TREX_PAM_SUCCESS;          /* this handle's session goes on */
-    if (prepare(h, s, &o, &key) != TP_STORE_OK)
+    if (prepare(h, inst, s, &o, &key) != TP_STORE_OK)
         return TREX_PAM_SESSION_ERR;
 
     now = now_seconds();
@@ -417,7 +444,7 @@ static int sess_open(trex_pam_handle_t *h, int flags, int argc, const char **arg
     ses.user = (char *)user;              /* lent: the store only reads it */
     ses.created = ses.last_used = now;
     ses.rhost = (char *)rhost;
-    if (tp_store_session_add(s->st, &ses) != TP_STORE_OK) {
+    if (tp_store_session_add(st_of(s), &ses) != TP_STORE_OK) {
         store_failed(h, s, "creating a session");
         rc = TREX_PAM_SESSION_ERR;
         goto out;
@@ -426,7 +453,7 @@ static int sess_open(trex_pam_handle_t *h, int flags, int argc, const char **arg
     if (rc == TREX_PAM_SUCCESS && remember(s, user, ses.digest) != 0)
         rc = TREX_PAM_BUF_ERR;
     if (rc != TREX_PAM_SUCCESS) {         /* nobody can use it: take it back */
-        (void)tp_store_session_delete(s->st, ses.digest);
+        (void)tp_store_session_delete(st_of(s), ses.digest);
         (void)trex_pam_set_named_item(h, TREX_PAM_ITEM_SESSION_ID, NULL);
         goto out;
     }
@@ -459,13 +486,17 @@ static int sess_close(trex_pam_handle_t *h, int flags, int argc, const char **ar
     }
     if ((rc = get_state(h, &s)) != TREX_PAM_SUCCESS)
         return rc;
-    if (prepare(h, s, &o, &key) != TP_STORE_OK)
+    if (prepare(h, inst, s, &o, &key) != TP_STORE_OK)
         return TREX_PAM_SESSION_ERR;
     if (tp_token_digest(id, key, dg) != 0) {
         trex_pam_log(h, LOG_ERR, "session: close_session for %.100s: not a session ID", user);
         return TREX_PAM_SESSION_ERR;
     }
-    src = tp_store_session_get(s->st, dg, &ses);
+    src = tp_store_session_get(st_of(s), dg, &ses);
+    if (store_again(h, inst, s, src)) {
+        tp_session_clear(&ses);
+        src = tp_store_session_get(st_of(s), dg, &ses);
+    }
     if (src == TP_STORE_OK && (ses.user == NULL || strcmp(ses.user, user) != 0)) {
         trex_pam_log(h, LOG_NOTICE, "session: close_session for %.100s: another user's session",
                      user);
@@ -473,7 +504,7 @@ static int sess_close(trex_pam_handle_t *h, int flags, int argc, const char **ar
     } else if (src != TP_STORE_OK && src != TP_STORE_NOTFOUND) {
         store_failed(h, s, "session lookup");
         rc = TREX_PAM_SESSION_ERR;
-    } else if (src == TP_STORE_OK && (src = tp_store_session_delete(s->st, dg)) != TP_STORE_OK &&
+    } else if (src == TP_STORE_OK && (src = tp_store_session_delete(st_of(s), dg)) != TP_STORE_OK &&
                src != TP_STORE_NOTFOUND) {
         store_failed(h, s, "ending a session");
         rc = TREX_PAM_SESSION_ERR;
@@ -508,7 +539,7 @@ static int sess_chauthtok(trex_pam_handle_t *h, int flags, int argc, const char 
         return TREX_PAM_IGNORE;
     if ((rc = get_state(h, &s)) != TREX_PAM_SUCCESS)
         return rc;
-    if (prepare(h, s, &o, &key) != TP_STORE_OK)
+    if (prepare(h, inst, s, &o, &key) != TP_STORE_OK)
         return TREX_PAM_AUTHTOK_ERR;
     rc = TREX_PAM_IGNORE;                 /* never decides the stack */
     if (s->user != NULL && strcmp(s->user, user) == 0) {
@@ -517,7 +548,7 @@ static int sess_chauthtok(trex_pam_handle_t *h, int flags, int argc, const char 
                id != NULL && tp_token_digest(id, key, dg) == 0) {
         keep = dg;                        /* only ever spares a session of this user */
     }
-    if (tp_store_session_delete_user(s->st, user, keep, &n) != TP_STORE_OK) {
+    if (tp_store_session_delete_user(st_of(s), user, keep, &n) != TP_STORE_OK) {
         store_failed(h, s, "ending the other sessions");
         rc = TREX_PAM_AUTHTOK_ERR;
     } else if (n > 0) {
@@ -526,6 +557,18 @@ static int sess_chauthtok(trex_pam_handle_t *h, int flags, int argc, const char 
     }
     tp_token_wipe(dg, sizeof dg);
     return rc;
+}
+
+/* The instance: the store connections kept for the handles of one
+ * configuration (storepool.h). */
+static void *sess_instance_new(void)
+{
+    return tp_pool_new();
+}
+
+static void sess_release(void *inst)
+{
+    tp_pool_free(inst);
 }
 
 const struct trex_pam_module tp_mod_session = {
@@ -537,4 +580,6 @@ const struct trex_pam_module tp_mod_session = {
     .open_session = sess_open,
     .close_session = sess_close,
     .chauthtok = sess_chauthtok,
+    .release = sess_release,
+    .instance_new = sess_instance_new,
 };

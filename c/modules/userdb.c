@@ -103,9 +103,15 @@
  * variables again. Attributes are the administrator's data: an attribute
  * named "path" sets PATH.
  *
- * The store is opened once per handle and kept as module data (closed by
- * its cleanup at trex_pam_end), so all calls on one handle share one
- * connection. A successful login computes exactly one hash, unless the
+ * Store connections: the module's instance keeps one per store path,
+ * open across the handles that share the configuration (storepool.h: with
+ * the application's configuration cache, every handle of a persistent
+ * process; a forked child opens its own). A handle takes the connection at
+ * its first use of a path and keeps it until trex_pam_end, so all calls on
+ * one handle share one connection; a later handle notices a database file
+ * replaced or removed meanwhile (its device and inode) and opens the path
+ * afresh, and a read that fails on a kept connection is tried once more on
+ * a fresh one. A successful login computes exactly one hash, unless the
  * stored hash is weaker than the preferred method (tp_hash_needs_upgrade):
  * then it is replaced by a new one of the same password, compare-and-swap
  * against the old, pw_changed kept; a lost race is ignored, and a user who
@@ -122,6 +128,7 @@
 #include <unistd.h>
 #include "registry.h"
 #include "store.h"
+#include "storepool.h"
 #include "hash.h"
 
 #define HASH_BUF        512        /* >= libxcrypt's CRYPT_OUTPUT_SIZE (384) */
@@ -138,9 +145,11 @@ struct opts {
     const char *blocklist;
 };
 
-/* One per handle and store path, in the handle's module data. */
+/* One per handle and store path, in the handle's module data: the
+ * connection this handle uses (from the instance's pool) and its chauthtok
+ * state. */
 struct conn {
-    struct tp_store *st;
+    struct tp_lease lease;
     char *prelim_user;             /* chauthtok: who PRELIM checked ... */
     char *prelim_hash;             /* ... and the hash it read (compare-and-swap) */
 };
@@ -239,16 +248,22 @@ static void conn_cleanup(trex_pam_handle_t *h, void *data, int status)
     struct conn *c = data;
     if (c == NULL)
         return;
-    tp_store_close(c->st);
+    tp_lease_end(&c->lease);
     drop_str(&c->prelim_user);
     drop_str(&c->prelim_hash);
     free(c);
 }
 
-/* The handle's connection to the store at the line's path, opened on first
- * use. TREX_PAM_SUCCESS, unavail (the caller's code for "no store") or
- * BUF_ERR. */
-static int get_conn(trex_pam_handle_t *h, const struct opts *o, int unavail, struct conn **out)
+static struct tp_store *st_of(const struct conn *c)
+{
+    return tp_lease_store(&c->lease);
+}
+
+/* The handle's connection to the store at the line's path, leased from the
+ * instance's pool on first use. TREX_PAM_SUCCESS, unavail (the caller's
+ * code for "no store") or BUF_ERR. */
+static int get_conn(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o, int unavail,
+                    struct conn **out)
 {
     const char *path = tp_store_path(o->db);
     char key[64 + 4096], err[1024];
@@ -262,13 +277,19 @@ static int get_conn(trex_pam_handle_t *h, const struct opts *o, int unavail, str
         return unavail;
     }
     if (trex_pam_get_data(h, key, &d) == TREX_PAM_SUCCESS && d != NULL) {
-        *out = (struct conn *)d;
+        c = (struct conn *)d;
+        if (st_of(c) == NULL &&        /* lost to a failed second chance: open again */
+            tp_pool_lease(pool, path, &c->lease, err, sizeof err) != TP_STORE_OK) {
+            trex_pam_log(h, LOG_ERR, "cannot open the user database: %s",
+                         err[0] != '\0' ? err : path);
+            return unavail;
+        }
+        *out = c;
         return TREX_PAM_SUCCESS;
     }
     if ((c = calloc(1, sizeof *c)) == NULL)
         return TREX_PAM_BUF_ERR;
-    err[0] = '\0';
-    rc = tp_store_open(path, 0, &c->st, err, sizeof err);
+    rc = tp_pool_lease(pool, path, &c->lease, err, sizeof err);
     if (rc != TP_STORE_OK) {
         trex_pam_log(h, LOG_ERR, "cannot open the user database: %s",
                      err[0] != '\0' ? err : path);
@@ -283,12 +304,33 @@ static int get_conn(trex_pam_handle_t *h, const struct opts *o, int unavail, str
     return TREX_PAM_SUCCESS;
 }
 
+/* After a failed read (src): 1 if c now has a fresh connection to read
+ * again from (once per handle, and only if the failed one was kept from an
+ * earlier handle), else 0. */
+static int store_again(trex_pam_handle_t *h, struct tp_pool *pool, struct conn *c, int src)
+{
+    char err[1024];
+
+    if (c->lease.fresh || (src != TP_STORE_ERR && src != TP_STORE_UNAVAIL))
+        return 0;
+    trex_pam_log(h, LOG_NOTICE, "the user database failed on a kept connection: %s; opening it again",
+                 tp_store_error(st_of(c)));
+    if (tp_lease_retry(pool, &c->lease, src, err, sizeof err))
+        return 1;
+    trex_pam_log(h, LOG_ERR, "cannot open the user database: %s", err);
+    return 0;
+}
+
 /* Looks name up: SUCCESS (u filled), USER_UNKNOWN, or unavail after a log
  * line with the store's reason. */
-static int get_user_rec(trex_pam_handle_t *h, struct conn *c, const char *name, int unavail,
-                        struct tp_user *u)
+static int get_user_rec(trex_pam_handle_t *h, struct tp_pool *pool, struct conn *c,
+                        const char *name, int unavail, struct tp_user *u)
 {
-    int rc = tp_store_user_get(c->st, name, u);
+    int rc = tp_store_user_get(st_of(c), name, u);
+    if (store_again(h, pool, c, rc)) {
+        tp_user_clear(u);
+        rc = tp_store_user_get(st_of(c), name, u);
+    }
     if (rc == TP_STORE_OK) {
         if (u->hash == NULL && (u->hash = strdup("")) == NULL) {   /* "" is no password */
             tp_user_clear(u);
@@ -299,7 +341,8 @@ static int get_user_rec(trex_pam_handle_t *h, struct conn *c, const char *name, 
     tp_user_clear(u);
     if (rc == TP_STORE_NOTFOUND)
         return TREX_PAM_USER_UNKNOWN;
-    trex_pam_log(h, LOG_ERR, "cannot read the user database: %s", tp_store_error(c->st));
+    if (st_of(c) != NULL)                  /* else store_again said why */
+        trex_pam_log(h, LOG_ERR, "cannot read the user database: %s", tp_store_error(st_of(c)));
     return unavail;
 }
 
@@ -403,7 +446,7 @@ static void upgrade_hash(trex_pam_handle_t *h, const struct opts *o, struct conn
                      o->policy.prefix, user);
         return;
     }
-    rc = tp_store_user_set_hash(c->st, user, u->hash, nh, u->pw_changed);
+    rc = tp_store_user_set_hash(st_of(c), user, u->hash, nh, u->pw_changed);
     trex_pam_wipe(nh, sizeof nh);
     if (rc == TP_STORE_OK)
         trex_pam_log(h, LOG_INFO, "password hash of %s upgraded to the preferred method", user);
@@ -412,7 +455,7 @@ static void upgrade_hash(trex_pam_handle_t *h, const struct opts *o, struct conn
             trex_pam_log(h, LOG_DEBUG, "password of %s changed meanwhile; no upgrade", user);
     } else
         trex_pam_log(h, LOG_ERR, "cannot store the upgraded hash of %s: %s", user,
-                     tp_store_error(c->st));
+                     tp_store_error(st_of(c)));
 }
 
 static int userdb_authenticate(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
@@ -426,10 +469,10 @@ static int userdb_authenticate(trex_pam_handle_t *h, int flags, int argc, const 
     parse_opts(h, argc, argv, &o);
     if ((rc = want_user(h, &o, &user)) != TREX_PAM_SUCCESS)
         return rc;
-    if ((rc = get_conn(h, &o, TREX_PAM_AUTHINFO_UNAVAIL, &c)) != TREX_PAM_SUCCESS)
+    if ((rc = get_conn(h, inst, &o, TREX_PAM_AUTHINFO_UNAVAIL, &c)) != TREX_PAM_SUCCESS)
         return rc;
     tp_user_init(&u);
-    rc = get_user_rec(h, c, user, TREX_PAM_AUTHINFO_UNAVAIL, &u);
+    rc = get_user_rec(h, inst, c, user, TREX_PAM_AUTHINFO_UNAVAIL, &u);
     if (rc != TREX_PAM_SUCCESS && rc != TREX_PAM_USER_UNKNOWN)
         return rc;
     known = rc == TREX_PAM_SUCCESS;
@@ -495,10 +538,10 @@ static int userdb_acct_mgmt(trex_pam_handle_t *h, int flags, int argc, const cha
     parse_opts(h, argc, argv, &o);
     if ((user = named_user(h)) == NULL)
         return TREX_PAM_USER_UNKNOWN;
-    if ((rc = get_conn(h, &o, TREX_PAM_AUTHINFO_UNAVAIL, &c)) != TREX_PAM_SUCCESS)
+    if ((rc = get_conn(h, inst, &o, TREX_PAM_AUTHINFO_UNAVAIL, &c)) != TREX_PAM_SUCCESS)
         return rc;
     tp_user_init(&u);
-    if ((rc = get_user_rec(h, c, user, TREX_PAM_AUTHINFO_UNAVAIL, &u)) != TREX_PAM_SUCCESS) {
+    if ((rc = get_user_rec(h, inst, c, user, TREX_PAM_AUTHINFO_UNAVAIL, &u)) != TREX_PAM_SUCCESS) {
         if (rc == TREX_PAM_USER_UNKNOWN)
             trex_pam_log(h, LOG_NOTICE, "could not identify user (from the user database: %s)", user);
         return rc;
@@ -574,10 +617,10 @@ static int userdb_setcred(trex_pam_handle_t *h, int flags, int argc, const char 
     parse_opts(h, argc, argv, &o);
     if ((user = named_user(h)) == NULL)
         return TREX_PAM_USER_UNKNOWN;
-    if ((rc = get_conn(h, &o, TREX_PAM_CRED_UNAVAIL, &c)) != TREX_PAM_SUCCESS)
+    if ((rc = get_conn(h, inst, &o, TREX_PAM_CRED_UNAVAIL, &c)) != TREX_PAM_SUCCESS)
         return rc;
     tp_user_init(&u);
-    if ((rc = get_user_rec(h, c, user, TREX_PAM_CRED_UNAVAIL, &u)) != TREX_PAM_SUCCESS)
+    if ((rc = get_user_rec(h, inst, c, user, TREX_PAM_CRED_UNAVAIL, &u)) != TREX_PAM_SUCCESS)
         return rc;
     for (size_t i = 0; i < u.nattrs && rc == TREX_PAM_SUCCESS; i++) {
         const char *value = u.attrs[i].value != NULL ? u.attrs[i].value : "";
@@ -728,8 +771,8 @@ static int approve(trex_pam_handle_t *h, const struct opts *o, int flags, int ad
     return TREX_PAM_AUTHTOK_ERR;
 }
 
-static int chauthtok_prelim(trex_pam_handle_t *h, const struct opts *o, int flags, int admin,
-                            struct conn *c, const char *user)
+static int chauthtok_prelim(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o,
+                            int flags, int admin, struct conn *c, const char *user)
 {
     struct tp_user u;
     const char *old = NULL;
@@ -740,7 +783,7 @@ static int chauthtok_prelim(trex_pam_handle_t *h, const struct opts *o, int flag
     drop_str(&c->prelim_user);
     drop_str(&c->prelim_hash);
     tp_user_init(&u);
-    if ((rc = get_user_rec(h, c, user, TREX_PAM_AUTHINFO_UNAVAIL, &u)) != TREX_PAM_SUCCESS) {
+    if ((rc = get_user_rec(h, pool, c, user, TREX_PAM_AUTHINFO_UNAVAIL, &u)) != TREX_PAM_SUCCESS) {
         if (rc == TREX_PAM_USER_UNKNOWN)
             trex_pam_log(h, LOG_NOTICE, "user \"%s\" does not exist in the user database", user);
         return rc;
@@ -834,7 +877,7 @@ static int change_password(trex_pam_handle_t *h, const struct opts *o, int flags
         trex_pam_log(h, LOG_CRIT, "crypt() failure or out of memory for password");
         return TREX_PAM_BUF_ERR;
     }
-    rc = tp_store_user_set_hash(c->st, user, c->prelim_hash, nh, (int64_t)time(NULL));
+    rc = tp_store_user_set_hash(st_of(c), user, c->prelim_hash, nh, (int64_t)time(NULL));
     trex_pam_wipe(nh, sizeof nh);
     switch (rc) {
     case TP_STORE_OK:
@@ -848,7 +891,7 @@ static int change_password(trex_pam_handle_t *h, const struct opts *o, int flags
         return TREX_PAM_USER_UNKNOWN;
     default:
         trex_pam_log(h, LOG_ERR, "cannot store the new password of %s: %s", user,
-                     tp_store_error(c->st));
+                     tp_store_error(st_of(c)));
         return TREX_PAM_AUTHTOK_ERR;
     }
 }
@@ -873,17 +916,29 @@ static int userdb_chauthtok(trex_pam_handle_t *h, int flags, int argc, const cha
     parse_opts(h, argc, argv, &o);
     if ((rc = want_user(h, &o, &user)) != TREX_PAM_SUCCESS)
         return rc;
-    if ((rc = get_conn(h, &o, TREX_PAM_AUTHINFO_UNAVAIL, &c)) != TREX_PAM_SUCCESS)
+    if ((rc = get_conn(h, inst, &o, TREX_PAM_AUTHINFO_UNAVAIL, &c)) != TREX_PAM_SUCCESS)
         return rc;
     admin = is_admin(h, flags);
     if (admin && o.debug)
         trex_pam_log(h, LOG_DEBUG, "password of %s changed by the administrator", user);
     if (flags & TREX_PAM_PRELIM_CHECK)
-        return chauthtok_prelim(h, &o, flags, admin, c, user);
+        return chauthtok_prelim(h, inst, &o, flags, admin, c, user);
     if (flags & TREX_PAM_UPDATE_AUTHTOK)
         return chauthtok_update(h, &o, flags, admin, c, user);
     trex_pam_log(h, LOG_CRIT, "password received unknown request");
     return TREX_PAM_ABORT;
+}
+
+/* The instance: the store connections kept for the handles of one
+ * configuration (storepool.h). */
+static void *userdb_instance_new(void)
+{
+    return tp_pool_new();
+}
+
+static void userdb_release(void *inst)
+{
+    tp_pool_free(inst);
 }
 
 const struct trex_pam_module tp_mod_userdb = {
@@ -893,4 +948,6 @@ const struct trex_pam_module tp_mod_userdb = {
     .setcred = userdb_setcred,
     .acct_mgmt = userdb_acct_mgmt,
     .chauthtok = userdb_chauthtok,
+    .release = userdb_release,
+    .instance_new = userdb_instance_new,
 };

@@ -8,6 +8,12 @@
  * read-only guard, the translation of store codes to the TREX_PAM_* codes of
  * the public header, and one error line per failure. Every hash it makes or
  * copies is wiped before it is freed.
+ *
+ * Sessions are shown by a handle (a digest of the stored digest, never the
+ * digest itself) and ended through the store's digest calls; failure
+ * tallies are read with the store's counting call only (the times of the
+ * failures are found by bisection over the counts) and judged by the
+ * faillock module's rule (c/modules/faillock.c, check()).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +22,7 @@
 #include <time.h>
 
 #include <crypt.h>
+#include <sodium.h>
 
 #include "trex_pam_admin.h"
 #include "store.h"
@@ -337,6 +344,7 @@ const char *trex_pam_db_strerror(int status)
     case TREX_PAM_AUTHINFO_UNAVAIL: return "the user database cannot be used";
     case TREX_PAM_USER_UNKNOWN:     return "no such user";
     case TREX_PAM_DB_EXISTS:        return "user already exists";
+    case TREX_PAM_DB_NO_SESSION:    return "no such session";
     case TREX_PAM_BAD_ITEM:         return "invalid argument";
     case TREX_PAM_PERM_DENIED:      return "the user database is open read-only";
     case TREX_PAM_TRY_AGAIN:        return "changed concurrently; try again";
@@ -671,5 +679,401 @@ int trex_pam_db_user_list(trex_pam_db_t *db,
         set_err(db, "out of memory");
         rc = w.rc;
     }
+    return rc;
+}
+
+
+/* ---- sessions ------------------------------------------------------------------------ */
+
+#define MAX_SECONDS ((int64_t)INT32_MAX)        /* the session module's limit */
+#define MAX_FAIL_SECONDS ((int64_t)604800)       /* the faillock module's (7 days) */
+#define MAX_DENY 65535
+
+/* The user name exists: SUCCESS, USER_UNKNOWN or another error (db->err set). */
+static int known_user(trex_pam_db_t *db, const char *name)
+{
+    struct tp_user u;
+    int rc;
+
+    tp_user_init(&u);
+    rc = from_store(db, tp_store_user_get(db->st, name, &u), name);
+    tp_user_clear(&u);
+    return rc;
+}
+
+/* The handle of a stored digest: 8 lowercase hex digits and a NUL. The
+ * fixed key separates it from the digests of IDs (also BLAKE2b): a handle
+ * is never a part of what the store keeps for some ID. */
+static int make_handle(const unsigned char digest[TP_SESSION_DIGEST_LEN],
+                       char out[TREX_PAM_DB_HANDLE_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    static const char key[] = TREX_PAM_DB_HANDLE_KEY;
+    unsigned char h[crypto_generichash_BYTES];
+
+    if (crypto_generichash(h, sizeof h, digest, TP_SESSION_DIGEST_LEN,
+                           (const unsigned char *)key, sizeof key - 1) != 0) {
+        memset(out, 0, TREX_PAM_DB_HANDLE_LEN + 1);
+        return -1;
+    }
+    for (size_t i = 0; i < TREX_PAM_DB_HANDLE_LEN / 2; i++) {
+        out[2 * i] = hex[h[i] >> 4];
+        out[2 * i + 1] = hex[h[i] & 0xf];
+    }
+    out[TREX_PAM_DB_HANDLE_LEN] = '\0';
+    sodium_memzero(h, sizeof h);
+    return 0;
+}
+
+int trex_pam_db_valid_handle(const char *handle)
+{
+    size_t n = 0;
+
+    if (handle == NULL)
+        return 0;
+    for (const char *p = handle; *p; p++, n++) {
+        char c = *p;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+            return 0;
+    }
+    return n == TREX_PAM_DB_HANDLE_LEN;
+}
+
+/* libsodium ready (sodium_init is idempotent): 0, or -1 with db->err set. */
+static int crypto_ready(trex_pam_db_t *db)
+{
+    if (sodium_init() < 0) {
+        set_err(db, "libsodium cannot be used");
+        return -1;
+    }
+    return 0;
+}
+
+struct session_walk {
+    int (*fn)(void *data, const struct trex_pam_db_session *s);
+    void *data;
+    int rc;
+};
+
+static int session_one(void *data, const struct tp_session *s)
+{
+    struct session_walk *w = data;
+    struct trex_pam_db_session out;
+    int stop;
+
+    memset(&out, 0, sizeof out);
+    if (make_handle(s->digest, out.handle) != 0) {
+        w->rc = TREX_PAM_SYSTEM_ERR;
+        return 1;
+    }
+    out.user = s->user;
+    out.created = s->created;
+    out.last_used = s->last_used;
+    out.rhost = s->rhost != NULL && *s->rhost != '\0' ? s->rhost : NULL;
+    stop = w->fn(w->data, &out);
+    return stop;
+}
+
+int trex_pam_db_session_list(trex_pam_db_t *db, const char *name,
+                             int (*fn)(void *data, const struct trex_pam_db_session *s),
+                             void *data)
+{
+    struct session_walk w;
+    int rc;
+
+    if ((rc = begin(db, 0)) != TREX_PAM_SUCCESS)
+        return rc;
+    if (fn == NULL)
+        return TREX_PAM_SYSTEM_ERR;
+    if (name != NULL) {
+        if (!trex_pam_db_valid_user(name))
+            return bad_user(db, name);
+        if ((rc = known_user(db, name)) != TREX_PAM_SUCCESS)
+            return rc;
+    }
+    if (crypto_ready(db) != 0)
+        return TREX_PAM_SYSTEM_ERR;
+    w.fn = fn;
+    w.data = data;
+    w.rc = TREX_PAM_SUCCESS;
+    rc = from_store(db, tp_store_session_list(db->st, name, session_one, &w), name);
+    if (rc == TREX_PAM_SUCCESS && w.rc != TREX_PAM_SUCCESS) {
+        set_err(db, "computing a session handle failed");
+        rc = w.rc;
+    }
+    return rc;
+}
+
+/* The digests of a user's sessions with one handle (at most two kept:
+ * two already make it ambiguous). */
+struct session_find {
+    char handle[TREX_PAM_DB_HANDLE_LEN + 1];
+    unsigned char digest[2][TP_SESSION_DIGEST_LEN];
+    int found;
+    int rc;
+};
+
+static int session_match(void *data, const struct tp_session *s)
+{
+    struct session_find *f = data;
+    char h[TREX_PAM_DB_HANDLE_LEN + 1];
+
+    if (make_handle(s->digest, h) != 0) {
+        f->rc = TREX_PAM_SYSTEM_ERR;
+        return 1;
+    }
+    if (strcmp(h, f->handle) == 0) {
+        if (f->found < 2)
+            memcpy(f->digest[f->found], s->digest, TP_SESSION_DIGEST_LEN);
+        f->found++;
+    }
+    return 0;
+}
+
+int trex_pam_db_session_revoke(trex_pam_db_t *db, const char *name, const char *handle,
+                               int *count)
+{
+    struct session_find f;
+    int rc, src, n = 0;
+
+    if (count != NULL)
+        *count = 0;
+    if ((rc = begin(db, 1)) != TREX_PAM_SUCCESS)
+        return rc;
+    if (!trex_pam_db_valid_user(name))
+        return bad_user(db, name);
+    if (handle != NULL && !trex_pam_db_valid_handle(handle)) {
+        set_err(db, "invalid session handle: want %d hex digits (as trex-pam sessions shows them)",
+                TREX_PAM_DB_HANDLE_LEN);
+        return TREX_PAM_BAD_ITEM;
+    }
+    if ((rc = known_user(db, name)) != TREX_PAM_SUCCESS)
+        return rc;
+    if (handle == NULL) {
+        rc = from_store(db, tp_store_session_delete_user(db->st, name, NULL, &n), name);
+        if (rc == TREX_PAM_SUCCESS && count != NULL)
+            *count = n;
+        return rc;
+    }
+    if (crypto_ready(db) != 0)
+        return TREX_PAM_SYSTEM_ERR;
+    memset(&f, 0, sizeof f);
+    for (size_t i = 0; i < TREX_PAM_DB_HANDLE_LEN; i++)
+        f.handle[i] = (char)(handle[i] >= 'A' && handle[i] <= 'F' ? handle[i] - 'A' + 'a' : handle[i]);
+    f.rc = TREX_PAM_SUCCESS;
+    rc = from_store(db, tp_store_session_list(db->st, name, session_match, &f), name);
+    if (rc == TREX_PAM_SUCCESS && f.rc != TREX_PAM_SUCCESS) {
+        set_err(db, "computing a session handle failed");
+        rc = f.rc;
+    }
+    if (rc != TREX_PAM_SUCCESS)
+        goto done;
+    if (f.found > 1) {
+        set_err(db, "%s: %d sessions have the handle %s; end them all with --revoke-all",
+                name, f.found, f.handle);
+        rc = TREX_PAM_BAD_ITEM;
+        goto done;
+    }
+    src = f.found == 1 ? tp_store_session_delete(db->st, f.digest[0]) : TP_STORE_NOTFOUND;
+    if (src == TP_STORE_NOTFOUND) {     /* none, or ended meanwhile */
+        set_err(db, "%s: no session %s", name, f.handle);
+        rc = TREX_PAM_DB_NO_SESSION;
+        goto done;
+    }
+    if ((rc = from_store(db, src, name)) == TREX_PAM_SUCCESS && count != NULL)
+        *count = 1;
+done:
+    sodium_memzero(&f, sizeof f);
+    return rc;
+}
+
+int trex_pam_db_session_purge(trex_pam_db_t *db, int64_t idle, int64_t lifetime, int *count)
+{
+    int64_t t;
+    int rc, n = 0;
+
+    if (count != NULL)
+        *count = 0;
+    if ((rc = begin(db, 1)) != TREX_PAM_SUCCESS)
+        return rc;
+    if (idle < 0 || idle > MAX_SECONDS || lifetime < 0 || lifetime > MAX_SECONDS) {
+        set_err(db, "idle and lifetime must be from 0 to %lld seconds", (long long)MAX_SECONDS);
+        return TREX_PAM_BAD_ITEM;
+    }
+    if (idle == 0 && lifetime == 0) {
+        set_err(db, "nothing to purge: neither an idle time-out nor a lifetime");
+        return TREX_PAM_BAD_ITEM;
+    }
+    t = now();
+    /* the module's rule: expired when now - last_used > idle or now - created > lifetime */
+    rc = from_store(db, tp_store_session_purge(db->st, idle > 0 ? t - idle : 0,
+                                               lifetime > 0 ? t - lifetime : 0, &n), NULL);
+    if (rc == TREX_PAM_SUCCESS && count != NULL)
+        *count = n;
+    return rc;
+}
+
+/* ---- failure tallies --------------------------------------------------------------------- */
+
+/* Failures of name at or after since (and the latest time, if asked). */
+static int fail_since(trex_pam_db_t *db, const char *name, int64_t since, int *n, int64_t *latest)
+{
+    return from_store(db, tp_store_fail_count(db->st, name, since, n, latest), name);
+}
+
+int trex_pam_db_faillock_get(trex_pam_db_t *db, const char *name, int deny,
+                             int64_t fail_interval, int64_t unlock_time,
+                             struct trex_pam_db_faillock *out)
+{
+    int rc;
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if ((rc = begin(db, 0)) != TREX_PAM_SUCCESS)
+        return rc;
+    if (out == NULL)
+        return TREX_PAM_SYSTEM_ERR;
+    if (!trex_pam_db_valid_user(name))
+        return bad_user(db, name);
+    if (deny < 0 || deny > MAX_DENY) {
+        set_err(db, "deny must be from 0 to %d", MAX_DENY);
+        return TREX_PAM_BAD_ITEM;
+    }
+    if (fail_interval < 0 || fail_interval > MAX_FAIL_SECONDS || unlock_time < 0
+        || unlock_time > MAX_FAIL_SECONDS) {
+        set_err(db, "fail_interval and unlock_time must be from 0 to %lld seconds",
+                (long long)MAX_FAIL_SECONDS);
+        return TREX_PAM_BAD_ITEM;
+    }
+    if ((rc = known_user(db, name)) != TREX_PAM_SUCCESS)
+        return rc;
+    if ((rc = fail_since(db, name, 0, &out->total, &out->latest)) != TREX_PAM_SUCCESS)
+        return rc;
+    if (out->total == 0)
+        return TREX_PAM_SUCCESS;
+    /* less than fail_interval before the latest: time >= latest - fail_interval + 1 */
+    if ((rc = fail_since(db, name, out->latest - fail_interval + 1, &out->failures, NULL))
+        != TREX_PAM_SUCCESS)
+        return rc;
+    if (deny > 0 && out->failures >= deny
+        && (unlock_time == 0 || out->latest + unlock_time >= now())) {
+        out->locked = 1;
+        out->unlock_at = unlock_time > 0 ? out->latest + unlock_time : 0;
+    }
+    return TREX_PAM_SUCCESS;
+}
+
+/* The failures of name from since up to and including the second until. */
+static int fail_window(trex_pam_db_t *db, const char *name, int64_t since, int64_t until, int *n)
+{
+    int all = 0, after = 0, rc;
+
+    *n = 0;
+    if ((rc = fail_since(db, name, since, &all, NULL)) != TREX_PAM_SUCCESS)
+        return rc;
+    if (until < INT64_MAX && (rc = fail_since(db, name, until + 1, &after, NULL)) != TREX_PAM_SUCCESS)
+        return rc;
+    *n = all - after;
+    return TREX_PAM_SUCCESS;
+}
+
+struct fail_second {
+    int64_t time;
+    int count;
+};
+
+int trex_pam_db_faillock_list(trex_pam_db_t *db, const char *name,
+                              int (*fn)(void *data, int64_t time, int count), void *data)
+{
+    struct fail_second *v = NULL;
+    size_t n = 0, cap = 0;
+    int64_t latest = 0, t;
+    int total = 0, cum = 0, c = 0, rc;
+
+    if ((rc = begin(db, 0)) != TREX_PAM_SUCCESS)
+        return rc;
+    if (fn == NULL)
+        return TREX_PAM_SYSTEM_ERR;
+    if (!trex_pam_db_valid_user(name))
+        return bad_user(db, name);
+    if ((rc = known_user(db, name)) != TREX_PAM_SUCCESS)
+        return rc;
+    if ((rc = fail_since(db, name, 0, &total, &latest)) != TREX_PAM_SUCCESS || total == 0)
+        return rc;
+    /*
+     * The store gives counts, not rows. window(t), the failures from t up
+     * to latest, falls as t grows, one step per second with failures; from
+     * the latest second down, the next earlier one is the largest t below
+     * it where window(t) is more than so far (bisection), and the
+     * difference is its count. Failures recorded meanwhile (after latest)
+     * stay out of every window; a reset meanwhile ends the walk.
+     */
+    t = latest;
+    if ((rc = fail_window(db, name, t, latest, &cum)) != TREX_PAM_SUCCESS)
+        goto done;
+    for (int here = cum; here > 0;) {
+        if (n == cap) {
+            size_t ncap = cap ? 2 * cap : 16;
+            struct fail_second *nv = realloc(v, ncap * sizeof *nv);
+            if (nv == NULL) {
+                set_err(db, "out of memory");
+                rc = TREX_PAM_BUF_ERR;
+                goto done;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        v[n].time = t;
+        v[n].count = here;
+        n++;
+        if (t <= 0 || cum >= total)
+            break;
+        if ((rc = fail_window(db, name, 0, latest, &c)) != TREX_PAM_SUCCESS)
+            goto done;
+        if (c <= cum)
+            break;                          /* none earlier (a reset meanwhile) */
+        {
+            int64_t lo = 0, hi = t - 1;     /* window(lo) > cum holds at lo = 0 */
+            while (lo < hi) {
+                int64_t mid = lo + (hi - lo + 1) / 2;
+                if ((rc = fail_window(db, name, mid, latest, &c)) != TREX_PAM_SUCCESS)
+                    goto done;
+                if (c > cum)
+                    lo = mid;
+                else
+                    hi = mid - 1;
+            }
+            if ((rc = fail_window(db, name, lo, latest, &c)) != TREX_PAM_SUCCESS)
+                goto done;
+            t = lo;
+        }
+        here = c - cum;
+        cum = c;
+    }
+    for (size_t i = n; i-- > 0;)
+        if (fn(data, v[i].time, v[i].count) != 0)
+            break;
+done:
+    free(v);
+    return rc;
+}
+
+int trex_pam_db_faillock_reset(trex_pam_db_t *db, const char *name, int *count)
+{
+    int rc, n = 0;
+
+    if (count != NULL)
+        *count = 0;
+    if ((rc = begin(db, 1)) != TREX_PAM_SUCCESS)
+        return rc;
+    if (!trex_pam_db_valid_user(name))
+        return bad_user(db, name);
+    if ((rc = known_user(db, name)) != TREX_PAM_SUCCESS)
+        return rc;
+    if ((rc = fail_since(db, name, 0, &n, NULL)) != TREX_PAM_SUCCESS)
+        return rc;
+    if ((rc = from_store(db, tp_store_fail_reset(db->st, name), name)) == TREX_PAM_SUCCESS
+        && count != NULL)
+        *count = n;
     return rc;
 }

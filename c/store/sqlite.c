@@ -21,13 +21,19 @@
  * TRex::PAM store (a file restored from `.dump` loses the application_id and
  * is still recognised by its meta rows). migrations[i] takes version i to
  * i + 1; a new file is version 0 taken through all of them, in the same one
- * transaction that creates it.
+ * transaction that creates it. An older file is upgraded in one transaction
+ * by the first read-write open (another process doing it at the same moment
+ * is seen inside that transaction, and nothing is done twice); a read-only
+ * open uses a file of version READABLE_FROM or later as it is, and refuses
+ * an older one. Version 2 adds the session indexes for a million sessions.
  *
  * Concurrency: WAL; every change is one BEGIN IMMEDIATE transaction; the
  * busy timeout waits for the lock, and a transaction that still meets
  * SQLITE_BUSY or SQLITE_LOCKED is rolled back and run again after a random
  * pause, for up to RETRY_MS in all. A connection belongs to one thread and
- * one process (open it after fork).
+ * one process (open it after fork); one closed in another process (a child
+ * dropping what it inherited) is closed without the checkpoint of a last
+ * connection, so it writes nothing to files its parent may be using.
  *
  * Cost: opening a current store is sqlite3_open_v2 plus two reads
  * (application_id, the meta rows) and no DDL; statements are prepared on
@@ -35,6 +41,10 @@
  * users primary key joined to the attribute rows under the same key. The
  * -wal and -shm files stay when the last connection closes (the -wal
  * emptied), so a lone process does not create and unlink them each time.
+ * A session lookup is one search of the digest primary key (the table is
+ * WITHOUT ROWID: the row is in the key's leaf, no second lookup): two
+ * pages deep at a thousand sessions, four at a million (4 KiB pages); purge
+ * and a user's sessions are index searches (migration 1 -> 2).
  *
  * Rows: users, sessions and failures belong to a user (foreign keys, ON
  * DELETE CASCADE): a session or failure for an unknown user is
@@ -103,8 +113,25 @@ static const char *const migrations[] = {
     "  time INTEGER NOT NULL"
     ");"
     "CREATE INDEX failures_user_time ON failures(user, time);",
+
+    /* 1 -> 2: sessions at scale (a million live ones). The lookup is the
+     * digest primary key already; these make everything else an index
+     * search: purge (last_used < ? OR created < ?: a MULTI-INDEX OR of two
+     * range searches, not a scan of the table), and one user's sessions
+     * (list in (created, digest) order straight from the index, delete_user,
+     * the foreign-key cascade), which replaces the index on user alone.
+     * Only indexes: a version 1 file is read with the same statements. */
+    "CREATE INDEX sessions_last_used ON sessions(last_used);"
+    "CREATE INDEX sessions_created ON sessions(created);"
+    "CREATE INDEX sessions_user_created ON sessions(user, created);"
+    "DROP INDEX sessions_user;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+/* The oldest version this code reads as it is: a read-only connection to a
+ * file at least this new is used without upgrading it (the later
+ * migrations only add indexes, so every statement below works on it, only
+ * slower at scale). An older one needs one read-write open first. */
+#define READABLE_FROM 1
 
 /* The column list read into a struct tp_user (read_user). */
 #define USER_COLS "u.hash, u.disabled, u.force_change, u.expires, u.pw_changed, " \
@@ -122,7 +149,7 @@ enum stmt_id {
     S_USER_GET, S_USER_EXISTS, S_USER_ADD, S_USER_UPDATE, S_USER_SET_HASH, S_USER_DELETE,
     S_USER_LIST, S_ATTR_PUT, S_ATTR_DELETE,
     S_SES_ADD, S_SES_GET, S_SES_LAST, S_SES_TOUCH, S_SES_DELETE, S_SES_DELETE_USER,
-    S_SES_PURGE, S_SES_LIST,
+    S_SES_PURGE, S_SES_LIST_ALL, S_SES_LIST_USER,
     S_FAIL_ADD, S_FAIL_STATS, S_FAIL_TRIM, S_FAIL_COUNT, S_FAIL_RESET,
     S_COUNT
 };
@@ -163,8 +190,11 @@ static const char *const sql_text[S_COUNT] = {
     [S_SES_DELETE] = "DELETE FROM sessions WHERE digest = ?1",
     [S_SES_DELETE_USER] = "DELETE FROM sessions WHERE user = ?1 AND (?2 IS NULL OR digest <> ?2)",
     [S_SES_PURGE] = "DELETE FROM sessions WHERE last_used < ?1 OR created < ?2",
-    [S_SES_LIST] = "SELECT digest, user, created, last_used, rhost FROM sessions"
-                   " WHERE ?1 IS NULL OR user = ?1 ORDER BY user, created, digest",
+    /* two statements: "?1 IS NULL OR user = ?1" would scan the whole table */
+    [S_SES_LIST_ALL] = "SELECT digest, user, created, last_used, rhost FROM sessions"
+                       " ORDER BY user, created, digest",
+    [S_SES_LIST_USER] = "SELECT digest, user, created, last_used, rhost FROM sessions"
+                        " WHERE user = ?1 ORDER BY created, digest",
     [S_FAIL_ADD] = "INSERT INTO failures (user, time) VALUES (?1, ?2)",
     [S_FAIL_STATS] = "SELECT count(*), coalesce(sum(time >= ?2), 0) FROM failures WHERE user = ?1",
     [S_FAIL_TRIM] = "DELETE FROM failures WHERE rowid IN (SELECT rowid FROM failures"
@@ -181,6 +211,7 @@ struct sq {
     sqlite3 *db;
     char *where;                    /* the path as given, for messages */
     mode_t mode;                    /* of the file when opened */
+    pid_t pid;                      /* the process that opened it */
     uint64_t rng;                   /* for the pauses between retries */
     sqlite3_stmt *stmt[S_COUNT];    /* prepared on first use */
 };
@@ -1025,9 +1056,10 @@ static int body_session_list(struct sq *s, void *arg)
     sqlite3_stmt *p;
     int rc, bad = 0;
 
-    if ((rc = prep(s, S_SES_LIST, &p)) != SQLITE_OK)
+    if ((rc = prep(s, sv->user != NULL ? S_SES_LIST_USER : S_SES_LIST_ALL, &p)) != SQLITE_OK)
         return sq_fail(s, rc, "listing sessions");
-    bind_text(p, 1, sv->user);
+    if (sv->user != NULL)
+        bind_text(p, 1, sv->user);
     while (!bad && (rc = sqlite3_step(p)) == SQLITE_ROW) {
         if (sv->n == sv->cap) {
             size_t cap = sv->cap ? 2 * sv->cap : 16;
@@ -1508,6 +1540,8 @@ static int settle(struct sq *s, int flags, int created)
             return tp_store_fail(&s->base, TP_STORE_UNAVAIL,
                                  "schema version %d was made by a newer TRex::PAM"
                                  " (this one knows up to %d)", pr.version, SCHEMA_VERSION);
+        if ((flags & TP_STORE_RDONLY) && pr.version >= READABLE_FROM)
+            return TP_STORE_OK;       /* read as it is; a read-write open upgrades it */
         if (flags & TP_STORE_RDONLY)
             return tp_store_fail(&s->base, TP_STORE_UNAVAIL,
                                  "schema version %d needs an upgrade to %d; open it read-write once",
@@ -1539,6 +1573,13 @@ static void sq_close(struct tp_store *st)
 {
     struct sq *s = sq_of(st);
 
+#ifdef SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE
+    /* Closed in another process than the one that opened it (a child
+     * dropping what it inherited through fork): write nothing, not even the
+     * checkpoint of a last connection, to files the parent may be using. */
+    if (s->db != NULL && s->pid != getpid())
+        sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+#endif
     for (size_t i = 0; i < S_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
@@ -1573,6 +1614,7 @@ int tp_store_sqlite_open(const char *path, int flags, struct tp_store **out, cha
     }
     s->base.ops = &sqlite_ops;
     s->base.where = s->where;
+    s->pid = getpid();
     s->rng = (uint64_t)getpid() * 0x9E3779B97F4A7C15ull ^ (uint64_t)now_ms() ^ (uintptr_t)s;
     s->rng |= 1;
     if ((code = check_file(s, path, flags, &real, &created)) != TP_STORE_OK)

@@ -11,9 +11,24 @@
  * - Strings are NUL-terminated bytes. Times are Unix seconds (int64_t).
  * - Every change is one transaction: a crash or a concurrent writer never
  *   leaves half of it. Concurrent processes never see "database is locked":
- *   the backend waits (busy timeout) and retries.
+ *   the backend waits (busy timeout) and retries, for up to 20 s per
+ *   transaction; a store still locked after that gives TP_STORE_ERR
+ *   ("stayed locked by other processes").
+ * - A handle belongs to the process and the thread that opened it: never
+ *   use one across fork() (open it again in the child) nor from two threads.
+ *   Any number of handles, in any number of processes, may be open on one
+ *   store at once.
  * - Getters fill caller-owned structs whose strings the store allocates;
  *   tp_user_clear()/tp_session_clear() wipe and free them.
+ * - Unknown users: calls that create a row for a user (session_add,
+ *   fail_add, attr_set) and calls on the user itself (user_update,
+ *   user_set_hash, user_delete, user_get) return TP_STORE_NOTFOUND; calls
+ *   that count or remove a user's rows (fail_count, fail_reset,
+ *   session_delete_user, session_list) return TP_STORE_OK with nothing
+ *   counted, removed or listed.
+ * - List callbacks run after the rows are read, so they may use the store
+ *   (even change it); a callback returning non-zero stops the walk and the
+ *   call still returns TP_STORE_OK.
  */
 #ifndef TP_STORE_H
 #define TP_STORE_H
@@ -24,7 +39,7 @@
 enum {
     TP_STORE_OK = 0,
     TP_STORE_NOTFOUND,      /* no such user / session */
-    TP_STORE_EXISTS,        /* user_add: the name is taken */
+    TP_STORE_EXISTS,        /* user_add: the name is taken; session_add: the digest is */
     TP_STORE_CONFLICT,      /* a compare-and-swap lost: someone changed it first */
     TP_STORE_UNAVAIL,       /* the store cannot be used: missing, unreadable, corrupt,
                                foreign, unsafe permissions (map to PAM_AUTHINFO_UNAVAIL) */
@@ -52,8 +67,11 @@ const char *tp_store_path(const char *given);
  * TP_STORE_UNAVAIL. A file that is not a database, is corrupt, or is some
  * other application's database (no TRex schema), or a schema version newer
  * than this code knows, is TP_STORE_UNAVAIL and is never modified. The
- * directory holding it must not be world-writable (else UNAVAIL). Older
- * schema versions are migrated in one transaction (unless RDONLY).
+ * directory holding it must not be world-writable (else UNAVAIL). An older
+ * schema version is upgraded in one transaction (all of it or none) by the
+ * first read-write open; a read-only open uses it as it is if this code can
+ * read it (version 1 and later: the upgrades since only add indexes), and
+ * is UNAVAIL otherwise ("open it read-write once").
  * On failure *out is NULL and err (if non-NULL) receives the reason.
  */
 int tp_store_open(const char *path, int flags, struct tp_store **out, char *err, size_t errlen);
@@ -97,9 +115,11 @@ void tp_user_init(struct tp_user *u);
 /* Wipes the hash and frees every string; the struct is init'ed again. */
 void tp_user_clear(struct tp_user *u);
 
+/* NOTFOUND if there is no such user. out->hash is never NULL ("": none). */
 int tp_store_user_get(struct tp_store *st, const char *name, struct tp_user *out);
 /* Adds u with its attributes; TP_STORE_EXISTS if the name is taken.
- * created is set by the store when 0. */
+ * u->hash must not be NULL: "" means no password (TP_STORE_ERR, bad
+ * argument, otherwise). created is set by the store when 0. */
 int tp_store_user_add(struct tp_store *st, const struct tp_user *u);
 /* Updates the fields in mask. NOTFOUND if there is no such user. */
 int tp_store_user_update(struct tp_store *st, const struct tp_user *u, unsigned int mask);
@@ -107,13 +127,15 @@ int tp_store_user_update(struct tp_store *st, const struct tp_user *u, unsigned 
  * Replace the password hash atomically: only if the stored hash is still
  * expect_old (compare-and-swap; NULL: whatever it is), sets hash = new_hash,
  * pw_changed = changed_at and force_change = 0. TP_STORE_CONFLICT if the
- * stored hash was something else. Used for changes and for upgrades of a
- * hash to a stronger method at login.
+ * stored hash was something else, NOTFOUND if there is no such user. Used
+ * for changes and for upgrades of a hash to a stronger method at login.
  */
 int tp_store_user_set_hash(struct tp_store *st, const char *name, const char *expect_old,
                            const char *new_hash, int64_t changed_at);
-int tp_store_user_delete(struct tp_store *st, const char *name);   /* and its sessions, tallies */
-/* value NULL deletes the attribute. */
+/* Deletes the user with its attributes, sessions and failures; NOTFOUND if none. */
+int tp_store_user_delete(struct tp_store *st, const char *name);
+/* Sets (or replaces) an attribute; value NULL deletes it, and deleting one
+ * the user does not have is TP_STORE_OK. NOTFOUND if there is no such user. */
 int tp_store_attr_set(struct tp_store *st, const char *name, const char *attr, const char *value);
 /* Calls fn for each user in name order (attrs included); fn returning
  * non-zero stops the walk (the function then returns TP_STORE_OK). */
@@ -132,33 +154,53 @@ struct tp_session {
     char *rhost;            /* may be NULL */
 };
 
+/*
+ * Sessions are looked up by digest (the primary key: one B-tree search, two
+ * pages deep at 1,000 sessions, four at 1,000,000); purge, a user's list
+ * and delete_user are index searches too (schema version 2), never a scan.
+ */
 void tp_session_clear(struct tp_session *s);
+/* NOTFOUND if s->user is not a user; EXISTS if the digest is stored already.
+ * created 0 means now; last_used 0 means created. */
 int tp_store_session_add(struct tp_store *st, const struct tp_session *s);
+/* NOTFOUND if no session has this digest (out is then all zero). */
 int tp_store_session_get(struct tp_store *st, const unsigned char digest[TP_SESSION_DIGEST_LEN],
                          struct tp_session *out);
 /* last_used = now, but only if it is older than now - min_interval (write
- * coalescing); TP_STORE_OK whether or not a write was needed. */
+ * coalescing: the check is a read, only a stale last_used takes the write
+ * lock; last_used never moves back); TP_STORE_OK whether or not a write was
+ * needed, NOTFOUND if the session is gone. */
 int tp_store_session_touch(struct tp_store *st, const unsigned char digest[TP_SESSION_DIGEST_LEN],
                            int64_t now, int64_t min_interval);
+/* NOTFOUND if there was no such session. */
 int tp_store_session_delete(struct tp_store *st, const unsigned char digest[TP_SESSION_DIGEST_LEN]);
-/* Every session of user except `keep` (NULL: all); *count gets how many. */
+/* Every session of user except `keep` (NULL: all); *count gets how many
+ * (OK and 0 for an unknown user). count may be NULL here and in purge. */
 int tp_store_session_delete_user(struct tp_store *st, const char *user,
                                  const unsigned char *keep, int *count);
-/* Sessions idle since before idle_before or created before created_before. */
+/* Deletes the sessions idle since before idle_before (last_used <
+ * idle_before) or created before created_before; 0 disables a bound. */
 int tp_store_session_purge(struct tp_store *st, int64_t idle_before, int64_t created_before,
                            int *count);
+/* Calls fn for each session of user (NULL: of every user) in (user,
+ * created, digest) order. */
 int tp_store_session_list(struct tp_store *st, const char *user,
                           int (*fn)(void *data, const struct tp_session *s), void *data);
 
 /* ---- failure tallies (used by the faillock module, issue 4) -------------------- */
 
 /* Records one failure at now and gives the number of failures at or after
- * since (including this one), atomically under concurrent writers. */
+ * since (including this one), atomically under concurrent writers.
+ * NOTFOUND for an unknown user. Only the 1024 newest failures of a user are
+ * kept (older ones are deleted here), so counts stop at 1024. count may be
+ * NULL. */
 int tp_store_fail_add(struct tp_store *st, const char *user, int64_t now, int64_t since,
                       int *count);
-/* The failures at or after since, and the time of the latest (0 if none). */
+/* The failures at or after since, and the time of the latest (0 if none);
+ * OK with 0 and 0 for an unknown user. Either output may be NULL. */
 int tp_store_fail_count(struct tp_store *st, const char *user, int64_t since, int *count,
                         int64_t *latest);
+/* Forgets every failure of user (OK for an unknown user). */
 int tp_store_fail_reset(struct tp_store *st, const char *user);
 
 #endif /* TP_STORE_H */

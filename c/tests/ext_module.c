@@ -3,14 +3,28 @@
  * not link against the core and reaches it only through the API table.
  *   auth:    asks for the user; SUCCESS if it equals the "user=NAME" argument
  *            (or there is none), else AUTH_ERR
- *   setcred: putenv("EXT_MODULE=loaded") and the named item TREX_EXT=yes
+ *   setcred: putenv("EXT_MODULE=loaded"), the named item TREX_EXT=yes and
+ *            EXT_INSTANCE=N, the number of its instance (1, 2, ... in the
+ *            order instance_new made them; "none" without one)
  *   others:  the status named by "ret=TOKEN" (default SUCCESS); unset hooks
  *            (close_session) are missing on purpose
+ * The table has TREX_PAM_MODULE_ABI (2) and an instance. With
+ * TREX_EXT_ABI=1 in the environment when the module is loaded, the entry
+ * returns what a module built against the first version of the header
+ * returns: a table that ends after release (an AddressSanitizer build sees
+ * a read past it); with TREX_EXT_ABI=3, a table of a future ABI.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "trex_pam_module.h"
 
 static const struct trex_pam_api *api;
+static unsigned long instances_made;
+
+struct ext_instance {
+    unsigned long number;
+};
 
 static const char *arg(int argc, const char **argv, const char *name)
 {
@@ -32,9 +46,16 @@ static int ext_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv
 
 static int ext_cred(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
 {
+    char env[64];
     int rc = api->putenv(h, "EXT_MODULE=loaded");
     if (rc == TREX_PAM_SUCCESS)
         rc = api->set_named_item(h, "TREX_EXT", "yes");
+    if (inst != NULL)
+        snprintf(env, sizeof env, "EXT_INSTANCE=%lu", ((const struct ext_instance *)inst)->number);
+    else
+        snprintf(env, sizeof env, "EXT_INSTANCE=none");
+    if (rc == TREX_PAM_SUCCESS)
+        rc = api->putenv(h, env);
     return rc == TREX_PAM_SUCCESS ? TREX_PAM_SUCCESS : TREX_PAM_CRED_ERR;
 }
 
@@ -49,6 +70,19 @@ static int ext_ret(trex_pam_handle_t *h, int flags, int argc, const char **argv,
     return TREX_PAM_SERVICE_ERR;
 }
 
+static void *ext_instance_new(void)
+{
+    struct ext_instance *i = malloc(sizeof *i);
+    if (i != NULL)
+        i->number = ++instances_made;
+    return i;
+}
+
+static void ext_release(void *inst)
+{
+    free(inst);
+}
+
 static const struct trex_pam_module ext = {
     .abi = TREX_PAM_MODULE_ABI,
     .name = "ext_module",
@@ -58,6 +92,30 @@ static const struct trex_pam_module ext = {
     .open_session = ext_ret,
     .close_session = NULL,
     .chauthtok = ext_ret,
+    .release = ext_release,
+    .instance_new = ext_instance_new,
+};
+
+/* The module table as the first version of trex_pam_module.h declared it. */
+struct module_abi1 {
+    unsigned int abi;
+    const char *name;
+    trex_pam_sm_fn authenticate, setcred, acct_mgmt, open_session, close_session, chauthtok;
+    void (*release)(void *instance);
+};
+
+static const struct module_abi1 ext_abi1 = {
+    1, "ext_module", ext_auth, ext_cred, ext_ret, ext_ret, NULL, ext_ret, ext_release
+};
+
+static const struct trex_pam_module ext_abi3 = {
+    .abi = 3,
+    .name = "ext_module",
+    .authenticate = ext_auth,
+    .setcred = ext_cred,
+    .acct_mgmt = ext_ret,
+    .open_session = ext_ret,
+    .chauthtok = ext_ret,
 };
 
 __attribute__((visibility("default")))
@@ -65,9 +123,15 @@ const struct trex_pam_module *trex_pam_module_entry(const struct trex_pam_api *a
 
 const struct trex_pam_module *trex_pam_module_entry(const struct trex_pam_api *a)
 {
+    const char *abi = getenv("TREX_EXT_ABI");
+
     if (a == NULL || a->version != TREX_PAM_API_VERSION ||
         a->size < offsetof(struct trex_pam_api, status_token) + sizeof a->status_token)
         return NULL;
     api = a;
+    if (abi != NULL && strcmp(abi, "1") == 0)
+        return (const struct trex_pam_module *)(const void *)&ext_abi1;
+    if (abi != NULL && strcmp(abi, "3") == 0)
+        return &ext_abi3;
     return &ext;
 }

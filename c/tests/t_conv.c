@@ -59,7 +59,7 @@ static int released;
 static void release(void *inst) { released++; }
 
 static const struct trex_pam_module testmod = {
-    TREX_PAM_MODULE_ABI, "test", hook, hook, hook, hook, hook, hook, release
+    TREX_PAM_MODULE_ABI, "test", hook, hook, hook, hook, hook, hook, release, NULL
 };
 
 static int resolve(trex_pam_handle_t *pamh, void *data, const char *name, const struct trex_pam_module **mod, void **inst)

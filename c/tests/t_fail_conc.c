@@ -68,7 +68,7 @@ static int pw_auth(trex_pam_handle_t *h, int f, int argc, const char **argv, voi
     return strcmp(tok, "secret") == 0 ? TREX_PAM_SUCCESS : TREX_PAM_AUTH_ERR;
 }
 static const struct trex_pam_module pwmod = {
-    TREX_PAM_MODULE_ABI, "pw", pw_auth, NULL, NULL, NULL, NULL, NULL, NULL
+    TREX_PAM_MODULE_ABI, "pw", pw_auth, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 };
 
 static int resolve(trex_pam_handle_t *pamh, void *data, const char *name,

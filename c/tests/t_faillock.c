@@ -97,7 +97,7 @@ static int pw_ok(trex_pam_handle_t *h, int f, int argc, const char **argv, void 
     return TREX_PAM_SUCCESS;
 }
 static const struct trex_pam_module pwmod = {
-    TREX_PAM_MODULE_ABI, "pw", pw_auth, pw_ok, pw_ok, pw_ok, pw_ok, pw_ok, NULL
+    TREX_PAM_MODULE_ABI, "pw", pw_auth, pw_ok, pw_ok, pw_ok, pw_ok, pw_ok, NULL, NULL
 };
 
 static int resolve(trex_pam_handle_t *pamh, void *data, const char *name,

@@ -1,11 +1,15 @@
 /*
  * t_modules.c - the built-in modules (permit, deny, debug under both
  * spellings) and external modules loaded by absolute path through the API
- * table (c/tests/ext_module.c, found through $TREX_PAM_TESTDIR).
+ * table (c/tests/ext_module.c, found through $TREX_PAM_TESTDIR): their
+ * instance (module ABI 2: one per configuration, shared through a
+ * configuration cache), a module of ABI 1 (no instance_new member), and one
+ * of an ABI from the future.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "tap.h"
 #include "trex_pam_module.h"
 
@@ -27,15 +31,33 @@ static int conv_fn(int n, const struct trex_pam_message **m, struct trex_pam_res
 
 static char *dir;
 
-static trex_pam_handle_t *start(const char *service, const char *user)
+static trex_pam_handle_t *start_cached(const char *service, const char *user,
+                                       struct trex_pam_confcache *cache)
 {
     struct trex_pam_conv c = { conv_fn, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .confdir = dir, .log_mode = TREX_PAM_LOG_NONE };
+    struct trex_pam_options o = { .size = sizeof o, .confdir = dir, .log_mode = TREX_PAM_LOG_NONE,
+                                  .cache = cache };
     trex_pam_handle_t *h = NULL;
     msgs[0] = '\0';
     if (trex_pam_start_opts(service, user, &c, &o, &h) != TREX_PAM_SUCCESS)
         tap_diag("start %s failed", service);
     return h;
+}
+
+static trex_pam_handle_t *start(const char *service, const char *user)
+{
+    return start_cached(service, user, NULL);
+}
+
+/* EXT_INSTANCE after setcred on a new handle for alice. */
+static void instance_of(const char *service, struct trex_pam_confcache *cache, char *out, size_t n)
+{
+    trex_pam_handle_t *h = start_cached(service, "alice", cache);
+    const char *v;
+    snprintf(out, n, "(no setcred)");
+    if (trex_pam_setcred(h, 0) == TREX_PAM_SUCCESS && (v = trex_pam_getenv(h, "EXT_INSTANCE")) != NULL)
+        snprintf(out, n, "%s", v);
+    trex_pam_end(h, 0);
 }
 
 typedef int (*call_fn)(trex_pam_handle_t *, int);
@@ -118,6 +140,49 @@ static void test_external(void)
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR, "external module: bob refused");
     trex_pam_end(h, 0);
 
+    /* the instance: one per configuration (the first handle keeps the
+     * shared object loaded, so that its counter goes on) */
+    {
+        struct trex_pam_confcache *cache = trex_pam_confcache_new();
+        trex_pam_handle_t *keep = start("ext", "alice");
+        char a[64], b[64], c[64], d[64];
+        instance_of("ext", NULL, a, sizeof a);
+        instance_of("ext", NULL, b, sizeof b);
+        tap_ok(strcmp(a, "none") != 0 && strcmp(a, "(no setcred)") != 0,
+               "ABI 2: instance_new made an instance (%s)", a);
+        tap_ok(strcmp(a, b) != 0, "... without a cache, one per handle (%s, %s)", a, b);
+        instance_of("ext", cache, c, sizeof c);
+        instance_of("ext", cache, d, sizeof d);
+        tap_is_str(d, c, "... with a cache, the handles of one configuration share one");
+        tap_ok(strcmp(c, b) != 0, "... made when the configuration was loaded");
+        trex_pam_confcache_free(cache);         /* releases it (ASan: no leak) */
+        trex_pam_end(keep, 0);
+    }
+
+    /* a module built against ABI 1: its table has no instance_new */
+    setenv("TREX_EXT_ABI", "1", 1);
+    h = start("ext", "alice");
+    tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "ABI 1 module: loads and authenticates");
+    tap_is_int(trex_pam_setcred(h, 0), TREX_PAM_SUCCESS, "ABI 1 module: setcred");
+    tap_is_str(trex_pam_getenv(h, "EXT_INSTANCE"), "none", "... with no instance");
+    tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_ACCT_EXPIRED, "... and its arguments");
+    trex_pam_end(h, 0);
+    {
+        struct trex_pam_confcache *cache = trex_pam_confcache_new();
+        h = start_cached("ext", "alice", cache);
+        tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "ABI 1 module through a cache");
+        trex_pam_end(h, 0);
+        h = start_cached("ext", "alice", cache);
+        tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "... again, sharing the configuration");
+        trex_pam_end(h, 0);
+        trex_pam_confcache_free(cache);
+    }
+    setenv("TREX_EXT_ABI", "3", 1);
+    h = start("ext", "alice");
+    tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_MODULE_UNKNOWN, "an ABI from the future is refused");
+    trex_pam_end(h, 0);
+    unsetenv("TREX_EXT_ABI");
+
     h = start("ext_missing", "alice");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_MODULE_UNKNOWN, "missing shared object: MODULE_UNKNOWN");
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_SUCCESS, "... an optional missing one is skipped");
@@ -160,6 +225,12 @@ int main(void)
         tap_write_file(dir, "debug_first", "auth required debug auth=nosuch auth=auth_err\n")) {
         printf("Bail out! cannot write the test configuration\n");
         return 1;
+    }
+    {
+        /* configuration files younger than 20 ms are read again at every
+         * start (the cache's racy rule): let them age */
+        struct timespec ts = { 0, 30 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
     }
     test_builtins();
     test_external();

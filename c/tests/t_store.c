@@ -1,9 +1,13 @@
 /*
  * t_store.c - the store (store.h) on its SQLite backend: location, creation
  * and permissions, refusal of unsafe, missing, empty, foreign, corrupt and
- * newer files (left byte for byte as they were), the schema upgrade, and
- * every function on users, attributes, sessions and failure tallies with
- * its error paths. Error texts must name the file and hold no hash.
+ * newer files (left byte for byte as they were), the schema upgrades (0 ->
+ * current, and a version 1 file made by hand: upgraded in one transaction
+ * read-write, used as it is read-only), the query plans of the session
+ * statements at scale (EXPLAIN QUERY PLAN of the very SQL the store runs,
+ * caught with a trace), and every function on users, attributes, sessions
+ * and failure tallies with its error paths. Error texts must name the file
+ * and hold no hash.
  * The file is inspected with plain sqlite3 calls where the API cannot show
  * it (application_id, journal mode, rows left after a cascade).
  */
@@ -21,6 +25,8 @@
 #include "store.h"
 
 #define APP_ID 0x54525850
+#define SCHEMA "2"            /* the current schema version */
+#define NEWER  "3"
 
 static char *dir;
 
@@ -244,7 +250,7 @@ static void test_create(void)
     tap_is_str(v, "wal", "create: WAL journal");
     free(v);
     v = raw_text(p, "SELECT value FROM trex_pam_meta WHERE key = 'schema_version'");
-    tap_is_str(v, "1", "create: schema version 1");
+    tap_is_str(v, SCHEMA, "create: schema version " SCHEMA);
     free(v);
     v = raw_text(p, "SELECT value FROM trex_pam_meta WHERE key = 'application'");
     tap_is_str(v, "TRex::PAM", "create: application marker");
@@ -478,7 +484,7 @@ static void test_not_ours(void)
 
     st = open_ok(newer, TP_STORE_CREATE, "newer: create");
     tp_store_close(st);
-    raw_exec(newer, "UPDATE trex_pam_meta SET value = '2' WHERE key = 'schema_version'");
+    raw_exec(newer, "UPDATE trex_pam_meta SET value = '" NEWER "' WHERE key = 'schema_version'");
     refused(newer, 0, TP_STORE_UNAVAIL, "made by a newer TRex::PAM", "newer schema version");
     refused(newer, TP_STORE_RDONLY, TP_STORE_UNAVAIL, "made by a newer TRex::PAM",
             "newer schema version, read-only");
@@ -525,7 +531,7 @@ static void test_upgrade(void)
     tap_is_int(add_user(st, "up", "h"), TP_STORE_OK, "upgraded store works");
     tp_store_close(st);
     v = raw_text(p, "SELECT value FROM trex_pam_meta WHERE key = 'schema_version'");
-    tap_is_str(v, "1", "upgrade: version 1 recorded");
+    tap_is_str(v, SCHEMA, "upgrade: version " SCHEMA " recorded");
     free(v);
     st = open_ok(p, TP_STORE_RDONLY, "upgraded store opens read-only");
     tp_store_close(st);
@@ -1135,6 +1141,370 @@ static void test_rdonly(void)
     tp_store_close(st);
 }
 
+/* ---- version 1 -> 2 ------------------------------------------------------------------- */
+
+/* The version 1 tables as migration 0 -> 1 made them. */
+#define V1_TABLES \
+    "CREATE TABLE users (name TEXT PRIMARY KEY NOT NULL, hash TEXT NOT NULL," \
+    " disabled INTEGER NOT NULL DEFAULT 0, force_change INTEGER NOT NULL DEFAULT 0," \
+    " expires INTEGER NOT NULL DEFAULT 0, pw_changed INTEGER NOT NULL DEFAULT 0," \
+    " pw_min_days INTEGER NOT NULL DEFAULT 0, pw_max_days INTEGER NOT NULL DEFAULT -1," \
+    " pw_warn_days INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL) WITHOUT ROWID;" \
+    "CREATE TABLE user_attrs (" \
+    " user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE," \
+    " name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (user, name)) WITHOUT ROWID;" \
+    "CREATE TABLE sessions (" \
+    " digest BLOB PRIMARY KEY NOT NULL CHECK (length(digest) = 32)," \
+    " user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE," \
+    " created INTEGER NOT NULL, last_used INTEGER NOT NULL, rhost TEXT) WITHOUT ROWID;" \
+    "CREATE INDEX sessions_user ON sessions(user);" \
+    "CREATE TABLE failures (" \
+    " user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE," \
+    " time INTEGER NOT NULL);" \
+    "CREATE INDEX failures_user_time ON failures(user, time);"
+
+static void hex_of(char out[2 * TP_SESSION_DIGEST_LEN + 1], int seed)
+{
+    unsigned char d[TP_SESSION_DIGEST_LEN];
+    digest_of(d, seed);
+    for (int i = 0; i < TP_SESSION_DIGEST_LEN; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* A version 1 store made by hand, with a row in every table; extra SQL last. */
+static void make_v1(const char *p, const char *extra)
+{
+    char sql[8192], h1[65], h2[65], h3[65];
+
+    hex_of(h1, 41);
+    hex_of(h2, 42);
+    hex_of(h3, 43);
+    snprintf(sql, sizeof sql,
+             "PRAGMA journal_mode = WAL; PRAGMA application_id = %d;"
+             "CREATE TABLE trex_pam_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)"
+             " WITHOUT ROWID;"
+             "INSERT INTO trex_pam_meta VALUES ('application', 'TRex::PAM'), ('schema_version', '1');"
+             V1_TABLES
+             "INSERT INTO users (name, hash, created) VALUES ('alice', '$y$A', 1), ('bob', '', 2);"
+             "INSERT INTO user_attrs VALUES ('alice', 'display_name', 'Alice');"
+             "INSERT INTO sessions VALUES (X'%s', 'alice', 100, 1000, '192.0.2.7'),"
+             " (X'%s', 'alice', 200, 2000, NULL), (X'%s', 'bob', 300, 3000, NULL);"
+             "INSERT INTO failures VALUES ('alice', 50), ('alice', 60);"
+             "%s", APP_ID, h1, h2, h3, extra);
+    raw_exec(p, sql);
+    chmod(p, 0600);
+}
+
+static int has_object(const char *p, const char *name)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE name = '%s'", name);
+    return raw_int(p, sql) == 1;
+}
+
+static char *version_of(const char *p)
+{
+    return raw_text(p, "SELECT value FROM trex_pam_meta WHERE key = 'schema_version'");
+}
+
+/* The rows of make_v1 through the API (the sessions of alice in order). */
+static void v1_rows_readable(struct tp_store *st, const char *what)
+{
+    unsigned char d41[32], d42[32];
+    struct tp_session g;
+    struct tp_user u;
+    struct sess_seen seen;
+    char want[256];
+    int count = -1;
+    int64_t latest = 0;
+
+    digest_of(d41, 41);
+    digest_of(d42, 42);
+    tap_is_int(tp_store_session_get(st, d41, &g), TP_STORE_OK, "%s: session_get", what);
+    tap_ok(g.user != NULL && strcmp(g.user, "alice") == 0 && g.created == 100 && g.last_used == 1000
+           && g.rhost != NULL && strcmp(g.rhost, "192.0.2.7") == 0, "%s: the session's fields", what);
+    tp_session_clear(&g);
+    memset(&seen, 0, sizeof seen);
+    tap_is_int(tp_store_session_list(st, "alice", collect_sessions, &seen), TP_STORE_OK,
+               "%s: session_list for a user", what);
+    snprintf(want, sizeof want, "alice:%d:100:192.0.2.7 alice:%d:200:- ", d41[0], d42[0]);
+    tap_is_str(seen.text, want, "%s: a user's sessions in creation order", what);
+    tap_is_int(tp_store_user_get(st, "alice", &u), TP_STORE_OK, "%s: user_get", what);
+    tap_ok(u.nattrs == 1 && strcmp(u.hash, "$y$A") == 0, "%s: the user and the attribute", what);
+    tp_user_clear(&u);
+    tap_is_int(tp_store_fail_count(st, "alice", 0, &count, &latest), TP_STORE_OK, "%s: fail_count",
+               what);
+    tap_ok(count == 2 && latest == 60, "%s: the failures", what);
+}
+
+static void test_upgrade_v1(void)
+{
+    const char *rw = in_dir("v1.db"), *ro = in_dir("v1ro.db"), *bad = in_dir("v1bad.db");
+    const char *idx[] = { "sessions_last_used", "sessions_created", "sessions_user_created" };
+    struct tp_store *st;
+    unsigned char *before, *after;
+    struct sess_seen seen;
+    size_t n1, n2;
+    int count = -1, all = 1;
+    char *v;
+
+    make_v1(rw, "");
+    make_v1(ro, "");
+    /* a name taken by hand: the migration's second CREATE INDEX fails */
+    make_v1(bad, "CREATE INDEX sessions_created ON users(created);");
+
+    /* read-only: used as it is, never written */
+    before = slurp(ro, &n1);
+    if ((st = open_ok(ro, TP_STORE_RDONLY, "version 1 read-only")) != NULL) {
+        v1_rows_readable(st, "version 1 read-only");
+        tap_is_int(add_user(st, "carol", "h"), TP_STORE_ERR, "version 1 read-only: a write is refused");
+        tp_store_close(st);
+    }
+    after = slurp(ro, &n2);
+    tap_ok(before && after && n1 == n2 && memcmp(before, after, n1) == 0,
+           "version 1 read-only: the file is left as it was");
+    free(before);
+    free(after);
+    v = version_of(ro);
+    tap_is_str(v, "1", "version 1 read-only: still version 1");
+    free(v);
+    tap_ok(!has_object(ro, "sessions_last_used"), "version 1 read-only: no index added");
+
+    /* read-write: upgraded, in one transaction with the version */
+    if ((st = open_ok(rw, 0, "version 1 read-write")) != NULL) {
+        v1_rows_readable(st, "upgraded to version " SCHEMA);
+        tap_is_int(tp_store_session_purge(st, 1500, 0, &count), TP_STORE_OK, "upgraded: purge");
+        tap_is_int(count, 1, "upgraded: purge removed the idle one");
+        memset(&seen, 0, sizeof seen);
+        tp_store_session_list(st, NULL, collect_sessions, &seen);
+        tap_is_int(seen.calls, 2, "upgraded: session_list of everyone");
+        tp_store_close(st);
+    }
+    v = version_of(rw);
+    tap_is_str(v, SCHEMA, "version 1 read-write: version " SCHEMA " recorded");
+    free(v);
+    for (size_t i = 0; i < sizeof idx / sizeof idx[0]; i++)
+        all &= tap_ok(has_object(rw, idx[i]), "upgraded: index %s", idx[i]);
+    tap_ok(!has_object(rw, "sessions_user"), "upgraded: sessions_user replaced by sessions_user_created");
+    tap_is_int(raw_int(rw, "SELECT (SELECT count(*) FROM users) * 100 + (SELECT count(*) FROM"
+                       " user_attrs) * 10 + (SELECT count(*) FROM failures)"), 212,
+               "upgraded: users, attributes and failures kept");
+    v = raw_text(rw, "PRAGMA integrity_check");
+    tap_is_str(v, "ok", "upgraded: integrity_check");
+    free(v);
+    st = open_ok(rw, TP_STORE_RDONLY, "upgraded store opens read-only");
+    tp_store_close(st);
+
+    /* a migration failing half-way leaves nothing of itself */
+    refused(bad, 0, TP_STORE_ERR, "upgrading the schema", "version 1 whose upgrade fails");
+    v = version_of(bad);
+    tap_is_str(v, "1", "failed upgrade: still version 1");
+    free(v);
+    tap_ok(!has_object(bad, "sessions_last_used"),
+           "failed upgrade: the index made before the failure is rolled back too");
+    tap_ok(has_object(bad, "sessions_user"), "failed upgrade: the old index is still there");
+    if ((st = open_ok(bad, TP_STORE_RDONLY, "failed upgrade: still readable read-only")) != NULL) {
+        v1_rows_readable(st, "failed upgrade, read-only");
+        tp_store_close(st);
+    }
+}
+
+/* ---- query plans -------------------------------------------------------------------------- */
+
+/* Every connection gets a trace (sqlite3_auto_extension); while `on`, the
+ * SQL text of each statement the store runs is kept. */
+#define MAX_TRACED 32
+static struct {
+    int on, n;
+    char *sql[MAX_TRACED];
+    int closes, no_ckpt;            /* connections closed; of those, without checkpoint */
+} traced;
+
+static int trace_stmt(unsigned int type, void *ctx, void *p, void *x)
+{
+    const char *sql = x;
+    int no_ckpt = 0;
+
+    if (type == SQLITE_TRACE_CLOSE) {
+        sqlite3_db_config(p, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, -1, &no_ckpt);
+        traced.closes++;
+        traced.no_ckpt += no_ckpt != 0;
+    } else if (traced.on && type == SQLITE_TRACE_STMT && sql != NULL && strncmp(sql, "--", 2) != 0
+               && traced.n < MAX_TRACED) {
+        traced.sql[traced.n++] = strdup(sql);
+    }
+    return 0;
+}
+
+static int trace_hook(sqlite3 *db, const char **err, const struct sqlite3_api_routines *api)
+{
+    sqlite3_trace_v2(db, SQLITE_TRACE_STMT | SQLITE_TRACE_CLOSE, trace_stmt, NULL);
+    return SQLITE_OK;
+}
+
+static void traced_clear(void)
+{
+    for (int i = 0; i < traced.n; i++)
+        free(traced.sql[i]);
+    traced.n = 0;
+}
+
+/* EXPLAIN QUERY PLAN of every traced statement (but BEGIN, COMMIT,
+ * ROLLBACK), the details joined with "; ". */
+static void plans_of_traced(const char *path, char *out, size_t outlen)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *p;
+    char sql[2048];
+
+    out[0] = '\0';
+    traced.on = 0;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return;
+    }
+    for (int i = 0; i < traced.n; i++) {
+        if (strncmp(traced.sql[i], "BEGIN", 5) == 0 || strcmp(traced.sql[i], "COMMIT") == 0
+            || strcmp(traced.sql[i], "ROLLBACK") == 0)
+            continue;
+        snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", traced.sql[i]);
+        if (sqlite3_prepare_v2(db, sql, -1, &p, NULL) != SQLITE_OK) {
+            size_t len = strlen(out);
+            snprintf(out + len, outlen - len, "(cannot explain: %s); ", sqlite3_errmsg(db));
+            continue;
+        }
+        while (sqlite3_step(p) == SQLITE_ROW) {
+            size_t len = strlen(out);
+            snprintf(out + len, outlen - len, "%s; ", (const char *)sqlite3_column_text(p, 3));
+        }
+        sqlite3_finalize(p);
+    }
+    sqlite3_close(db);
+    traced_clear();
+}
+
+/* The plan holds every string of `must` and none of `never` (NULL-ended lists). */
+static void plan_is(const char *path, const char *what, const char *const *must,
+                    const char *const *never)
+{
+    char plan[4096];
+    int good = 1;
+
+    plans_of_traced(path, plan, sizeof plan);
+    for (; must != NULL && *must != NULL; must++)
+        good &= contains(plan, *must);
+    for (; never != NULL && *never != NULL; never++)
+        good &= !contains(plan, *never);
+    if (!tap_ok(plan[0] != '\0' && good, "plan: %s", what))
+        tap_diag("plan: %s", plan);
+}
+
+static void store_plans(const char *p, const char *which)
+{
+    static const char *const no_scan[] = { "SCAN", "TEMP B-TREE", NULL };
+    static const char *const pk[] = { "SEARCH sessions USING PRIMARY KEY (digest=?)", NULL };
+    static const char *const purge[] = { "MULTI-INDEX OR",
+                                         "SEARCH sessions USING INDEX sessions_last_used (last_used<?)",
+                                         "SEARCH sessions USING INDEX sessions_created (created<?)",
+                                         NULL };
+    static const char *const by_user[] = { "sessions_user_created (user=?)", NULL };
+    static const char *const fails[] = { "failures_user_time (user=?", NULL };
+    unsigned char d[32];
+    struct tp_store *st = open_ok(p, 0, which);
+    struct tp_session g;
+    struct sess_seen seen;
+    char what[256];
+    int count, n;
+    int64_t latest;
+
+    if (st == NULL)
+        return;
+    digest_of(d, 41);
+    traced_clear();
+#define TRACED(call) (traced.on = 1, (call), traced.on = 0)
+#define WHAT(s) (snprintf(what, sizeof what, "%s: %s", which, s), what)
+    TRACED(tp_store_session_purge(st, 5, 5, &count));
+    plan_is(p, WHAT("session_purge is two index range searches (no scan)"), purge, no_scan);
+    TRACED(tp_store_session_get(st, d, &g));
+    tp_session_clear(&g);
+    plan_is(p, WHAT("session_get is one primary key search"), pk, no_scan);
+    TRACED(tp_store_session_touch(st, d, 1000000, 0));
+    plan_is(p, WHAT("session_touch: primary key searches"), pk, no_scan);
+    memset(&seen, 0, sizeof seen);
+    TRACED(tp_store_session_list(st, "alice", collect_sessions, &seen));
+    plan_is(p, WHAT("session_list of a user: an index search, already in order"), by_user, no_scan);
+    TRACED(tp_store_session_delete_user(st, "alice", d, &count));
+    plan_is(p, WHAT("session_delete_user: an index search"), by_user, no_scan);
+    TRACED(tp_store_session_delete(st, d));
+    plan_is(p, WHAT("session_delete: a primary key search"), pk, no_scan);
+    TRACED(tp_store_fail_count(st, "alice", 0, &n, &latest));
+    plan_is(p, WHAT("fail_count: an index search"), fails, no_scan);
+#undef TRACED
+#undef WHAT
+    tp_store_close(st);
+}
+
+/* A connection inherited through fork and closed in the child writes
+ * nothing: no checkpoint of a last connection (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+ * seen by the close trace); the parent's own close checkpoints as ever. */
+static void test_fork_close(void)
+{
+    const char *p = in_dir("forked.db");
+    struct tp_store *st = open_ok(p, TP_STORE_CREATE, "fork: a store");
+    int status = -1;
+    pid_t pid;
+
+    if (st == NULL)
+        return;
+    tap_is_int(add_user(st, "before", "h"), TP_STORE_OK, "fork: a user before");
+    fflush(stdout);
+    if ((pid = fork()) == 0) {
+        traced.closes = traced.no_ckpt = 0;
+        tp_store_close(st);           /* the inherited one */
+        _exit(traced.closes == 1 && traced.no_ckpt == 1 ? 0 : 1);
+    }
+    waitpid(pid, &status, 0);
+    tap_ok(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "fork: the child closes its inherited connection without a checkpoint");
+    tap_is_int(add_user(st, "after", "h"), TP_STORE_OK, "fork: the parent's connection goes on");
+    traced.closes = traced.no_ckpt = 0;
+    tp_store_close(st);
+    tap_ok(traced.closes == 1 && traced.no_ckpt == 0, "fork: the parent's own close checkpoints");
+    tap_is_int(raw_int(p, "SELECT count(*) FROM users WHERE name IN ('before', 'after')"), 2,
+               "fork: both users are in the file");
+}
+
+static void test_plans(void)
+{
+    const char *fresh = in_dir("plans.db"), *old = in_dir("plans-v1.db");
+    struct tp_store *st;
+
+    if (!tap_is_int(sqlite3_auto_extension((void (*)(void))trace_hook), SQLITE_OK,
+                    "plans: a trace on every connection"))
+        return;
+    make_v1(old, "");
+    /* control: on version 1 (read-only, not upgraded) the same call sorts */
+    if ((st = open_ok(old, TP_STORE_RDONLY, "plans: version 1 read-only")) != NULL) {
+        static const char *const sorts[] = { "sessions_user (user=?)", "TEMP B-TREE", NULL };
+        struct sess_seen seen;
+        memset(&seen, 0, sizeof seen);
+        traced_clear();
+        traced.on = 1;
+        tp_store_session_list(st, "alice", collect_sessions, &seen);
+        plan_is(old, "control: version 1 sorts a user's sessions (the check can fail)", sorts, NULL);
+        tp_store_close(st);
+    }
+    store_plans(old, "a version 1 store upgraded");
+    if ((st = open_ok(fresh, TP_STORE_CREATE, "plans: a new store")) != NULL) {
+        add_user(st, "alice", "h");
+        tp_store_close(st);
+        store_plans(fresh, "a new store");
+    }
+    test_fork_close();
+    sqlite3_reset_auto_extension();
+    traced_clear();
+}
+
 int main(void)
 {
     struct tp_store *st;
@@ -1163,6 +1533,8 @@ int main(void)
     }
     test_secure_delete();
     test_rdonly();
+    test_upgrade_v1();
+    test_plans();
     tap_rmtree(dir);
     free(dir);
     return tap_done();

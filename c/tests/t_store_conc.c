@@ -13,12 +13,18 @@
  *    - user_add races on shared names: exactly one winner per name;
  *    - reads, session touches and listings in between;
  *    and no call returns anything but the expected codes.
+ * 3. NPROC processes open the same version 1 store at the same moment
+ *    (UPGRADE_ROUNDS times), half read-write and half read-only: all
+ *    succeed and use it, the upgrade is made once (version 2, its indexes,
+ *    every row kept).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <sqlite3.h>
 #include "tap.h"
 #include "store.h"
 
@@ -30,6 +36,8 @@
 #endif
 #define NAMES (NOPS / 4)
 #define CREATE_ROUNDS 25
+#define UPGRADE_ROUNDS 10
+#define APP_ID 0x54525850
 
 struct result {
     int cas_ok, cas_conflict, fails, fail_order_bad, touches;
@@ -208,6 +216,88 @@ static void create_one(const char *path, int id, struct result *r)
     tp_store_close(st);
 }
 
+/* A version 1 store (the tables as migration 0 -> 1 made them) with a user
+ * and a session. */
+static int make_v1(const char *path)
+{
+    char sql[4096];
+    sqlite3 *db = NULL;
+    int rc;
+
+    snprintf(sql, sizeof sql,
+             "PRAGMA journal_mode = WAL; PRAGMA application_id = %d;"
+             "CREATE TABLE trex_pam_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)"
+             " WITHOUT ROWID;"
+             "INSERT INTO trex_pam_meta VALUES ('application', 'TRex::PAM'), ('schema_version', '1');"
+             "CREATE TABLE users (name TEXT PRIMARY KEY NOT NULL, hash TEXT NOT NULL,"
+             " disabled INTEGER NOT NULL DEFAULT 0, force_change INTEGER NOT NULL DEFAULT 0,"
+             " expires INTEGER NOT NULL DEFAULT 0, pw_changed INTEGER NOT NULL DEFAULT 0,"
+             " pw_min_days INTEGER NOT NULL DEFAULT 0, pw_max_days INTEGER NOT NULL DEFAULT -1,"
+             " pw_warn_days INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL) WITHOUT ROWID;"
+             "CREATE TABLE user_attrs ("
+             " user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+             " name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (user, name)) WITHOUT ROWID;"
+             "CREATE TABLE sessions ("
+             " digest BLOB PRIMARY KEY NOT NULL CHECK (length(digest) = 32),"
+             " user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+             " created INTEGER NOT NULL, last_used INTEGER NOT NULL, rhost TEXT) WITHOUT ROWID;"
+             "CREATE INDEX sessions_user ON sessions(user);"
+             "CREATE TABLE failures ("
+             " user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+             " time INTEGER NOT NULL);"
+             "CREATE INDEX failures_user_time ON failures(user, time);"
+             "INSERT INTO users (name, hash, created) VALUES ('old', '', 1);"
+             "INSERT INTO sessions VALUES (zeroblob(32), 'old', 100, 1000, NULL);", APP_ID);
+    rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc == SQLITE_OK && chmod(path, 0600) == 0 ? 0 : -1;
+}
+
+/* Odd ids read-only, even ones read-write: open, read the old session, and
+ * (read-write) add a user. */
+static void upgrade_one(const char *path, int id, struct result *r)
+{
+    struct tp_store *st = NULL;
+    struct tp_session ses;
+    unsigned char zero[TP_SESSION_DIGEST_LEN] = { 0 };
+    char err[1024], name[16];
+    struct tp_user u;
+    int rc;
+
+    if ((rc = tp_store_open(path, id % 2 ? TP_STORE_RDONLY : 0, &st, err, sizeof err)) != TP_STORE_OK) {
+        r->errors++;
+        snprintf(r->first_error, sizeof r->first_error, "open: code %d: %s", rc, err);
+        return;
+    }
+    if ((rc = tp_store_session_get(st, zero, &ses)) != TP_STORE_OK)
+        note_error(r, st, "session_get", rc);
+    tp_session_clear(&ses);
+    if (id % 2 == 0) {
+        snprintf(name, sizeof name, "u%d", id);
+        tp_user_init(&u);
+        u.name = name;
+        u.hash = "";
+        if ((rc = tp_store_user_add(st, &u)) != TP_STORE_OK)
+            note_error(r, st, "user_add", rc);
+    }
+    tp_store_close(st);
+}
+
+static long long raw_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *p = NULL;
+    long long v = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
+        && sqlite3_prepare_v2(db, sql, -1, &p, NULL) == SQLITE_OK && sqlite3_step(p) == SQLITE_ROW)
+        v = sqlite3_column_int64(p, 0);
+    sqlite3_finalize(p);
+    sqlite3_close(db);
+    return v;
+}
+
 static void report_errors(const struct result res[NPROC], const char *what)
 {
     int errors = 0;
@@ -306,6 +396,32 @@ int main(void)
         }
         tap_is_int(once, NAMES, "hammer: exactly one user_add won each name");
     }
+    /* 3. upgrading together */
+    n = 0;
+    for (int round = 0; round < UPGRADE_ROUNDS; round++) {
+        int ran, errors = 0;
+        snprintf(path, sizeof path, "%s/upgraded%d.db", dir, round);
+        if (make_v1(path) != 0) {
+            tap_diag("upgrade round %d: cannot make the version 1 store", round);
+            continue;
+        }
+        ran = run_children(path, upgrade_one, res);
+        for (int k = 0; k < NPROC; k++) {
+            errors += res[k].errors;
+            if (res[k].errors)
+                tap_diag("upgrade round %d: process %d: %s", round, k, res[k].first_error);
+        }
+        n += ran && errors == 0
+             && raw_int(path, "SELECT value FROM trex_pam_meta WHERE key = 'schema_version'") == 2
+             && raw_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN"
+                        " ('sessions_last_used', 'sessions_created', 'sessions_user_created')") == 3
+             && raw_int(path, "SELECT count(*) FROM users") == 1 + (NPROC + 1) / 2
+             && raw_int(path, "SELECT count(*) FROM sessions") == 1;
+    }
+    tap_is_int(n, UPGRADE_ROUNDS,
+               "upgrade: %d rounds of %d processes (half read-only) opening one version 1 store"
+               " at once: all succeed, upgraded once, every row kept", UPGRADE_ROUNDS, NPROC);
+
     tap_rmtree(dir);
     free(dir);
     return tap_done();

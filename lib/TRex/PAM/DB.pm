@@ -19,7 +19,7 @@ __END__
 
 =head1 NAME
 
-TRex::PAM::DB - administer the users of TRex::PAM's embedded user database
+TRex::PAM::DB - administer the users of TRex::PAM's embedded user database, their sessions and failed logins
 
 =head1 SYNOPSIS
 
@@ -35,6 +35,17 @@ TRex::PAM::DB - administer the users of TRex::PAM's embedded user database
   print "$u->{name} $u->{method}", ($u->{disabled} ? ' (disabled)' : ''), "\n";
   print "$_->{name}\n" for $db->users;
 
+  for my $s ($db->sessions('alice')) {           # no session ID: a handle
+      print "$s->{handle} $s->{rhost}\n" if defined $s->{rhost};
+  }
+  $db->session_revoke('alice', '3f9a01c2');      # one session ends
+  $db->session_revoke_all('alice');              # all of them
+  $db->session_purge(idle => 1800, lifetime => 43200);
+
+  my $f = $db->faillock('alice', deny => 5, unlock_time => 900);
+  print "locked\n" if $f->{locked};
+  $db->faillock_reset('alice');
+
   $db->user_delete('alice');
   TRex::PAM::DB::wipe($password, $new_password);
 
@@ -44,8 +55,10 @@ The users that the C<userdb> module authenticates live in one SQLite file
 (the embedded store). This class is the administrator's way to that file:
 create it, add users with a password (hashed with libxcrypt) or with a hash
 imported from elsewhere, change passwords, account and password-ageing
-fields and free attributes, list and delete users. The command
-L<trex-pam(1)|trex-pam> is built on it.
+fields and free attributes, list and delete users, list and end the web
+sessions the C<session> module opened for them, read and clear the failed
+logins the C<faillock> module counted. The command L<trex-pam(1)|trex-pam>
+is built on it.
 
 The file is the C<path> argument, else C<$TREX_PAM_DB>, else
 F</var/lib/trex-pam/trex-pam.db>. A file that is not a TRex::PAM database
@@ -65,7 +78,8 @@ method's name and the reason:
 so that a forgotten return value can never leave an account in another
 state than the script meant. C<< $db->status >> then holds the code (below)
 and C<< $db->error >> the reason alone, without the method's name. A lookup
-of a user that does not exist (C<user>) is not an error: it returns undef.
+of a user that does not exist (C<user>, C<faillock>) is not an error: it
+returns undef.
 
 Misuse croaks too: an unknown option, an odd number of option arguments, a
 string holding a wide character or a NUL byte (the croak names the
@@ -123,14 +137,22 @@ such user), C<TRex::PAM::DB::EXISTS> (the user already exists),
 C<PAM_BAD_ITEM> (an invalid name, value or hash, an unknown method or cost),
 C<PAM_PERM_DENIED> (a change through a read-only object),
 C<PAM_AUTHINFO_UNAVAIL> (the store became unusable), C<PAM_TRY_AGAIN> (a
-concurrent writer won), C<PAM_BUF_ERR> or C<PAM_SYSTEM_ERR>. The C<PAM_*>
-constants are TRex::PAM's.
+concurrent writer won), C<TRex::PAM::DB::NO_SESSION> (no session of that
+handle), C<PAM_BUF_ERR> or C<PAM_SYSTEM_ERR>. The C<PAM_*> constants are
+TRex::PAM's.
 
 =head2 EXISTS
 
   TRex::PAM::DB::EXISTS
 
 The status of adding a user whose name is taken (64: outside the PAM codes).
+
+=head2 NO_SESSION
+
+  TRex::PAM::DB::NO_SESSION
+
+The status of revoking a session handle that is no session of that user
+(65: outside the PAM codes).
 
 =head2 user_add
 
@@ -250,6 +272,109 @@ unknown.
 
 Every user, in name order, as L</user> returns them.
 
+=head1 SESSIONS
+
+The C<session> module opens a session at login and gives its ID to the
+application (the C<TREX_SESSION_ID> item); the store keeps only a digest of
+the ID, with the user, the times and the remote host. Here a session is
+named by its B<handle>: the first 8 hex digits of a BLAKE2b digest of that
+stored digest. A handle is not the ID nor any part of the stored digest,
+reveals nothing that could authenticate, and may be shown, logged or pasted
+into a ticket; it stays the same for the life of the session. No method
+here ever returns an ID or a digest.
+
+=head2 sessions
+
+  my @sessions = $db->sessions($name);
+  my @every = $db->sessions;
+
+The sessions of one user (croaks with status C<PAM_USER_UNKNOWN> if there
+is no such user), or of every user, by user then time of opening, each a
+hash reference:
+
+  { user => 'alice', handle => '3f9a01c2', created => 1764493964,
+    last_used => 1764495602, rhost => '192.0.2.7' }
+
+C<created> is when it was opened; C<last_used> the last use the module
+wrote down (it writes at most once per its C<touch_interval>, 60 s by
+default, so the real last use may be up to that much later); C<rhost> the
+C<PAM_RHOST> item at login, undef if there was none. A session that has
+expired but is not purged yet is listed too: compare the times with the
+service's C<idle=> and C<lifetime=>.
+
+=head2 session_revoke
+
+  my $n = $db->session_revoke($name, $handle);
+
+Ends the session of that handle (8 hex digits, either case) of the user
+C<$name>: its ID fails the next authentication (C<PAM_AUTH_ERR>). Returns 1.
+Croaks with status C<NO_SESSION> if the user has no session of that handle
+(one of another user's included), C<PAM_BAD_ITEM> for a malformed handle or
+one that two of the user's sessions share (very unlikely;
+L</session_revoke_all> then), C<PAM_USER_UNKNOWN> for an unknown user.
+
+  $db->session_revoke('alice', '3f9a01c2');
+
+=head2 session_revoke_all
+
+  my $n = $db->session_revoke_all($name);
+
+Ends every session of the user; returns how many (0 if there was none).
+Use it after resetting a password whose old value may be known to someone
+else (C<trex-pam passwd> does it by default), or to log a user out
+everywhere. Disabling an account does not need it to refuse the sessions
+(C<acct_mgmt> refuses a disabled account on every request) but ends them
+for good.
+
+  $db->set_password('alice', $pw);
+  $db->session_revoke_all('alice');
+
+=head2 session_purge
+
+  my $n = $db->session_purge(idle => $seconds, lifetime => $seconds);
+
+Deletes the sessions of every user that the C<session> module would refuse
+as expired: idle longer than C<idle> seconds or opened longer than
+C<lifetime> seconds ago (0: no such limit; at least one must be set;
+default 1800 and 43200, the module's defaults). Returns how many. Give the
+service's C<idle=> and C<lifetime=>: shorter values end sessions the module
+still accepts.
+
+=head1 FAILED LOGINS
+
+The C<faillock> module records each failed login of a user in the store
+and locks the user after too many. These methods read and clear that
+record; the verdict follows the module's rule, under the arguments given
+(give those of the service's faillock lines).
+
+=head2 faillock
+
+  my $f = $db->faillock($name, deny => 3, fail_interval => 900, unlock_time => 600);
+
+The user's record as a hash reference, or undef if there is no such user
+(status C<PAM_USER_UNKNOWN>):
+
+  { total => 3, failures => 3, latest => 1764495182, locked => 1,
+    unlock_at => 1764495782, times => [1764495171, 1764495176, 1764495182] }
+
+C<total>: the failures on record; C<failures>: those less than
+C<fail_interval> seconds before the latest (the ones that count); C<latest>:
+the time of the latest (undef if none); C<locked>: 1 if the module's
+C<preauth> refuses the user now: at least C<deny> failures count (C<deny>
+0 never locks) and the latest is less than C<unlock_time> seconds ago
+(C<unlock_time> 0 or C<'never'>: until a reset); C<unlock_at>: when the
+lock runs out (undef if not locked or only a reset ends it); C<times>: the
+time of each failure on record, oldest first. The options default to the
+module's defaults (3, 900, 600); C<deny> is 0 to 65535, the times 0 to
+604800 seconds.
+
+=head2 faillock_reset
+
+  my $n = $db->faillock_reset($name);
+
+Clears the user's failures, which unlocks the user at once; returns how
+many there were. Croaks for an unknown user.
+
 =head1 FUNCTIONS
 
 =head2 hash_usable
@@ -328,6 +453,23 @@ C<user_add>/C<user_set> with C<hash>.
 =item C<< FILE: opened read-only >>
 
 a change through C<< readonly => 1 >>; status C<PAM_PERM_DENIED>.
+
+=item C<< NAME: no session HANDLE >>
+
+C<session_revoke>: the user has no session of that handle (or it ended
+meanwhile); status C<NO_SESSION>.
+
+=item C<< invalid session handle: want 8 hex digits ... >>
+
+C<session_revoke>; status C<PAM_BAD_ITEM>.
+
+=item C<< NAME: N sessions have the handle HANDLE; end them all with --revoke-all >>
+
+C<session_revoke>: an ambiguous handle; status C<PAM_BAD_ITEM>.
+
+=item C<< nothing to purge: neither an idle time-out nor a lifetime >>
+
+C<session_purge> with both 0; status C<PAM_BAD_ITEM>.
 
 =item C<< ARG is not a byte string (no wide character, no NUL) >>, C<< ARG is not defined >>, C<< ARG is not an integer ... >>, C<< unknown option "X" >>, C<< odd number of option arguments ... >>, C<< the database is closed >>, C<< the database was opened by process N; open it again in this one >>
 

@@ -1,0 +1,385 @@
+/*
+ * storepool.c - store connections kept by a module instance across the
+ * handles of a configuration (storepool.h).
+ *
+ * Forks. SQLite's rule is that a connection opened before fork() is never
+ * used in the child. Not using it is not enough, though: SQLite keeps the
+ * POSIX lock state of each open file in a per-process table (os_unix.c,
+ * unixInodeInfo, found by device and inode), and the child inherits that
+ * table. While an inherited connection stays open in the child, a new
+ * connection the child opens to the same file joins the inherited entry,
+ * believes it holds the SHARED lock (and the -shm "DMS" lock) the parent
+ * holds, and never takes them in the kernel. It works while the parent
+ * keeps its connection open; once the parent closes it (its configuration
+ * was reloaded, or it exited), the parent's close checkpoints and truncates
+ * the WAL in exclusive mode, or the next process to open the file resets
+ * the -shm, while the child is inside a transaction: with Debian's SQLite
+ * 3.40 and the store's settings (persistent WAL, journal_size_limit 0), a
+ * child that held a write transaction across the parent's close and a
+ * newcomer's open got SQLITE_OK from its COMMIT and the row was gone (the
+ * newcomer: SQLITE_PROTOCOL). So, at the first lease after a fork, every
+ * connection the process inherited, in any pool, is closed before anything
+ * is opened, and only then does the child open its own: the child's
+ * connections then hold their locks in the kernel like any process's (the
+ * same sequence then keeps the row).
+ *
+ * Closing an inherited connection in the child touches nothing of the
+ * parent's: POSIX locks belong to a process, so the child's unlocks and
+ * close(2)s release only its own (none); munmap and free are the child's.
+ * The one thing sqlite3_close could do to shared files is the checkpoint
+ * (and WAL truncation) of a last connection, which needs the EXCLUSIVE lock
+ * on the database: it cannot get it while the parent, or any process, has
+ * the file open (every open WAL connection holds SHARED), and when no
+ * process has it open that checkpoint is the ordinary one of a last
+ * closer. (The store closing a connection from another process with
+ * SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE would rule out even that: requested of
+ * c/store/sqlite.c.) The -wal and -shm files persist (SQLITE_FCNTL_PERSIST_WAL),
+ * so no close unlinks anything.
+ *
+ * Threads: a pool is used by one thread at a time, but the pools of several
+ * interpreters may live in one process, so the registry of every open
+ * connection (what a child must close) has a mutex, taken around fork()
+ * by pthread_atfork so that a child never inherits it locked. In a child,
+ * only the connections opened by the thread that forked are closed: another
+ * thread's may have been inside a transaction at the fork, and closing that
+ * (a rollback) could write the -shm the parent is using; those are left
+ * alone and their memory kept. (A process that forks while other threads
+ * use SQLite is beyond what SQLite supports anyway.)
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include "storepool.h"
+
+struct tp_pconn {
+    struct tp_store *st;           /* NULL once dropped in a forked child */
+    char *path;
+    pid_t pid;                     /* the process that opened it */
+    pthread_t owner;               /* the thread that opened it */
+    int known;                     /* path's file just before the open: */
+    dev_t dev;
+    ino_t ino;
+    int refs;                      /* the pool's (while pooled) + one per lease */
+    struct tp_pool *pool;          /* NULL: not handed out to new leases */
+    struct tp_pconn *next;         /* in pool->list */
+    struct tp_pconn *reg_prev, *reg_next;   /* in the registry while st is open */
+    int registered;
+};
+
+struct tp_pool {
+    struct tp_pconn *list;
+};
+
+/* ---- the registry: every open connection of the process ------------------ */
+
+static pthread_mutex_t reg_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+static struct tp_pconn *reg_head;
+static pid_t reg_pid;              /* the process the registered connections belong to */
+
+static void reg_lock(void)
+{
+    (void)pthread_mutex_lock(&reg_mutex);
+}
+
+static void reg_unlock(void)
+{
+    (void)pthread_mutex_unlock(&reg_mutex);
+}
+
+static void reg_init(void)
+{
+    (void)pthread_atfork(reg_lock, reg_unlock, reg_unlock);
+}
+
+static void reg_link(struct tp_pconn *c)
+{
+    c->reg_prev = NULL;
+    c->reg_next = reg_head;
+    if (reg_head != NULL)
+        reg_head->reg_prev = c;
+    reg_head = c;
+    c->registered = 1;
+}
+
+static void reg_unlink(struct tp_pconn *c)
+{
+    if (!c->registered)
+        return;
+    if (c->reg_prev != NULL)
+        c->reg_prev->reg_next = c->reg_next;
+    else
+        reg_head = c->reg_next;
+    if (c->reg_next != NULL)
+        c->reg_next->reg_prev = c->reg_prev;
+    c->reg_prev = c->reg_next = NULL;
+    c->registered = 0;
+}
+
+/* A connection of another process, in a forked child (registry locked):
+ * closed if the thread that forked opened it, else left as it is (see the
+ * top of the file); never used again either way. */
+static void drop_inherited(struct tp_pconn *c)
+{
+    reg_unlink(c);
+    if (pthread_equal(c->owner, pthread_self()))
+        tp_store_close(c->st);
+    c->st = NULL;
+}
+
+/* In a process that has forked since the last call: drop every inherited
+ * connection, before the caller opens one of its own. */
+static void forget_forked(void)
+{
+    pid_t me = getpid();
+
+    (void)pthread_once(&reg_once, reg_init);
+    reg_lock();
+    if (reg_pid != me) {
+        struct tp_pconn *c, *next;
+        for (c = reg_head; c != NULL; c = next) {
+            next = c->reg_next;
+            if (c->pid != me)
+                drop_inherited(c);
+        }
+        reg_pid = me;
+    }
+    reg_unlock();
+}
+
+/* ---- connections ------------------------------------------------------------- */
+
+static void conn_unref(struct tp_pconn *c)
+{
+    struct tp_store *st = NULL;
+
+    if (c == NULL || --c->refs > 0)
+        return;
+    if (c->st != NULL) {
+        reg_lock();
+        if (c->pid == getpid()) {
+            reg_unlink(c);
+            st = c->st;            /* closed outside the lock: a checkpoint takes time */
+            c->st = NULL;
+        } else {
+            drop_inherited(c);
+        }
+        reg_unlock();
+    }
+    tp_store_close(st);
+    free(c->path);
+    free(c);
+}
+
+/* No longer handed out; leases that hold it keep it. */
+static void evict(struct tp_pconn *c)
+{
+    struct tp_pool *pool = c->pool;
+    struct tp_pconn **pp;
+
+    if (pool == NULL)
+        return;
+    for (pp = &pool->list; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    c->next = NULL;
+    c->pool = NULL;
+    conn_unref(c);
+}
+
+/* The pooled connection to path, dropping dead ones on the way; NULL if none. */
+static struct tp_pconn *find(struct tp_pool *pool, const char *path)
+{
+    struct tp_pconn *c, *next;
+
+    for (c = pool->list; c != NULL; c = next) {
+        next = c->next;
+        if (c->st == NULL)
+            evict(c);              /* dropped after a fork */
+        else if (strcmp(c->path, path) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+#define MAX_STALE 16
+
+/* Whether this process still has path open on another file than sb's (the
+ * file was replaced by rename since). Such connections that no handle holds
+ * and this thread pooled are closed first; 1 if any other is left. */
+static int stale_in_use(const char *path, const struct stat *sb)
+{
+    struct tp_pconn *c, *idle[MAX_STALE];
+    pid_t me = getpid();
+    size_t n = 0;
+    int busy = 0;
+
+    reg_lock();
+    for (c = reg_head; c != NULL; c = c->reg_next) {
+        if (c->pid != me || !c->known || strcmp(c->path, path) != 0 ||
+            (c->dev == sb->st_dev && c->ino == sb->st_ino))
+            continue;
+        if (c->refs == 1 && c->pool != NULL && pthread_equal(c->owner, pthread_self()) &&
+            n < MAX_STALE)
+            idle[n++] = c;         /* only its pool holds it */
+        else
+            busy = 1;
+    }
+    reg_unlock();
+    for (size_t i = 0; i < n; i++)
+        evict(idle[i]);            /* closed: only this thread uses it */
+    return busy;
+}
+
+/* Opens path into a new lease l, pooled when pool is given and the file's
+ * identity is known. */
+static int open_conn(struct tp_pool *pool, const char *path, struct tp_lease *l,
+                     char *err, size_t errlen)
+{
+    struct tp_pconn *c, *old;
+    struct stat sb;
+    int known, src;
+
+    /* the identity first: should the file be replaced between the two, the
+     * next lease sees a change and opens it again, never the reverse */
+    known = stat(path, &sb) == 0;
+    /* A WAL database must not be open in one process on two files under
+     * one name: they would share the -wal and -shm files, the old file's
+     * frames would be read as the new one's, and closing either would drop
+     * the other's locks on the -shm (POSIX locks belong to the process). */
+    if (known && stale_in_use(path, &sb)) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "%s: replaced while the previous file is still in use by"
+                     " this process; it is opened once the handles using that one have ended",
+                     path);
+        return TP_STORE_UNAVAIL;
+    }
+    if ((c = calloc(1, sizeof *c)) == NULL || (c->path = strdup(path)) == NULL) {
+        free(c);
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "%s: out of memory", path);
+        return TP_STORE_ERR;
+    }
+    if ((src = tp_store_open(path, 0, &c->st, err, errlen)) != TP_STORE_OK) {
+        free(c->path);
+        free(c);
+        return src;
+    }
+    c->pid = getpid();
+    c->owner = pthread_self();
+    c->refs = 1;
+    if (known) {
+        c->known = 1;
+        c->dev = sb.st_dev;
+        c->ino = sb.st_ino;
+    }
+    reg_lock();
+    reg_link(c);
+    reg_unlock();
+    if (pool != NULL && known) {
+        if ((old = find(pool, path)) != NULL)
+            evict(old);
+        c->pool = pool;
+        c->next = pool->list;
+        pool->list = c;
+        c->refs++;
+    }
+    l->conn = c;
+    l->fresh = 1;
+    return TP_STORE_OK;
+}
+
+/* ---- the interface ------------------------------------------------------------ */
+
+struct tp_pool *tp_pool_new(void)
+{
+    return calloc(1, sizeof(struct tp_pool));
+}
+
+void tp_pool_free(struct tp_pool *pool)
+{
+    struct tp_pconn *c, *next;
+
+    if (pool == NULL)
+        return;
+    for (c = pool->list; c != NULL; c = next) {
+        next = c->next;
+        c->next = NULL;
+        c->pool = NULL;
+        conn_unref(c);
+    }
+    free(pool);
+}
+
+int tp_pool_lease(struct tp_pool *pool, const char *path, struct tp_lease *l,
+                  char *err, size_t errlen)
+{
+    struct tp_pconn *c;
+    struct stat sb;
+
+    if (err != NULL && errlen > 0)
+        *err = '\0';
+    l->conn = NULL;
+    l->fresh = 0;
+    if (path == NULL || *path == '\0') {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "no store path");
+        return TP_STORE_ERR;
+    }
+    forget_forked();
+    if (pool != NULL && (c = find(pool, path)) != NULL) {
+        if (stat(path, &sb) == 0 && sb.st_dev == c->dev && sb.st_ino == c->ino) {
+            c->refs++;
+            l->conn = c;
+            return TP_STORE_OK;
+        }
+        evict(c);                  /* replaced or removed: open the path afresh */
+    }
+    return open_conn(pool, path, l, err, errlen);
+}
+
+struct tp_store *tp_lease_store(const struct tp_lease *l)
+{
+    return l != NULL && l->conn != NULL ? l->conn->st : NULL;
+}
+
+int tp_lease_retry(struct tp_pool *pool, struct tp_lease *l, int src, char *err, size_t errlen)
+{
+    struct tp_pconn *c = l->conn;
+    char *path;
+    int rc;
+
+    if (err != NULL && errlen > 0)
+        *err = '\0';
+    if (c == NULL || l->fresh || (src != TP_STORE_ERR && src != TP_STORE_UNAVAIL))
+        return 0;
+    if ((path = strdup(c->path)) == NULL) {
+        l->fresh = 1;
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "%s: out of memory", c->path);
+        return 0;
+    }
+    /* closed (when nothing else holds it) before the path is opened again */
+    evict(c);
+    tp_lease_end(l);
+    rc = open_conn(pool, path, l, err, errlen);
+    free(path);
+    l->fresh = 1;                  /* one second chance per lease, even when it failed */
+    return rc == TP_STORE_OK;
+}
+
+void tp_lease_end(struct tp_lease *l)
+{
+    if (l == NULL)
+        return;
+    conn_unref(l->conn);
+    l->conn = NULL;
+    l->fresh = 0;
+}

@@ -1,0 +1,73 @@
+/*
+ * storepool.h - store connections that outlive a handle: the instance of
+ * the built-in modules that use the store (userdb, session, faillock).
+ *
+ * A module instance lives as long as the configuration that loaded it
+ * (trex_pam_module.h): with a trex_pam_confcache, across every handle of a
+ * persistent process; without one, one handle. Its pool keeps one open
+ * connection per store path, so a login does not open the store anew.
+ *
+ * A handle takes a lease on a connection at its first use of a path and
+ * keeps that connection for its whole life (every call on one handle sees
+ * one connection). Taking a lease checks, in this order:
+ *   - fork: a connection opened by another process (the parent) is never
+ *     used. At the first lease after a fork, every connection the process
+ *     inherited (any pool, any module) is dropped before anything is
+ *     opened: see storepool.c for why all of them and why closed;
+ *   - the file: stat(path) must still give the device and inode it gave
+ *     just before the connection was opened; a file replaced (a new
+ *     database renamed into place) or removed makes the lease open the path
+ *     afresh, and the old connection is no longer handed out (handles that
+ *     hold it keep it until they end). The new file is opened only once no
+ *     connection of this process is left on the old one (until then such a
+ *     lease fails with TP_STORE_UNAVAIL): the two would share the -wal and
+ *     -shm files. Another process that still has the old file open shares
+ *     them just the same, so replacing the database by rename is only safe
+ *     while no process has it open; persistent processes keep it open.
+ * A store error (TP_STORE_ERR or TP_STORE_UNAVAIL) on a connection the
+ * handle did not open itself gets one second chance: tp_lease_retry opens
+ * the path afresh and the caller repeats the (read) operation once.
+ *
+ * Single-threaded like the handles and the configuration cache: a pool
+ * and its connections are used by one thread at a time.
+ */
+#ifndef TP_STOREPOOL_H
+#define TP_STOREPOOL_H
+
+#include <stddef.h>
+#include "store.h"
+
+struct tp_pool;
+struct tp_pconn;
+
+/* One handle's use of one connection (lives in the handle's module data). */
+struct tp_lease {
+    struct tp_pconn *conn;         /* NULL: none */
+    int fresh;                     /* opened for this lease: no second chance */
+};
+
+/* A module's instance_new and release. tp_pool_new returns NULL when out of
+ * memory; every function below accepts a NULL pool (then nothing is kept:
+ * each lease opens its own connection, closed when the lease ends). */
+struct tp_pool *tp_pool_new(void);
+void tp_pool_free(struct tp_pool *pool);
+
+/* A lease on the store at path (as tp_store_path gives it), opened without
+ * flags if need be: TP_STORE_OK, or the code of tp_store_open with its
+ * reason in err (l->conn NULL). l must be empty ({ NULL, 0 } or ended). */
+int tp_pool_lease(struct tp_pool *pool, const char *path, struct tp_lease *l,
+                  char *err, size_t errlen);
+/* The connection of a lease; NULL for an empty one. */
+struct tp_store *tp_lease_store(const struct tp_lease *l);
+/* After an operation on l's connection returned src: for TP_STORE_ERR or
+ * TP_STORE_UNAVAIL on a connection this lease did not open, stop handing
+ * that connection out, give it back, open the path afresh into l and
+ * return 1 (the caller repeats the operation). 0 otherwise: l is unchanged
+ * when there was nothing to try, and empty (tp_lease_store NULL) when the
+ * fresh open failed, err then saying why; either way no second chance is
+ * left. */
+int tp_lease_retry(struct tp_pool *pool, struct tp_lease *l, int src, char *err, size_t errlen);
+/* Gives the connection back (closed when nothing else holds it). */
+void tp_lease_end(struct tp_lease *l);
+
+#endif /* TP_STOREPOOL_H */

@@ -1,0 +1,532 @@
+/*
+ * t_instance.c - module instances that keep store connections open across
+ * handles (c/modules/storepool.c, used by userdb, session and faillock):
+ *   - the pool itself: leases, reuse, the one second chance, no pool;
+ *   - handles that share a configuration cache share one connection per
+ *     module and path (the store's file descriptor is marked, O_NONBLOCK,
+ *     which does nothing to a regular file, and found again later: the
+ *     same open file, not a new one); without a cache nothing outlives the
+ *     handle;
+ *   - a database file replaced by rename is noticed by the next handle, and
+ *     only opened once nothing in the process uses the old one; a removed
+ *     one is not used by new handles;
+ *   - fork: a child logs in on a connection of its own that holds its
+ *     locks in the kernel (it would not while the inherited connection
+ *     stayed open in the child: see storepool.c), while the parent goes on
+ *     with its own; and writes from the child, the parent and another
+ *     process all land when the parent closes its connection meanwhile.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "tap.h"
+#include "trex_pam.h"
+#include "store.h"
+#include "storepool.h"
+#include "hash.h"
+
+static char *dir;
+static char db[PATH_MAX], realdb[PATH_MAX];
+static struct tp_hash_policy policy;
+
+/* ---- log, conversation, handles --------------------------------------------- */
+
+static char logbuf[1 << 16];
+static size_t loglen;
+
+static void log_cb(void *data, int prio, const char *line)
+{
+    size_t n = strlen(line);
+    if (loglen + n + 2 < sizeof logbuf) {
+        memcpy(logbuf + loglen, line, n);
+        loglen += n;
+        logbuf[loglen++] = '\n';
+        logbuf[loglen] = '\0';
+    }
+}
+
+static const char *password;         /* the answer to every prompt */
+
+static int conv_fn(int n, const struct trex_pam_message **m, struct trex_pam_response **r, void *d)
+{
+    struct trex_pam_response *out = calloc((size_t)n, sizeof *out);
+    if (out == NULL)
+        return TREX_PAM_BUF_ERR;
+    for (int i = 0; i < n; i++)
+        if (m[i]->msg_style == TREX_PAM_PROMPT_ECHO_OFF || m[i]->msg_style == TREX_PAM_PROMPT_ECHO_ON)
+            out[i].resp = strdup(password != NULL ? password : "");
+    *r = out;
+    return TREX_PAM_SUCCESS;
+}
+
+static trex_pam_handle_t *start(const char *service, const char *user, struct trex_pam_confcache *cache)
+{
+    struct trex_pam_conv c = { conv_fn, NULL };
+    struct trex_pam_options o = { .size = sizeof o, .confdir = dir, .log_mode = TREX_PAM_LOG_CALLBACK,
+                                  .log_fn = log_cb, .cache = cache };
+    trex_pam_handle_t *h = NULL;
+    if (trex_pam_start_opts(service, user, &c, &o, &h) != TREX_PAM_SUCCESS)
+        tap_diag("start %s failed", service);
+    return h;
+}
+
+/* authenticate, then acct_mgmt if that succeeded: the first failure's code */
+static int login(const char *service, const char *user, const char *pw,
+                 struct trex_pam_confcache *cache)
+{
+    trex_pam_handle_t *h = start(service, user, cache);
+    int rc;
+    password = pw;
+    rc = trex_pam_authenticate(h, 0);
+    if (rc == TREX_PAM_SUCCESS)
+        rc = trex_pam_acct_mgmt(h, 0);
+    trex_pam_end(h, rc);
+    return rc;
+}
+
+/* login, then a session opened and closed (the session module's store) */
+static int web_login(const char *user, const char *pw, struct trex_pam_confcache *cache)
+{
+    trex_pam_handle_t *h = start("web", user, cache);
+    int rc;
+    password = pw;
+    rc = trex_pam_authenticate(h, 0);
+    if (rc == TREX_PAM_SUCCESS)
+        rc = trex_pam_acct_mgmt(h, 0);
+    if (rc == TREX_PAM_SUCCESS)
+        rc = trex_pam_open_session(h, 0);
+    if (rc == TREX_PAM_SUCCESS)
+        rc = trex_pam_close_session(h, 0);
+    trex_pam_end(h, rc);
+    return rc;
+}
+
+/* ---- the store's file descriptors -------------------------------------------- */
+
+/* The descriptors of this process open on the store file (a replaced one
+ * reads "... (deleted)" and is not counted); *marked: how many carry the
+ * mark. With mark set, marks them. */
+static int db_fds(int *marked, int mark)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    int n = 0;
+
+    if (marked != NULL)
+        *marked = 0;
+    if (d == NULL)
+        return -1;
+    while ((de = readdir(d)) != NULL) {
+        char link[64], target[PATH_MAX];
+        ssize_t len;
+        int fd, fl;
+
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        fd = atoi(de->d_name);
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        if ((len = readlink(link, target, sizeof target - 1)) < 0)
+            continue;
+        target[len] = '\0';
+        if (strcmp(target, realdb) != 0)
+            continue;
+        n++;
+        if ((fl = fcntl(fd, F_GETFL)) < 0)
+            continue;
+        if (mark)
+            (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);   /* inert on a regular file */
+        else if (marked != NULL && (fl & O_NONBLOCK))
+            (*marked)++;
+    }
+    closedir(d);
+    return n;
+}
+
+static int count_fds(void)
+{
+    return db_fds(NULL, 0);
+}
+
+static int marked_fds(void)
+{
+    int m;
+    (void)db_fds(&m, 0);
+    return m;
+}
+
+static void mark_fds(void)
+{
+    (void)db_fds(NULL, 1);
+}
+
+/* POSIX locks this process holds in the kernel on the store file (/proc/locks). */
+static int kernel_locks(void)
+{
+    FILE *f = fopen("/proc/locks", "r");
+    char line[256];
+    struct stat sb;
+    int n = 0;
+
+    if (f == NULL || stat(db, &sb) != 0) {
+        if (f != NULL)
+            fclose(f);
+        return -1;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        char kind[16];
+        int pid;
+        unsigned int maj, min;
+        unsigned long ino;
+        if (strstr(line, "->") != NULL)
+            continue;                                    /* a waiter */
+        if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%lu", kind, &pid, &maj, &min, &ino) == 5 &&
+            strcmp(kind, "POSIX") == 0 && pid == (int)getpid() && ino == (unsigned long)sb.st_ino)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* ---- stores --------------------------------------------------------------------- */
+
+static int add_user(struct tp_store *st, const char *name, const char *pw)
+{
+    struct tp_user u;
+    char h[512];
+    int rc;
+
+    if (tp_hash_make(pw, &policy, h, sizeof h) != 0)
+        return -1;
+    tp_user_init(&u);
+    u.name = strdup(name);
+    u.hash = strdup(h);
+    rc = tp_store_user_add(st, &u);
+    tp_user_clear(&u);
+    return rc == TP_STORE_OK ? 0 : -1;
+}
+
+/* A new store at path with alice's password pw and bob. */
+static int make_store(const char *path, const char *pw)
+{
+    struct tp_store *st = NULL;
+    char err[512];
+    int rc;
+
+    if (tp_store_open(path, TP_STORE_CREATE, &st, err, sizeof err) != TP_STORE_OK) {
+        tap_diag("cannot create %s: %s", path, err);
+        return -1;
+    }
+    rc = add_user(st, "alice", pw) == 0 && add_user(st, "bob", "Bob-pass-123") == 0 ? 0 : -1;
+    tp_store_close(st);
+    return rc;
+}
+
+static int failures(const char *user)
+{
+    struct tp_store *st = NULL;
+    int64_t latest = 0;
+    int n = -1;
+
+    if (tp_store_open(db, 0, &st, NULL, 0) == TP_STORE_OK)
+        (void)tp_store_fail_count(st, user, 0, &n, &latest);
+    tp_store_close(st);
+    return n;
+}
+
+/* ---- the pool itself -------------------------------------------------------------- */
+
+static void test_pool(void)
+{
+    struct tp_pool *pool = tp_pool_new();
+    struct tp_lease a = { NULL, 0 }, b = { NULL, 0 }, c = { NULL, 0 };
+    struct tp_store *first;
+    struct tp_user u;
+    char err[512], missing[PATH_MAX + 16];
+
+    tap_ok(pool != NULL, "pool: made");
+    tap_is_int(tp_pool_lease(pool, db, &a, err, sizeof err), TP_STORE_OK, "pool: a lease");
+    tap_ok(a.fresh, "... on a connection opened for it");
+    first = tp_lease_store(&a);
+    tp_lease_end(&a);
+    tap_ok(tp_lease_store(&a) == NULL, "... ended: empty");
+    tap_is_int(count_fds(), 1, "... the connection stays open in the pool");
+    tap_is_int(tp_pool_lease(pool, db, &b, err, sizeof err), TP_STORE_OK, "pool: a second lease");
+    tap_ok(!b.fresh && tp_lease_store(&b) == first, "... gets the same connection");
+    tap_is_int(tp_pool_lease(pool, db, &c, err, sizeof err), TP_STORE_OK, "pool: a third at the same time");
+    tap_ok(tp_lease_store(&c) == first, "... shares it too");
+    tap_is_int(tp_lease_retry(pool, &b, TP_STORE_NOTFOUND, err, sizeof err), 0,
+               "retry: not after NOTFOUND");
+    tap_ok(tp_lease_store(&b) == first && !b.fresh, "... the lease unchanged");
+    tap_is_int(tp_lease_retry(pool, &b, TP_STORE_ERR, err, sizeof err), 1,
+               "retry: after ERR on a kept connection, a fresh one");
+    tap_ok(tp_lease_store(&b) != NULL && tp_lease_store(&b) != first && b.fresh, "... in the lease");
+    tap_is_int(tp_store_user_get(tp_lease_store(&b), "alice", &u), TP_STORE_OK, "... which works");
+    tp_user_clear(&u);
+    tap_is_int(tp_store_user_get(tp_lease_store(&c), "alice", &u), TP_STORE_OK,
+               "... while the old one still serves the lease that holds it");
+    tp_user_clear(&u);
+    tap_is_int(tp_lease_retry(pool, &b, TP_STORE_UNAVAIL, err, sizeof err), 0, "retry: only once");
+    tp_lease_end(&c);                  /* closes the old one (SQLite may keep its descriptor
+                                          while another connection locks the file) */
+    tp_lease_end(&b);
+    tap_is_int(tp_pool_lease(pool, db, &a, err, sizeof err), TP_STORE_OK, "pool: the fresh one is pooled");
+    tap_ok(!a.fresh, "... and handed out");
+    tp_pool_free(pool);
+    tap_is_int(tp_store_user_get(tp_lease_store(&a), "alice", &u), TP_STORE_OK,
+               "pool freed: a lease still works");
+    tp_user_clear(&u);
+    tp_lease_end(&a);
+    tap_is_int(count_fds(), 0, "... and closes with it");
+
+    tap_is_int(tp_pool_lease(NULL, db, &a, err, sizeof err), TP_STORE_OK, "no pool: a lease");
+    tap_ok(a.fresh, "... on its own connection");
+    tp_lease_end(&a);
+    tap_is_int(count_fds(), 0, "... closed when it ends");
+    snprintf(missing, sizeof missing, "%s/nonexistent.db", dir);
+    tap_is_int(tp_pool_lease(NULL, missing, &a, err, sizeof err), TP_STORE_UNAVAIL, "a missing store: UNAVAIL");
+    tap_ok(strstr(err, missing) != NULL, "... the reason names it");
+    tap_is_int(tp_pool_lease(NULL, NULL, &a, err, sizeof err), TP_STORE_ERR, "no path: ERR");
+}
+
+/* ---- handles sharing a configuration ------------------------------------------------ */
+
+static void test_reuse(void)
+{
+    struct trex_pam_confcache *cache = trex_pam_confcache_new();
+    trex_pam_handle_t *h1, *h2;
+
+    tap_is_int(login("login", "alice", "Alice-pass-1", NULL), TREX_PAM_SUCCESS, "no cache: login");
+    tap_is_int(count_fds(), 0, "... nothing stays open after the handle");
+
+    tap_is_int(login("login", "alice", "Alice-pass-1", cache), TREX_PAM_SUCCESS, "cache: a login");
+    tap_is_int(count_fds(), 1, "... its connection stays open");
+    mark_fds();
+    tap_is_int(login("login", "alice", "Alice-pass-1", cache), TREX_PAM_SUCCESS, "cache: a second login");
+    tap_is_int(login("login", "bob", "wrong", cache), TREX_PAM_AUTH_ERR, "cache: a wrong password");
+    tap_is_int(login("login", "carol", "x", cache), TREX_PAM_USER_UNKNOWN, "cache: an unknown user");
+    tap_is_int(count_fds(), 1, "... still one connection");
+    tap_is_int(marked_fds(), 1, "... the very one the first handle opened");
+
+    /* two handles alive at once use the one connection in turn */
+    h1 = start("login", "alice", cache);
+    h2 = start("login", "bob", cache);
+    password = "Alice-pass-1";
+    tap_is_int(trex_pam_authenticate(h1, 0), TREX_PAM_SUCCESS, "two handles: the first authenticates");
+    password = "Bob-pass-123";
+    tap_is_int(trex_pam_authenticate(h2, 0), TREX_PAM_SUCCESS, "two handles: the second authenticates");
+    tap_is_int(trex_pam_acct_mgmt(h1, 0), TREX_PAM_SUCCESS, "two handles: acct_mgmt on the first");
+    tap_is_int(count_fds(), 1, "... one connection for both");
+    trex_pam_end(h1, 0);
+    tap_is_int(trex_pam_acct_mgmt(h2, 0), TREX_PAM_SUCCESS, "two handles: the second goes on after the first ended");
+    trex_pam_end(h2, 0);
+    tap_is_int(marked_fds(), 1, "... still the first connection");
+
+    /* userdb, session and faillock: one connection per module */
+    tap_is_int(web_login("alice", "Alice-pass-1", cache), TREX_PAM_SUCCESS, "web stack: a login and a session");
+    tap_is_int(count_fds(), 4, "... userdb, session and faillock each keep one (and login's)");
+    mark_fds();
+    tap_is_int(web_login("alice", "Alice-pass-1", cache), TREX_PAM_SUCCESS, "web stack: a second one");
+    tap_is_int(count_fds(), 4, "... the same number of connections");
+    tap_is_int(marked_fds(), 4, "... the very ones the first login opened");
+    /* (from here on the test's own connections may leave a descriptor
+     * that SQLite keeps while other connections lock the file) */
+    tap_is_int(web_login("bob", "wrong", cache), TREX_PAM_AUTH_ERR, "web stack: a wrong password");
+    tap_is_int(failures("bob"), 1, "... recorded by faillock");
+    tap_is_int(web_login("bob", "Bob-pass-123", cache), TREX_PAM_SUCCESS, "web stack: then the right one");
+    tap_is_int(failures("bob"), 0, "... clears it");
+    tap_is_int(marked_fds(), 4, "... still the same four");
+
+    trex_pam_confcache_free(cache);
+    tap_is_int(count_fds(), 0, "cache freed: every connection closed");
+}
+
+/* ---- a replaced or removed file ---------------------------------------------------- */
+
+static void test_replaced(void)
+{
+    struct trex_pam_confcache *cache = trex_pam_confcache_new();
+    char fresh[PATH_MAX + 16], moved[PATH_MAX + 16];
+    trex_pam_handle_t *h;
+
+    snprintf(fresh, sizeof fresh, "%s/fresh.db", dir);
+    snprintf(moved, sizeof moved, "%s/moved.db", dir);
+
+    tap_is_int(login("login", "alice", "Alice-pass-1", cache), TREX_PAM_SUCCESS, "replaced: a login");
+    tap_ok(make_store(fresh, "Alice-pass-2") == 0 && rename(fresh, db) == 0,
+           "replaced: a new store renamed into place");
+    tap_is_int(login("login", "alice", "Alice-pass-2", cache), TREX_PAM_SUCCESS,
+               "... the next handle uses the new file");
+    tap_is_int(login("login", "alice", "Alice-pass-1", cache), TREX_PAM_AUTH_ERR,
+               "... the old password is gone");
+    tap_is_int(count_fds(), 1, "... one connection, to the new file");
+
+    /* a handle still uses the old file: the new one waits for it */
+    h = start("login", "alice", cache);
+    password = "Alice-pass-2";
+    tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "in use: a handle authenticates");
+    tap_ok(make_store(fresh, "Alice-pass-3") == 0 && rename(fresh, db) == 0, "in use: replaced again");
+    loglen = 0;
+    tap_is_int(login("login", "alice", "Alice-pass-3", cache), TREX_PAM_AUTHINFO_UNAVAIL,
+               "... a new handle does not open it while the old file is open here");
+    tap_ok(strstr(logbuf, "replaced while the previous file is still in use") != NULL, "... and says why");
+    tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_SUCCESS, "... the handle goes on with the old file");
+    trex_pam_end(h, 0);
+    tap_is_int(login("login", "alice", "Alice-pass-3", cache), TREX_PAM_SUCCESS,
+               "... once it ended, the new file is used");
+
+    /* removed: renamed away */
+    tap_is_int(rename(db, moved), 0, "removed: the store renamed away");
+    tap_is_int(login("login", "alice", "Alice-pass-3", cache), TREX_PAM_AUTHINFO_UNAVAIL,
+               "... a new handle cannot open it");
+    tap_is_int(rename(moved, db), 0, "... and back");
+    tap_is_int(login("login", "alice", "Alice-pass-3", cache), TREX_PAM_SUCCESS, "... usable again");
+
+    trex_pam_confcache_free(cache);
+    tap_is_int(count_fds(), 0, "cache freed: closed");
+    tap_ok(make_store(fresh, "Alice-pass-1") == 0 && rename(fresh, db) == 0, "the first store back");
+}
+
+/* ---- fork ------------------------------------------------------------------------------ */
+
+/* Child results, one bit each, as the exit status. */
+enum { C_LOGIN = 1, C_FDS = 2, C_LOCKS = 4, C_AGAIN = 8 };
+
+static void test_fork(void)
+{
+    struct trex_pam_confcache *cache = trex_pam_confcache_new();
+    int ready[2], go[2], status = 0;
+    pid_t a, b;
+    char x;
+
+    tap_is_int(login("login", "alice", "Alice-pass-1", cache), TREX_PAM_SUCCESS, "fork: the parent logs in");
+    tap_ok(kernel_locks() > 0, "... its connection holds its locks in the kernel");
+    mark_fds();
+    fflush(stdout);
+    if ((a = fork()) == 0) {
+        int r = 0;
+        if (login("login", "alice", "Alice-pass-1", cache) == TREX_PAM_SUCCESS)
+            r |= C_LOGIN;
+        if (count_fds() == 1 && marked_fds() == 0)
+            r |= C_FDS;                                  /* its own; the parent's closed */
+        if (kernel_locks() > 0)
+            r |= C_LOCKS;
+        if (login("login", "alice", "Alice-pass-1", cache) == TREX_PAM_SUCCESS)
+            r |= C_AGAIN;
+        _exit(r);
+    }
+    waitpid(a, &status, 0);
+    tap_ok(WIFEXITED(status) && (WEXITSTATUS(status) & C_LOGIN), "fork: the child logs in");
+    tap_ok(WIFEXITED(status) && (WEXITSTATUS(status) & C_FDS),
+           "... on a connection of its own (the inherited one closed in the child)");
+    tap_ok(WIFEXITED(status) && (WEXITSTATUS(status) & C_LOCKS), "... which holds its own locks in the kernel");
+    tap_ok(WIFEXITED(status) && (WEXITSTATUS(status) & C_AGAIN), "... and keeps it for its next login");
+    tap_is_int(login("login", "alice", "Alice-pass-1", cache), TREX_PAM_SUCCESS, "fork: the parent goes on");
+    tap_is_int(marked_fds(), 1, "... on its own connection, untouched by the child");
+
+    /* The parent closes its connection while the child works; another
+     * process writes meanwhile: no write is lost. */
+    {
+        struct tp_store *st = NULL;
+        if (tp_store_open(db, 0, &st, NULL, 0) == TP_STORE_OK)
+            (void)tp_store_fail_reset(st, "alice");
+        tp_store_close(st);
+    }
+    tap_is_int(login("count", "alice", "x", cache), TREX_PAM_PERM_DENIED, "fork: a failure recorded (1)");
+    if (pipe(ready) != 0 || pipe(go) != 0) {
+        tap_ok(0, "pipes");
+        return;
+    }
+    fflush(stdout);
+    if ((a = fork()) == 0) {
+        (void)login("count", "alice", "x", cache);      /* 2 */
+        if (write(ready[1], "r", 1) != 1 || read(go[0], &x, 1) != 1)
+            _exit(1);
+        (void)login("count", "alice", "x", cache);      /* 4 */
+        (void)login("count", "alice", "x", cache);      /* 5 */
+        _exit(0);
+    }
+    if (read(ready[0], &x, 1) != 1)
+        tap_diag("no word from the child");
+    trex_pam_confcache_free(cache);                      /* the parent closes its connection */
+    cache = trex_pam_confcache_new();
+    tap_is_int(count_fds(), 0, "... the parent has closed its connection");
+    fflush(stdout);
+    if ((b = fork()) == 0) {
+        int rc = login("count", "alice", "x", cache);  /* 3 */
+        trex_pam_confcache_free(cache);                  /* and closes it as a process does */
+        _exit(rc == TREX_PAM_PERM_DENIED ? 0 : 1);
+    }
+    waitpid(b, &status, 0);
+    tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "... another process records one");
+    if (write(go[1], "g", 1) != 1)
+        tap_diag("cannot wake the child");
+    waitpid(a, &status, 0);
+    tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "... the child records two more");
+    tap_is_int(failures("alice"), 5, "... and none of the five is lost");
+    close(ready[0]);
+    close(ready[1]);
+    close(go[0]);
+    close(go[1]);
+    trex_pam_confcache_free(cache);
+}
+
+/* ---- set-up --------------------------------------------------------------------------- */
+
+static int setup(void)
+{
+    static const struct { const char *name, *fmt; } files[] = {
+        { "login", "auth required userdb db=%s nodelay method=sha512crypt cost=1000\n"
+                   "account required userdb db=%s method=sha512crypt cost=1000\n" },
+        { "web", "auth requisite faillock preauth db=%s nodelay\n"
+                 "auth [success=done ignore=ignore default=die] session db=%s\n"
+                 "auth [success=1 default=bad] userdb db=%s nodelay method=sha512crypt cost=1000\n"
+                 "auth [default=die] faillock authfail db=%s nodelay\n"
+                 "auth sufficient faillock authsucc db=%s nodelay\n"
+                 "auth required deny\n"
+                 "account required userdb db=%s method=sha512crypt cost=1000\n"
+                 "session required session db=%s\n" },
+        { "count", "auth required faillock authfail db=%s deny=0 nodelay\n" },
+    };
+    char conf[4096];
+
+    if ((dir = tap_tmpdir()) == NULL)
+        return -1;
+    snprintf(db, sizeof db, "%s/users.db", dir);
+    if (tp_hash_policy_set(&policy, "sha512crypt", "1000") != 0 || make_store(db, "Alice-pass-1") != 0 ||
+        realpath(db, realdb) == NULL)
+        return -1;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(conf, sizeof conf, files[i].fmt, db, db, db, db, db, db, db, db);
+        if (tap_write_file(dir, files[i].name, conf) != 0)
+            return -1;
+    }
+    {
+        /* files younger than 20 ms are read again at every start (the
+         * configuration cache's racy rule): let them age */
+        struct timespec ts = { 0, 30 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+int main(void)
+{
+    if (setup() != 0) {
+        printf("Bail out! cannot set up the test store and configuration\n");
+        return 1;
+    }
+    test_pool();
+    test_reuse();
+    test_replaced();
+    test_fork();
+    tap_rmtree(dir);
+    free(dir);
+    return tap_done();
+}
