@@ -47,16 +47,20 @@ static unsigned int compute_delay(unsigned int base)
     return (unsigned int)((double)base * (1.0 + sum));
 }
 
+/* The random draw (a getrandom system call) is made only when the delay is
+ * used: handed to the delay function (on every completion), or slept on a
+ * failure; a success without a delay function uses none. */
 void tp_delay_finish(trex_pam_handle_t *h, int status)
 {
-    unsigned int delay = compute_delay(h->delay_base);
-
     if (h->fail_delay_fn != NULL) {
-        h->fail_delay_fn(status, delay, h->conv.appdata_ptr);
-    } else if (status != TREX_PAM_SUCCESS && h->delay_set && delay > 0) {
-        struct timespec ts = { delay / 1000000u, (long)(delay % 1000000u) * 1000L };
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-            ;
+        h->fail_delay_fn(status, compute_delay(h->delay_base), h->conv.appdata_ptr);
+    } else if (status != TREX_PAM_SUCCESS && h->delay_set) {
+        unsigned int delay = compute_delay(h->delay_base);
+        if (delay > 0) {
+            struct timespec ts = { delay / 1000000u, (long)(delay % 1000000u) * 1000L };
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+                ;
+        }
     }
     h->delay_set = 0;
 }

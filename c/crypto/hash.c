@@ -77,6 +77,9 @@ static enum family family_of(const char *h)
     return FAM_UNKNOWN;
 }
 
+/* Fixed bytes for settings that are only parsed, never used for a hash. */
+static const char probe_bytes[32] = "trex-pam cost probe, not a salt";
+
 int tp_hash_policy_set(struct tp_hash_policy *p, const char *method, const char *cost)
 {
     char setting[CRYPT_GENSALT_OUTPUT_SIZE];
@@ -104,8 +107,11 @@ int tp_hash_policy_set(struct tp_hash_policy *p, const char *method, const char 
         if (errno != 0 || *end != '\0')
             return -1;
     }
-    /* the method must be enabled here and accept the cost: one trial setting */
-    if (crypt_gensalt_rn(m->prefix, c, NULL, 0, setting, sizeof setting) == NULL)
+    /* the method must be enabled here and accept the cost: one trial
+     * setting, from fixed bytes (it is only parsed, never used for a hash:
+     * no random bytes are drawn for it) */
+    if (crypt_gensalt_rn(m->prefix, c, probe_bytes, (int)sizeof probe_bytes, setting,
+                         sizeof setting) == NULL)
         return -1;
     p->prefix = m->prefix;
     p->cost = c;
@@ -339,8 +345,6 @@ static double work_of(const char *h, enum family fam)
 
 int tp_hash_needs_upgrade(const char *hash, const struct tp_hash_policy *p)
 {
-    /* fixed bytes: this setting is only parsed, never used for a hash */
-    static const char rbytes[32] = "trex-pam cost probe, not a salt";
     char setting[CRYPT_GENSALT_OUTPUT_SIZE];
     const char *s;
     enum family hf, pf;
@@ -348,7 +352,9 @@ int tp_hash_needs_upgrade(const char *hash, const struct tp_hash_policy *p)
 
     if (hash == NULL || p == NULL || !tp_hash_usable(hash))
         return 0;                   /* no password to upgrade from */
-    if ((s = policy_setting(p, rbytes, (int)sizeof rbytes, setting, (int)sizeof setting)) == NULL)
+    /* fixed bytes: this setting is only parsed, never used for a hash */
+    if ((s = policy_setting(p, probe_bytes, (int)sizeof probe_bytes, setting,
+                            (int)sizeof setting)) == NULL)
         return 0;
     hf = family_of(hash);
     pf = family_of(s);

@@ -50,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -63,6 +64,7 @@ struct tp_pconn {
     int known;                     /* path's file just before the open: */
     dev_t dev;
     ino_t ino;
+    long long checked;             /* CLOCK_MONOTONIC ns of the last stat that gave dev, ino */
     int refs;                      /* the pool's (while pooled) + one per lease */
     struct tp_pool *pool;          /* NULL: not handed out to new leases */
     struct tp_pconn *next;         /* in pool->list */
@@ -80,6 +82,11 @@ static pthread_mutex_t reg_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
 static struct tp_pconn *reg_head;
 static pid_t reg_pid;              /* the process the registered connections belong to */
+/* Forks seen by the atfork child handler (written in the child before it
+ * returns from fork(), read under reg_mutex): forget_forked asks getpid()
+ * only when this moved, not at every lease (getpid is a system call). */
+static unsigned long reg_forks;
+static unsigned long reg_forks_seen = (unsigned long)-1;
 
 static void reg_lock(void)
 {
@@ -91,9 +98,15 @@ static void reg_unlock(void)
     (void)pthread_mutex_unlock(&reg_mutex);
 }
 
+static void reg_child(void)
+{
+    reg_forks++;
+    reg_unlock();
+}
+
 static void reg_init(void)
 {
-    (void)pthread_atfork(reg_lock, reg_unlock, reg_unlock);
+    (void)pthread_atfork(reg_lock, reg_unlock, reg_child);
 }
 
 static void reg_link(struct tp_pconn *c)
@@ -132,23 +145,37 @@ static void drop_inherited(struct tp_pconn *c)
 }
 
 /* In a process that has forked since the last call: drop every inherited
- * connection, before the caller opens one of its own. */
+ * connection, before the caller opens one of its own. The process is asked
+ * its pid only at the first call and after a fork(): the atfork handlers
+ * are in place before any connection is registered (reg_init at the first
+ * lease), and a fork that runs no atfork handler (a raw clone system call)
+ * would leave reg_mutex as the parent had it anyway. */
 static void forget_forked(void)
 {
-    pid_t me = getpid();
-
     (void)pthread_once(&reg_once, reg_init);
     reg_lock();
-    if (reg_pid != me) {
-        struct tp_pconn *c, *next;
-        for (c = reg_head; c != NULL; c = next) {
-            next = c->reg_next;
-            if (c->pid != me)
-                drop_inherited(c);
+    if (reg_forks_seen != reg_forks) {
+        pid_t me = getpid();
+        reg_forks_seen = reg_forks;
+        if (reg_pid != me) {
+            struct tp_pconn *c, *next;
+            for (c = reg_head; c != NULL; c = next) {
+                next = c->reg_next;
+                if (c->pid != me)
+                    drop_inherited(c);
+            }
+            reg_pid = me;
         }
-        reg_pid = me;
     }
     reg_unlock();
+}
+
+/* CLOCK_MONOTONIC in ns (a vDSO call, no system call). */
+static long long mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /* ---- connections ------------------------------------------------------------- */
@@ -245,10 +272,12 @@ static int open_conn(struct tp_pool *pool, const char *path, struct tp_lease *l,
 {
     struct tp_pconn *c, *old;
     struct stat sb;
+    long long c_checked;
     int known, src;
 
     /* the identity first: should the file be replaced between the two, the
      * next lease sees a change and opens it again, never the reverse */
+    c_checked = mono_ns();
     known = stat(path, &sb) == 0;
     /* A WAL database must not be open in one process on two files under
      * one name: they would share the -wal and -shm files, the old file's
@@ -279,6 +308,7 @@ static int open_conn(struct tp_pool *pool, const char *path, struct tp_lease *l,
         c->known = 1;
         c->dev = sb.st_dev;
         c->ino = sb.st_ino;
+        c->checked = c_checked;
     }
     reg_lock();
     reg_link(c);
@@ -323,6 +353,7 @@ int tp_pool_lease(struct tp_pool *pool, const char *path, struct tp_lease *l,
 {
     struct tp_pconn *c;
     struct stat sb;
+    long long now;
 
     if (err != NULL && errlen > 0)
         *err = '\0';
@@ -335,7 +366,18 @@ int tp_pool_lease(struct tp_pool *pool, const char *path, struct tp_lease *l,
     }
     forget_forked();
     if (pool != NULL && (c = find(pool, path)) != NULL) {
+        /* the file's identity is asked again at most every
+         * TP_POOL_RECHECK_NSEC (a stat(2) per lease was most of its cost);
+         * the clock is read before the stat, so a replacement is seen by
+         * every lease taken more than that interval after it */
+        now = mono_ns();
+        if (now - c->checked < TP_POOL_RECHECK_NSEC && now >= c->checked) {
+            c->refs++;
+            l->conn = c;
+            return TP_STORE_OK;
+        }
         if (stat(path, &sb) == 0 && sb.st_dev == c->dev && sb.st_ino == c->ino) {
+            c->checked = now;
             c->refs++;
             l->conn = c;
             return TP_STORE_OK;

@@ -15,7 +15,8 @@
  *     inherited (any pool, any module) is dropped before anything is
  *     opened: see storepool.c for why all of them and why closed;
  *   - the file: stat(path) must still give the device and inode it gave
- *     just before the connection was opened; a file replaced (a new
+ *     just before the connection was opened (asked again at most every
+ *     TP_POOL_RECHECK_NSEC, 1 ms, per connection); a file replaced (a new
  *     database renamed into place) or removed makes the lease open the path
  *     afresh, and the old connection is no longer handed out (handles that
  *     hold it keep it until they end). The new file is opened only once no
@@ -39,6 +40,13 @@
 
 struct tp_pool;
 struct tp_pconn;
+
+/* How long a pooled connection's file identity (the stat above) is
+ * trusted: a file replaced or removed is noticed by every lease taken more
+ * than this after the replacement (1 ms, like the configuration cache's
+ * re-check of its files, c/core/conf.c); leases within it keep the
+ * connection they would have had a moment earlier. */
+#define TP_POOL_RECHECK_NSEC 1000000LL
 
 /* One handle's use of one connection (lives in the handle's module data). */
 struct tp_lease {
