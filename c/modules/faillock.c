@@ -425,24 +425,12 @@ static int fl_acct(trex_pam_handle_t *h, int flags, int argc, const char **argv,
     return TREX_PAM_SUCCESS;
 }
 
-/* The instance: the store connections kept for the handles of one
- * configuration (storepool.h). */
-static void *fl_instance_new(void)
-{
-    return tp_pool_new();
-}
-
-static void fl_release(void *inst)
-{
-    tp_pool_free(inst);
-}
-
 const struct trex_pam_module tp_mod_faillock = {
     .abi = TREX_PAM_MODULE_ABI,
     .name = "faillock",
     .authenticate = fl_auth,
     .setcred = fl_setcred,
     .acct_mgmt = fl_acct,
-    .release = fl_release,
-    .instance_new = fl_instance_new,
+    .release = tp_pool_instance_release,   /* the instance: a store pool (storepool.h) */
+    .instance_new = tp_pool_instance_new,
 };

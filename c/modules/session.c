@@ -559,18 +559,6 @@ static int sess_chauthtok(trex_pam_handle_t *h, int flags, int argc, const char 
     return rc;
 }
 
-/* The instance: the store connections kept for the handles of one
- * configuration (storepool.h). */
-static void *sess_instance_new(void)
-{
-    return tp_pool_new();
-}
-
-static void sess_release(void *inst)
-{
-    tp_pool_free(inst);
-}
-
 const struct trex_pam_module tp_mod_session = {
     .abi = TREX_PAM_MODULE_ABI,
     .name = "session",
@@ -580,6 +568,6 @@ const struct trex_pam_module tp_mod_session = {
     .open_session = sess_open,
     .close_session = sess_close,
     .chauthtok = sess_chauthtok,
-    .release = sess_release,
-    .instance_new = sess_instance_new,
+    .release = tp_pool_instance_release,   /* the instance: a store pool (storepool.h) */
+    .instance_new = tp_pool_instance_new,
 };

@@ -425,3 +425,13 @@ void tp_lease_end(struct tp_lease *l)
     l->conn = NULL;
     l->fresh = 0;
 }
+
+void *tp_pool_instance_new(void)
+{
+    return tp_pool_new();
+}
+
+void tp_pool_instance_release(void *instance)
+{
+    tp_pool_free(instance);
+}

@@ -78,4 +78,9 @@ int tp_lease_retry(struct tp_pool *pool, struct tp_lease *l, int src, char *err,
 /* Gives the connection back (closed when nothing else holds it). */
 void tp_lease_end(struct tp_lease *l);
 
+/* The module-table hooks of a module whose instance is just a pool
+ * (userdb, session, faillock): .instance_new and .release. */
+void *tp_pool_instance_new(void);
+void tp_pool_instance_release(void *instance);
+
 #endif /* TP_STOREPOOL_H */

@@ -929,18 +929,6 @@ static int userdb_chauthtok(trex_pam_handle_t *h, int flags, int argc, const cha
     return TREX_PAM_ABORT;
 }
 
-/* The instance: the store connections kept for the handles of one
- * configuration (storepool.h). */
-static void *userdb_instance_new(void)
-{
-    return tp_pool_new();
-}
-
-static void userdb_release(void *inst)
-{
-    tp_pool_free(inst);
-}
-
 const struct trex_pam_module tp_mod_userdb = {
     .abi = TREX_PAM_MODULE_ABI,
     .name = "userdb",
@@ -948,6 +936,6 @@ const struct trex_pam_module tp_mod_userdb = {
     .setcred = userdb_setcred,
     .acct_mgmt = userdb_acct_mgmt,
     .chauthtok = userdb_chauthtok,
-    .release = userdb_release,
-    .instance_new = userdb_instance_new,
+    .release = tp_pool_instance_release,   /* the instance: a store pool (storepool.h) */
+    .instance_new = tp_pool_instance_new,
 };
