@@ -929,6 +929,127 @@ coarser than that), so two quick rewrites of the same size are not missed.
 
 Not exported. Croaks unless C<$usec> is a number of 0 or more.
 
+=head1 BUILT-IN MODULES
+
+Named in a F<pam.d> line without a path. Each logs through syslog (or
+C<$TREX_PAM_LOG>) and never logs a password, hash or session ID. The store
+is a SQLite file: the C<db=> argument, else C<$TREX_PAM_DB>, else
+F</var/lib/trex-pam/trex-pam.db>; create it and its users with L<trex-pam>.
+A persistent process keeps each module's store connection open across
+handles (reopened after C<fork>, or when the file is replaced: do not
+replace the file while such processes run; stop them first).
+
+=head2 userdb
+
+Passwords, account health and password changes, as pam_unix does them for
+F</etc/shadow>: the same prompts, messages and return codes.
+
+  auth     required   userdb                 # password: libxcrypt hash, checked once
+  account  required   userdb                 # disabled, expired, too old, forced change
+  password requisite  userdb minlen=10 blocklist=/etc/trex-pam/common-passwords
+
+=over
+
+=item authenticate
+
+Asks for the password (C<Password: >), verifies it against the stored hash
+with libxcrypt, computing one hash. An unknown user costs the same time (a
+dummy hash) and gives C<PAM_USER_UNKNOWN>; a wrong password
+C<PAM_AUTH_ERR>; a disabled account C<PAM_AUTH_ERR> even with the right
+password. A hash weaker than C<method=>/C<cost=> is replaced after a
+successful login.
+
+=item acct_mgmt
+
+C<PAM_ACCT_EXPIRED> for a disabled or expired account,
+C<PAM_NEW_AUTHTOK_REQD> when the password is older than its maximum age or
+a change is forced, and a C<PAM_TEXT_INFO> warning within the warning
+period.
+
+=item chauthtok
+
+The current password (unless C<TREX_ADMIN> is C<1> and the process runs as
+root), then the new one twice; the quality rules (C<minlen>, C<maxlen>, not
+the user name, not the current password, not in C<blocklist>) give
+C<PAM_AUTHTOK_ERR> with pam_unix's messages; the new hash replaces the old
+one atomically.
+
+=item setcred
+
+The user's attributes become PAM environment variables (names upper-cased,
+other characters than letters, digits and C<_> made C<_>).
+
+=back
+
+Arguments: C<db=>, C<method=> (yescrypt, gost-yescrypt, scrypt, bcrypt,
+sha512crypt, ...), C<cost=>, C<nullok>, C<try_first_pass>,
+C<use_first_pass>, C<use_authtok>, C<minlen=> (8), C<maxlen=> (511),
+C<blocklist=FILE>, C<nodelay> (no 2-second delay after a failure),
+C<debug>.
+
+=head2 session
+
+Session IDs that answer the password prompt until the session ends
+(DESIGN.md section 4). C<pam_open_session> makes one (32 random bytes,
+C<trex1.> and URL-safe base64; the store keeps only a BLAKE2b digest) and
+puts it in the named item C<TREX_SESSION_ID> for the application's cookie.
+On later requests C<pam_authenticate> accepts it, for that user only, and
+sets C<TREX_AUTH_METHOD> to C<session>; an expired one sets
+C<TREX_SESSION_EXPIRED> (C<idle> or C<lifetime>). C<pam_close_session> ends
+it for every later request.
+
+  auth     [success=done ignore=ignore default=die] session idle=1800 lifetime=43200
+  password optional session revoke_on_change       # after "password requisite userdb"
+  session  required session
+
+  my $rc = pam_get_item($pamh, 'TREX_SESSION_ID', my $sid);   # after pam_open_session
+
+Arguments: C<db=>, C<idle=> seconds (1800), C<lifetime=> seconds (43200),
+C<touch_interval=> (60: last use written at most that often),
+C<purge_every=> (64: one C<open_session> in N purges expired sessions),
+C<key_file=> (keyed digests), C<revoke_on_change> (a password change ends
+the user's other sessions), C<debug>.
+
+=head2 faillock
+
+Linux-PAM's pam_faillock over the store: C<preauth> refuses an account with
+C<deny=> failures within C<fail_interval=> until C<unlock_time=> has passed
+("The account is locked due to N failed logins."), C<authfail> records a
+failure, C<authsucc> clears them; counters are updated atomically by
+concurrent processes. See F<examples/pam.d/default> for the lines, and
+C<trex-pam faillock USER [--reset]>.
+
+Arguments: C<preauth>, C<authfail>, C<authsucc>, C<deny=> (3),
+C<fail_interval=> (900), C<unlock_time=> (600, or C<never>), C<silent>,
+C<nodelay>, C<db=>.
+
+=head2 permit, deny, debug
+
+Linux-PAM's pam_permit, pam_deny and pam_debug (also under those names,
+C<pam_permit.so> ...): C<debug> returns the status named by its argument
+(C<auth=> C<cred=> C<acct=> C<prechauthtok=> C<chauthtok=>
+C<open_session=> C<close_session=>) and says which with a
+C<PAM_TEXT_INFO>.
+
+=head2 The default stack
+
+With no configuration directory at all, this stack applies (also shipped as
+F<examples/pam.d/default>):
+
+  auth     requisite                                faillock preauth
+  auth     [success=done ignore=ignore default=die] session
+  auth     [success=1 default=bad]                  userdb
+  auth     [default=die]                            faillock authfail
+  auth     sufficient                               faillock authsucc
+  auth     required                                 deny
+  account  required                                 userdb
+  password requisite                                userdb
+  password optional                                 session revoke_on_change
+  session  required                                 session
+
+F<examples/pam.d/webmail> puts the session line first, so that somebody
+else's failed guesses do not end a signed-in user's session.
+
 =head1 MODULES WRITTEN IN PERL
 
 A line naming C<perl:My::Module> loads the package (C<require My::Module>,
