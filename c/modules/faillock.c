@@ -58,6 +58,7 @@
 #include "trex_pam_module.h"
 #include "store.h"
 #include "storepool.h"
+#include "modargs.h"
 #include "registry.h"
 
 #define DATA_NAME "trex_faillock"
@@ -87,29 +88,13 @@ struct tally {
 
 /* ---- arguments ------------------------------------------------------------------- */
 
-static int parse_num(const char *v, int64_t max, int64_t *out)
-{
-    int64_t n = 0;
-    if (*v == '\0')
-        return -1;
-    for (; *v != '\0'; v++) {
-        if (*v < '0' || *v > '9')
-            return -1;
-        n = n * 10 + (*v - '0');
-        if (n > max)
-            return -1;
-    }
-    *out = n;
-    return 0;
-}
-
 static void set_num(trex_pam_handle_t *h, const char *arg, const char *v, int64_t max,
                     int never_ok, int64_t *field)
 {
     int64_t n;
     if (never_ok && strcmp(v, "never") == 0)
         *field = 0;
-    else if (parse_num(v, max, &n) == 0)
+    else if (tp_arg_number(v, max, &n) == 0)
         *field = n;
     else
         trex_pam_log(h, LOG_ERR, "faillock: bad number supplied for %s argument", arg);

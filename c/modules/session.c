@@ -55,6 +55,7 @@
 #include "trex_pam_module.h"
 #include "store.h"
 #include "storepool.h"
+#include "modargs.h"
 #include "token.h"
 #include "registry.h"
 
@@ -85,23 +86,6 @@ struct state {
 
 /* ---- arguments ------------------------------------------------------------------- */
 
-/* A decimal number 0..max, digits only. */
-static int parse_num(const char *v, int64_t max, int64_t *out)
-{
-    int64_t n = 0;
-    if (*v == '\0')
-        return -1;
-    for (; *v != '\0'; v++) {
-        if (*v < '0' || *v > '9')
-            return -1;
-        n = n * 10 + (*v - '0');
-        if (n > max)
-            return -1;
-    }
-    *out = n;
-    return 0;
-}
-
 static void parse_opts(trex_pam_handle_t *h, int argc, const char **argv, struct opts *o)
 {
     static const struct { const char *name; size_t off; int64_t max; } nums[] = {
@@ -124,12 +108,12 @@ static void parse_opts(trex_pam_handle_t *h, int argc, const char **argv, struct
             if (strncmp(a, nums[k].name, strlen(nums[k].name)) == 0)
                 break;
         if (k < sizeof nums / sizeof nums[0]) {
-            if (parse_num(a + strlen(nums[k].name), nums[k].max, &n) == 0)
+            if (tp_arg_number(a + strlen(nums[k].name), nums[k].max, &n) == 0)
                 memcpy((char *)o + nums[k].off, &n, sizeof n);
             else
                 trex_pam_log(h, LOG_ERR, "session: bad value in \"%.100s\"; keeping the default", a);
         } else if (strncmp(a, "purge_every=", 12) == 0) {
-            if (parse_num(a + 12, 1000000, &n) == 0)
+            if (tp_arg_number(a + 12, 1000000, &n) == 0)
                 o->purge_every = (uint32_t)n;
             else
                 trex_pam_log(h, LOG_ERR, "session: bad value in \"%.100s\"; keeping the default", a);

@@ -563,12 +563,9 @@ void trex_pam_db_user_free(struct trex_pam_db_user *u)
 }
 
 /* A copy of a store record, or NULL (out of memory). */
-static struct trex_pam_db_user *copy_user(const struct tp_user *s)
+/* The account fields of a store record (not name, hash, attributes). */
+static void copy_fields(struct trex_pam_db_user *u, const struct tp_user *s)
 {
-    struct trex_pam_db_user *u = calloc(1, sizeof *u);
-
-    if (u == NULL)
-        return NULL;
     u->disabled = s->disabled;
     u->force_change = s->force_change;
     u->expires = s->expires;
@@ -577,6 +574,15 @@ static struct trex_pam_db_user *copy_user(const struct tp_user *s)
     u->max_days = s->pw_max_days;
     u->warn_days = s->pw_warn_days;
     u->created = s->created;
+}
+
+static struct trex_pam_db_user *copy_user(const struct tp_user *s)
+{
+    struct trex_pam_db_user *u = calloc(1, sizeof *u);
+
+    if (u == NULL)
+        return NULL;
+    copy_fields(u, s);
     if ((u->name = strdup(s->name ? s->name : "")) == NULL
         || (u->hash = strdup(s->hash ? s->hash : "")) == NULL)
         goto fail;
@@ -637,14 +643,7 @@ static int walk_one(void *data, const struct tp_user *s)
     memset(&u, 0, sizeof u);
     u.name = s->name;
     u.hash = s->hash;
-    u.disabled = s->disabled;
-    u.force_change = s->force_change;
-    u.expires = s->expires;
-    u.pw_changed = s->pw_changed;
-    u.min_days = s->pw_min_days;
-    u.max_days = s->pw_max_days;
-    u.warn_days = s->pw_warn_days;
-    u.created = s->created;
+    copy_fields(&u, s);
     if (s->nattrs > 0) {
         if ((u.attrs = calloc(s->nattrs, sizeof *u.attrs)) == NULL) {
             w->rc = TREX_PAM_BUF_ERR;
