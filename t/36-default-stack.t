@@ -10,9 +10,9 @@ use lib 't/lib';
 use TRexTest qw(tempdir scripted_conv);
 use TRex::PAM;
 
-# 1. examples/pam.d/default == the C string in c/core/conf.c
+# 1. examples/pam.d/default == the C string in c/modules/registry.c
 sub lines_of { [map { s/\s+/ /gr =~ s/^ | $//gr } grep { /\S/ && !/^\s*#/ } @_] }
-open my $c, '<', 'c/core/conf.c' or die $!;
+open my $c, '<', 'c/modules/registry.c' or die $!;
 my $src = do { local $/; <$c> };
 my ($body) = $src =~ /static const char default_stack\[\] =\n(.*?);\n/s;
 my @c_lines = map { s/\\n$//r } $body =~ /"((?:[^"\\]|\\.)*)"/g;

@@ -1143,6 +1143,7 @@ static int S_start(pTHX_ SV *service, SV *user, SV *conv, SV *out)
     opts.log_mode = TREX_PAM_LOG_AUTO;        /* $TREX_PAM_LOG */
     opts.resolve = S_resolve;
     opts.resolve_data = st;
+    opts.registry = trex_pam_builtin_registry();
     opts.cache = S_cache(aTHX);
     rc = trex_pam_start_opts(svc.p, usr.p, st->conv ? &st->cconv : NULL, &opts, &st->h);
     if (rc == TREX_PAM_SUCCESS) {
@@ -1520,6 +1521,7 @@ check_config(service, confdir = &PL_sv_undef)
     opts.log_data = &buf;
     opts.resolve = S_resolve;
     opts.resolve_data = &st;
+    opts.registry = trex_pam_builtin_registry();
     rc = trex_pam_start_opts(svc.p, NULL, &st.cconv, &opts, &h);
     if (rc == TREX_PAM_SUCCESS)
         (void)trex_pam_end(h, TREX_PAM_SUCCESS);

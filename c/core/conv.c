@@ -1,6 +1,9 @@
 /*
  * conv.c - talking to the application: one-message prompts, pam_get_user
- * and pam_get_authtok with Linux-PAM's rules (PAM-SEMANTICS.md 4.1, 4.2, 6).
+ * and pam_get_authtok with Linux-PAM's rules (its pam_get_item.c and
+ * pam_get_authtok.c): a user or token already set is reused, a
+ * conversation failure sticks until the items change, and a new password
+ * is asked twice.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +11,12 @@
 #include <syslog.h>
 #include "impl.h"
 
-static void drop_responses(struct trex_pam_response *r, int n)
+void trex_pam_free_responses(struct trex_pam_response *r, int n)
 {
     if (r == NULL)
         return;
     for (int i = 0; i < n; i++)
-        tp_drop_secret(&r[i].resp);
+        tp_secret_drop(&r[i].resp);
     free(r);
 }
 
@@ -36,7 +39,7 @@ int trex_pam_prompt(trex_pam_handle_t *h, int style, char **response, const char
     if (rc != TREX_PAM_SUCCESS) {
         if (rc != TREX_PAM_CONV_AGAIN)
             tp_log(h, LOG_ERR, "conversation failed: %s", trex_pam_strerror(h, rc));
-        drop_responses(r, 1);             /* tolerate a reply left behind on failure */
+        trex_pam_free_responses(r, 1);             /* tolerate a reply left behind on failure */
         return rc;
     }
     if (r != NULL) {
@@ -47,7 +50,7 @@ int trex_pam_prompt(trex_pam_handle_t *h, int style, char **response, const char
             *response = r[0].resp;        /* handed to the caller */
             r[0].resp = NULL;
         }
-        drop_responses(r, 1);
+        trex_pam_free_responses(r, 1);
     }
     return TREX_PAM_SUCCESS;
 }
@@ -97,12 +100,12 @@ int trex_pam_get_user(trex_pam_handle_t *h, const char **user, const char *promp
     }
     if (rc == TREX_PAM_SUCCESS && resp != NULL) {
         rc = trex_pam_set_item(h, TREX_PAM_USER, resp);
-        tp_drop_secret(&resp);
+        tp_secret_drop(&resp);
         if (rc == TREX_PAM_SUCCESS)
             *user = h->item[TREX_PAM_USER];
         return rc;
     }
-    tp_drop_secret(&resp);
+    tp_secret_drop(&resp);
     if (rc != TREX_PAM_BUF_ERR && rc != TREX_PAM_CONV_ERR)
         rc = TREX_PAM_CONV_ERR;           /* SUCCESS without an answer, or any other code */
     h->user_sticky = rc;
@@ -184,24 +187,23 @@ int trex_pam_get_authtok(trex_pam_handle_t *h, int item, const char **authtok, c
     }
 
     if (rc != TREX_PAM_SUCCESS || resp[0] == NULL || (chpass > 1 && resp[1] == NULL)) {
-        tp_drop_secret(&resp[0]);
-        tp_drop_secret(&resp[1]);
+        tp_secret_drop(&resp[0]);
+        tp_secret_drop(&resp[1]);
         if (chpass)
             trex_pam_error(h, "Password change has been aborted.");
         return TREX_PAM_AUTHTOK_ERR;
     }
     if (chpass > 1) {
-        size_t n0 = strlen(resp[0]), n1 = strlen(resp[1]);
-        int same = n0 == n1 && trex_pam_secret_equal(resp[0], resp[1], n0);
-        tp_drop_secret(&resp[1]);
+        int same = tp_secret_streq(resp[0], resp[1]);
+        tp_secret_drop(&resp[1]);
         if (!same) {
-            tp_drop_secret(&resp[0]);
+            tp_secret_drop(&resp[0]);
             trex_pam_error(h, "Sorry, passwords do not match.");
             return TREX_PAM_TRY_AGAIN;
         }
     }
     rc = trex_pam_set_item(h, item, resp[0]);
-    tp_drop_secret(&resp[0]);
+    tp_secret_drop(&resp[0]);
     if (rc != TREX_PAM_SUCCESS)
         return rc;
     *authtok = h->item[item];

@@ -1,7 +1,8 @@
 /*
- * delay.c - the fail delay (PAM-SEMANTICS.md 4.5): the largest request since
- * the last reset, randomised to [0.5, 1.5) of itself, handed to the
- * PAM_FAIL_DELAY function on every completion or slept on failure.
+ * delay.c - the fail delay, as Linux-PAM's pam_fail_delay.c: the largest
+ * request since the last reset, randomised to [0.5, 1.5) of itself, handed
+ * to the PAM_FAIL_DELAY function on every completion or slept on failure.
+ * It does not count the time the call took.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -24,11 +25,6 @@ int trex_pam_fail_delay(trex_pam_handle_t *h, unsigned int usec)
     if (largest < usec)
         h->delay_base = usec;
     return TREX_PAM_SUCCESS;
-}
-
-void tp_delay_start(trex_pam_handle_t *h)
-{
-    (void)h;                              /* the delay does not count elapsed time */
 }
 
 /* base * (1 + u - 0.5), u the mean of three uniform [0,1) draws. */

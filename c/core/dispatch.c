@@ -1,9 +1,9 @@
 /*
- * dispatch.c - running a stack the way Linux-PAM does (_pam_dispatch and
- * _pam_dispatch_aux; PAM-SEMANTICS.md section 1), and the six service calls.
+ * dispatch.c - running a stack the way Linux-PAM does (its _pam_dispatch
+ * and _pam_dispatch_aux, step by step), and the six service calls.
  *
  * Where upstream and Debian differ, a jump replayed by setcred or
- * close_session is ignore + jump, as Debian's libpam does (PAM-SEMANTICS 9.9).
+ * close_session is ignore + jump, as Debian's libpam does.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +15,6 @@
 #define IMP_NEGATIVE (-1)
 
 #define MUST_FAIL_CODE TREX_PAM_PERM_DENIED   /* broken lines, empty stacks */
-#define INVALID_CACHED (-1)                   /* libpam's _PAM_INVALID_RETVAL */
 
 static enum tp_type type_of(enum tp_fn fn)
 {
@@ -126,7 +125,7 @@ static int run_stack(trex_pam_handle_t *h, const struct tp_stack *st, int *resul
         }
 
         if (replay)
-            cached = results[i] != INVALID_CACHED ? results[i] : r;
+            cached = results[i] != TP_RESULT_NONE ? results[i] : r;
         else                              /* this run defines the chain */
             cached = results[i] = r;
 
@@ -198,39 +197,6 @@ decision_made:                            /* end this level (and anything deeper
     return status;
 }
 
-int tp_dispatch_attach(trex_pam_handle_t *h, struct tp_conf *c)
-{
-    size_t total = 0;
-    int *slots = NULL;
-
-    if (c != NULL) {
-        for (int t = 0; t < TP_NTYPES; t++)
-            total += c->stack[t].n;
-        if ((slots = malloc((total ? total : 1) * sizeof *slots)) == NULL) {
-            tp_conf_free(c);
-            return TREX_PAM_BUF_ERR;
-        }
-        for (size_t i = 0; i < total; i++)
-            slots[i] = INVALID_CACHED;    /* no entry has run yet */
-    }
-    tp_dispatch_detach(h);
-    h->conf = c;
-    for (int t = 0; t < TP_NTYPES; t++) {
-        h->results[t] = slots;
-        if (c != NULL)
-            slots += c->stack[t].n;
-    }
-    return TREX_PAM_SUCCESS;
-}
-
-void tp_dispatch_detach(trex_pam_handle_t *h)
-{
-    free(h->results[0]);                  /* one block for all types */
-    memset(h->results, 0, sizeof h->results);
-    tp_conf_free(h->conf);                /* recorded results go with it */
-    h->conf = NULL;
-}
-
 /* A pending call that will run from the top of its stack. */
 static void reset_resume(struct tp_resume *r)
 {
@@ -248,13 +214,9 @@ static void reset_resume(struct tp_resume *r)
 /* Read the stack again after PAM_SERVICE changed. */
 static int ensure_conf(trex_pam_handle_t *h)
 {
-    struct tp_conf *c = NULL;
-    int rc;
-
-    if (!h->conf_stale && h->conf != NULL)
+    if (!tp_stack_stale(h))
         return TREX_PAM_SUCCESS;
-    tp_dispatch_detach(h);
-    h->conf_stale = 1;
+    tp_stack_detach(h);
     if (h->resume.active) {
         /* Linux-PAM resumes at the saved position and state in the new stack,
          * which can skip its failing entries and return the old stack's
@@ -263,13 +225,7 @@ static int ensure_conf(trex_pam_handle_t *h)
         tp_log(h, LOG_WARNING, "PAM_SERVICE changed during an interrupted call: it starts over");
         reset_resume(&h->resume);
     }
-    rc = tp_conf_load(h, h->item[TREX_PAM_SERVICE], &c);
-    if (rc != TREX_PAM_SUCCESS)
-        return rc;
-    if ((rc = tp_dispatch_attach(h, c)) != TREX_PAM_SUCCESS)
-        return rc;
-    h->conf_stale = 0;
-    return TREX_PAM_SUCCESS;
+    return tp_stack_load(h);
 }
 
 /* _pam_dispatch */
@@ -313,10 +269,8 @@ int trex_pam_authenticate(trex_pam_handle_t *h, int flags)
 
     if (!tp_handle_ok(h) || h->in_module)
         return TREX_PAM_SYSTEM_ERR;
-    if (!h->resume.active) {
+    if (!h->resume.active)
         tp_clear_tokens(h);
-        tp_delay_start(h);
-    }
     rc = tp_dispatch(h, TP_FN_AUTHENTICATE, flags);
     if (rc != TREX_PAM_INCOMPLETE) {
         tp_clear_tokens(h);
@@ -369,7 +323,6 @@ int trex_pam_chauthtok(trex_pam_handle_t *h, int flags)
     if ((rc = ensure_conf(h)) != TREX_PAM_SUCCESS)
         return rc;                        /* before the pass is chosen: a reload restarts it */
     if (!h->resume.active) {
-        tp_delay_start(h);
         tp_clear_tokens(h);
     } else if (h->resume.fn == TP_FN_CHAUTHTOK) {
         pass = h->resume.chauthtok_pass;  /* resume the pass that was interrupted */

@@ -1,6 +1,16 @@
 /*
- * impl.h - the core's private structures. Never included by c/modules,
- * c/store or xs/ (STYLE.md section 1).
+ * impl.h - the core's private structures and the functions its files share.
+ * Only c/core/ includes it: modules, the admin API, the store and the Perl
+ * binding see the core through c/include/ alone.
+ *
+ * Who calls whom inside the core (never in a circle):
+ *   handle.c   start and end  -> items.c, env.c, stack.c, util.c
+ *   dispatch.c the six calls  -> stack.c, delay.c, items.c, util.c
+ *   stack.c    a handle's configuration: attach, detach, load -> conf (cache.c)
+ *   cache.c    parsed configurations, shared and checked against the files
+ *              -> parse.c (pam.d files) -> syntax.c (lines, tokens, controls),
+ *                 load.c (modules, through the registry the application gave)
+ *   conv.c, items.c, env.c, delay.c, log.c, constants.c -> util.c
  */
 #ifndef TP_IMPL_H
 #define TP_IMPL_H
@@ -9,6 +19,7 @@
 #include <stdarg.h>
 #include "trex_pam.h"
 #include "trex_pam_module.h"
+#include "secret.h"
 
 #if defined(__GNUC__)
 #define TP_WUR __attribute__((warn_unused_result))
@@ -38,6 +49,9 @@ enum tp_fn {
 #define TP_ACT_RESET   (-5)
 
 #define TP_MAX_DEPTH 16   /* include/substack nesting */
+
+/* A result slot of an entry that has not run (libpam's _PAM_INVALID_RETVAL). */
+#define TP_RESULT_NONE (-1)
 
 enum tp_entry_kind {
     TP_ENTRY_MODULE,     /* call the module's hook (mod may be NULL: missing) */
@@ -104,7 +118,7 @@ struct tp_conf {
  * one per interpreter); single-threaded like a handle. */
 struct trex_pam_confcache {
     struct tp_cache_slot {
-        char *key;                 /* confdir "\n" service */
+        char *key;                 /* registry, confdir and service (cache.c) */
         struct tp_conf *conf;
     } slot[TP_CACHE_SLOTS];
     unsigned int next;             /* round-robin victim when full */
@@ -146,11 +160,11 @@ struct trex_pam_handle {
     size_t env_n, env_cap;
     struct tp_data *data;
 
-    /* fail delay (PAM-SEMANTICS 4.5) */
+    /* fail delay (delay.c) */
     unsigned int delay_base;       /* largest request since the last reset */
     int delay_set;                 /* a request was made since the last reset */
 
-    /* pam_get_user state (4.1) */
+    /* pam_get_user state (conv.c) */
     int user_sticky;               /* sticky conversation failure or 0 */
     char *user_again_prompt;       /* prompt of a CONV_AGAIN'd get_user */
 
@@ -164,8 +178,10 @@ struct trex_pam_handle {
     int log_mode;
     void (*log_fn)(void *, int, const char *);
     void *log_data;
+    const struct trex_pam_registry *registry;   /* bare module names, the default stack */
     trex_pam_resolve_fn resolve;
     void *resolve_data;
+    void *binding;                 /* the application's own pointer (trex_pam_binding) */
 
     /* dispatch state */
     int in_module;                 /* a module hook is running */
@@ -177,26 +193,47 @@ struct trex_pam_handle {
     unsigned int fork_gen;         /* tp_fork_generation() when the handle was made */
 };
 
-/* ---- handle.c ------------------------------------------------------------- */
+/* ---- util.c --------------------------------------------------------------- */
 /* A handle may be used: non-NULL, and in the process that created it. */
 int tp_handle_ok(const trex_pam_handle_t *h);
 /* Counts the forks this process descends from (pthread_atfork): a handle
  * made under another generation is a copy in a forked child. */
 unsigned int tp_fork_generation(void);
-void tp_clear_tokens(trex_pam_handle_t *h);      /* AUTHTOK, OLDAUTHTOK wiped */
 char *tp_strdup(const char *s);                  /* NULL in, NULL out */
-void tp_drop_secret(char **p);                   /* wipe, free, NULL */
 
-/* ---- log.c ---------------------------------------------------------------- */
+/* ---- items.c --------------------------------------------------------------- */
+void tp_clear_tokens(trex_pam_handle_t *h);      /* AUTHTOK, OLDAUTHTOK wiped */
+/* pam_start's service name: the part after the last '/' (strip_path),
+ * lower-cased; NULL when out of memory. */
+char *tp_service_name(const char *service, int strip_path);
+void tp_items_free(trex_pam_handle_t *h);        /* every item, wiped */
+
+/* ---- env.c ----------------------------------------------------------------- */
+void tp_env_free(trex_pam_handle_t *h);          /* the environment, wiped */
+/* Module data: every cleanup, newest first, with status; then freed. */
+void tp_data_free(trex_pam_handle_t *h, int status);
+
+/* ---- log.c ----------------------------------------------------------------- */
 void tp_log(const trex_pam_handle_t *h, int priority, const char *fmt, ...) TP_PRINTF(3, 4);
 void tp_vlog(const trex_pam_handle_t *h, int priority, const char *fmt, va_list ap);
 
-/* ---- delay.c -------------------------------------------------------------- */
-void tp_delay_start(trex_pam_handle_t *h);
+/* ---- delay.c --------------------------------------------------------------- */
+/* At the end of authenticate and chauthtok: the delay function, or a sleep
+ * on failure. */
 void tp_delay_finish(trex_pam_handle_t *h, int status);
 
-/* ---- conf.c --------------------------------------------------------------- */
-/* The stacks for service from h->confdir (the built-in default stack when
+/* ---- stack.c: the handle's configuration ----------------------------------- */
+/* Reads the stacks of PAM_SERVICE (through the cache, if any) and makes
+ * them the handle's, with fresh result slots, dropping what it had.
+ * SUCCESS, ABORT or BUF_ERR; on failure the handle has no configuration
+ * and is marked to try again at its next call. */
+TP_WUR int tp_stack_load(trex_pam_handle_t *h);
+/* Whether the configuration must be read again before a call. */
+int tp_stack_stale(const trex_pam_handle_t *h);
+void tp_stack_detach(trex_pam_handle_t *h);      /* no configuration at all */
+
+/* ---- configuration: cache.c, parse.c, syntax.c, load.c (conf.h) ------------- */
+/* The stacks for service from h->confdir (the registry's default stack when
  * that directory is the compiled default and does not exist), through
  * h->cache when there is one. Returns SUCCESS with a reference in *out,
  * ABORT (neither service nor other, or an unusable directory) or BUF_ERR.
@@ -210,17 +247,10 @@ void tp_conf_free(struct tp_conf *c);   /* drops one reference */
  * 0 or -1 on a syntax error (then every slot is bad). Exposed for tests. */
 int tp_conf_parse_control(const char *text, int actions[TREX_PAM_RETURN_VALUES]);
 
-/* ---- dispatch.c ----------------------------------------------------------- */
+/* ---- dispatch.c ------------------------------------------------------------ */
 int tp_dispatch(trex_pam_handle_t *h, enum tp_fn fn, int flags);
-/* Make c (a reference the handle takes over) the handle's configuration,
- * with fresh result slots; drops the old one. SUCCESS or BUF_ERR. */
-TP_WUR int tp_dispatch_attach(trex_pam_handle_t *h, struct tp_conf *c);
-void tp_dispatch_detach(trex_pam_handle_t *h);   /* no configuration at all */
 
-/* ---- modules: tp_module_builtin(), tp_module_api() --------------------------- */
-#include "../modules/registry.h"
-
-/* ---- constants.c ---------------------------------------------------------- */
+/* ---- constants.c ----------------------------------------------------------- */
 /* Code by pam.d token ("auth_err"); -1 if unknown. Tokens match exactly. */
 int tp_code_by_token(const char *token, size_t len);
 #define tp_code_token trex_pam_status_token

@@ -3,7 +3,7 @@
  *
  * Every crypt_rn() works in a struct crypt_data on the stack that is wiped
  * before returning; settings come from crypt_gensalt_rn() with automatic
- * entropy. Only libc and libxcrypt are used here (STYLE.md section 1).
+ * entropy. Only libc, libxcrypt and secret.h are used here.
  */
 #include <crypt.h>
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hash.h"
+#include "secret.h"
 
 /* ---- methods ------------------------------------------------------------- */
 
@@ -128,17 +129,6 @@ void tp_hash_policy_default(struct tp_hash_policy *p)
 
 /* ---- hashing --------------------------------------------------------------- */
 
-/* Equal strings, in time that depends only on the length of a (the string
- * we computed; its length follows from the setting, which is public). */
-static int str_equal_ct(const char *a, const char *b)
-{
-    size_t n = strlen(a), m = strlen(b);
-    volatile unsigned char diff = (unsigned char)(n != m);
-    for (size_t i = 0; i < n; i++)
-        diff |= (unsigned char)a[i] ^ (unsigned char)(i < m ? b[i] : 0);
-    return diff == 0;
-}
-
 int tp_hash_verify(const char *password, const char *hash)
 {
     struct crypt_data data;
@@ -150,8 +140,8 @@ int tp_hash_verify(const char *password, const char *hash)
     memset(&data, 0, sizeof data);
     out = crypt_rn(password, hash, &data, (int)sizeof data);
     if (out != NULL && out[0] != '*')
-        ok = str_equal_ct(out, hash);
-    explicit_bzero(&data, sizeof data);
+        ok = tp_secret_streq(out, hash);
+    tp_secret_wipe(&data, sizeof data);
     return ok;
 }
 
@@ -178,7 +168,7 @@ void tp_hash_verify_dummy(const char *password, const struct tp_hash_policy *p)
         return;
     memset(&data, 0, sizeof data);
     (void)crypt_rn(password != NULL ? password : "", s, &data, (int)sizeof data);
-    explicit_bzero(&data, sizeof data);
+    tp_secret_wipe(&data, sizeof data);
 }
 
 int tp_hash_make(const char *password, const struct tp_hash_policy *p, char *out, size_t outlen)
@@ -203,7 +193,7 @@ int tp_hash_make(const char *password, const struct tp_hash_policy *p, char *out
         memcpy(out, h, strlen(h) + 1);
         rc = 0;
     }
-    explicit_bzero(&data, sizeof data);
+    tp_secret_wipe(&data, sizeof data);
     return rc;
 }
 

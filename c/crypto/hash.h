@@ -1,6 +1,6 @@
 /*
- * hash.h - password hashes through libxcrypt, and the secret helpers the
- * modules and the admin API share. No state; safe in any thread.
+ * hash.h - password hashes through libxcrypt, shared by the userdb module
+ * and the admin API. No state; safe in any thread.
  */
 #ifndef TP_HASH_H
 #define TP_HASH_H

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "token.h"
+#include "secret.h"
 
 #define KEY_FILE_MIN 16
 #define KEY_FILE_MAX 4096
@@ -59,7 +60,7 @@ static int decode(const char *text, unsigned char raw[TP_TOKEN_BYTES])
         bad |= v[i];
     }
     if ((bad & 0x100u) != 0) {
-        tp_token_wipe(v, sizeof v);
+        tp_secret_wipe(v, sizeof v);
         return -1;                         /* not URL-safe base64 */
     }
     v[TP_TOKEN_B64_LEN] = 0;
@@ -77,9 +78,9 @@ static int decode(const char *text, unsigned char raw[TP_TOKEN_BYTES])
         raw[31] = (unsigned char)(w >> 8);
         bad = (w >> 6) & 3u;
     }
-    tp_token_wipe(v, sizeof v);
+    tp_secret_wipe(v, sizeof v);
     if (bad != 0) {
-        sodium_memzero(raw, TP_TOKEN_BYTES);
+        tp_secret_wipe(raw, TP_TOKEN_BYTES);
         return -1;
     }
     return 0;
@@ -107,10 +108,10 @@ int tp_token_new(char text[TP_TOKEN_TEXT_SIZE], unsigned char digest[TP_TOKEN_DI
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != NULL &&
         digest_raw(raw, key, digest) == 0)
         rc = 0;
-    sodium_memzero(raw, sizeof raw);
+    tp_secret_wipe(raw, sizeof raw);
     if (rc != 0) {
-        sodium_memzero(text, TP_TOKEN_TEXT_SIZE);
-        sodium_memzero(digest, TP_TOKEN_DIGEST_LEN);
+        tp_secret_wipe(text, TP_TOKEN_TEXT_SIZE);
+        tp_secret_wipe(digest, TP_TOKEN_DIGEST_LEN);
     }
     return rc;
 }
@@ -119,7 +120,7 @@ int tp_token_shape(const char *text)
 {
     unsigned char raw[TP_TOKEN_BYTES];
     int ok = decode(text, raw) == 0;
-    sodium_memzero(raw, sizeof raw);
+    tp_secret_wipe(raw, sizeof raw);
     return ok;
 }
 
@@ -131,21 +132,32 @@ int tp_token_digest(const char *text, const unsigned char *key,
 
     if (tp_token_init() == 0 && decode(text, raw) == 0)
         rc = digest_raw(raw, key, digest);
-    sodium_memzero(raw, sizeof raw);
+    tp_secret_wipe(raw, sizeof raw);
     if (rc != 0)
-        sodium_memzero(digest, TP_TOKEN_DIGEST_LEN);
+        tp_secret_wipe(digest, TP_TOKEN_DIGEST_LEN);
     return rc;
 }
 
-int tp_token_equal(const void *a, const void *b, size_t n)
+int tp_token_label(const unsigned char digest[TP_TOKEN_DIGEST_LEN], const char *label,
+                   char *hex, size_t hexlen)
 {
-    return sodium_memcmp(a, b, n) == 0;
-}
+    static const char digits[] = "0123456789abcdef";
+    unsigned char h[crypto_generichash_BYTES];
 
-void tp_token_wipe(void *p, size_t n)
-{
-    if (p != NULL && n > 0)
-        sodium_memzero(p, n);
+    if (hexlen < 2 || hexlen > 2 * sizeof h || hexlen % 2 != 0 || tp_token_init() != 0 ||
+        crypto_generichash(h, sizeof h, digest, TP_TOKEN_DIGEST_LEN, (const unsigned char *)label,
+                           strlen(label)) != 0) {
+        if (hex != NULL)
+            hex[0] = '\0';
+        return -1;
+    }
+    for (size_t i = 0; i < hexlen / 2; i++) {
+        hex[2 * i] = digits[h[i] >> 4];
+        hex[2 * i + 1] = digits[h[i] & 0xf];
+    }
+    hex[hexlen] = '\0';
+    tp_secret_wipe(h, sizeof h);
+    return 0;
 }
 
 uint32_t tp_token_uniform(uint32_t upper)
@@ -164,7 +176,7 @@ int tp_token_key_load(const char *path, unsigned char key[TP_TOKEN_KEY_LEN], cha
     const char *why = NULL;
     int fd, rc = -1;
 
-    sodium_memzero(key, TP_TOKEN_KEY_LEN);
+    tp_secret_wipe(key, TP_TOKEN_KEY_LEN);
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (path == NULL || *path == '\0') {
@@ -203,9 +215,9 @@ int tp_token_key_load(const char *path, unsigned char key[TP_TOKEN_KEY_LEN], cha
     if (why == NULL)
         rc = 0;
 out:
-    sodium_memzero(buf, sizeof buf);
+    tp_secret_wipe(buf, sizeof buf);
     if (rc != 0) {
-        sodium_memzero(key, TP_TOKEN_KEY_LEN);
+        tp_secret_wipe(key, TP_TOKEN_KEY_LEN);
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "key file %.200s: %s", path ? path : "(none)", why);
     }

@@ -7,12 +7,12 @@
  * without padding: 32 bytes (256 bits) from the OS generator. The prefix
  * makes a token recognisable, so a module can tell it from a password.
  * Only its digest is ever stored: BLAKE2b-256 of the 32 bytes, keyed with a
- * site key when one is configured. A lookup by digest compares in constant
- * time by construction; tp_token_equal() is for everything else.
+ * site key when one is configured.
  *
  * Ownership: callers own every buffer; tp_token_new() and
  * tp_token_key_load() write secrets into them, which the caller wipes with
- * tp_token_wipe() when done.
+ * tp_secret_wipe() (secret.h) when done. A lookup by digest compares in
+ * constant time by construction; tp_secret_equal() is for everything else.
  */
 #ifndef TP_TOKEN_H
 #define TP_TOKEN_H
@@ -49,11 +49,16 @@ int tp_token_shape(const char *text);
 int tp_token_digest(const char *text, const unsigned char *key,
                     unsigned char digest[TP_TOKEN_DIGEST_LEN]);
 
-/* Constant-time comparison of two n-byte buffers (sodium_memcmp): 1 equal, 0 not. */
-int tp_token_equal(const void *a, const void *b, size_t n);
-
-/* Wipe a secret (sodium_memzero). */
-void tp_token_wipe(void *p, size_t n);
+/*
+ * A short public name for a stored digest: the first hexlen/2 bytes of
+ * BLAKE2b-256 of digest keyed with label (any text that sets these names
+ * apart from the digests of tokens), as hexlen lowercase hex digits and a
+ * NUL in hex (hexlen even, 2 to 64). It reveals no bit of the digest and
+ * cannot be turned back into anything that authenticates. 0, or -1
+ * (libsodium unusable, or a bad hexlen: hex is then "").
+ */
+int tp_token_label(const unsigned char digest[TP_TOKEN_DIGEST_LEN], const char *label,
+                   char *hex, size_t hexlen);
 
 /* A uniform random number in [0, upper) from the OS generator (0 if upper < 2). */
 uint32_t tp_token_uniform(uint32_t upper);

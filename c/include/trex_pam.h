@@ -121,6 +121,14 @@ struct trex_pam_conv {
     void *appdata_ptr;
 };
 
+/* Wipes and frees a response array of num entries and each answer in it
+ * (NULL: nothing): for a conversation function that fails after it made
+ * its answers, and for the core itself. */
+void trex_pam_free_responses(struct trex_pam_response *resp, int num);
+/* Wipes the string *p, frees it and sets *p to NULL (NULL: nothing): for
+ * an answer the application made and did not hand over. */
+void trex_pam_drop_secret(char **p);
+
 /* PAM_FAIL_DELAY item: called at the end of authenticate/chauthtok. */
 typedef void (*trex_pam_delay_fn)(int status, unsigned int usec, void *appdata_ptr);
 
@@ -141,6 +149,7 @@ typedef struct trex_pam_handle trex_pam_handle_t;
 #define TREX_PAM_LOG_CALLBACK 4   /* log_fn receives every line */
 
 struct trex_pam_module;   /* trex_pam_module.h */
+struct trex_pam_registry; /* trex_pam_module.h */
 
 /*
  * Resolver for module names the core does not know itself (the XS layer
@@ -174,6 +183,17 @@ struct trex_pam_confcache *trex_pam_confcache_new(void);
 long trex_pam_confcache_recheck(struct trex_pam_confcache *cache, long usec);
 void trex_pam_confcache_free(struct trex_pam_confcache *cache);
 
+/*
+ * Everything a handle is started with. The core itself knows no module by
+ * name: bare names ("userdb", "pam_permit.so") are looked up in registry,
+ * and registry's default stack applies when the configuration directory is
+ * the compiled default and does not exist. trex_pam_builtin_registry() is
+ * the library's own (the built-in modules and the built-in default
+ * stack); NULL means none (only absolute paths and the resolver's names
+ * load, and a missing directory is an error). binding is the application's
+ * own pointer, handed back by trex_pam_binding(): a language binding finds
+ * its per-handle state with it (in a module it implements, say).
+ */
 struct trex_pam_options {
     size_t size;                /* sizeof(struct trex_pam_options) */
     const char *confdir;        /* NULL: $TREX_PAM_CONFDIR, else TREX_PAM_DEFAULT_CONFDIR */
@@ -183,7 +203,19 @@ struct trex_pam_options {
     trex_pam_resolve_fn resolve;
     void *resolve_data;
     struct trex_pam_confcache *cache;   /* NULL: no cache */
+    const struct trex_pam_registry *registry;   /* NULL: no bare module names */
+    void *binding;              /* the application's; the core never reads it */
 };
+
+/* The built-in modules (permit, deny, debug, userdb, session, faillock,
+ * also as pam_permit.so, pam_deny.so, pam_debug.so, pam_faillock.so) and
+ * the built-in default stack: the registry trex_pam_start and
+ * trex_pam_start_confdir use. Static; lives as long as the library. */
+const struct trex_pam_registry *trex_pam_builtin_registry(void);
+
+/* The environment variable naming the store when a module line (db=) or
+ * the admin API names none. */
+#define TREX_PAM_STORE_ENV "TREX_PAM_DB"
 
 #ifndef TREX_PAM_DEFAULT_CONFDIR
 #define TREX_PAM_DEFAULT_CONFDIR "/etc/trex-pam.d"
@@ -191,19 +223,23 @@ struct trex_pam_options {
 
 /* ---- the application interface ---------------------------------------- */
 
-/* Linux-PAM's pam_start: service, user (may be NULL), conv (required). */
+/* Linux-PAM's pam_start: service, user (may be NULL), conv (required);
+ * the built-in registry, no cache, the log of $TREX_PAM_LOG. */
 int trex_pam_start(const char *service, const char *user,
                    const struct trex_pam_conv *conv, trex_pam_handle_t **pamh);
 /* pam_start_confdir: only confdir/<service> and confdir/other are read. */
 int trex_pam_start_confdir(const char *service, const char *user,
                            const struct trex_pam_conv *conv, const char *confdir,
                            trex_pam_handle_t **pamh);
-/* Everything else: options may be NULL (defaults). */
+/* Everything else: options may be NULL (then no registry, no cache). */
 int trex_pam_start_opts(const char *service, const char *user,
                         const struct trex_pam_conv *conv,
                         const struct trex_pam_options *opts,
                         trex_pam_handle_t **pamh);
 int trex_pam_end(trex_pam_handle_t *pamh, int status);
+/* The binding pointer of the handle's options (NULL: none, or an unusable
+ * handle). */
+void *trex_pam_binding(const trex_pam_handle_t *pamh);
 
 int trex_pam_authenticate(trex_pam_handle_t *pamh, int flags);
 int trex_pam_setcred(trex_pam_handle_t *pamh, int flags);

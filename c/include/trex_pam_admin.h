@@ -3,8 +3,8 @@
  * open it, add, change, list and delete users, set their passwords and
  * attributes, list and end their sessions, read and clear their failure
  * tallies. bin/trex-pam and the Perl class TRex::PAM::DB use it (through
- * the XS layer, which includes only the headers of c/include). It sits on
- * the store interface (c/store/store.h) and libxcrypt's helpers (hash.h);
+ * the XS layer, which includes only the headers of c/include). It is
+ * implemented in c/admin/, over the store (c/store/) and c/crypto;
  * authentication itself is the userdb module's business, not this API's.
  *
  * Status codes: every int function returns one of
@@ -166,7 +166,7 @@ void trex_pam_db_user_free(struct trex_pam_db_user *u);
 int trex_pam_db_user_list(trex_pam_db_t *db,
                           int (*fn)(void *data, const struct trex_pam_db_user *u), void *data);
 
-/* ---- sessions (the session module's, issue 4) -------------------------------- */
+/* ---- sessions (the session module's) ----------------------------------------- */
 
 /*
  * A session is named here by its handle: 8 lowercase hex digits, the first
@@ -211,7 +211,7 @@ int trex_pam_db_session_revoke(trex_pam_db_t *db, const char *name, const char *
  * idle= and lifetime= values. *count (if non-NULL) gets how many. */
 int trex_pam_db_session_purge(trex_pam_db_t *db, int64_t idle, int64_t lifetime, int *count);
 
-/* ---- failure tallies (the faillock module's, issue 4) ------------------------- */
+/* ---- failure tallies (the faillock module's) ---------------------------------- */
 
 struct trex_pam_db_faillock {
     int total;                  /* failures on record */

@@ -3,7 +3,8 @@
  *
  * A module is a table of up to six service functions. Three kinds exist and
  * are dispatched alike:
- *   - built-in C modules, compiled into the core (c/modules/);
+ *   - built-in C modules (c/modules/), found through the registry the
+ *     application hands the core (trex_pam_builtin_registry());
  *   - "perl:Package" modules, handed to the core by the XS layer through the
  *     resolver in struct trex_pam_options;
  *   - external shared objects named by absolute path in a pam.d line. They
@@ -74,6 +75,19 @@ struct trex_pam_module {
     void *(*instance_new)(void);    /* once per configuration loading the module; may be NULL */
 };
 
+/*
+ * A registry: how the core finds modules by bare name, and the stack that
+ * applies when the compiled-in configuration directory does not exist. An
+ * application hands one to trex_pam_start_opts (trex_pam.h); the library's
+ * own is trex_pam_builtin_registry().
+ */
+struct trex_pam_registry {
+    /* The module of a bare name as written in a pam.d line, or NULL. */
+    const struct trex_pam_module *(*lookup)(const char *name);
+    const char *default_stack;      /* pam.d text; NULL: none */
+    const char *default_name;       /* its name in log lines ("(built-in default)") */
+};
+
 /* ---- functions a module calls (built-in modules link them directly) ---- */
 
 /* pam_get_user: PAM_USER if set, else one PAM_PROMPT_ECHO_ON prompt
@@ -107,7 +121,8 @@ void trex_pam_log(const trex_pam_handle_t *pamh, int priority, const char *fmt, 
 #endif
     ;
 
-/* Wipe a secret (explicit_bzero) and compare two in constant time. */
+/* Wipe a secret so the compiler cannot drop it; compare two in constant
+ * time (1 equal, 0 not). */
 void trex_pam_wipe(void *p, size_t n);
 int trex_pam_secret_equal(const void *a, const void *b, size_t n);
 

@@ -50,6 +50,7 @@
  * are logged, as are unknown arguments.
  */
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,13 +63,14 @@
 #include "registry.h"
 
 #define DATA_NAME "trex_faillock"
+#define WHO "faillock"
 #define MAX_TIME_INTERVAL 604800     /* 7 days, pam_faillock's limit */
 #define FAIL_DELAY_USEC 2000000u
 
 enum action { PREAUTH, AUTHSUCC, AUTHFAIL };
 
 struct opts {
-    enum action action;
+    int action;                      /* enum action */
     int64_t deny, fail_interval, unlock_time;
     int silent, audit, no_log_info, nodelay;
     const char *db;
@@ -76,7 +78,6 @@ struct opts {
 
 struct state {                       /* module data: the handle's store connection */
     struct tp_lease lease;           /* from the instance's pool (storepool.h) */
-    char *path;
 };
 
 struct tally {
@@ -88,72 +89,44 @@ struct tally {
 
 /* ---- arguments ------------------------------------------------------------------- */
 
-static void set_num(trex_pam_handle_t *h, const char *arg, const char *v, int64_t max,
-                    int never_ok, int64_t *field)
-{
-    int64_t n;
-    if (never_ok && strcmp(v, "never") == 0)
-        *field = 0;
-    else if (tp_arg_number(v, max, &n) == 0)
-        *field = n;
-    else
-        trex_pam_log(h, LOG_ERR, "faillock: bad number supplied for %s argument", arg);
-}
+#define OPT(field) offsetof(struct opts, field)
+static const struct tp_arg args[] = {
+    { "preauth", TP_ARG_WORD, OPT(action), PREAUTH, 0, 0 },
+    { "authfail", TP_ARG_WORD, OPT(action), AUTHFAIL, 0, 0 },
+    { "authsucc", TP_ARG_WORD, OPT(action), AUTHSUCC, 0, 0 },
+    { "deny", TP_ARG_NUMBER, OPT(deny), 0, USHRT_MAX, 0 },
+    { "fail_interval", TP_ARG_NUMBER, OPT(fail_interval), 0, MAX_TIME_INTERVAL, 0 },
+    { "unlock_time", TP_ARG_NUMBER, OPT(unlock_time), 0, MAX_TIME_INTERVAL, TP_ARG_NEVER },
+    { "silent", TP_ARG_FLAG, OPT(silent), 0, 0, 0 },
+    { "audit", TP_ARG_FLAG, OPT(audit), 0, 0, 0 },
+    { "no_log_info", TP_ARG_FLAG, OPT(no_log_info), 0, 0, 0 },
+    { "nodelay", TP_ARG_FLAG, OPT(nodelay), 0, 0, 0 },
+    { "db", TP_ARG_TEXT, OPT(db), 0, 0, 0 },
+    /* pam_faillock's, with no effect here (see the top of the file) */
+    { "even_deny_root", TP_ARG_SKIP, 0, 0, 0, 0 },
+    { "local_users_only", TP_ARG_SKIP, 0, 0, 0, 0 },
+    { "uid_based_files", TP_ARG_SKIP, 0, 0, 0, 0 },
+    { "debug", TP_ARG_SKIP, 0, 0, 0, 0 },
+    { "root_unlock_time", TP_ARG_SKIP_VALUE, 0, 0, 0, 0 },
+    { "admin_group", TP_ARG_SKIP_VALUE, 0, 0, 0, 0 },
+    { "dir", TP_ARG_SKIP_VALUE, 0, 0, 0, 0 },
+    { "conf", TP_ARG_SKIP_VALUE, 0, 0, 0, 0 },
+};
+static const struct tp_args table = {
+    args, TP_ARGS_COUNT(args),
+    "faillock: bad number supplied for %.*s argument", TP_ARGS_NAME,
+    "faillock: unknown option: %.*s",
+};
 
 static void parse_opts(trex_pam_handle_t *h, int argc, const char **argv, int flags,
                        struct opts *o)
 {
-    static const char *const inert[] = {
-        "even_deny_root", "local_users_only", "uid_based_files", "debug",
-    };
-    static const char *const inert_val[] = {
-        "root_unlock_time=", "admin_group=", "dir=", "conf=",
-    };
-
     memset(o, 0, sizeof *o);
     o->action = PREAUTH;
     o->deny = 3;
     o->fail_interval = 900;
     o->unlock_time = 600;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        size_t k;
-
-        if (strcmp(a, "preauth") == 0)
-            o->action = PREAUTH;
-        else if (strcmp(a, "authfail") == 0)
-            o->action = AUTHFAIL;
-        else if (strcmp(a, "authsucc") == 0)
-            o->action = AUTHSUCC;
-        else if (strncmp(a, "deny=", 5) == 0)
-            set_num(h, "deny", a + 5, USHRT_MAX, 0, &o->deny);
-        else if (strncmp(a, "fail_interval=", 14) == 0)
-            set_num(h, "fail_interval", a + 14, MAX_TIME_INTERVAL, 0, &o->fail_interval);
-        else if (strncmp(a, "unlock_time=", 12) == 0)
-            set_num(h, "unlock_time", a + 12, MAX_TIME_INTERVAL, 1, &o->unlock_time);
-        else if (strcmp(a, "silent") == 0)
-            o->silent = 1;
-        else if (strcmp(a, "audit") == 0)
-            o->audit = 1;
-        else if (strcmp(a, "no_log_info") == 0)
-            o->no_log_info = 1;
-        else if (strcmp(a, "nodelay") == 0)
-            o->nodelay = 1;
-        else if (strncmp(a, "db=", 3) == 0)
-            o->db = a + 3;
-        else {
-            for (k = 0; k < sizeof inert / sizeof inert[0]; k++)
-                if (strcmp(a, inert[k]) == 0)
-                    break;
-            if (k < sizeof inert / sizeof inert[0])
-                continue;
-            for (k = 0; k < sizeof inert_val / sizeof inert_val[0]; k++)
-                if (strncmp(a, inert_val[k], strlen(inert_val[k])) == 0)
-                    break;
-            if (k == sizeof inert_val / sizeof inert_val[0])
-                trex_pam_log(h, LOG_ERR, "faillock: unknown option: %.100s", a);
-        }
-    }
+    (void)tp_args_parse(h, &table, argc, argv, o);
     if (flags & TREX_PAM_SILENT)
         o->silent = 1;
 }
@@ -166,13 +139,7 @@ static void state_free(trex_pam_handle_t *h, void *data, int status)
     if (s == NULL)
         return;
     tp_lease_end(&s->lease);
-    free(s->path);
     free(s);
-}
-
-static int store_code(int src)
-{
-    return src == TP_STORE_UNAVAIL ? TREX_PAM_AUTHINFO_UNAVAIL : TREX_PAM_SYSTEM_ERR;
 }
 
 static void store_failed(trex_pam_handle_t *h, struct tp_store *st, const char *what,
@@ -186,52 +153,13 @@ static void store_failed(trex_pam_handle_t *h, struct tp_store *st, const char *
 static int open_store(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o,
                       struct state **out)
 {
-    const char *path = tp_store_path(o->db);
-    const void *d = NULL;
-    struct state *s;
-    char err[1024];
-    int src;
+    int rc;
 
-    *out = NULL;
-    if (trex_pam_get_data(h, DATA_NAME, &d) == TREX_PAM_SUCCESS && d != NULL) {
-        s = (struct state *)d;
-    } else {
-        if ((s = calloc(1, sizeof *s)) == NULL)
-            return TREX_PAM_BUF_ERR;
-        if ((src = trex_pam_set_data(h, DATA_NAME, s, state_free)) != TREX_PAM_SUCCESS) {
-            free(s);
-            return src;
-        }
-    }
-    if (s->lease.conn == NULL || strcmp(s->path, path) != 0) {
-        tp_lease_end(&s->lease);
-        free(s->path);
-        if ((s->path = strdup(path)) == NULL)
-            return TREX_PAM_BUF_ERR;
-        if ((src = tp_pool_lease(pool, path, &s->lease, err, sizeof err)) != TP_STORE_OK) {
-            trex_pam_log(h, LOG_ERR, "faillock: %s", err[0] ? err : "cannot open the store");
-            return store_code(src);
-        }
-    }
-    *out = s;
-    return TREX_PAM_SUCCESS;
-}
-
-/* After a failed read (src): 1 if s now has a fresh connection to read
- * again from (once per handle, and only if the failed one was kept from an
- * earlier handle), else 0. */
-static int store_again(trex_pam_handle_t *h, struct tp_pool *pool, struct state *s, int src)
-{
-    char err[1024];
-
-    if (s->lease.fresh || (src != TP_STORE_ERR && src != TP_STORE_UNAVAIL))
-        return 0;
-    trex_pam_log(h, LOG_NOTICE, "faillock: the store failed on a kept connection: %s; opening it again",
-                 tp_store_error(tp_lease_store(&s->lease)));
-    if (tp_lease_retry(pool, &s->lease, src, err, sizeof err))
-        return 1;
-    trex_pam_log(h, LOG_ERR, "faillock: %s", err[0] ? err : "cannot open the store");
-    return 0;
+    if ((rc = tp_pool_state(h, DATA_NAME, sizeof **out, state_free, (void **)out)) !=
+        TREX_PAM_SUCCESS)
+        return rc;
+    rc = tp_lease_use(h, pool, &(*out)->lease, tp_store_path(o->db, TREX_PAM_STORE_ENV), WHO);
+    return rc == TP_STORE_OK ? TREX_PAM_SUCCESS : tp_lease_pam_code(rc);
 }
 
 /* PAM_USER (prompting if need be) known to the store: SUCCESS, IGNORE for
@@ -252,7 +180,7 @@ static int get_known_user(trex_pam_handle_t *h, struct tp_pool *pool, const stru
     tp_user_init(&u);
     src = tp_store_user_get(tp_lease_store(&s->lease), *user, &u);
     tp_user_clear(&u);
-    if (store_again(h, pool, s, src)) {
+    if (tp_lease_again(h, pool, &s->lease, src, WHO)) {
         src = tp_store_user_get(tp_lease_store(&s->lease), *user, &u);
         tp_user_clear(&u);
     }
@@ -266,7 +194,7 @@ static int get_known_user(trex_pam_handle_t *h, struct tp_pool *pool, const stru
     }
     if (src != TP_STORE_OK) {
         store_failed(h, *st, "user lookup", *user);
-        return store_code(src);
+        return tp_lease_pam_code(src);
     }
     return TREX_PAM_SUCCESS;
 }
@@ -284,7 +212,7 @@ static int check(trex_pam_handle_t *h, struct tp_store *st, const struct opts *o
     memset(t, 0, sizeof *t);
     if ((src = tp_store_fail_count(st, user, 0, &t->total, &t->latest)) != TP_STORE_OK) {
         store_failed(h, st, "reading the failures", user);
-        return store_code(src);
+        return tp_lease_pam_code(src);
     }
     t->failures = t->total;
     if (o->deny == 0 || t->total < o->deny)
@@ -293,7 +221,7 @@ static int check(trex_pam_handle_t *h, struct tp_store *st, const struct opts *o
     if ((src = tp_store_fail_count(st, user, t->latest - o->fail_interval + 1, &t->failures,
                                    &latest)) != TP_STORE_OK) {
         store_failed(h, st, "reading the failures", user);
-        return store_code(src);
+        return tp_lease_pam_code(src);
     }
     if (t->failures < o->deny)
         return TREX_PAM_SUCCESS;
@@ -331,12 +259,12 @@ static int record(trex_pam_handle_t *h, struct tp_store *st, const struct opts *
      * failure counts from one (see the report: not atomic with the add) */
     if (t->lock_expired && (src = tp_store_fail_reset(st, user)) != TP_STORE_OK) {
         store_failed(h, st, "clearing an expired lock", user);
-        return store_code(src);
+        return tp_lease_pam_code(src);
     }
     src = tp_store_fail_add(st, user, now, now - o->fail_interval + 1, &count);
     if (src != TP_STORE_OK) {
         store_failed(h, st, "recording a failure", user);
-        return store_code(src);
+        return tp_lease_pam_code(src);
     }
     if (o->deny > 0 && count == o->deny && !o->no_log_info)
         trex_pam_log(h, LOG_INFO,

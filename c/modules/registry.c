@@ -1,6 +1,8 @@
 /*
- * registry.c - names of the built-in modules, and the versioned function
- * table for external modules (trex_pam_module.h).
+ * registry.c - the library's registry: the built-in modules by name, the
+ * built-in default stack, and the two pam_start calls that hand them to
+ * the core (trex_pam_start_opts takes a registry in its options; these
+ * give the built-in one).
  */
 #include <string.h>
 #include "registry.h"
@@ -23,7 +25,10 @@ static int own_name_only(const char *name, size_t n)
     return 0;
 }
 
-const struct trex_pam_module *tp_module_builtin(const char *name)
+/* A built-in module by name: "permit", or Linux-PAM's spelling
+ * "pam_permit.so" (not for "userdb": Linux-PAM's pam_userdb.so is another
+ * module). NULL if there is none of that name. */
+static const struct trex_pam_module *lookup(const char *name)
 {
     size_t n;
     if (name == NULL)
@@ -46,29 +51,54 @@ const struct trex_pam_module *tp_module_builtin(const char *name)
     return NULL;
 }
 
-static const struct trex_pam_api api = {
-    .version = TREX_PAM_API_VERSION,
-    .size = sizeof(struct trex_pam_api),
-    .get_user = trex_pam_get_user,
-    .get_authtok = trex_pam_get_authtok,
-    .get_item = trex_pam_get_item,
-    .set_item = trex_pam_set_item,
-    .get_named_item = trex_pam_get_named_item,
-    .set_named_item = trex_pam_set_named_item,
-    .set_data = trex_pam_set_data,
-    .get_data = trex_pam_get_data,
-    .prompt = trex_pam_prompt,
-    .putenv = trex_pam_putenv,
-    .getenv = trex_pam_getenv,
-    .fail_delay = trex_pam_fail_delay,
-    .strerror = trex_pam_strerror,
-    .log = trex_pam_log,
-    .wipe = trex_pam_wipe,
-    .secret_equal = trex_pam_secret_equal,
-    .status_token = trex_pam_status_token,
+/*
+ * The stack used when the configuration directory does not exist at all,
+ * so that a new installation works before anyone writes a file: faillock,
+ * then a session ID or a password (userdb) on the embedded store
+ * ($TREX_PAM_DB or its default path), userdb's account and password rules,
+ * session IDs. The same text ships as examples/pam.d/default;
+ * t/36-default-stack.t keeps the two equal.
+ */
+static const char default_stack[] =
+    "auth     requisite                                faillock preauth\n"
+    "auth     [success=done ignore=ignore default=die] session\n"
+    "auth     [success=1 default=bad]                  userdb\n"
+    "auth     [default=die]                            faillock authfail\n"
+    "auth     sufficient                               faillock authsucc\n"
+    "auth     required                                 deny\n"
+    "account  required                                 userdb\n"
+    "password requisite                                userdb\n"
+    "password optional                                 session revoke_on_change\n"
+    "session  required                                 session\n";
+
+static const struct trex_pam_registry builtin_registry = {
+    .lookup = lookup,
+    .default_stack = default_stack,
+    .default_name = "(built-in default)",
 };
 
-const struct trex_pam_api *tp_module_api(void)
+const struct trex_pam_registry *trex_pam_builtin_registry(void)
 {
-    return &api;
+    return &builtin_registry;
+}
+
+int trex_pam_start(const char *service, const char *user, const struct trex_pam_conv *conv,
+                   trex_pam_handle_t **pamh)
+{
+    struct trex_pam_options o = { .size = sizeof o, .registry = &builtin_registry };
+    return trex_pam_start_opts(service, user, conv, &o, pamh);
+}
+
+int trex_pam_start_confdir(const char *service, const char *user,
+                           const struct trex_pam_conv *conv, const char *confdir,
+                           trex_pam_handle_t **pamh)
+{
+    struct trex_pam_options o = { .size = sizeof o, .confdir = confdir,
+                                  .registry = &builtin_registry };
+    if (confdir == NULL) {
+        if (pamh != NULL)
+            *pamh = NULL;
+        return TREX_PAM_SYSTEM_ERR;
+    }
+    return trex_pam_start_opts(service, user, conv, &o, pamh);
 }

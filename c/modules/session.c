@@ -1,6 +1,6 @@
 /*
- * session.c - web sessions whose ID stands in for the password
- * (DESIGN.md section 4, issue 4).
+ * session.c - web sessions whose ID stands in for the password until the
+ * session ends.
  *
  *   open_session   a new session for PAM_USER: 32 random bytes, ID
  *                  "trex1." + URL-safe base64; the store keeps only its
@@ -54,6 +54,7 @@
 #include <time.h>
 #include "trex_pam_module.h"
 #include "store.h"
+#include "secret.h"
 #include "storepool.h"
 #include "modargs.h"
 #include "token.h"
@@ -62,13 +63,13 @@
 _Static_assert(TP_SESSION_DIGEST_LEN == TP_TOKEN_DIGEST_LEN, "digest sizes differ");
 
 #define DATA_NAME "trex_session"
+#define WHO "session"
 #define MAX_SECONDS ((int64_t)INT32_MAX)
 
 struct opts {
     const char *db;
     const char *key_file;
-    int64_t idle, lifetime, touch_interval;
-    uint32_t purge_every;
+    int64_t idle, lifetime, touch_interval, purge_every;
     int revoke_on_change;
     int debug;
 };
@@ -77,7 +78,6 @@ struct opts {
  * instance's pool, storepool.h), the key, and this handle's session. */
 struct state {
     struct tp_lease lease;
-    char *path;                      /* the store the lease is on */
     char *key_path;                  /* the key_file loaded into key; NULL: none */
     unsigned char key[TP_TOKEN_KEY_LEN];
     char *user;                      /* owner of this handle's session; NULL: none */
@@ -86,49 +86,33 @@ struct state {
 
 /* ---- arguments ------------------------------------------------------------------- */
 
+#define OPT(field) offsetof(struct opts, field)
+static const struct tp_arg args[] = {
+    { "idle", TP_ARG_NUMBER, OPT(idle), 0, MAX_SECONDS, 0 },
+    { "lifetime", TP_ARG_NUMBER, OPT(lifetime), 0, MAX_SECONDS, 0 },
+    { "touch_interval", TP_ARG_NUMBER, OPT(touch_interval), 0, MAX_SECONDS, 0 },
+    { "purge_every", TP_ARG_NUMBER, OPT(purge_every), 0, 1000000, 0 },
+    { "db", TP_ARG_TEXT, OPT(db), 0, 0, 0 },
+    { "key_file", TP_ARG_TEXT, OPT(key_file), 0, 0, 0 },
+    { "revoke_on_change", TP_ARG_FLAG, OPT(revoke_on_change), 0, 0, 0 },
+    { "debug", TP_ARG_FLAG, OPT(debug), 0, 0, 0 },
+    { "use_first_pass", TP_ARG_SKIP, 0, 0, 0, 0 },
+    { "try_first_pass", TP_ARG_SKIP, 0, 0, 0, 0 },
+};
+static const struct tp_args table = {
+    args, TP_ARGS_COUNT(args),
+    "session: bad value in \"%.*s\"; keeping the default", TP_ARGS_WHOLE,
+    "session: unknown option \"%.*s\"",
+};
+
 static void parse_opts(trex_pam_handle_t *h, int argc, const char **argv, struct opts *o)
 {
-    static const struct { const char *name; size_t off; int64_t max; } nums[] = {
-        { "idle=", offsetof(struct opts, idle), MAX_SECONDS },
-        { "lifetime=", offsetof(struct opts, lifetime), MAX_SECONDS },
-        { "touch_interval=", offsetof(struct opts, touch_interval), MAX_SECONDS },
-    };
-
     memset(o, 0, sizeof *o);
     o->idle = 1800;
     o->lifetime = 43200;
     o->touch_interval = 60;
     o->purge_every = 64;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        size_t k;
-        int64_t n;
-
-        for (k = 0; k < sizeof nums / sizeof nums[0]; k++)
-            if (strncmp(a, nums[k].name, strlen(nums[k].name)) == 0)
-                break;
-        if (k < sizeof nums / sizeof nums[0]) {
-            if (tp_arg_number(a + strlen(nums[k].name), nums[k].max, &n) == 0)
-                memcpy((char *)o + nums[k].off, &n, sizeof n);
-            else
-                trex_pam_log(h, LOG_ERR, "session: bad value in \"%.100s\"; keeping the default", a);
-        } else if (strncmp(a, "purge_every=", 12) == 0) {
-            if (tp_arg_number(a + 12, 1000000, &n) == 0)
-                o->purge_every = (uint32_t)n;
-            else
-                trex_pam_log(h, LOG_ERR, "session: bad value in \"%.100s\"; keeping the default", a);
-        } else if (strncmp(a, "db=", 3) == 0) {
-            o->db = a + 3;
-        } else if (strncmp(a, "key_file=", 9) == 0) {
-            o->key_file = a + 9;
-        } else if (strcmp(a, "revoke_on_change") == 0) {
-            o->revoke_on_change = 1;
-        } else if (strcmp(a, "debug") == 0) {
-            o->debug = 1;
-        } else if (strcmp(a, "use_first_pass") != 0 && strcmp(a, "try_first_pass") != 0) {
-            trex_pam_log(h, LOG_ERR, "session: unknown option \"%.100s\"", a);
-        }
-    }
+    (void)tp_args_parse(h, &table, argc, argv, o);
 }
 
 /* ---- module data -------------------------------------------------------------------- */
@@ -137,7 +121,7 @@ static void forget_session(struct state *s)
 {
     free(s->user);
     s->user = NULL;
-    tp_token_wipe(s->digest, sizeof s->digest);
+    tp_secret_wipe(s->digest, sizeof s->digest);
 }
 
 static void state_free(trex_pam_handle_t *h, void *data, int status)
@@ -146,9 +130,8 @@ static void state_free(trex_pam_handle_t *h, void *data, int status)
     if (s == NULL)
         return;
     tp_lease_end(&s->lease);
-    free(s->path);
     free(s->key_path);
-    tp_token_wipe(s->key, sizeof s->key);
+    tp_secret_wipe(s->key, sizeof s->key);
     forget_session(s);
     free(s);
 }
@@ -156,66 +139,12 @@ static void state_free(trex_pam_handle_t *h, void *data, int status)
 /* This handle's module data, made on first use; a PAM code. */
 static int get_state(trex_pam_handle_t *h, struct state **out)
 {
-    const void *d = NULL;
-    struct state *s;
-    int rc;
-
-    *out = NULL;
-    if (trex_pam_get_data(h, DATA_NAME, &d) == TREX_PAM_SUCCESS && d != NULL) {
-        *out = (struct state *)d;
-        return TREX_PAM_SUCCESS;
-    }
-    if ((s = calloc(1, sizeof *s)) == NULL)
-        return TREX_PAM_BUF_ERR;
-    if ((rc = trex_pam_set_data(h, DATA_NAME, s, state_free)) != TREX_PAM_SUCCESS) {
-        free(s);
-        return rc;
-    }
-    *out = s;
-    return TREX_PAM_SUCCESS;
+    return tp_pool_state(h, DATA_NAME, sizeof **out, state_free, (void **)out);
 }
 
 static struct tp_store *st_of(const struct state *s)
 {
     return tp_lease_store(&s->lease);
-}
-
-/* The handle's connection to the store of o's db=, leased from the
- * instance's pool at the handle's first use of that path: a TP_STORE_* code. */
-static int open_store(trex_pam_handle_t *h, struct tp_pool *pool, struct state *s,
-                      const struct opts *o)
-{
-    const char *path = tp_store_path(o->db);
-    char err[1024];
-    int rc;
-
-    if (s->lease.conn != NULL && strcmp(s->path, path) == 0)
-        return TP_STORE_OK;
-    tp_lease_end(&s->lease);
-    free(s->path);
-    if ((s->path = strdup(path)) == NULL)
-        return TP_STORE_ERR;
-    rc = tp_pool_lease(pool, path, &s->lease, err, sizeof err);
-    if (rc != TP_STORE_OK)
-        trex_pam_log(h, LOG_ERR, "session: %s", err[0] ? err : "cannot open the store");
-    return rc;
-}
-
-/* After a failed read (src): 1 if s now has a fresh connection to read
- * again from (once per handle, and only if the failed one was kept from an
- * earlier handle), else 0. */
-static int store_again(trex_pam_handle_t *h, struct tp_pool *pool, struct state *s, int src)
-{
-    char err[1024];
-
-    if (s->lease.fresh || (src != TP_STORE_ERR && src != TP_STORE_UNAVAIL))
-        return 0;
-    trex_pam_log(h, LOG_NOTICE, "session: the store failed on a kept connection: %s; opening it again",
-                 tp_store_error(st_of(s)));
-    if (tp_lease_retry(pool, &s->lease, src, err, sizeof err))
-        return 1;
-    trex_pam_log(h, LOG_ERR, "session: %s", err[0] ? err : "cannot open the store");
-    return 0;
 }
 
 /* The site key of o's key_file= (*key NULL without one): 0, or -1 (logged). */
@@ -238,7 +167,7 @@ static int load_key(trex_pam_handle_t *h, struct state *s, const struct opts *o,
         return -1;
     }
     if ((s->key_path = strdup(o->key_file)) == NULL) {
-        tp_token_wipe(s->key, sizeof s->key);
+        tp_secret_wipe(s->key, sizeof s->key);
         return -1;
     }
     *key = s->key;
@@ -249,7 +178,7 @@ static int load_key(trex_pam_handle_t *h, struct state *s, const struct opts *o,
 static int prepare(trex_pam_handle_t *h, struct tp_pool *pool, struct state *s,
                    const struct opts *o, const unsigned char **key)
 {
-    int rc = open_store(h, pool, s, o);
+    int rc = tp_lease_use(h, pool, &s->lease, tp_store_path(o->db, TREX_PAM_STORE_ENV), WHO);
     if (rc != TP_STORE_OK)
         return rc;
     return load_key(h, s, o, key) == 0 ? TP_STORE_OK : TP_STORE_UNAVAIL;
@@ -300,13 +229,13 @@ static int sess_auth(trex_pam_handle_t *h, int flags, int argc, const char **arg
     if ((rc = get_state(h, &s)) != TREX_PAM_SUCCESS)
         return rc;
     if ((src = prepare(h, inst, s, &o, &key)) != TP_STORE_OK)
-        return src == TP_STORE_UNAVAIL ? TREX_PAM_AUTHINFO_UNAVAIL : TREX_PAM_SYSTEM_ERR;
+        return tp_lease_pam_code(src);
     if (tp_token_digest(tok, key, dg) != 0)
         return TREX_PAM_AUTH_ERR;
     now = now_seconds();
 
     src = tp_store_session_get(st_of(s), dg, &ses);
-    if (store_again(h, inst, s, src)) {
+    if (tp_lease_again(h, inst, &s->lease, src, WHO)) {
         tp_session_clear(&ses);
         src = tp_store_session_get(st_of(s), dg, &ses);
     }
@@ -317,7 +246,7 @@ static int sess_auth(trex_pam_handle_t *h, int flags, int argc, const char **arg
     }
     if (src != TP_STORE_OK) {
         store_failed(h, s, "session lookup");
-        rc = src == TP_STORE_UNAVAIL ? TREX_PAM_AUTHINFO_UNAVAIL : TREX_PAM_SYSTEM_ERR;
+        rc = tp_lease_pam_code(src);
         goto out;
     }
     if (ses.user == NULL || strcmp(ses.user, user) != 0) {
@@ -355,7 +284,7 @@ static int sess_auth(trex_pam_handle_t *h, int flags, int argc, const char **arg
     rc = TREX_PAM_SUCCESS;
 out:
     tp_session_clear(&ses);
-    tp_token_wipe(dg, sizeof dg);
+    tp_secret_wipe(dg, sizeof dg);
     return rc;
 }
 
@@ -385,7 +314,7 @@ static void maybe_purge(trex_pam_handle_t *h, struct state *s, const struct opts
 {
     int n = 0;
 
-    if (o->purge_every == 0 || tp_token_uniform(o->purge_every) != 0)
+    if (o->purge_every == 0 || tp_token_uniform((uint32_t)o->purge_every) != 0)
         return;
     if (tp_store_session_purge(st_of(s), o->idle > 0 ? now - o->idle : 0,
                                o->lifetime > 0 ? now - o->lifetime : 0, &n) != TP_STORE_OK)
@@ -444,8 +373,8 @@ static int sess_open(trex_pam_handle_t *h, int flags, int argc, const char **arg
     trex_pam_log(h, LOG_INFO, "session: session opened for user %.100s", user);
     maybe_purge(h, s, &o, now);
 out:
-    tp_token_wipe(text, sizeof text);
-    tp_token_wipe(ses.digest, sizeof ses.digest);
+    tp_secret_wipe(text, sizeof text);
+    tp_secret_wipe(ses.digest, sizeof ses.digest);
     return rc;
 }
 
@@ -477,7 +406,7 @@ static int sess_close(trex_pam_handle_t *h, int flags, int argc, const char **ar
         return TREX_PAM_SESSION_ERR;
     }
     src = tp_store_session_get(st_of(s), dg, &ses);
-    if (store_again(h, inst, s, src)) {
+    if (tp_lease_again(h, inst, &s->lease, src, WHO)) {
         tp_session_clear(&ses);
         src = tp_store_session_get(st_of(s), dg, &ses);
     }
@@ -494,14 +423,14 @@ static int sess_close(trex_pam_handle_t *h, int flags, int argc, const char **ar
         rc = TREX_PAM_SESSION_ERR;
     } else {
         /* ended now, or already gone (ended elsewhere, expired and purged) */
-        if (s->user != NULL && tp_token_equal(s->digest, dg, sizeof dg))
+        if (s->user != NULL && tp_secret_equal(s->digest, dg, sizeof dg))
             forget_session(s);
         (void)trex_pam_set_named_item(h, TREX_PAM_ITEM_SESSION_ID, NULL);
         trex_pam_log(h, LOG_INFO, "session: session closed for user %.100s", user);
         rc = TREX_PAM_SUCCESS;
     }
     tp_session_clear(&ses);
-    tp_token_wipe(dg, sizeof dg);
+    tp_secret_wipe(dg, sizeof dg);
     return rc;
 }
 
@@ -539,7 +468,7 @@ static int sess_chauthtok(trex_pam_handle_t *h, int flags, int argc, const char 
         trex_pam_log(h, LOG_INFO, "session: password of %.100s changed: %d other session(s) ended",
                      user, n);
     }
-    tp_token_wipe(dg, sizeof dg);
+    tp_secret_wipe(dg, sizeof dg);
     return rc;
 }
 

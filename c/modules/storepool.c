@@ -48,6 +48,7 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -434,4 +435,63 @@ void *tp_pool_instance_new(void)
 void tp_pool_instance_release(void *instance)
 {
     tp_pool_free(instance);
+}
+
+/* ---- what the store modules call on a handle ---------------------------------- */
+
+int tp_pool_state(trex_pam_handle_t *h, const char *name, size_t size,
+                  trex_pam_cleanup_fn cleanup, void **out)
+{
+    const void *d = NULL;
+    void *s;
+    int rc;
+
+    *out = NULL;
+    if (trex_pam_get_data(h, name, &d) == TREX_PAM_SUCCESS && d != NULL) {
+        *out = (void *)d;
+        return TREX_PAM_SUCCESS;
+    }
+    if ((s = calloc(1, size)) == NULL)
+        return TREX_PAM_BUF_ERR;
+    if ((rc = trex_pam_set_data(h, name, s, cleanup)) != TREX_PAM_SUCCESS) {
+        cleanup(h, s, rc);
+        return rc;
+    }
+    *out = s;
+    return TREX_PAM_SUCCESS;
+}
+
+int tp_lease_use(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l,
+                 const char *path, const char *who)
+{
+    char err[1024];
+    int rc;
+
+    if (l->conn != NULL && l->conn->st != NULL && strcmp(l->conn->path, path) == 0)
+        return TP_STORE_OK;
+    tp_lease_end(l);
+    rc = tp_pool_lease(pool, path, l, err, sizeof err);
+    if (rc != TP_STORE_OK)
+        trex_pam_log(h, LOG_ERR, "%s: %s", who, err[0] ? err : "cannot open the store");
+    return rc;
+}
+
+int tp_lease_again(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l, int src,
+                   const char *who)
+{
+    char err[1024];
+
+    if (l->conn == NULL || l->fresh || (src != TP_STORE_ERR && src != TP_STORE_UNAVAIL))
+        return 0;
+    trex_pam_log(h, LOG_NOTICE, "%s: the store failed on a kept connection: %s; opening it again",
+                 who, tp_store_error(tp_lease_store(l)));
+    if (tp_lease_retry(pool, l, src, err, sizeof err))
+        return 1;
+    trex_pam_log(h, LOG_ERR, "%s: %s", who, err[0] ? err : "cannot open the store");
+    return 0;
+}
+
+int tp_lease_pam_code(int src)
+{
+    return src == TP_STORE_UNAVAIL ? TREX_PAM_AUTHINFO_UNAVAIL : TREX_PAM_SYSTEM_ERR;
 }

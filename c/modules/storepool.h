@@ -36,6 +36,7 @@
 #define TP_STOREPOOL_H
 
 #include <stddef.h>
+#include "trex_pam_module.h"
 #include "store.h"
 
 struct tp_pool;
@@ -44,7 +45,7 @@ struct tp_pconn;
 /* How long a pooled connection's file identity (the stat above) is
  * trusted: a file replaced or removed is noticed by every lease taken more
  * than this after the replacement (1 ms, like the configuration cache's
- * re-check of its files, c/core/conf.c); leases within it keep the
+ * re-check of its files); leases within it keep the
  * connection they would have had a moment earlier. */
 #define TP_POOL_RECHECK_NSEC 1000000LL
 
@@ -82,5 +83,30 @@ void tp_lease_end(struct tp_lease *l);
  * (userdb, session, faillock): .instance_new and .release. */
 void *tp_pool_instance_new(void);
 void tp_pool_instance_release(void *instance);
+
+/* ---- what the store modules call on a handle ------------------------------
+ * A module keeps its leases in its module data (one struct per handle, or
+ * per handle and store path), and uses these for the rest. who names the
+ * module in log lines ("session"). */
+
+/* The handle's module data called name: made zeroed (size bytes, freed
+ * with cleanup by trex_pam_end) on first use. TREX_PAM_SUCCESS or a PAM
+ * error. */
+int tp_pool_state(trex_pam_handle_t *h, const char *name, size_t size,
+                  trex_pam_cleanup_fn cleanup, void **out);
+/* Point l at the store at path: l is kept when it holds a connection to
+ * that path already, else it is ended and leased anew from pool.
+ * TP_STORE_OK, or the open's code after a log line "who: reason". */
+int tp_lease_use(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l,
+                 const char *path, const char *who);
+/* After an operation on l's connection returned src: 1 if l now holds a
+ * fresh connection and the caller should repeat the operation once (a
+ * store error on a connection kept from an earlier handle), else 0; logs
+ * what it does. */
+int tp_lease_again(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l, int src,
+                   const char *who);
+/* The PAM code of a store failure: AUTHINFO_UNAVAIL when the store cannot
+ * be used, SYSTEM_ERR for anything else. */
+int tp_lease_pam_code(int src);
 
 #endif /* TP_STOREPOOL_H */

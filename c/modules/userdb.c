@@ -119,319 +119,13 @@
  * store's set_hash would clear that flag.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
-#include <unistd.h>
-#include "registry.h"
-#include "store.h"
-#include "storepool.h"
-#include "hash.h"
-
-#define HASH_BUF        512        /* >= libxcrypt's CRYPT_OUTPUT_SIZE (384) */
-#define PASS_MAX        511        /* libxcrypt: a passphrase is < 512 bytes */
-#define MAX_PASSWD_TRIES  3        /* pam_unix */
-#define FAIL_DELAY  2000000        /* pam_unix: 2 s on failure */
-#define DAY           86400
-
-struct opts {
-    const char *db;
-    struct tp_hash_policy policy;
-    int nullok, use_first_pass, use_authtok, nodelay, debug;
-    size_t minlen, maxlen;
-    const char *blocklist;
-};
-
-/* One per handle and store path, in the handle's module data: the
- * connection this handle uses (from the instance's pool) and its chauthtok
- * state. */
-struct conn {
-    struct tp_lease lease;
-    char *prelim_user;             /* chauthtok: who PRELIM checked ... */
-    char *prelim_hash;             /* ... and the hash it read (compare-and-swap) */
-};
-
-/* ---- arguments --------------------------------------------------------- */
-
-static const char *arg_value(const char *arg, const char *name)
-{
-    size_t n = strlen(name);
-    return strncmp(arg, name, n) == 0 && arg[n] == '=' ? arg + n + 1 : NULL;
-}
-
-static int parse_size(const char *s, size_t *out)
-{
-    char *end;
-    unsigned long v;
-    if (s == NULL || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static void parse_opts(trex_pam_handle_t *h, int argc, const char **argv, struct opts *o)
-{
-    const char *method = NULL, *cost = NULL, *v;
-
-    memset(o, 0, sizeof *o);
-    o->minlen = 8;
-    o->maxlen = PASS_MAX;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (a == NULL)
-            continue;
-        if ((v = arg_value(a, "db")) != NULL)
-            o->db = v;
-        else if ((v = arg_value(a, "method")) != NULL)
-            method = v;
-        else if ((v = arg_value(a, "cost")) != NULL)
-            cost = v;
-        else if ((v = arg_value(a, "minlen")) != NULL) {
-            if (parse_size(v, &o->minlen) != 0) {
-                trex_pam_log(h, LOG_ERR, "bad value in option [%s]", a);
-                o->minlen = 8;
-            }
-        } else if ((v = arg_value(a, "maxlen")) != NULL) {
-            if (parse_size(v, &o->maxlen) != 0 || o->maxlen == 0) {
-                trex_pam_log(h, LOG_ERR, "bad value in option [%s]", a);
-                o->maxlen = PASS_MAX;
-            } else if (o->maxlen > PASS_MAX) {
-                trex_pam_log(h, LOG_NOTICE, "Password maxlen reset to %d characters", PASS_MAX);
-                o->maxlen = PASS_MAX;
-            }
-        } else if ((v = arg_value(a, "blocklist")) != NULL)
-            o->blocklist = *v != '\0' ? v : NULL;
-        else if (arg_value(a, "authtok_type") != NULL)
-            ;                                   /* read by trex_pam_get_authtok */
-        else if (strcmp(a, "nullok") == 0)
-            o->nullok = 1;
-        else if (strcmp(a, "try_first_pass") == 0)
-            ;                                   /* reuse is the default (4.2) */
-        else if (strcmp(a, "use_first_pass") == 0)
-            o->use_first_pass = 1;
-        else if (strcmp(a, "use_authtok") == 0)
-            o->use_authtok = 1;
-        else if (strcmp(a, "nodelay") == 0)
-            o->nodelay = 1;
-        else if (strcmp(a, "debug") == 0)
-            o->debug = 1;
-        else
-            trex_pam_log(h, LOG_ERR, "unrecognized option [%s]", a);
-    }
-    if (tp_hash_policy_set(&o->policy, method, cost) != 0) {
-        trex_pam_log(h, LOG_ERR, "unusable hash method=%s cost=%s; using yescrypt at its default cost",
-                     method ? method : "(default)", cost ? cost : "(default)");
-        tp_hash_policy_default(&o->policy);
-    }
-}
-
-/* ---- the store connection ---------------------------------------------- */
-
-static void drop_str(char **p)
-{
-    if (*p == NULL)
-        return;
-    trex_pam_wipe(*p, strlen(*p));
-    free(*p);
-    *p = NULL;
-}
-
-static void conn_cleanup(trex_pam_handle_t *h, void *data, int status)
-{
-    struct conn *c = data;
-    if (c == NULL)
-        return;
-    tp_lease_end(&c->lease);
-    drop_str(&c->prelim_user);
-    drop_str(&c->prelim_hash);
-    free(c);
-}
-
-static struct tp_store *st_of(const struct conn *c)
-{
-    return tp_lease_store(&c->lease);
-}
-
-/* The handle's connection to the store at the line's path, leased from the
- * instance's pool on first use. TREX_PAM_SUCCESS, unavail (the caller's
- * code for "no store") or BUF_ERR. */
-static int get_conn(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o, int unavail,
-                    struct conn **out)
-{
-    const char *path = tp_store_path(o->db);
-    char key[64 + 4096], err[1024];
-    const void *d = NULL;
-    struct conn *c;
-    int rc;
-
-    *out = NULL;
-    if (snprintf(key, sizeof key, "trex-userdb:%s", path) >= (int)sizeof key) {
-        trex_pam_log(h, LOG_ERR, "user database path too long");
-        return unavail;
-    }
-    if (trex_pam_get_data(h, key, &d) == TREX_PAM_SUCCESS && d != NULL) {
-        c = (struct conn *)d;
-        if (st_of(c) == NULL &&        /* lost to a failed second chance: open again */
-            tp_pool_lease(pool, path, &c->lease, err, sizeof err) != TP_STORE_OK) {
-            trex_pam_log(h, LOG_ERR, "cannot open the user database: %s",
-                         err[0] != '\0' ? err : path);
-            return unavail;
-        }
-        *out = c;
-        return TREX_PAM_SUCCESS;
-    }
-    if ((c = calloc(1, sizeof *c)) == NULL)
-        return TREX_PAM_BUF_ERR;
-    rc = tp_pool_lease(pool, path, &c->lease, err, sizeof err);
-    if (rc != TP_STORE_OK) {
-        trex_pam_log(h, LOG_ERR, "cannot open the user database: %s",
-                     err[0] != '\0' ? err : path);
-        free(c);
-        return unavail;
-    }
-    if ((rc = trex_pam_set_data(h, key, c, conn_cleanup)) != TREX_PAM_SUCCESS) {
-        conn_cleanup(h, c, 0);
-        return rc;
-    }
-    *out = c;
-    return TREX_PAM_SUCCESS;
-}
-
-/* After a failed read (src): 1 if c now has a fresh connection to read
- * again from (once per handle, and only if the failed one was kept from an
- * earlier handle), else 0. */
-static int store_again(trex_pam_handle_t *h, struct tp_pool *pool, struct conn *c, int src)
-{
-    char err[1024];
-
-    if (c->lease.fresh || (src != TP_STORE_ERR && src != TP_STORE_UNAVAIL))
-        return 0;
-    trex_pam_log(h, LOG_NOTICE, "the user database failed on a kept connection: %s; opening it again",
-                 tp_store_error(st_of(c)));
-    if (tp_lease_retry(pool, &c->lease, src, err, sizeof err))
-        return 1;
-    trex_pam_log(h, LOG_ERR, "cannot open the user database: %s", err);
-    return 0;
-}
-
-/* Looks name up: SUCCESS (u filled), USER_UNKNOWN, or unavail after a log
- * line with the store's reason. */
-static int get_user_rec(trex_pam_handle_t *h, struct tp_pool *pool, struct conn *c,
-                        const char *name, int unavail, struct tp_user *u)
-{
-    int rc = tp_store_user_get(st_of(c), name, u);
-    if (store_again(h, pool, c, rc)) {
-        tp_user_clear(u);
-        rc = tp_store_user_get(st_of(c), name, u);
-    }
-    if (rc == TP_STORE_OK) {
-        if (u->hash == NULL && (u->hash = strdup("")) == NULL) {   /* "" is no password */
-            tp_user_clear(u);
-            return TREX_PAM_BUF_ERR;
-        }
-        return TREX_PAM_SUCCESS;
-    }
-    tp_user_clear(u);
-    if (rc == TP_STORE_NOTFOUND)
-        return TREX_PAM_USER_UNKNOWN;
-    if (st_of(c) != NULL)                  /* else store_again said why */
-        trex_pam_log(h, LOG_ERR, "cannot read the user database: %s", tp_store_error(st_of(c)));
-    return unavail;
-}
-
-/* ---- helpers -------------------------------------------------------------- */
-
-/* pam_unix's _make_remark: nothing under PAM_SILENT. */
-static void remark(trex_pam_handle_t *h, int flags, int style, const char *text)
-{
-    if (!(flags & TREX_PAM_SILENT))
-        (void)trex_pam_prompt(h, style, NULL, text);
-}
-
-static const char *item_str(const trex_pam_handle_t *h, int item)
-{
-    const void *v = NULL;
-    if (trex_pam_get_item(h, item, &v) != TREX_PAM_SUCCESS)
-        return NULL;
-    return v;
-}
-
-static void log_auth_failure(trex_pam_handle_t *h, const char *user)
-{
-    const char *tty = item_str(h, TREX_PAM_TTY), *ruser = item_str(h, TREX_PAM_RUSER),
-               *rhost = item_str(h, TREX_PAM_RHOST);
-    trex_pam_log(h, LOG_NOTICE, "authentication failure; uid=%d euid=%d tty=%s ruser=%s rhost=%s user=%s",
-                 (int)getuid(), (int)geteuid(), tty ? tty : "", ruser ? ruser : "",
-                 rhost ? rhost : "", user);
-}
-
-/* The user as pam_get_user gives it, CONV_AGAIN mapped to INCOMPLETE as
- * pam_unix does; an empty name is no user. */
-static int want_user(trex_pam_handle_t *h, const struct opts *o, const char **user)
-{
-    int rc = trex_pam_get_user(h, user, NULL);
-    if (rc == TREX_PAM_CONV_AGAIN)
-        return TREX_PAM_INCOMPLETE;
-    if (rc != TREX_PAM_SUCCESS)
-        return rc;
-    if (*user == NULL || **user == '\0') {
-        trex_pam_log(h, LOG_NOTICE, "bad username []");
-        return TREX_PAM_USER_UNKNOWN;
-    }
-    if (o->debug)
-        trex_pam_log(h, LOG_DEBUG, "username [%s] obtained", *user);
-    return TREX_PAM_SUCCESS;
-}
-
-/* The user named by PAM_USER (acct_mgmt, setcred: no prompting). */
-static const char *named_user(trex_pam_handle_t *h)
-{
-    const char *u = item_str(h, TREX_PAM_USER);
-    if (u == NULL || *u == '\0') {
-        trex_pam_log(h, LOG_NOTICE, "could not identify user (from uid=%lu)", (unsigned long)getuid());
-        return NULL;
-    }
-    return u;
-}
-
-/* Verifies password against u's hash with exactly one hash computation: a
- * hash libxcrypt cannot use ("", "*", "!...") costs a dummy of the policy,
- * so that no stored state shows in the time taken. */
-static int check_password(const char *password, const struct tp_user *u, const struct tp_hash_policy *p)
-{
-    if (tp_hash_usable(u->hash))
-        return tp_hash_verify(password, u->hash);
-    tp_hash_verify_dummy(password, p);
-    return 0;
-}
-
-static int64_t day_of(int64_t t)
-{
-    return t / DAY;
-}
-
-/* Whether the password must be changed now: the administrator said so, or
- * it is older than pw_max_days (pam_unix: PAM_NEW_AUTHTOK_REQD). */
-static int password_expired(const struct tp_user *u, int64_t now)
-{
-    if (u->force_change)
-        return 1;
-    if (u->pw_max_days < 0 || u->pw_changed <= 0 || day_of(now) < day_of(u->pw_changed))
-        return 0;
-    return day_of(now) - day_of(u->pw_changed) >= u->pw_max_days;
-}
-
-static int account_expired(const struct tp_user *u, int64_t now)
-{
-    return u->expires > 0 && now >= u->expires;
-}
+#include "userdb.h"
+#include "secret.h"
 
 /* ---- authenticate ------------------------------------------------------------ */
 
@@ -446,8 +140,8 @@ static void upgrade_hash(trex_pam_handle_t *h, const struct opts *o, struct conn
                      o->policy.prefix, user);
         return;
     }
-    rc = tp_store_user_set_hash(st_of(c), user, u->hash, nh, u->pw_changed);
-    trex_pam_wipe(nh, sizeof nh);
+    rc = tp_store_user_set_hash(tp_userdb_store(c), user, u->hash, nh, u->pw_changed);
+    tp_secret_wipe(nh, sizeof nh);
     if (rc == TP_STORE_OK)
         trex_pam_log(h, LOG_INFO, "password hash of %s upgraded to the preferred method", user);
     else if (rc == TP_STORE_CONFLICT || rc == TP_STORE_NOTFOUND) {
@@ -455,7 +149,7 @@ static void upgrade_hash(trex_pam_handle_t *h, const struct opts *o, struct conn
             trex_pam_log(h, LOG_DEBUG, "password of %s changed meanwhile; no upgrade", user);
     } else
         trex_pam_log(h, LOG_ERR, "cannot store the upgraded hash of %s: %s", user,
-                     tp_store_error(st_of(c)));
+                     tp_store_error(tp_userdb_store(c)));
 }
 
 static int userdb_authenticate(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
@@ -466,13 +160,13 @@ static int userdb_authenticate(trex_pam_handle_t *h, int flags, int argc, const 
     const char *user, *password = NULL;
     int rc, ok, known;
 
-    parse_opts(h, argc, argv, &o);
-    if ((rc = want_user(h, &o, &user)) != TREX_PAM_SUCCESS)
+    tp_userdb_opts(h, argc, argv, &o);
+    if ((rc = tp_userdb_want_user(h, &o, &user)) != TREX_PAM_SUCCESS)
         return rc;
-    if ((rc = get_conn(h, inst, &o, TREX_PAM_AUTHINFO_UNAVAIL, &c)) != TREX_PAM_SUCCESS)
+    if ((rc = tp_userdb_conn(h, inst, &o, TREX_PAM_AUTHINFO_UNAVAIL, &c)) != TREX_PAM_SUCCESS)
         return rc;
     tp_user_init(&u);
-    rc = get_user_rec(h, inst, c, user, TREX_PAM_AUTHINFO_UNAVAIL, &u);
+    rc = tp_userdb_user(h, inst, c, user, TREX_PAM_AUTHINFO_UNAVAIL, &u);
     if (rc != TREX_PAM_SUCCESS && rc != TREX_PAM_USER_UNKNOWN)
         return rc;
     known = rc == TREX_PAM_SUCCESS;
@@ -504,13 +198,13 @@ static int userdb_authenticate(trex_pam_handle_t *h, int flags, int argc, const 
         trex_pam_log(h, LOG_NOTICE, "check pass; user unknown");
         return TREX_PAM_USER_UNKNOWN;
     }
-    ok = check_password(password, &u, &o.policy);
+    ok = tp_userdb_check(password, &u, &o.policy);
     if (ok && u.disabled) {
         trex_pam_log(h, LOG_NOTICE, "account %s is disabled", user);
         ok = 0;
     }
     if (!ok) {
-        log_auth_failure(h, user);
+        tp_userdb_auth_failure(h, user);
         tp_user_clear(&u);
         return TREX_PAM_AUTH_ERR;
     }
@@ -535,41 +229,41 @@ static int userdb_acct_mgmt(trex_pam_handle_t *h, int flags, int argc, const cha
     int64_t now = (int64_t)time(NULL);
     int rc;
 
-    parse_opts(h, argc, argv, &o);
-    if ((user = named_user(h)) == NULL)
+    tp_userdb_opts(h, argc, argv, &o);
+    if ((user = tp_userdb_named_user(h)) == NULL)
         return TREX_PAM_USER_UNKNOWN;
-    if ((rc = get_conn(h, inst, &o, TREX_PAM_AUTHINFO_UNAVAIL, &c)) != TREX_PAM_SUCCESS)
+    if ((rc = tp_userdb_conn(h, inst, &o, TREX_PAM_AUTHINFO_UNAVAIL, &c)) != TREX_PAM_SUCCESS)
         return rc;
     tp_user_init(&u);
-    if ((rc = get_user_rec(h, inst, c, user, TREX_PAM_AUTHINFO_UNAVAIL, &u)) != TREX_PAM_SUCCESS) {
+    if ((rc = tp_userdb_user(h, inst, c, user, TREX_PAM_AUTHINFO_UNAVAIL, &u)) != TREX_PAM_SUCCESS) {
         if (rc == TREX_PAM_USER_UNKNOWN)
             trex_pam_log(h, LOG_NOTICE, "could not identify user (from the user database: %s)", user);
         return rc;
     }
 
-    if (u.disabled || account_expired(&u, now)) {
+    if (u.disabled || tp_userdb_acct_expired(&u, now)) {
         trex_pam_log(h, LOG_NOTICE, "account %s has expired (%s)", user,
                      u.disabled ? "account disabled" : "account expired");
-        remark(h, flags, TREX_PAM_ERROR_MSG, expired_msg);
+        tp_userdb_remark(h, flags, TREX_PAM_ERROR_MSG, expired_msg);
         rc = TREX_PAM_ACCT_EXPIRED;
     } else if (u.force_change) {
         trex_pam_log(h, LOG_NOTICE, "expired password for user %s (root enforced)", user);
-        remark(h, flags, TREX_PAM_ERROR_MSG, admin_msg);
+        tp_userdb_remark(h, flags, TREX_PAM_ERROR_MSG, admin_msg);
         rc = TREX_PAM_NEW_AUTHTOK_REQD;
     } else if ((flags & TREX_PAM_DISALLOW_NULL_AUTHTOK) && u.hash[0] == '\0') {
         trex_pam_log(h, LOG_NOTICE, "user %s has no password (null password disallowed)", user);
-        remark(h, flags, TREX_PAM_ERROR_MSG, admin_msg);
+        tp_userdb_remark(h, flags, TREX_PAM_ERROR_MSG, admin_msg);
         rc = TREX_PAM_NEW_AUTHTOK_REQD;
-    } else if (password_expired(&u, now)) {
+    } else if (tp_userdb_pw_expired(&u, now)) {
         trex_pam_log(h, LOG_DEBUG, "expired password for user %s (password aged)", user);
-        remark(h, flags, TREX_PAM_ERROR_MSG,
+        tp_userdb_remark(h, flags, TREX_PAM_ERROR_MSG,
                "You are required to change your password immediately (password expired).");
         rc = TREX_PAM_NEW_AUTHTOK_REQD;
     } else {
         rc = TREX_PAM_SUCCESS;
         if (u.pw_max_days >= 0 && u.pw_changed > 0 && u.pw_warn_days > 0 &&
-            day_of(now) >= day_of(u.pw_changed)) {
-            int64_t passed = day_of(now) - day_of(u.pw_changed);
+            tp_userdb_day(now) >= tp_userdb_day(u.pw_changed)) {
+            int64_t passed = tp_userdb_day(now) - tp_userdb_day(u.pw_changed);
             /* pam_unix: a warning period longer than the maximum age warns always */
             int64_t warn = u.pw_warn_days > u.pw_max_days ? -1 : u.pw_max_days - u.pw_warn_days;
             if (passed >= warn) {
@@ -579,9 +273,9 @@ static int userdb_acct_mgmt(trex_pam_handle_t *h, int flags, int argc, const cha
                 snprintf(msg, sizeof msg, left == 1 ? "Warning: your password will expire in %ld day."
                                                     : "Warning: your password will expire in %ld days.",
                          left);
-                remark(h, flags, TREX_PAM_TEXT_INFO, msg);
+                tp_userdb_remark(h, flags, TREX_PAM_TEXT_INFO, msg);
             }
-        } else if (u.pw_changed > 0 && day_of(now) < day_of(u.pw_changed)) {
+        } else if (u.pw_changed > 0 && tp_userdb_day(now) < tp_userdb_day(u.pw_changed)) {
             trex_pam_log(h, LOG_DEBUG, "account %s has password changed in future", user);
         }
     }
@@ -614,13 +308,13 @@ static int userdb_setcred(trex_pam_handle_t *h, int flags, int argc, const char 
     const char *user;
     int rc = TREX_PAM_SUCCESS, del = (flags & TREX_PAM_DELETE_CRED) != 0;
 
-    parse_opts(h, argc, argv, &o);
-    if ((user = named_user(h)) == NULL)
+    tp_userdb_opts(h, argc, argv, &o);
+    if ((user = tp_userdb_named_user(h)) == NULL)
         return TREX_PAM_USER_UNKNOWN;
-    if ((rc = get_conn(h, inst, &o, TREX_PAM_CRED_UNAVAIL, &c)) != TREX_PAM_SUCCESS)
+    if ((rc = tp_userdb_conn(h, inst, &o, TREX_PAM_CRED_UNAVAIL, &c)) != TREX_PAM_SUCCESS)
         return rc;
     tp_user_init(&u);
-    if ((rc = get_user_rec(h, inst, c, user, TREX_PAM_CRED_UNAVAIL, &u)) != TREX_PAM_SUCCESS)
+    if ((rc = tp_userdb_user(h, inst, c, user, TREX_PAM_CRED_UNAVAIL, &u)) != TREX_PAM_SUCCESS)
         return rc;
     for (size_t i = 0; i < u.nattrs && rc == TREX_PAM_SUCCESS; i++) {
         const char *value = u.attrs[i].value != NULL ? u.attrs[i].value : "";
@@ -655,279 +349,6 @@ static int userdb_setcred(trex_pam_handle_t *h, int flags, int argc, const char 
     return rc;
 }
 
-/* ---- chauthtok ------------------------------------------------------------------- */
-
-/* The administrator command: see the top of the file. */
-static int is_admin(const trex_pam_handle_t *h, int flags)
-{
-    const char *v = NULL;
-    if (flags & TREX_PAM_CHANGE_EXPIRED_AUTHTOK)
-        return 0;
-    if (trex_pam_get_named_item(h, TREX_PAM_ITEM_ADMIN, &v) != TREX_PAM_SUCCESS || v == NULL)
-        return 0;
-    return strcmp(v, "1") == 0 && getuid() == 0;
-}
-
-/* Equal secrets: length first, then without an early exit. */
-static int same_secret(const char *a, const char *b)
-{
-    size_t n = strlen(a);
-    return n == strlen(b) && trex_pam_secret_equal(a, b, n);
-}
-
-/* ASCII case-insensitive equality without an early exit. */
-static int same_nocase(const char *a, size_t n, const char *b, size_t m)
-{
-    unsigned char diff = 0;
-    if (n != m)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        diff |= (unsigned char)(tolower((unsigned char)a[i]) ^ tolower((unsigned char)b[i]));
-    return diff == 0;
-}
-
-/* The user name, forwards or backwards, ignoring case, is the password or
- * (for names of 3 bytes or more) is part of it: libpwquality's user check. */
-static int has_user_name(const char *pw, const char *user)
-{
-    size_t n = strlen(user);
-    char *rev;
-    int hit;
-
-    if (same_nocase(pw, strlen(pw), user, n))
-        return 1;
-    if (n < 3)
-        return 0;
-    if (strcasestr(pw, user) != NULL)
-        return 1;
-    if ((rev = malloc(n + 1)) == NULL)
-        return 1;                                  /* refuse rather than guess */
-    for (size_t i = 0; i < n; i++)
-        rev[i] = user[n - 1 - i];
-    rev[n] = '\0';
-    hit = strcasestr(pw, rev) != NULL;
-    free(rev);
-    return hit;
-}
-
-/* 1 if pw is a line of file (ignoring case), 0 if not, -1 if unreadable. */
-static int in_blocklist(trex_pam_handle_t *h, const char *file, const char *pw)
-{
-    FILE *f = fopen(file, "re");
-    size_t pwlen = strlen(pw), cap = 0;
-    char *line = NULL;
-    ssize_t n;
-    int hit = 0;
-
-    if (f == NULL) {
-        trex_pam_log(h, LOG_ERR, "cannot read blocklist %s: %s", file, strerror(errno));
-        return -1;
-    }
-    while ((n = getline(&line, &cap, f)) >= 0) {
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        hit |= n > 0 && same_nocase(line, (size_t)n, pw, pwlen);
-    }
-    if (ferror(f)) {
-        trex_pam_log(h, LOG_ERR, "cannot read blocklist %s: %s", file, strerror(errno));
-        hit = -1;
-    }
-    free(line);
-    fclose(f);
-    return hit;
-}
-
-/* pam_unix's _pam_unix_approve_pass with our rules: SUCCESS or AUTHTOK_ERR
- * after one ERROR_MSG naming the rule (never the password). */
-static int approve(trex_pam_handle_t *h, const struct opts *o, int flags, int admin,
-                   const char *user, const char *old, const char *pw)
-{
-    const char *why = NULL;
-    size_t n = pw != NULL ? strlen(pw) : 0;
-
-    if (n == 0)
-        why = "No password has been supplied.";
-    else if (old != NULL && same_secret(old, pw))
-        why = "The password has not been changed.";
-    else if (n > o->maxlen)
-        why = "You must choose a shorter password.";
-    else if (!admin) {
-        int b;
-        if (n < o->minlen)
-            why = "You must choose a longer password.";
-        else if (has_user_name(pw, user))
-            why = "The password contains the user name in some form";
-        else if (o->blocklist != NULL && (b = in_blocklist(h, o->blocklist, pw)) != 0) {
-            if (b < 0)
-                return TREX_PAM_AUTHTOK_ERR;
-            why = "The password fails the dictionary check - it is based on a dictionary word";
-        }
-    }
-    if (why == NULL)
-        return TREX_PAM_SUCCESS;
-    if (o->debug)
-        trex_pam_log(h, LOG_DEBUG, "new password of %s refused: %s", user, why);
-    remark(h, flags, TREX_PAM_ERROR_MSG, why);
-    return TREX_PAM_AUTHTOK_ERR;
-}
-
-static int chauthtok_prelim(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o,
-                            int flags, int admin, struct conn *c, const char *user)
-{
-    struct tp_user u;
-    const char *old = NULL;
-    int64_t now = (int64_t)time(NULL);
-    int rc;
-
-    /* a PRELIM that fails leaves nothing for an UPDATE to act on */
-    drop_str(&c->prelim_user);
-    drop_str(&c->prelim_hash);
-    tp_user_init(&u);
-    if ((rc = get_user_rec(h, pool, c, user, TREX_PAM_AUTHINFO_UNAVAIL, &u)) != TREX_PAM_SUCCESS) {
-        if (rc == TREX_PAM_USER_UNKNOWN)
-            trex_pam_log(h, LOG_NOTICE, "user \"%s\" does not exist in the user database", user);
-        return rc;
-    }
-    /* the current password, unless the administrator changes it or there is
-     * none to give (nullok) */
-    if (!admin && !(u.hash[0] == '\0' && o->nullok)) {
-        if (!(flags & TREX_PAM_SILENT)) {
-            char msg[600];
-            snprintf(msg, sizeof msg, "Changing password for %s.", user);
-            if ((rc = trex_pam_info(h, msg)) != TREX_PAM_SUCCESS)
-                goto out;
-        }
-        rc = trex_pam_get_authtok(h, TREX_PAM_OLDAUTHTOK, &old, NULL);
-        if (rc != TREX_PAM_SUCCESS) {
-            if (rc == TREX_PAM_CONV_AGAIN)
-                rc = TREX_PAM_INCOMPLETE;
-            trex_pam_log(h, LOG_NOTICE, "password - (old) token not obtained");
-            goto out;
-        }
-        if (!o->nodelay)
-            (void)trex_pam_fail_delay(h, FAIL_DELAY);
-        if (!check_password(old, &u, &o->policy) || u.disabled) {
-            log_auth_failure(h, user);
-            rc = TREX_PAM_AUTH_ERR;
-            goto out;
-        }
-    }
-    /* pam_unix's _unix_verify_shadow */
-    if (!admin && account_expired(&u, now)) {
-        trex_pam_log(h, LOG_NOTICE, "account %s has expired (account expired)", user);
-        rc = TREX_PAM_ACCT_EXPIRED;
-        goto out;
-    }
-    if ((flags & TREX_PAM_CHANGE_EXPIRED_AUTHTOK) && !password_expired(&u, now)) {
-        remark(h, flags, TREX_PAM_ERROR_MSG, "Your password is not expired.");
-        rc = TREX_PAM_AUTHTOK_ERR;
-        goto out;
-    }
-    if (!admin && !password_expired(&u, now) && u.pw_min_days > 0 && u.pw_changed > 0 &&
-        day_of(now) >= day_of(u.pw_changed) &&
-        day_of(now) - day_of(u.pw_changed) < u.pw_min_days) {
-        trex_pam_log(h, LOG_NOTICE, "password of %s changed too recently", user);
-        remark(h, flags, TREX_PAM_ERROR_MSG, "You must wait longer to change your password.");
-        rc = TREX_PAM_AUTHTOK_ERR;
-        goto out;
-    }
-    /* remember what was checked, for the compare-and-swap in UPDATE */
-    if ((c->prelim_user = strdup(user)) == NULL || (c->prelim_hash = strdup(u.hash)) == NULL) {
-        drop_str(&c->prelim_user);
-        rc = TREX_PAM_BUF_ERR;
-        goto out;
-    }
-    rc = TREX_PAM_SUCCESS;
-out:
-    tp_user_clear(&u);
-    return rc;
-}
-
-static int change_password(trex_pam_handle_t *h, const struct opts *o, int flags, int admin,
-                           struct conn *c, const char *user)
-{
-    const char *old = NULL, *pw = NULL;
-    char nh[HASH_BUF];
-    int rc = TREX_PAM_AUTHTOK_ERR, tries;
-
-    if (c->prelim_user == NULL || c->prelim_hash == NULL || strcmp(c->prelim_user, user) != 0) {
-        trex_pam_log(h, LOG_ERR, "password - no preliminary check for %s", user);
-        return TREX_PAM_AUTHTOK_RECOVERY_ERR;
-    }
-    old = item_str(h, TREX_PAM_OLDAUTHTOK);
-    tries = (o->use_first_pass || o->use_authtok) ? 1 : MAX_PASSWD_TRIES;
-    for (int i = 0; i < tries && rc != TREX_PAM_SUCCESS; i++) {
-        rc = trex_pam_get_authtok(h, TREX_PAM_AUTHTOK, &pw, NULL);
-        if (rc != TREX_PAM_SUCCESS) {
-            if (rc == TREX_PAM_CONV_AGAIN)
-                rc = TREX_PAM_INCOMPLETE;
-            if (o->debug)
-                trex_pam_log(h, LOG_DEBUG, "password - new password not obtained");
-            return rc;
-        }
-        rc = approve(h, o, flags, admin, user, old, pw);
-        if (rc != TREX_PAM_SUCCESS)
-            (void)trex_pam_set_item(h, TREX_PAM_AUTHTOK, NULL);
-    }
-    if (rc != TREX_PAM_SUCCESS) {
-        trex_pam_log(h, LOG_NOTICE, "new password not acceptable");
-        return rc;
-    }
-    if (tp_hash_make(pw, &o->policy, nh, sizeof nh) != 0) {
-        trex_pam_log(h, LOG_CRIT, "crypt() failure or out of memory for password");
-        return TREX_PAM_BUF_ERR;
-    }
-    rc = tp_store_user_set_hash(st_of(c), user, c->prelim_hash, nh, (int64_t)time(NULL));
-    trex_pam_wipe(nh, sizeof nh);
-    switch (rc) {
-    case TP_STORE_OK:
-        trex_pam_log(h, LOG_NOTICE, "password changed for %s", user);
-        return TREX_PAM_SUCCESS;
-    case TP_STORE_CONFLICT:
-        trex_pam_log(h, LOG_NOTICE, "user password changed by another process");
-        return TREX_PAM_TRY_AGAIN;
-    case TP_STORE_NOTFOUND:
-        trex_pam_log(h, LOG_NOTICE, "user \"%s\" does not exist in the user database", user);
-        return TREX_PAM_USER_UNKNOWN;
-    default:
-        trex_pam_log(h, LOG_ERR, "cannot store the new password of %s: %s", user,
-                     tp_store_error(st_of(c)));
-        return TREX_PAM_AUTHTOK_ERR;
-    }
-}
-
-/* UPDATE uses what its PRELIM checked once: the next change checks again. */
-static int chauthtok_update(trex_pam_handle_t *h, const struct opts *o, int flags, int admin,
-                            struct conn *c, const char *user)
-{
-    int rc = change_password(h, o, flags, admin, c, user);
-    drop_str(&c->prelim_user);
-    drop_str(&c->prelim_hash);
-    return rc;
-}
-
-static int userdb_chauthtok(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
-{
-    struct opts o;
-    struct conn *c;
-    const char *user;
-    int rc, admin;
-
-    parse_opts(h, argc, argv, &o);
-    if ((rc = want_user(h, &o, &user)) != TREX_PAM_SUCCESS)
-        return rc;
-    if ((rc = get_conn(h, inst, &o, TREX_PAM_AUTHINFO_UNAVAIL, &c)) != TREX_PAM_SUCCESS)
-        return rc;
-    admin = is_admin(h, flags);
-    if (admin && o.debug)
-        trex_pam_log(h, LOG_DEBUG, "password of %s changed by the administrator", user);
-    if (flags & TREX_PAM_PRELIM_CHECK)
-        return chauthtok_prelim(h, inst, &o, flags, admin, c, user);
-    if (flags & TREX_PAM_UPDATE_AUTHTOK)
-        return chauthtok_update(h, &o, flags, admin, c, user);
-    trex_pam_log(h, LOG_CRIT, "password received unknown request");
-    return TREX_PAM_ABORT;
-}
 
 const struct trex_pam_module tp_mod_userdb = {
     .abi = TREX_PAM_MODULE_ABI,
@@ -935,7 +356,8 @@ const struct trex_pam_module tp_mod_userdb = {
     .authenticate = userdb_authenticate,
     .setcred = userdb_setcred,
     .acct_mgmt = userdb_acct_mgmt,
-    .chauthtok = userdb_chauthtok,
+    .chauthtok = tp_userdb_chauthtok,
     .release = tp_pool_instance_release,   /* the instance: a store pool (storepool.h) */
     .instance_new = tp_pool_instance_new,
 };
+

@@ -2,11 +2,22 @@
  * backend.h - what a store backend implements (private to c/store/).
  *
  * store.c owns the public functions of store.h: it checks the arguments
- * every backend would check, clears the error text and calls the backend
- * through struct tp_store_ops. A backend embeds struct tp_store as the first
- * member of its own connection structure. Only sqlite exists today; a
- * server backend (postgresql, redis) adds its ops table and one line in
- * store.c's tp_store_open, and no caller changes.
+ * every backend would check, clears the error line, and calls the backend
+ * through its struct tp_store_backend. A backend:
+ *   - embeds struct tp_store as the first member of its connection;
+ *   - says which locations are its own (claims): a URI scheme for a server
+ *     backend, anything for the embedded one, which is tried last;
+ *   - implements open and close, and the groups of calls for what it keeps
+ *     (users, sessions, failure tallies). A backend that keeps no users
+ *     (a cache server) leaves that group NULL: store.c then answers those
+ *     calls with TP_STORE_UNAVAIL and a line saying so, and no caller needs
+ *     to know which backend it talks to.
+ * Every function keeps store.h's contract: TP_STORE_* codes, one
+ * transaction per change, the error line in st->err (tp_store_fail), never
+ * a secret in it, connections bound to one process and one thread.
+ *
+ * Adding a backend: its files in c/store/, a struct tp_store_backend, and
+ * one line in store.c's table.
  */
 #ifndef TP_STORE_BACKEND_H
 #define TP_STORE_BACKEND_H
@@ -15,49 +26,64 @@
 
 #define TP_STORE_ERRLEN 1024
 
-struct tp_store_ops {
-    const char *name;
-    void (*close)(struct tp_store *st);
-    int (*user_get)(struct tp_store *st, const char *name, struct tp_user *out);
-    int (*user_add)(struct tp_store *st, const struct tp_user *u);
-    int (*user_update)(struct tp_store *st, const struct tp_user *u, unsigned int mask);
-    int (*user_set_hash)(struct tp_store *st, const char *name, const char *expect_old,
-                         const char *new_hash, int64_t changed_at);
-    int (*user_delete)(struct tp_store *st, const char *name);
-    int (*attr_set)(struct tp_store *st, const char *name, const char *attr, const char *value);
-    int (*user_list)(struct tp_store *st, int (*fn)(void *data, const struct tp_user *u),
-                     void *data);
-    int (*session_add)(struct tp_store *st, const struct tp_session *s);
-    int (*session_get)(struct tp_store *st, const unsigned char *digest, struct tp_session *out);
-    int (*session_touch)(struct tp_store *st, const unsigned char *digest, int64_t now,
-                         int64_t min_interval);
-    int (*session_delete)(struct tp_store *st, const unsigned char *digest);
-    int (*session_delete_user)(struct tp_store *st, const char *user, const unsigned char *keep,
-                               int *count);
-    int (*session_purge)(struct tp_store *st, int64_t idle_before, int64_t created_before,
-                         int *count);
-    int (*session_list)(struct tp_store *st, const char *user,
-                        int (*fn)(void *data, const struct tp_session *s), void *data);
-    int (*fail_add)(struct tp_store *st, const char *user, int64_t now, int64_t since,
-                    int *count);
-    int (*fail_count)(struct tp_store *st, const char *user, int64_t since, int *count,
-                      int64_t *latest);
-    int (*fail_reset)(struct tp_store *st, const char *user);
-};
+struct tp_store_backend;
 
 /* The part of every connection that store.c sees. */
 struct tp_store {
-    const struct tp_store_ops *ops;
-    const char *where;              /* the location as given (owned by the backend) */
+    const struct tp_store_backend *backend;
+    const char *where;              /* the location as given, for messages (owned by the backend) */
     char err[TP_STORE_ERRLEN];      /* the last error, "" if none; never a secret */
+};
+
+struct tp_store_users {
+    int (*get)(struct tp_store *st, const char *name, struct tp_user *out);
+    int (*add)(struct tp_store *st, const struct tp_user *u);
+    int (*update)(struct tp_store *st, const struct tp_user *u, unsigned int mask);
+    int (*set_hash)(struct tp_store *st, const char *name, const char *expect_old,
+                    const char *new_hash, int64_t changed_at);
+    int (*remove)(struct tp_store *st, const char *name);
+    int (*attr_set)(struct tp_store *st, const char *name, const char *attr, const char *value);
+    int (*list)(struct tp_store *st, int (*fn)(void *data, const struct tp_user *u), void *data);
+};
+
+struct tp_store_sessions {
+    int (*add)(struct tp_store *st, const struct tp_session *s);
+    int (*get)(struct tp_store *st, const unsigned char *digest, struct tp_session *out);
+    int (*touch)(struct tp_store *st, const unsigned char *digest, int64_t now,
+                 int64_t min_interval);
+    int (*remove)(struct tp_store *st, const unsigned char *digest);
+    int (*remove_user)(struct tp_store *st, const char *user, const unsigned char *keep,
+                       int *count);
+    int (*purge)(struct tp_store *st, int64_t idle_before, int64_t created_before, int *count);
+    int (*list)(struct tp_store *st, const char *user,
+                int (*fn)(void *data, const struct tp_session *s), void *data);
+};
+
+struct tp_store_tallies {
+    int (*add)(struct tp_store *st, const char *user, int64_t now, int64_t since, int *count);
+    int (*count)(struct tp_store *st, const char *user, int64_t since, int *count,
+                 int64_t *latest);
+    int (*reset)(struct tp_store *st, const char *user);
+};
+
+struct tp_store_backend {
+    const char *name;               /* "sqlite": for messages */
+    /* 1 if location names a store of this backend */
+    int (*claims)(const char *location);
+    /* Same contract as tp_store_open; location is claimed and not empty. */
+    int (*open)(const char *location, int flags, struct tp_store **out, char *err,
+                size_t errlen);
+    void (*close)(struct tp_store *st);
+    const struct tp_store_users *users;         /* NULL: keeps no users */
+    const struct tp_store_sessions *sessions;   /* NULL: keeps no sessions */
+    const struct tp_store_tallies *tallies;     /* NULL: keeps no failure tallies */
 };
 
 /* Formats "where: fmt ..." into st->err; returns code (`return tp_store_fail(...)`). */
 int tp_store_fail(struct tp_store *st, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Backends. Same contract as tp_store_open. */
-int tp_store_sqlite_open(const char *path, int flags, struct tp_store **out, char *err,
-                         size_t errlen);
+/* The backends (store.c's table). */
+extern const struct tp_store_backend tp_store_sqlite;
 
 #endif /* TP_STORE_BACKEND_H */

@@ -1,23 +1,27 @@
 /*
  * store.c - the public face of the store (store.h): argument checks shared
- * by every backend, the struct helpers, the location of the database, and
- * the choice of backend. The work is done by a backend's tp_store_ops.
+ * by every backend, the struct helpers, the location of the store, and the
+ * choice of backend. The work is done by a backend (backend.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "backend.h"
+#include "secret.h"
 
-const char *tp_store_path(const char *given)
+/* Asked in order; the embedded store, which takes any path, comes last. */
+static const struct tp_store_backend *const backends[] = { &tp_store_sqlite };
+
+const char *tp_store_path(const char *given, const char *env)
 {
-    const char *env;
+    const char *v;
 
     if (given != NULL && *given != '\0')
         return given;
-    env = secure_getenv("TREX_PAM_DB");     /* not in setuid programs */
-    if (env != NULL && *env != '\0')
-        return env;
+    v = env != NULL ? secure_getenv(env) : NULL;    /* not in setuid programs */
+    if (v != NULL && *v != '\0')
+        return v;
     return TP_STORE_DEFAULT_PATH;
 }
 
@@ -34,8 +38,6 @@ int tp_store_fail(struct tp_store *st, int code, const char *fmt, ...)
     return code;
 }
 
-/* The one backend today. A server backend would be chosen here by a scheme
- * in the location ("postgresql://...") and nothing else would change. */
 int tp_store_open(const char *path, int flags, struct tp_store **out, char *err, size_t errlen)
 {
     if (out != NULL)
@@ -50,13 +52,18 @@ int tp_store_open(const char *path, int flags, struct tp_store **out, char *err,
                      path != NULL && *path != '\0' ? path : "(no path)");
         return TP_STORE_ERR;
     }
-    return tp_store_sqlite_open(path, flags, out, err, errlen);
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (backends[i]->claims(path))
+            return backends[i]->open(path, flags, out, err, errlen);
+    if (err != NULL && errlen > 0)
+        snprintf(err, errlen, "%s: no store backend for this location", path);
+    return TP_STORE_UNAVAIL;
 }
 
 void tp_store_close(struct tp_store *st)
 {
     if (st != NULL)
-        st->ops->close(st);
+        st->backend->close(st);
 }
 
 const char *tp_store_error(const struct tp_store *st)
@@ -65,14 +72,6 @@ const char *tp_store_error(const struct tp_store *st)
 }
 
 /* ---- struct helpers ---------------------------------------------------------- */
-
-static void wipe_free(char *p)
-{
-    if (p == NULL)
-        return;
-    explicit_bzero(p, strlen(p));
-    free(p);
-}
 
 void tp_user_init(struct tp_user *u)
 {
@@ -87,7 +86,7 @@ void tp_user_clear(struct tp_user *u)
     if (u == NULL)
         return;
     free(u->name);
-    wipe_free(u->hash);
+    tp_secret_drop(&u->hash);
     for (size_t i = 0; i < u->nattrs; i++) {
         free(u->attrs[i].name);
         free(u->attrs[i].value);
@@ -102,7 +101,7 @@ void tp_session_clear(struct tp_session *s)
         return;
     free(s->user);
     free(s->rhost);
-    explicit_bzero(s, sizeof *s);
+    tp_secret_wipe(s, sizeof *s);
 }
 
 /* ---- checked calls into the backend ------------------------------------------ */
@@ -113,6 +112,12 @@ static int usable(struct tp_store *st)
         return 0;
     st->err[0] = '\0';
     return 1;
+}
+
+/* A group of calls the backend does not implement: it keeps no such rows. */
+static int keeps_none(struct tp_store *st, const char *what)
+{
+    return tp_store_fail(st, TP_STORE_UNAVAIL, "a %s store keeps no %s", st->backend->name, what);
 }
 
 static int bad_arg(struct tp_store *st, const char *what)
@@ -132,7 +137,9 @@ int tp_store_user_get(struct tp_store *st, const char *name, struct tp_user *out
     tp_user_init(out);
     if (!usable(st) || out == NULL || !name_ok(name))
         return bad_arg(st, "user_get needs a user name and a struct");
-    return st->ops->user_get(st, name, out);
+    if (st->backend->users == NULL)
+        return keeps_none(st, "users");
+    return st->backend->users->get(st, name, out);
 }
 
 int tp_store_user_add(struct tp_store *st, const struct tp_user *u)
@@ -143,7 +150,9 @@ int tp_store_user_add(struct tp_store *st, const struct tp_user *u)
     for (size_t i = 0; i < u->nattrs; i++)
         if (!name_ok(u->attrs[i].name) || u->attrs[i].value == NULL)
             return bad_arg(st, "user_add: an attribute without a name or value");
-    return st->ops->user_add(st, u);
+    if (st->backend->users == NULL)
+        return keeps_none(st, "users");
+    return st->backend->users->add(st, u);
 }
 
 int tp_store_user_update(struct tp_store *st, const struct tp_user *u, unsigned int mask)
@@ -155,7 +164,9 @@ int tp_store_user_update(struct tp_store *st, const struct tp_user *u, unsigned 
     if (!usable(st) || u == NULL || !name_ok(u->name) || (mask & ~all) != 0
         || ((mask & TP_USER_HASH) && u->hash == NULL))
         return bad_arg(st, "user_update needs a user with a name and a valid mask");
-    return st->ops->user_update(st, u, mask);
+    if (st->backend->users == NULL)
+        return keeps_none(st, "users");
+    return st->backend->users->update(st, u, mask);
 }
 
 int tp_store_user_set_hash(struct tp_store *st, const char *name, const char *expect_old,
@@ -163,21 +174,27 @@ int tp_store_user_set_hash(struct tp_store *st, const char *name, const char *ex
 {
     if (!usable(st) || !name_ok(name) || new_hash == NULL)
         return bad_arg(st, "user_set_hash needs a user name and a hash");
-    return st->ops->user_set_hash(st, name, expect_old, new_hash, changed_at);
+    if (st->backend->users == NULL)
+        return keeps_none(st, "users");
+    return st->backend->users->set_hash(st, name, expect_old, new_hash, changed_at);
 }
 
 int tp_store_user_delete(struct tp_store *st, const char *name)
 {
     if (!usable(st) || !name_ok(name))
         return bad_arg(st, "user_delete needs a user name");
-    return st->ops->user_delete(st, name);
+    if (st->backend->users == NULL)
+        return keeps_none(st, "users");
+    return st->backend->users->remove(st, name);
 }
 
 int tp_store_attr_set(struct tp_store *st, const char *name, const char *attr, const char *value)
 {
     if (!usable(st) || !name_ok(name) || !name_ok(attr))
         return bad_arg(st, "attr_set needs a user name and an attribute name");
-    return st->ops->attr_set(st, name, attr, value);
+    if (st->backend->users == NULL)
+        return keeps_none(st, "users");
+    return st->backend->users->attr_set(st, name, attr, value);
 }
 
 int tp_store_user_list(struct tp_store *st, int (*fn)(void *data, const struct tp_user *u),
@@ -185,14 +202,18 @@ int tp_store_user_list(struct tp_store *st, int (*fn)(void *data, const struct t
 {
     if (!usable(st) || fn == NULL)
         return bad_arg(st, "user_list needs a function");
-    return st->ops->user_list(st, fn, data);
+    if (st->backend->users == NULL)
+        return keeps_none(st, "users");
+    return st->backend->users->list(st, fn, data);
 }
 
 int tp_store_session_add(struct tp_store *st, const struct tp_session *s)
 {
     if (!usable(st) || s == NULL || !name_ok(s->user))
         return bad_arg(st, "session_add needs a session with a user");
-    return st->ops->session_add(st, s);
+    if (st->backend->sessions == NULL)
+        return keeps_none(st, "sessions");
+    return st->backend->sessions->add(st, s);
 }
 
 int tp_store_session_get(struct tp_store *st, const unsigned char digest[TP_SESSION_DIGEST_LEN],
@@ -202,7 +223,9 @@ int tp_store_session_get(struct tp_store *st, const unsigned char digest[TP_SESS
         memset(out, 0, sizeof *out);
     if (!usable(st) || digest == NULL || out == NULL)
         return bad_arg(st, "session_get needs a digest and a struct");
-    return st->ops->session_get(st, digest, out);
+    if (st->backend->sessions == NULL)
+        return keeps_none(st, "sessions");
+    return st->backend->sessions->get(st, digest, out);
 }
 
 int tp_store_session_touch(struct tp_store *st, const unsigned char digest[TP_SESSION_DIGEST_LEN],
@@ -210,14 +233,18 @@ int tp_store_session_touch(struct tp_store *st, const unsigned char digest[TP_SE
 {
     if (!usable(st) || digest == NULL)
         return bad_arg(st, "session_touch needs a digest");
-    return st->ops->session_touch(st, digest, now, min_interval);
+    if (st->backend->sessions == NULL)
+        return keeps_none(st, "sessions");
+    return st->backend->sessions->touch(st, digest, now, min_interval);
 }
 
 int tp_store_session_delete(struct tp_store *st, const unsigned char digest[TP_SESSION_DIGEST_LEN])
 {
     if (!usable(st) || digest == NULL)
         return bad_arg(st, "session_delete needs a digest");
-    return st->ops->session_delete(st, digest);
+    if (st->backend->sessions == NULL)
+        return keeps_none(st, "sessions");
+    return st->backend->sessions->remove(st, digest);
 }
 
 int tp_store_session_delete_user(struct tp_store *st, const char *user,
@@ -227,7 +254,9 @@ int tp_store_session_delete_user(struct tp_store *st, const char *user,
         *count = 0;
     if (!usable(st) || !name_ok(user))
         return bad_arg(st, "session_delete_user needs a user name");
-    return st->ops->session_delete_user(st, user, keep, count);
+    if (st->backend->sessions == NULL)
+        return keeps_none(st, "sessions");
+    return st->backend->sessions->remove_user(st, user, keep, count);
 }
 
 int tp_store_session_purge(struct tp_store *st, int64_t idle_before, int64_t created_before,
@@ -237,7 +266,9 @@ int tp_store_session_purge(struct tp_store *st, int64_t idle_before, int64_t cre
         *count = 0;
     if (!usable(st))
         return bad_arg(st, "session_purge needs a store");
-    return st->ops->session_purge(st, idle_before, created_before, count);
+    if (st->backend->sessions == NULL)
+        return keeps_none(st, "sessions");
+    return st->backend->sessions->purge(st, idle_before, created_before, count);
 }
 
 int tp_store_session_list(struct tp_store *st, const char *user,
@@ -245,7 +276,9 @@ int tp_store_session_list(struct tp_store *st, const char *user,
 {
     if (!usable(st) || fn == NULL)
         return bad_arg(st, "session_list needs a function");
-    return st->ops->session_list(st, user, fn, data);
+    if (st->backend->sessions == NULL)
+        return keeps_none(st, "sessions");
+    return st->backend->sessions->list(st, user, fn, data);
 }
 
 int tp_store_fail_add(struct tp_store *st, const char *user, int64_t now, int64_t since,
@@ -255,7 +288,9 @@ int tp_store_fail_add(struct tp_store *st, const char *user, int64_t now, int64_
         *count = 0;
     if (!usable(st) || !name_ok(user))
         return bad_arg(st, "fail_add needs a user name");
-    return st->ops->fail_add(st, user, now, since, count);
+    if (st->backend->tallies == NULL)
+        return keeps_none(st, "failure tallies");
+    return st->backend->tallies->add(st, user, now, since, count);
 }
 
 int tp_store_fail_count(struct tp_store *st, const char *user, int64_t since, int *count,
@@ -267,12 +302,16 @@ int tp_store_fail_count(struct tp_store *st, const char *user, int64_t since, in
         *latest = 0;
     if (!usable(st) || !name_ok(user))
         return bad_arg(st, "fail_count needs a user name");
-    return st->ops->fail_count(st, user, since, count, latest);
+    if (st->backend->tallies == NULL)
+        return keeps_none(st, "failure tallies");
+    return st->backend->tallies->count(st, user, since, count, latest);
 }
 
 int tp_store_fail_reset(struct tp_store *st, const char *user)
 {
     if (!usable(st) || !name_ok(user))
         return bad_arg(st, "fail_reset needs a user name");
-    return st->ops->fail_reset(st, user);
+    if (st->backend->tallies == NULL)
+        return keeps_none(st, "failure tallies");
+    return st->backend->tallies->reset(st, user);
 }

@@ -1,8 +1,10 @@
 /*
  * store.h - the one interface to where TRex::PAM keeps users, sessions and
- * failure tallies (DESIGN.md section 5). Modules and the admin API know the
- * store only through this header; backends (sqlite: the embedded default;
- * later postgresql, redis) implement struct tp_store_ops.
+ * failure tallies. Modules and the admin API know the store only through
+ * this header; each backend (sqlite, the embedded default; server backends
+ * beside it) implements backend.h. The store knows nothing of PAM: it
+ * answers in TP_STORE_* codes, and of passwords it keeps only the hashes
+ * it is given.
  *
  * Conventions
  * - Every function returns a TP_STORE_* code. On TP_STORE_ERR,
@@ -51,16 +53,18 @@ enum {
 #define TP_STORE_RDONLY   0x2   /* never write (lookups only) */
 #define TP_STORE_GROUP    0x4   /* with CREATE: mode 0660 instead of 0600 */
 
-/* The default location when neither a db= argument nor $TREX_PAM_DB says. */
+/* The location when neither the caller nor the environment names one. */
 #ifndef TP_STORE_DEFAULT_PATH
 #define TP_STORE_DEFAULT_PATH "/var/lib/trex-pam/trex-pam.db"
 #endif
 
 struct tp_store;
 
-/* The path to use: given (a module's db= argument) if non-NULL and not
- * empty, else $TREX_PAM_DB, else TP_STORE_DEFAULT_PATH. Not a copy. */
-const char *tp_store_path(const char *given);
+/* The location to use: given (a module's db= argument) if non-NULL and not
+ * empty, else the value of the environment variable env if set and not
+ * empty (secure_getenv: never in a setuid program; env NULL: none), else
+ * TP_STORE_DEFAULT_PATH. Not a copy. */
+const char *tp_store_path(const char *given, const char *env);
 
 /*
  * Open the store at path. Without TP_STORE_CREATE a missing file is
@@ -142,7 +146,7 @@ int tp_store_attr_set(struct tp_store *st, const char *name, const char *attr, c
 int tp_store_user_list(struct tp_store *st, int (*fn)(void *data, const struct tp_user *u),
                        void *data);
 
-/* ---- sessions (used by the session module, issue 4) --------------------------- */
+/* ---- sessions (the session module's) ------------------------------------------ */
 
 #define TP_SESSION_DIGEST_LEN 32
 
@@ -187,7 +191,7 @@ int tp_store_session_purge(struct tp_store *st, int64_t idle_before, int64_t cre
 int tp_store_session_list(struct tp_store *st, const char *user,
                           int (*fn)(void *data, const struct tp_session *s), void *data);
 
-/* ---- failure tallies (used by the faillock module, issue 4) -------------------- */
+/* ---- failure tallies (the faillock module's) ---------------------------------- */
 
 /* Records one failure at now and gives the number of failures at or after
  * since (including this one), atomically under concurrent writers.

@@ -30,7 +30,7 @@ static struct trex_pam_confcache *cache;
 static trex_pam_handle_t *start(const char *service)
 {
     struct trex_pam_conv c = { conv_fn, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .confdir = dir, .log_mode = TREX_PAM_LOG_NONE,
+    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = dir, .log_mode = TREX_PAM_LOG_NONE,
                                   .cache = cache };
     trex_pam_handle_t *h = NULL;
     if (trex_pam_start_opts(service, "alice", &c, &o, &h) != TREX_PAM_SUCCESS)

@@ -47,7 +47,7 @@ static int resolve(trex_pam_handle_t *pamh, void *data, const char *name, const 
     resolved++;
     if (strcmp(name, "test:debug") != 0)
         return TREX_PAM_MODULE_UNKNOWN;
-    *mod = tp_module_builtin("debug");
+    *mod = trex_pam_builtin_registry()->lookup("debug");
     *inst = NULL;
     return TREX_PAM_SUCCESS;
 }
@@ -56,7 +56,7 @@ static int start_rc;
 static trex_pam_handle_t *start_with(const char *service, trex_pam_resolve_fn res)
 {
     struct trex_pam_conv c = { quiet_conv, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .confdir = dir, .log_mode = TREX_PAM_LOG_CALLBACK, .log_fn = log_cb, .resolve = res };
+    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = dir, .log_mode = TREX_PAM_LOG_CALLBACK, .log_fn = log_cb, .resolve = res };
     trex_pam_handle_t *h = NULL;
     log_reset();
     start_rc = trex_pam_start_opts(service, "user", &c, &o, &h);
@@ -259,7 +259,7 @@ static void test_keywords(void)
     tap_is_int((long)c->stack[TP_SESSION].n, 1, "session entry");
     tap_is_int((long)c->stack[TP_PASSWORD].n, 1, "password entry");
     tap_ok(c->stack[TP_AUTH].e[0].ref == c->stack[TP_PASSWORD].e[0].ref, "one module loaded once per name");
-    tap_ok(c->stack[TP_AUTH].e[0].ref->mod == tp_module_builtin("debug"), "built-in module found");
+    tap_ok(c->stack[TP_AUTH].e[0].ref->mod == trex_pam_builtin_registry()->lookup("debug"), "built-in module found");
     tap_is_int(c->stack[TP_AUTH].e[0].kind, TP_ENTRY_MODULE, "module entry");
     tap_is_int(c->stack[TP_AUTH].e[0].line, 1, "line 1");
     tap_is_int(c->stack[TP_PASSWORD].e[0].line, 9, "line 9");
@@ -730,13 +730,13 @@ static void test_load(void)
         int missing = 0;
         for (int t = 0; t < TP_NTYPES; t++) {
             tap_ok(c->stack[t].n == want_n[t] && c->stack[t].e[0].ref &&
-                   c->stack[t].e[0].ref->mod == tp_module_builtin(first[t]),
+                   c->stack[t].e[0].ref->mod == trex_pam_builtin_registry()->lookup(first[t]),
                    "default stack type %d: %zu entries, first %s", t, want_n[t], first[t]);
             for (size_t i = 0; i < c->stack[t].n; i++)
                 missing += c->stack[t].e[i].kind != TP_ENTRY_MODULE || c->stack[t].e[i].ref->mod == NULL;
         }
         tap_is_int(missing, 0, "every default line names a built-in module");
-        tap_ok(c->stack[TP_AUTH].e[5].ref->mod == tp_module_builtin("deny") &&
+        tap_ok(c->stack[TP_AUTH].e[5].ref->mod == trex_pam_builtin_registry()->lookup("deny") &&
                strcmp(acts(c->stack[TP_AUTH].e[5].actions), pat('b', REQUIRED)) == 0,
                "the default auth stack ends in required deny (fails closed)");
     }

@@ -76,7 +76,7 @@ static char *dir;
 static trex_pam_handle_t *start_service(const char *service, const char *user)
 {
     struct trex_pam_conv c = { conv_fn, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .confdir = dir, .log_mode = TREX_PAM_LOG_NONE, .resolve = resolve };
+    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = dir, .log_mode = TREX_PAM_LOG_NONE, .resolve = resolve };
     trex_pam_handle_t *h = NULL;
     int rc = trex_pam_start_opts(service, user, &c, &o, &h);
     if (rc != TREX_PAM_SUCCESS)

@@ -175,7 +175,7 @@ static int resolve(trex_pam_handle_t *pamh, void *data, const char *name, const 
 static trex_pam_handle_t *start(const char *service)
 {
     struct trex_pam_conv c = { rec_conv, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .confdir = dir, .log_mode = TREX_PAM_LOG_CALLBACK, .log_fn = log_cb, .resolve = resolve };
+    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = dir, .log_mode = TREX_PAM_LOG_CALLBACK, .log_fn = log_cb, .resolve = resolve };
     trex_pam_handle_t *h = NULL;
     int rc;
 

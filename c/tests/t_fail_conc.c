@@ -87,7 +87,7 @@ static int resolve(trex_pam_handle_t *pamh, void *data, const char *name,
 static int login(const char *svc, const char *user, const char *pass)
 {
     struct trex_pam_conv c = { conv, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .confdir = dir,
+    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = dir,
                                   .log_mode = TREX_PAM_LOG_CALLBACK, .log_fn = log_cb,
                                   .resolve = resolve };
     trex_pam_handle_t *h = NULL;

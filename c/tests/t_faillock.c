@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "tap.h"
+#include "secret.h"
 #include "trex_pam_module.h"
 #include "store.h"
 #include "token.h"
@@ -120,7 +121,7 @@ static int resolve(trex_pam_handle_t *pamh, void *data, const char *name,
 static trex_pam_handle_t *start(const char *svc, const char *user, const char *pass)
 {
     struct trex_pam_conv c = { conv, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .confdir = dir,
+    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = dir,
                                   .log_mode = TREX_PAM_LOG_CALLBACK, .log_fn = log_cb,
                                   .resolve = resolve };
     trex_pam_handle_t *h = NULL;
@@ -267,7 +268,7 @@ static void test_lock(void)
                    "locked: a live session is refused too (preauth comes first)");
         reset("alice");
         tap_is_int(login("web", "alice", id, 0), TREX_PAM_SUCCESS, "unlocked: the session works");
-        tp_token_wipe(id, sizeof id);
+        tp_secret_wipe(id, sizeof id);
     }
 }
 

@@ -69,7 +69,7 @@ static int conv_fn(int n, const struct trex_pam_message **m, struct trex_pam_res
 static trex_pam_handle_t *start(const char *service, const char *user, struct trex_pam_confcache *cache)
 {
     struct trex_pam_conv c = { conv_fn, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .confdir = dir, .log_mode = TREX_PAM_LOG_CALLBACK,
+    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = dir, .log_mode = TREX_PAM_LOG_CALLBACK,
                                   .log_fn = log_cb, .cache = cache };
     trex_pam_handle_t *h = NULL;
     if (trex_pam_start_opts(service, user, &c, &o, &h) != TREX_PAM_SUCCESS)

@@ -35,7 +35,7 @@ static trex_pam_handle_t *start_cached(const char *service, const char *user,
                                        struct trex_pam_confcache *cache)
 {
     struct trex_pam_conv c = { conv_fn, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .confdir = dir, .log_mode = TREX_PAM_LOG_NONE,
+    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = dir, .log_mode = TREX_PAM_LOG_NONE,
                                   .cache = cache };
     trex_pam_handle_t *h = NULL;
     msgs[0] = '\0';

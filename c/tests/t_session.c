@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "tap.h"
+#include "secret.h"
 #include "trex_pam_module.h"
 #include "store.h"
 #include "token.h"
@@ -144,7 +145,7 @@ static void no_delay(int status, unsigned int usec, void *appdata)
 static trex_pam_handle_t *start(const char *service, const char *user, const char *pass)
 {
     struct trex_pam_conv c = { conv, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .confdir = dir,
+    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = dir,
                                   .log_mode = TREX_PAM_LOG_CALLBACK, .log_fn = log_cb,
                                   .resolve = resolve };
     trex_pam_handle_t *h = NULL;
@@ -619,7 +620,7 @@ static void test_key(void)
     tp_session_clear(&s);
     tap_is_int(check("keyed", "alice", id), TREX_PAM_SUCCESS, "the keyed line accepts it");
     tap_is_int(check("web", "alice", id), TREX_PAM_AUTH_ERR, "a line without the key does not");
-    tp_token_wipe(key, sizeof key);
+    tp_secret_wipe(key, sizeof key);
 
     snprintf(text, sizeof text,
              "auth [success=done ignore=ignore default=die] test:session key_file=%s/nokey @DB@\n"

@@ -178,15 +178,15 @@ static int add_user(struct tp_store *st, const char *name, const char *hash)
 static void test_path(void)
 {
     unsetenv("TREX_PAM_DB");
-    tap_is_str(tp_store_path("/x/given.db"), "/x/given.db", "path: the db= argument first");
-    tap_is_str(tp_store_path(NULL), TP_STORE_DEFAULT_PATH, "path: the default without env");
-    tap_is_str(tp_store_path(""), TP_STORE_DEFAULT_PATH, "path: an empty argument is none");
+    tap_is_str(tp_store_path("/x/given.db", "TREX_PAM_DB"), "/x/given.db", "path: the db= argument first");
+    tap_is_str(tp_store_path(NULL, "TREX_PAM_DB"), TP_STORE_DEFAULT_PATH, "path: the default without env");
+    tap_is_str(tp_store_path("", "TREX_PAM_DB"), TP_STORE_DEFAULT_PATH, "path: an empty argument is none");
     setenv("TREX_PAM_DB", "/env/db", 1);
-    tap_is_str(tp_store_path(NULL), "/env/db", "path: $TREX_PAM_DB");
-    tap_is_str(tp_store_path(""), "/env/db", "path: $TREX_PAM_DB for an empty argument");
-    tap_is_str(tp_store_path("/x/given.db"), "/x/given.db", "path: the argument beats the env");
+    tap_is_str(tp_store_path(NULL, "TREX_PAM_DB"), "/env/db", "path: $TREX_PAM_DB");
+    tap_is_str(tp_store_path("", "TREX_PAM_DB"), "/env/db", "path: $TREX_PAM_DB for an empty argument");
+    tap_is_str(tp_store_path("/x/given.db", "TREX_PAM_DB"), "/x/given.db", "path: the argument beats the env");
     setenv("TREX_PAM_DB", "", 1);
-    tap_is_str(tp_store_path(NULL), TP_STORE_DEFAULT_PATH, "path: an empty env is none");
+    tap_is_str(tp_store_path(NULL, "TREX_PAM_DB"), TP_STORE_DEFAULT_PATH, "path: an empty env is none");
     unsetenv("TREX_PAM_DB");
     tap_is_str(TP_STORE_DEFAULT_PATH, "/var/lib/trex-pam/trex-pam.db", "path: the documented default");
 }

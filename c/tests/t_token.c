@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "tap.h"
+#include "secret.h"
 #include "token.h"
 
 #define N_IDS 10000
@@ -137,7 +138,7 @@ static void test_kat(const char *dir)
     tap_is_str(h, KAT_KEYED, "keyed digest: BLAKE2b-256 keyed with the file's digest");
     tap_ok(strcmp(h, KAT_PLAIN) != 0, "keyed and unkeyed digests differ");
     tap_is_int(tp_token_key_load(path, k2, err, sizeof err), 0, "loads again");
-    tap_ok(tp_token_equal(key, k2, sizeof key), "the same key");
+    tap_ok(tp_secret_equal(key, k2, sizeof key), "the same key");
 
     /* new with a key gives the keyed digest of its text */
     {
@@ -145,10 +146,10 @@ static void test_kat(const char *dir)
         unsigned char d1[TP_TOKEN_DIGEST_LEN], d2[TP_TOKEN_DIGEST_LEN];
         tap_is_int(tp_token_new(text, d1, key), 0, "new with a key");
         tp_token_digest(text, key, d2);
-        tap_ok(tp_token_equal(d1, d2, sizeof d1), "keyed digest of new matches");
+        tap_ok(tp_secret_equal(d1, d2, sizeof d1), "keyed digest of new matches");
         tp_token_digest(text, NULL, d2);
-        tap_ok(!tp_token_equal(d1, d2, sizeof d1), "and differs from the unkeyed one");
-        tp_token_wipe(text, sizeof text);
+        tap_ok(!tp_secret_equal(d1, d2, sizeof d1), "and differs from the unkeyed one");
+        tp_secret_wipe(text, sizeof text);
         tap_ok(all_zero((unsigned char *)text, sizeof text), "wipe zeroes");
     }
 
@@ -212,14 +213,14 @@ static void test_equal(void)
     unsigned char a[32], b[32];
     for (int i = 0; i < 32; i++)
         a[i] = b[i] = (unsigned char)(i * 7);
-    tap_is_int(tp_token_equal(a, b, sizeof a), 1, "equal buffers");
+    tap_is_int(tp_secret_equal(a, b, sizeof a), 1, "equal buffers");
     b[0] ^= 1;
-    tap_is_int(tp_token_equal(a, b, sizeof a), 0, "differ in the first byte");
+    tap_is_int(tp_secret_equal(a, b, sizeof a), 0, "differ in the first byte");
     b[0] ^= 1;
     b[31] ^= 0x80;
-    tap_is_int(tp_token_equal(a, b, sizeof a), 0, "differ in the last byte");
-    tap_is_int(tp_token_equal(a, b, 31), 1, "equal over the first 31 bytes");
-    tap_is_int(tp_token_equal(a, b, 0), 1, "zero bytes are equal");
+    tap_is_int(tp_secret_equal(a, b, sizeof a), 0, "differ in the last byte");
+    tap_is_int(tp_secret_equal(a, b, 31), 1, "equal over the first 31 bytes");
+    tap_is_int(tp_secret_equal(a, b, 0), 1, "zero bytes are equal");
 }
 
 static void test_uniform(void)

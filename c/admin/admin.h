@@ -1,0 +1,46 @@
+/*
+ * admin.h - what the parts of the administrator's API (c/admin/) share:
+ * the handle, its error line, the translation of store codes into the
+ * status codes of trex_pam_admin.h, and the checks every call begins with.
+ * Private to c/admin/, which uses the store (store.h) and c/crypto only:
+ * never a module, never the core.
+ */
+#ifndef TP_ADMIN_H
+#define TP_ADMIN_H
+
+#include <stdint.h>
+#include "trex_pam_admin.h"
+#include "store.h"
+
+#define TP_ADMIN_MAX_SECONDS      ((int64_t)INT32_MAX)   /* the session module's limit */
+#define TP_ADMIN_MAX_FAIL_SECONDS ((int64_t)604800)      /* the faillock module's (7 days) */
+#define TP_ADMIN_MAX_DENY         65535
+
+struct trex_pam_db {
+    struct tp_store *st;
+    int flags;
+    char *path;
+    char err[512];
+};
+
+/* Sets db's error line (printf format); never pass a secret. */
+void tp_admin_err(trex_pam_db_t *db, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* A store code as an API status; the store's reason (or one naming the
+ * user) goes to db's error line. */
+int tp_admin_from_store(trex_pam_db_t *db, int rc, const char *name);
+/* Start of every call: a usable handle (error line cleared), and for
+ * changes (write) one not opened read-only. */
+int tp_admin_begin(trex_pam_db_t *db, int write);
+/* BAD_ITEM after an error line saying why the name is refused (without
+ * repeating it: it may hold control characters). */
+int tp_admin_bad_user(trex_pam_db_t *db, const char *name);
+int tp_admin_bad_attr(trex_pam_db_t *db, const char *attr);
+/* SUCCESS if the user exists, USER_UNKNOWN or another error (line set). */
+int tp_admin_known_user(trex_pam_db_t *db, const char *name);
+int64_t tp_admin_now(void);
+
+#endif /* TP_ADMIN_H */

@@ -1,0 +1,127 @@
+/*
+ * sqlite_tallies.c - failure tallies in the embedded store (sqlite.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "sqlite.h"
+
+struct fail_arg {
+    const char *user;
+    int64_t now, since;
+    int count;
+    int64_t latest;
+};
+
+/*
+ * One row per failure; the FAIL_KEEP newest are kept per user, so a
+ * password-guessing storm cannot grow the file without bound (a count
+ * reaches at most FAIL_KEEP, far above any lockout threshold).
+ */
+static int body_fail_add(struct sq *s, void *arg)
+{
+    struct fail_arg *a = arg;
+    sqlite3_stmt *p;
+    int64_t total = 0, recent = 0;
+    int rc;
+
+    if ((rc = tp_sq_prep(s, S_FAIL_ADD, &p)) == SQLITE_OK) {
+        tp_sq_bind_text(p, 1, a->user);
+        sqlite3_bind_int64(p, 2, a->now);
+        rc = tp_sq_step_done(p);
+    }
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return tp_store_fail(&s->base, TP_STORE_NOTFOUND, "recording a failure: no such user");
+    if (rc != SQLITE_OK)
+        return tp_sq_fail(s, rc, "recording a failure");
+    if ((rc = tp_sq_prep(s, S_FAIL_STATS, &p)) != SQLITE_OK)
+        return tp_sq_fail(s, rc, "recording a failure");
+    tp_sq_bind_text(p, 1, a->user);
+    sqlite3_bind_int64(p, 2, a->since);
+    if ((rc = sqlite3_step(p)) == SQLITE_ROW) {
+        total = sqlite3_column_int64(p, 0);
+        recent = sqlite3_column_int64(p, 1);
+    }
+    tp_sq_done(p);
+    if (rc != SQLITE_ROW)
+        return tp_sq_fail(s, rc, "recording a failure");
+    if (total > FAIL_KEEP) {
+        if ((rc = tp_sq_prep(s, S_FAIL_TRIM, &p)) == SQLITE_OK) {
+            tp_sq_bind_text(p, 1, a->user);
+            sqlite3_bind_int(p, 2, FAIL_KEEP);
+            rc = tp_sq_step_done(p);
+        }
+        if (rc != SQLITE_OK)
+            return tp_sq_fail(s, rc, "recording a failure");
+        if (recent > FAIL_KEEP)
+            recent = FAIL_KEEP;       /* the oldest went first */
+    }
+    a->count = (int)recent;
+    return TP_STORE_OK;
+}
+
+static int sq_fail_add(struct tp_store *st, const char *user, int64_t now, int64_t since,
+                       int *count)
+{
+    struct fail_arg a = { user, now, since, 0, 0 };
+    int code = tp_sq_write(sq_of(st), body_fail_add, &a, "recording a failure");
+
+    if (code == TP_STORE_OK && count != NULL)
+        *count = a.count;
+    return code;
+}
+
+static int body_fail_count(struct sq *s, void *arg)
+{
+    struct fail_arg *a = arg;
+    sqlite3_stmt *p;
+    int rc;
+
+    if ((rc = tp_sq_prep(s, S_FAIL_COUNT, &p)) != SQLITE_OK)
+        return tp_sq_fail(s, rc, "counting failures");
+    tp_sq_bind_text(p, 1, a->user);
+    sqlite3_bind_int64(p, 2, a->since);
+    if ((rc = sqlite3_step(p)) == SQLITE_ROW) {
+        a->count = sqlite3_column_int(p, 0);
+        a->latest = sqlite3_column_int64(p, 1);
+    }
+    tp_sq_done(p);
+    return rc == SQLITE_ROW ? TP_STORE_OK : tp_sq_fail(s, rc, "counting failures");
+}
+
+static int sq_fail_count(struct tp_store *st, const char *user, int64_t since, int *count,
+                         int64_t *latest)
+{
+    struct fail_arg a = { user, 0, since, 0, 0 };
+    int code = tp_sq_read(sq_of(st), body_fail_count, &a, "counting failures");
+
+    if (code == TP_STORE_OK) {
+        if (count != NULL)
+            *count = a.count;
+        if (latest != NULL)
+            *latest = a.latest;
+    }
+    return code;
+}
+
+static int body_fail_reset(struct sq *s, void *arg)
+{
+    sqlite3_stmt *p;
+    int rc;
+
+    if ((rc = tp_sq_prep(s, S_FAIL_RESET, &p)) == SQLITE_OK) {
+        tp_sq_bind_text(p, 1, arg);
+        rc = tp_sq_step_done(p);
+    }
+    return rc == SQLITE_OK ? TP_STORE_OK : tp_sq_fail(s, rc, "resetting failures");
+}
+
+static int sq_fail_reset(struct tp_store *st, const char *user)
+{
+    return tp_sq_write(sq_of(st), body_fail_reset, (void *)user, "resetting failures");
+}
+
+const struct tp_store_tallies tp_sq_tallies = {
+    .add = sq_fail_add,
+    .count = sq_fail_count,
+    .reset = sq_fail_reset,
+};
