@@ -1,4 +1,4 @@
-# The conversation contract (DESIGN.md section 2): n (style, msg) pairs in,
+# The conversation contract (as Authen::PAM's): n (style, msg) pairs in,
 # n (retcode, resp) pairs and one status out; anything else is
 # PAM_CONV_ERR, never a crash, a croak through C or a leak. And the default
 # conversation on a terminal-less STDIN.
