@@ -1,5 +1,6 @@
-# Runs every C test binary (c/tests/t_*) through TAP::Parser (STYLE.md
-# section 7). TREX_PAM_VALGRIND=1 runs them under valgrind.
+# Runs every C test binary (c/tests/t_*) through TAP::Parser, which notices a
+# crash even when the exit code looks clean (see run_c_tests in
+# t/lib/TRexTest.pm). TREX_PAM_VALGRIND=1 runs them under valgrind.
 use strict;
 use warnings;
 use Test::More;

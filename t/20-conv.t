@@ -1,4 +1,4 @@
-# The conversation contract (DESIGN.md section 2): n (style, msg) pairs in,
+# The conversation contract (as Authen::PAM's): n (style, msg) pairs in,
 # n (retcode, resp) pairs and one status out; anything else is
 # PAM_CONV_ERR, never a crash, a croak through C or a leak. And the default
 # conversation on a terminal-less STDIN.
@@ -9,8 +9,11 @@ use lib 't/lib';
 use TRexTest;
 use TRex::PAM;
 use TRexTest::Conv;
+use TRexTest::Data;
+use Scalar::Util ();
 
 service(conv  => "auth required perl:TRexTest::Conv\n");
+service(conv_data => "auth required perl:TRexTest::Conv\nauth required perl:TRexTest::Data\n");
 service(login => "auth required permit\naccount required permit\n");
 
 # Run TRexTest::Conv with these messages and this conversation; returns
@@ -137,11 +140,16 @@ for my $code (PAM_BUF_ERR, PAM_CONV_AGAIN, PAM_ABORT, 99, -1) {
 {
     my $h;
     my $conv = sub { undef $h; return (0, 'x', 0) };
-    pam_start('conv', 'alice', $conv, $h);
+    @TRexTest::Data::cleanups = ();
+    pam_start('conv_data', 'alice', $conv, $h);
     my $copy = $h;
     is(pam_authenticate($copy), PAM_SUCCESS, 'dropping a reference inside the conversation is safe');
+    is(scalar @TRexTest::Data::cleanups, 0, '... the remaining reference keeps the handle');
+    my $weak = $copy;
+    Scalar::Util::weaken($weak);
     undef $copy;
-    pass('... and the handle goes when the last reference does');
+    is($weak, undef, '... and the handle goes when the last reference does');
+    is_deeply(\@TRexTest::Data::cleanups, [[1, PAM_SUCCESS]], '... ended once, with status 0');
 }
 {
     my $h;

@@ -1,5 +1,6 @@
 # Items and the PAM environment from Perl: round trips, undef as NULL,
-# refusals (PAM-SEMANTICS.md sections 3 and 4.4; DESIGN.md section 2).
+# refusals, as Linux-PAM's pam_set_item(3), pam_get_item(3) and
+# pam_putenv(3) describe them.
 use strict;
 use warnings;
 use Test::More;
@@ -202,7 +203,7 @@ is(pam_set_item($h, 2 + 2**32, 'x'), PAM_BAD_ITEM, '2 + 2**32 is not wrapped to 
     is($hash{user}, 'alice', 'a hash element as out-parameter');
 }
 
-# ---- the environment (PAM-SEMANTICS.md 4.4) ---------------------------------------------------
+# ---- the environment (pam_putenv, pam_getenv, pam_getenvlist) ------------------------------
 {
     pam_end($h);
     $start->();

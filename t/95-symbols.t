@@ -1,6 +1,6 @@
-# The shared object exports one symbol, boot_TRex__PAM (STYLE.md section 2):
-# the core is hidden, so it shares a process with Linux-PAM or Authen::PAM
-# without a clash.
+# The shared object exports one symbol, boot_TRex__PAM: the C core is built
+# with hidden visibility and names nothing pam_*, so it shares a process with
+# Linux-PAM or Authen::PAM without a clash.
 use strict;
 use warnings;
 use Test::More;

@@ -1,6 +1,6 @@
 #!/usr/bin/perl
-# The Perl suite's core files again under valgrind (STYLE.md section 7): no
-# invalid access and no definite leak in the XS layer or the C core.
+# The Perl suite's core files again under valgrind: no invalid access and no
+# definite leak in the XS layer or the C core.
 # Runs with TREX_PAM_FULL=1 (the README's test command sets it).
 use strict;
 use warnings;

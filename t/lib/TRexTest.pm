@@ -96,11 +96,10 @@ sub slurp {
 }
 
 # run_c_tests($dir, @wrap): every C test binary (t_*) in $dir through
-# TAP::Parser (STYLE.md section 7), one ok per test line plus one for the
-# binary's exit: a segfault can leave $? >> 8 at 0, so the parser's view of
-# the plan, the exit and the wait status decides. @wrap (valgrind ...) runs
-# before each binary. The binaries find the test module through
-# TREX_PAM_TESTDIR=$dir.
+# TAP::Parser, one ok per test line plus one for the binary's exit: a
+# segfault can leave $? >> 8 at 0, so the parser's view of the plan, the exit
+# and the wait status decides. @wrap (valgrind ...) runs before each binary.
+# The binaries find the test module through TREX_PAM_TESTDIR=$dir.
 sub run_c_tests {
     my ($dir, @wrap) = @_;
     require TAP::Parser;
