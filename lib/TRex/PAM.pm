@@ -990,12 +990,14 @@ C<debug>.
 
 =head2 session
 
-Session IDs that answer the password prompt until the session ends
-(DESIGN.md section 4). C<pam_open_session> makes one (32 random bytes,
-C<trex1.> and URL-safe base64; the store keeps only a BLAKE2b digest) and
-puts it in the named item C<TREX_SESSION_ID> for the application's cookie.
-On later requests C<pam_authenticate> accepts it, for that user only, and
-sets C<TREX_AUTH_METHOD> to C<session>; an expired one sets
+Session IDs that answer the password prompt until the session ends: a web
+application signs the user in once with the password, keeps the session ID
+in a cookie, and answers the password prompt of each later request with the
+ID. C<pam_open_session> makes one (32 random bytes, C<trex1.> and URL-safe
+base64; the store keeps only a BLAKE2b digest) and puts it in the named
+item C<TREX_SESSION_ID> for the application's cookie. On later requests
+C<pam_authenticate> accepts it, for that user only, and sets
+C<TREX_AUTH_METHOD> to C<session>; an expired one sets
 C<TREX_SESSION_EXPIRED> (C<idle> or C<lifetime>). C<pam_close_session> ends
 it for every later request.
 
