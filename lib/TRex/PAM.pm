@@ -198,7 +198,8 @@ The numeric values of all constants are Linux-PAM's.
 Which modules run for a service is decided by F<pam.d>-style files in the
 configuration directory (L</CONFIGURATION>). Modules are built in (C<permit>,
 C<deny>, C<debug>, ...), shared objects written against TRex::PAM's module
-API, or Perl packages (C<perl:Package::Name>, L</MODULES WRITTEN IN PERL>).
+API, or Perl packages (C<perl:Package::Name>); L<TRex::PAM::Module> explains
+how to write one.
 
 Strings cross into C as bytes. A value that C cannot hold unchanged E<mdash>
 a string with a wide character or an embedded NUL, a number that does not fit
@@ -989,12 +990,14 @@ C<debug>.
 
 =head2 session
 
-Session IDs that answer the password prompt until the session ends
-(DESIGN.md section 4). C<pam_open_session> makes one (32 random bytes,
-C<trex1.> and URL-safe base64; the store keeps only a BLAKE2b digest) and
-puts it in the named item C<TREX_SESSION_ID> for the application's cookie.
-On later requests C<pam_authenticate> accepts it, for that user only, and
-sets C<TREX_AUTH_METHOD> to C<session>; an expired one sets
+Session IDs that answer the password prompt until the session ends: a web
+application signs the user in once with the password, keeps the session ID
+in a cookie, and answers the password prompt of each later request with the
+ID. C<pam_open_session> makes one (32 random bytes, C<trex1.> and URL-safe
+base64; the store keeps only a BLAKE2b digest) and puts it in the named
+item C<TREX_SESSION_ID> for the application's cookie. On later requests
+C<pam_authenticate> accepts it, for that user only, and sets
+C<TREX_AUTH_METHOD> to C<session>; an expired one sets
 C<TREX_SESSION_EXPIRED> (C<idle> or C<lifetime>). C<pam_close_session> ends
 it for every later request.
 
@@ -1050,155 +1053,17 @@ F<examples/pam.d/default>):
 F<examples/pam.d/webmail> puts the session line first, so that somebody
 else's failed guesses do not end a signed-in user's session.
 
-=head1 MODULES WRITTEN IN PERL
+=head1 WRITING A MODULE
 
-A line naming C<perl:My::Module> loads the package (C<require My::Module>,
-unless it already defines one of the hooks, for example inline in the
-program) when the handle is started. The package implements the hooks it
-needs E<mdash> C<authenticate>, C<setcred>, C<acct_mgmt>, C<open_session>,
-C<close_session>, C<chauthtok> (found through C<@ISA> too) E<mdash> each
-called as a function:
+A F<pam.d> line may name a module of your own: a Perl package
+(C<perl:My::Module>, whose functions C<authenticate>, C<setcred>,
+C<acct_mgmt>, C<open_session>, C<close_session> and C<chauthtok> are called
+with a module handle, a C<TRex::PAM::ModuleHandle>), or a shared object
+written in C, by its absolute path. L<TRex::PAM::Module> explains how to
+write both, with a complete example of each, and documents every method of
+the module handle.
 
-  package My::WebmailAuth;
-  use TRex::PAM qw(:constants PAM_AUTHTOK);
-
-  sub authenticate {
-      my ($mh, $flags, @args) = @_;          # @args: the rest of the pam.d line
-      my ($rc, $user) = $mh->get_user;
-      return $rc if $rc != PAM_SUCCESS;
-      ($rc, my $password) = $mh->get_authtok(PAM_AUTHTOK);
-      return $rc if $rc != PAM_SUCCESS;
-      return check_password($user, $password) ? PAM_SUCCESS : PAM_AUTH_ERR;
-  }
-  sub setcred { PAM_SUCCESS }
-  1;
-
-A hook returns a PAM status. A hook that dies, or returns anything but an
-integer, gives C<PAM_SYSTEM_ERR> and is logged; a hook the package does not
-have gives C<PAM_MODULE_UNKNOWN> (as a missing symbol does in Linux-PAM), so
-a module used in C<auth> lines should also define C<setcred>. A package
-that cannot be loaded, or a name that is not a package name, makes the line
-a missing module (C<PAM_MODULE_UNKNOWN>), logged.
-
-C<$mh> is a C<TRex::PAM::ModuleHandle>. It is valid during the call only: a
-copy kept afterwards answers C<PAM_SYSTEM_ERR> to everything. Its methods:
-
-=head2 $mh->get_user([$prompt])
-
-Returns C<($status, $user)>: C<PAM_USER> if it is set, else asks through the
-conversation (echo on) with C<$prompt>, else C<PAM_USER_PROMPT>, else
-C<"login:">, as Linux-PAM's C<pam_get_user>.
-
-  my ($rc, $user) = $mh->get_user('Mail user: ');
-
-=head2 $mh->get_authtok($item [, $prompt])
-
-Returns C<($status, $token)> for C<$item> C<PAM_AUTHTOK> or
-C<PAM_OLDAUTHTOK>: the item if set, else asks (echo off) with Linux-PAM's
-prompts (C<"Password: ">, C<"New password: "> and C<"Retype new password: ">
-in chauthtok, ...) and honours C<use_first_pass>/C<use_authtok> in the line's
-arguments, as Linux-PAM's C<pam_get_authtok>.
-
-  my ($rc, $password) = $mh->get_authtok(PAM_AUTHTOK);
-
-=head2 $mh->prompt($style, $text)
-
-Sends one message; returns C<($status, $answer)> (C<$answer> C<undef> for
-the styles that need none).
-
-  my ($rc, $otp) = $mh->prompt(PAM_PROMPT_ECHO_ON, 'One-time code: ');
-
-=head2 $mh->conv(@style_text_pairs)
-
-Sends several messages in one conversation call; returns
-C<($status, @answers)>, one answer per message (C<undef> for none, and all
-C<undef> on failure). Croaks for an odd number of arguments.
-
-  my ($rc, $user, $pin) = $mh->conv(PAM_PROMPT_ECHO_ON, 'User: ', PAM_PROMPT_ECHO_OFF, 'PIN: ');
-
-=head2 $mh->info($text)
-
-Sends a C<PAM_TEXT_INFO> message; returns the status.
-
-  $mh->info('Your password expires in 3 days');
-
-=head2 $mh->error($text)
-
-Sends a C<PAM_ERROR_MSG> message; returns the status.
-
-  $mh->error('Account locked');
-
-=head2 $mh->get_item($item_type)
-
-Returns C<($status, $value)> with the same item values as L</pam_get_item>;
-modules may read C<PAM_AUTHTOK> and C<PAM_OLDAUTHTOK>.
-
-  my ($rc, $rhost) = $mh->get_item(PAM_RHOST);
-
-=head2 $mh->set_item($item_type, $value)
-
-As L</pam_set_item>; modules may set C<PAM_AUTHTOK> and C<PAM_OLDAUTHTOK>.
-Returns the status.
-
-  $mh->set_item('TREX_SESSION_ID', $sid);
-
-=head2 $mh->set_data($name, $value [, \&cleanup])
-
-Keeps a Perl value (any scalar, a reference keeps its referent alive) under
-C<$name> until it is replaced or the handle ends, shared by all Perl modules
-of the handle (not with C modules). The cleanup, if given, is called as
-C<< $cleanup->($value, $status) >>: with C<PAM_DATA_REPLACE> when the data is
-replaced, with L</pam_end>'s status at the end (C<PAM_DATA_SILENT> or-ed in,
-in a forked child); a C<die> in it is logged. Returns the status
-(C<PAM_BAD_ITEM> for a name with a NUL or a cleanup that is not code).
-
-  $mh->set_data(ticket => $ticket, sub { my ($t, $status) = @_; $t->release });
-
-=head2 $mh->get_data($name)
-
-Returns C<($status, $value)>: C<PAM_NO_MODULE_DATA> when nothing is kept
-under C<$name>.
-
-  my ($rc, $ticket) = $mh->get_data('ticket');
-
-=head2 $mh->putenv($name_value)
-
-As L</pam_putenv>.
-
-  $mh->putenv("MAILDIR=/var/mail/$user");
-
-=head2 $mh->getenv($name)
-
-As L</pam_getenv>.
-
-  my $maildir = $mh->getenv('MAILDIR');
-
-=head2 $mh->getenvlist
-
-As L</pam_getenvlist>.
-
-  my %env = $mh->getenvlist;
-
-=head2 $mh->fail_delay($usec)
-
-As L</pam_fail_delay>.
-
-  $mh->fail_delay(2_000_000);
-
-=head2 $mh->log($priority, $text)
-
-Writes a line to the handle's log (a syslog priority: 3 is C<LOG_ERR>, 6
-C<LOG_INFO>). Never log a password or a session ID. Returns the status.
-
-  $mh->log(6, "login of $user from $rhost");
-
-=head2 $mh->strerror($code)
-
-As L</pam_strerror>.
-
-=head2 $mh->is_valid
-
-True during the hook call, false afterwards.
+  auth  required  perl:My::WebmailAuth  realm=mail
 
 =head1 COMPATIBILITY WITH Authen::PAM
 
