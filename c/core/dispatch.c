@@ -216,7 +216,6 @@ static int ensure_conf(trex_pam_handle_t *h)
 {
     if (!tp_stack_stale(h))
         return TREX_PAM_SUCCESS;
-    tp_stack_detach(h);
     if (h->resume.active) {
         /* Linux-PAM resumes at the saved position and state in the new stack,
          * which can skip its failing entries and return the old stack's

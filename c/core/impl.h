@@ -170,6 +170,8 @@ struct trex_pam_handle {
 
     /* configuration */
     struct tp_conf *conf;          /* shared, read-only */
+    struct tp_conf **retired;      /* configurations replaced while module data was held */
+    size_t nretired;
     int *results[TP_NTYPES];       /* last authenticate/open_session result per entry */
     char *confdir;                 /* the directory to read */
     int confdir_explicit;          /* named by the caller or $TREX_PAM_CONFDIR: must exist */
@@ -230,7 +232,9 @@ void tp_delay_finish(trex_pam_handle_t *h, int status);
 TP_WUR int tp_stack_load(trex_pam_handle_t *h);
 /* Whether the configuration must be read again before a call. */
 int tp_stack_stale(const trex_pam_handle_t *h);
-void tp_stack_detach(trex_pam_handle_t *h);      /* no configuration at all */
+/* No configuration at all: drops the current one and every retired one
+ * (pam_end, after the module data's cleanups). */
+void tp_stack_detach(trex_pam_handle_t *h);
 
 /* ---- configuration: cache.c, parse.c, syntax.c, load.c (conf.h) ------------- */
 /* The stacks for service from h->confdir (the registry's default stack when

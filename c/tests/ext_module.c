@@ -2,7 +2,9 @@
  * ext_module.c - an external module for the tests: a shared object that does
  * not link against the core and reaches it only through the API table.
  *   auth:    asks for the user; SUCCESS if it equals the "user=NAME" argument
- *            (or there is none), else AUTH_ERR
+ *            (or there is none), else AUTH_ERR; with "data=TEXT" it first
+ *            sets module data whose cleanup (this object's code) logs
+ *            "ext_module: cleanup of TEXT"
  *   setcred: putenv("EXT_MODULE=loaded"), the named item TREX_EXT=yes and
  *            EXT_INSTANCE=N, the number of its instance (1, 2, ... in the
  *            order instance_new made them; "none" without one)
@@ -35,11 +37,19 @@ static const char *arg(int argc, const char **argv, const char *name)
     return NULL;
 }
 
+/* Module data's cleanup: code of this shared object, run by trex_pam_end. */
+static void ext_cleanup(trex_pam_handle_t *h, void *data, int status)
+{
+    api->log(h, 6 /* LOG_INFO */, "ext_module: cleanup of %s", (const char *)data);
+}
+
 static int ext_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
 {
-    const char *user = NULL, *want = arg(argc, argv, "user");
+    const char *user = NULL, *want = arg(argc, argv, "user"), *data = arg(argc, argv, "data");
     int rc = api->get_user(h, &user, NULL);
     if (rc != TREX_PAM_SUCCESS)
+        return rc;
+    if (data != NULL && (rc = api->set_data(h, "ext", (void *)data, ext_cleanup)) != TREX_PAM_SUCCESS)
         return rc;
     return want == NULL || strcmp(user, want) == 0 ? TREX_PAM_SUCCESS : TREX_PAM_AUTH_ERR;
 }

@@ -191,6 +191,42 @@ static void test_external(void)
     trex_pam_end(h, 0);
 }
 
+static char cleanups[256];
+static void log_cleanups(void *data, int prio, const char *line)
+{
+    if (strstr(line, "cleanup") != NULL)
+        snprintf(cleanups + strlen(cleanups), sizeof cleanups - strlen(cleanups), "[%s]", line);
+}
+
+/* A module's data outlives a change of PAM_SERVICE: the configuration that
+ * loaded the module (its shared object, its instance) is kept until
+ * trex_pam_end has run the data's cleanup. (Without a cache the handle
+ * holds the only reference: freeing it unloaded the object under the
+ * cleanup.) */
+static void test_service_change(void)
+{
+    struct trex_pam_conv c = { conv_fn, NULL };
+    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(),
+                                  .confdir = dir, .log_mode = TREX_PAM_LOG_CALLBACK,
+                                  .log_fn = log_cleanups };
+    trex_pam_handle_t *h = NULL;
+
+    cleanups[0] = '\0';
+    tap_is_int(trex_pam_start_opts("ext_data", "alice", &c, &o, &h), TREX_PAM_SUCCESS,
+               "service change: start");
+    tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "... the module sets its data");
+    tap_is_int(trex_pam_set_item(h, TREX_PAM_SERVICE, "permit"), TREX_PAM_SUCCESS,
+               "... PAM_SERVICE changes");
+    tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "... the new stack runs");
+    tap_is_int(trex_pam_set_item(h, TREX_PAM_SERVICE, "deny"), TREX_PAM_SUCCESS,
+               "... and changes again");
+    tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR, "... the third stack runs");
+    tap_is_str(cleanups, "", "... the data lives on meanwhile");
+    tap_is_int(trex_pam_end(h, 0), TREX_PAM_SUCCESS, "... pam_end");
+    tap_is_str(cleanups, "[ext_module: cleanup of kept]",
+               "... runs the cleanup in the module the first stack loaded");
+}
+
 int main(void)
 {
     const char *tdir = getenv("TREX_PAM_TESTDIR");
@@ -203,7 +239,10 @@ int main(void)
              "auth required %s/ext_module.so user=alice\nauth required %s/ext_module.so\n"
              "account required %s/ext_module.so ret=acct_expired\n"
              "session required %s/ext_module.so\n", tdir, tdir, tdir, tdir);
-    if (dir == NULL || tap_write_file(dir, "ext", line) ||
+    if (dir == NULL || tap_write_file(dir, "ext", line))
+        dir = NULL;
+    snprintf(line, sizeof line, "auth required %s/ext_module.so data=kept\n", tdir);
+    if (dir == NULL || tap_write_file(dir, "ext_data", line) ||
         tap_write_file(dir, "ext_missing",
                        "auth required /nonexistent/module.so\naccount optional /nonexistent/x.so\n"
                        "account required permit\n"
@@ -234,6 +273,7 @@ int main(void)
     }
     test_builtins();
     test_external();
+    test_service_change();
     tap_rmtree(dir);
     free(dir);
     return tap_done();
