@@ -1,0 +1,342 @@
+/*
+ * glue.c - conversions between Perl values and C for every package of the
+ * binding, and the two callbacks from C into Perl: the conversation and
+ * the PAM_FAIL_DELAY function. Both run the Perl code under G_EVAL with $@
+ * localized and never croak themselves.
+ */
+#include "glue.h"
+
+/* ---- small helpers ---------------------------------------------------------------- */
+
+/* A die left in $@ (a plain string, or any reference). Never calls overloading. */
+int tpx_died(pTHX_ SV *err)
+{
+    if (err == NULL)
+        return 0;
+    if (SvROK(err))
+        return 1;
+    return SvTRUE_nomg(err) ? 1 : 0;
+}
+
+/* Log what a callback died with, without ever stringifying an object. */
+void tpx_log_died(pTHX_ const trex_pam_handle_t *h, const char *what, SV *err)
+{
+    const char *pv = "(exception object)";
+    STRLEN len = strlen(pv);
+
+    if (!SvROK(err) && SvPOK(err)) {
+        pv = SvPVX_const(err);
+        len = SvCUR(err);
+        while (len > 0 && (pv[len - 1] == '\n' || pv[len - 1] == '\r'))
+            len--;
+        if (len > 900)
+            len = 900;
+    }
+    trex_pam_log(h, LOG_ERR, "%s died: %.*s", what, (int)len, pv);
+}
+
+/* A Perl number that fits in int exactly. undef (or a NULL SV) is 0. */
+int tpx_to_int(pTHX_ SV *sv, int *out)
+{
+    NV nv;
+
+    *out = 0;
+    if (sv == NULL)
+        return 1;
+    SvGETMAGIC(sv);
+    if (!SvOK(sv))
+        return 1;
+    if (SvROK(sv) && !SvAMAGIC(sv))
+        return 0;
+    if (SvIOK(sv) && !SvNOK(sv) && !SvPOK(sv)) {
+        if (SvIsUV(sv)) {
+            if (SvUVX(sv) > (UV)INT_MAX)
+                return 0;
+            *out = (int)SvUVX(sv);
+            return 1;
+        }
+        if (SvIVX(sv) < INT_MIN || SvIVX(sv) > INT_MAX)
+            return 0;
+        *out = (int)SvIVX(sv);
+        return 1;
+    }
+    nv = SvNV_nomg(sv);
+    if (!(nv >= (NV)INT_MIN && nv <= (NV)INT_MAX) || nv != (NV)(int)nv)
+        return 0;
+    *out = (int)nv;
+    return 1;
+}
+
+/* The same for an unsigned int (the fail delay). */
+int tpx_to_uint(pTHX_ SV *sv, unsigned int *out)
+{
+    NV nv;
+
+    *out = 0;
+    SvGETMAGIC(sv);
+    if (!SvOK(sv))
+        return 1;
+    if (SvROK(sv) && !SvAMAGIC(sv))
+        return 0;
+    nv = SvNV_nomg(sv);
+    if (!(nv >= 0 && nv <= (NV)UINT_MAX) || nv != (NV)(unsigned int)nv)
+        return 0;
+    *out = (unsigned int)nv;
+    return 1;
+}
+
+/* A status returned by Perl code (conversation, module hook): a plain
+ * number that fits in int. Never dies: no magic, no overloading. */
+int tpx_status(pTHX_ SV *sv, int *out)
+{
+    NV nv;
+
+    if (sv == NULL || SvROK(sv) || SvGMAGICAL(sv) || !SvOK(sv) || !looks_like_number(sv))
+        return 0;
+    nv = SvNV_nomg(sv);
+    if (!(nv >= (NV)INT_MIN && nv <= (NV)INT_MAX) || nv != (NV)(int)nv)
+        return 0;
+    *out = (int)nv;
+    return 1;
+}
+
+void tpx_bytes_done(pTHX_ tpx_str *s)
+{
+    if (s->copy != NULL) {
+        if (SvPVX(s->copy) != NULL && SvLEN(s->copy) > 0)
+            trex_pam_wipe(SvPVX(s->copy), SvLEN(s->copy));
+        SvREFCNT_dec(s->copy);
+        s->copy = NULL;
+    }
+    s->p = NULL;
+}
+
+/*
+ * Fill s with the bytes of sv: 1 on success (p NULL for undef), 0 when C
+ * cannot hold the value unchanged: a wide character, an embedded NUL (unless
+ * binary), or a plain (not overloaded) reference. May run get-magic and
+ * string overloading, so only for XSUBs, never inside a callback shim.
+ */
+int tpx_bytes(pTHX_ SV *sv, tpx_str *s, int binary)
+{
+    const char *pv;
+    STRLEN len;
+
+    s->p = NULL;
+    s->len = 0;
+    s->copy = NULL;
+    if (sv == NULL)
+        return 1;
+    SvGETMAGIC(sv);
+    if (!SvOK(sv))
+        return 1;
+    if (SvROK(sv) && !SvAMAGIC(sv))
+        return 0;
+    pv = SvPV_nomg(sv, len);
+    if (SvUTF8(sv)) {
+        s->copy = newSVpvn(pv, len);
+        SvUTF8_on(s->copy);
+        if (!sv_utf8_downgrade(s->copy, TRUE)) {
+            tpx_bytes_done(aTHX_ s);
+            return 0;
+        }
+        pv = SvPV_nomg(s->copy, len);
+    }
+    if (!binary && memchr(pv, '\0', len) != NULL) {
+        tpx_bytes_done(aTHX_ s);
+        return 0;
+    }
+    s->p = pv;
+    s->len = len;
+    return 1;
+}
+
+/* A new mortal string for a C string, undef for NULL. */
+SV *tpx_mortal_str(pTHX_ const char *p)
+{
+    return p ? sv_2mortal(newSVpv(p, 0)) : &PL_sv_undef;
+}
+
+int tpx_is_code(pTHX_ SV *sv)
+{
+    return SvROK(sv) && SvTYPE(SvRV(sv)) == SVt_PVCV;
+}
+
+/* "Package::function" of the running XSUB, for croak messages. */
+void tpx_croak_arg(pTHX_ CV *cv, const char *arg, const char *what)
+{
+    GV *gv = cv ? CvGV(cv) : NULL;
+    const char *pkg = gv && GvSTASH(gv) ? HvNAME(GvSTASH(gv)) : "TRex::PAM";
+    const char *fn = gv ? GvNAME(gv) : "?";
+    croak("%s::%s: %s is not %s", pkg ? pkg : "TRex::PAM", fn, arg, what);
+}
+
+
+/* The ext magic of vtbl on the referent of sv, or NULL. (mg_findext reads
+ * the magic chain without checking that the SV type has one.) */
+MAGIC *tpx_find_magic(pTHX_ SV *sv, const MGVTBL *vtbl)
+{
+    SV *r;
+    if (sv == NULL || !SvROK(sv))
+        return NULL;
+    r = SvRV(sv);
+    if (SvTYPE(r) < SVt_PVMG || !SvMAGICAL(r))
+        return NULL;
+    return mg_findext(r, PERL_MAGIC_ext, vtbl);
+}
+
+/* ---- the conversation shim ------------------------------------------------------- */
+
+/* One answer as a malloc'd C string: 1, or 0 if it cannot be one. */
+static int S_answer(pTHX_ SV *sv, char **out)
+{
+    const char *pv;
+    STRLEN len;
+    SV *copy = NULL;
+    int ok = 1;
+
+    *out = NULL;
+    if (!SvOK(sv))
+        return 1;                           /* undef: a NULL response */
+    if (SvROK(sv) || SvGMAGICAL(sv))
+        return 0;
+    pv = SvPV_nomg(sv, len);
+    if (SvUTF8(sv)) {
+        copy = newSVpvn(pv, len);
+        SvUTF8_on(copy);
+        if (!sv_utf8_downgrade(copy, TRUE))
+            ok = 0;
+        else
+            pv = SvPV_nomg(copy, len);
+    }
+    if (ok && memchr(pv, '\0', len) != NULL)
+        ok = 0;
+    if (ok) {
+        if ((*out = malloc(len + 1)) == NULL) {
+            ok = 0;
+        } else {
+            memcpy(*out, pv, len);
+            (*out)[len] = '\0';
+        }
+    }
+    if (copy != NULL) {
+        if (SvPVX(copy) != NULL && SvLEN(copy) > 0)
+            trex_pam_wipe(SvPVX(copy), SvLEN(copy));
+        SvREFCNT_dec(copy);
+    }
+    return ok;
+}
+
+/* res holds 2n answer values (retcode, resp). */
+static int S_take_answers(pTHX_ SV **res, int n, struct trex_pam_response **out)
+{
+    struct trex_pam_response *r;
+    int i, code;
+
+    if ((r = calloc((size_t)n, sizeof *r)) == NULL)
+        return TREX_PAM_BUF_ERR;
+    for (i = 0; i < n; i++) {
+        r[i].resp_retcode = tpx_status(aTHX_ res[2 * i], &code) ? code : 0;
+        if (!S_answer(aTHX_ res[2 * i + 1], &r[i].resp)) {
+            trex_pam_free_responses(r, n);
+            return TREX_PAM_CONV_ERR;
+        }
+    }
+    *out = r;
+    return TREX_PAM_SUCCESS;
+}
+
+/*
+ * The C conversation the core calls. The Perl coderef gets n (style, msg)
+ * pairs and must return exactly 2n+1 values: n (retcode, answer) pairs and
+ * a numeric status. Anything else, a die, an answer with a NUL or a wide
+ * character: PAM_CONV_ERR. A non-SUCCESS status is returned as it is.
+ */
+int tpx_conv_shim(int n, const struct trex_pam_message **msg,
+                       struct trex_pam_response **resp, void *appdata)
+{
+    tpx_state *st = (tpx_state *)appdata;
+    struct trex_pam_response *r = NULL;
+    int rc = TREX_PAM_CONV_ERR, count, i;
+
+    if (st == NULL || msg == NULL || resp == NULL || n <= 0 || n > INT_MAX / 2 - 1)
+        return TREX_PAM_CONV_ERR;
+    {
+        dTPX_PERL(st);
+        dSP;
+        SV *cb, **res;
+
+        if (st->conv == NULL || !tpx_is_code(aTHX_ st->conv))
+            return TREX_PAM_CONV_ERR;
+        ENTER;
+        SAVETMPS;
+        save_scalar(PL_errgv);              /* local $@ */
+        cb = sv_2mortal(SvREFCNT_inc_simple_NN(st->conv)); /* may be replaced meanwhile */
+        PUSHMARK(SP);
+        EXTEND(SP, 2 * n);
+        for (i = 0; i < n; i++) {
+            mPUSHi(msg[i] ? msg[i]->msg_style : 0);
+            PUSHs(msg[i] ? tpx_mortal_str(aTHX_ msg[i]->msg) : &PL_sv_undef);
+        }
+        PUTBACK;
+        count = call_sv(cb, G_LIST | G_EVAL);
+        SPAGAIN;
+        res = SP - count + 1;
+        if (tpx_died(aTHX_ ERRSV)) {
+            tpx_log_died(aTHX_ st->h, "conversation function", ERRSV);
+            rc = TREX_PAM_CONV_ERR;
+        } else if (count != 2 * n + 1) {
+            trex_pam_log(st->h, LOG_ERR,
+                         "conversation function returned %d values for %d messages (want %d)",
+                         count, n, 2 * n + 1);
+            rc = TREX_PAM_CONV_ERR;
+        } else if (!tpx_status(aTHX_ res[count - 1], &rc)) {
+            trex_pam_log(st->h, LOG_ERR, "conversation function returned a non-numeric status");
+            rc = TREX_PAM_CONV_ERR;
+        } else if (rc == TREX_PAM_SUCCESS) {
+            rc = S_take_answers(aTHX_ res, n, &r);
+            if (rc != TREX_PAM_SUCCESS)
+                trex_pam_log(st->h, LOG_ERR,
+                             "conversation answer is not a byte string without NUL");
+        }
+        SP -= count;
+        PUTBACK;
+        FREETMPS;
+        LEAVE;
+    }
+    if (rc == TREX_PAM_SUCCESS)
+        *resp = r;
+    return rc;
+}
+
+/* PAM_FAIL_DELAY: the Perl coderef gets ($status, $usec). */
+void tpx_delay_shim(int status, unsigned int usec, void *appdata)
+{
+    tpx_state *st = (tpx_state *)appdata;
+
+    if (st == NULL || st->delay == NULL)
+        return;
+    {
+        dTPX_PERL(st);
+        dSP;
+        SV *cb;
+
+        ENTER;
+        SAVETMPS;
+        save_scalar(PL_errgv);
+        cb = sv_2mortal(SvREFCNT_inc_simple_NN(st->delay));
+        PUSHMARK(SP);
+        EXTEND(SP, 2);
+        mPUSHi(status);
+        mPUSHu(usec);
+        PUTBACK;
+        (void)call_sv(cb, G_VOID | G_DISCARD | G_EVAL);
+        SPAGAIN;
+        if (tpx_died(aTHX_ ERRSV))
+            tpx_log_died(aTHX_ st->h, "fail delay function", ERRSV);
+        PUTBACK;
+        FREETMPS;
+        LEAVE;
+    }
+}
+
