@@ -32,9 +32,14 @@ void tp_admin_err(trex_pam_db_t *db, const char *fmt, ...)
 /* A store code as an API status; the store's reason (or one naming the
  * user) goes to db's error line. */
 int tp_admin_from_store(trex_pam_db_t *db, int rc, const char *name);
-/* Start of every call: a usable handle (error line cleared), and for
- * changes (write) one not opened read-only. */
-int tp_admin_begin(trex_pam_db_t *db, int write);
+/* Start of every call: a usable handle (its error line cleared); for
+ * TP_ADMIN_WRITE one not opened read-only; the caller's required arguments
+ * present (args_ok, else SYSTEM_ERR); for TP_ADMIN_USER a valid user name
+ * (else BAD_ITEM, saying why). SUCCESS or the status to return. */
+#define TP_ADMIN_READ  0
+#define TP_ADMIN_WRITE 1
+#define TP_ADMIN_USER  2
+int tp_admin_begin(trex_pam_db_t *db, int how, int args_ok, const char *name);
 /* BAD_ITEM after an error line saying why the name is refused (without
  * repeating it: it may hold control characters). */
 int tp_admin_bad_user(trex_pam_db_t *db, const char *name);

@@ -53,16 +53,19 @@ int tp_admin_from_store(trex_pam_db_t *db, int rc, const char *name)
     }
 }
 
-/* Start of every call: a usable handle, and for changes a writable one. */
-int tp_admin_begin(trex_pam_db_t *db, int write)
+int tp_admin_begin(trex_pam_db_t *db, int how, int args_ok, const char *name)
 {
     if (db == NULL)
         return TREX_PAM_SYSTEM_ERR;
     db->err[0] = '\0';
-    if (write && (db->flags & TREX_PAM_DB_RDONLY)) {
+    if ((how & TP_ADMIN_WRITE) && (db->flags & TREX_PAM_DB_RDONLY)) {
         tp_admin_err(db, "%s: opened read-only", db->path);
         return TREX_PAM_PERM_DENIED;
     }
+    if (!args_ok)
+        return TREX_PAM_SYSTEM_ERR;
+    if ((how & TP_ADMIN_USER) && !trex_pam_db_valid_user(name))
+        return tp_admin_bad_user(db, name);
     return TREX_PAM_SUCCESS;
 }
 

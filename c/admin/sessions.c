@@ -78,10 +78,8 @@ int trex_pam_db_session_list(trex_pam_db_t *db, const char *name,
     struct session_walk w;
     int rc;
 
-    if ((rc = tp_admin_begin(db, 0)) != TREX_PAM_SUCCESS)
+    if ((rc = tp_admin_begin(db, TP_ADMIN_READ, fn != NULL, NULL)) != TREX_PAM_SUCCESS)
         return rc;
-    if (fn == NULL)
-        return TREX_PAM_SYSTEM_ERR;
     if (name != NULL) {
         if (!trex_pam_db_valid_user(name))
             return tp_admin_bad_user(db, name);
@@ -135,10 +133,8 @@ int trex_pam_db_session_revoke(trex_pam_db_t *db, const char *name, const char *
 
     if (count != NULL)
         *count = 0;
-    if ((rc = tp_admin_begin(db, 1)) != TREX_PAM_SUCCESS)
+    if ((rc = tp_admin_begin(db, TP_ADMIN_WRITE | TP_ADMIN_USER, 1, name)) != TREX_PAM_SUCCESS)
         return rc;
-    if (!trex_pam_db_valid_user(name))
-        return tp_admin_bad_user(db, name);
     if (handle != NULL && !trex_pam_db_valid_handle(handle)) {
         tp_admin_err(db, "invalid session handle: want %d hex digits (as trex-pam sessions shows them)",
                 TREX_PAM_DB_HANDLE_LEN);
@@ -191,7 +187,7 @@ int trex_pam_db_session_purge(trex_pam_db_t *db, int64_t idle, int64_t lifetime,
 
     if (count != NULL)
         *count = 0;
-    if ((rc = tp_admin_begin(db, 1)) != TREX_PAM_SUCCESS)
+    if ((rc = tp_admin_begin(db, TP_ADMIN_WRITE, 1, NULL)) != TREX_PAM_SUCCESS)
         return rc;
     if (idle < 0 || idle > TP_ADMIN_MAX_SECONDS || lifetime < 0 || lifetime > TP_ADMIN_MAX_SECONDS) {
         tp_admin_err(db, "idle and lifetime must be from 0 to %lld seconds", (long long)TP_ADMIN_MAX_SECONDS);

@@ -24,12 +24,9 @@ int trex_pam_db_faillock_get(trex_pam_db_t *db, const char *name, int deny,
 
     if (out != NULL)
         memset(out, 0, sizeof *out);
-    if ((rc = tp_admin_begin(db, 0)) != TREX_PAM_SUCCESS)
+    rc = tp_admin_begin(db, TP_ADMIN_READ | TP_ADMIN_USER, out != NULL, name);
+    if (rc != TREX_PAM_SUCCESS)
         return rc;
-    if (out == NULL)
-        return TREX_PAM_SYSTEM_ERR;
-    if (!trex_pam_db_valid_user(name))
-        return tp_admin_bad_user(db, name);
     if (deny < 0 || deny > TP_ADMIN_MAX_DENY) {
         tp_admin_err(db, "deny must be from 0 to %d", TP_ADMIN_MAX_DENY);
         return TREX_PAM_BAD_ITEM;
@@ -85,12 +82,9 @@ int trex_pam_db_faillock_list(trex_pam_db_t *db, const char *name,
     int64_t latest = 0, t;
     int total = 0, cum = 0, c = 0, rc;
 
-    if ((rc = tp_admin_begin(db, 0)) != TREX_PAM_SUCCESS)
+    rc = tp_admin_begin(db, TP_ADMIN_READ | TP_ADMIN_USER, fn != NULL, name);
+    if (rc != TREX_PAM_SUCCESS)
         return rc;
-    if (fn == NULL)
-        return TREX_PAM_SYSTEM_ERR;
-    if (!trex_pam_db_valid_user(name))
-        return tp_admin_bad_user(db, name);
     if ((rc = tp_admin_known_user(db, name)) != TREX_PAM_SUCCESS)
         return rc;
     if ((rc = fail_since(db, name, 0, &total, &latest)) != TREX_PAM_SUCCESS || total == 0)
@@ -159,10 +153,8 @@ int trex_pam_db_faillock_reset(trex_pam_db_t *db, const char *name, int *count)
 
     if (count != NULL)
         *count = 0;
-    if ((rc = tp_admin_begin(db, 1)) != TREX_PAM_SUCCESS)
+    if ((rc = tp_admin_begin(db, TP_ADMIN_WRITE | TP_ADMIN_USER, 1, name)) != TREX_PAM_SUCCESS)
         return rc;
-    if (!trex_pam_db_valid_user(name))
-        return tp_admin_bad_user(db, name);
     if ((rc = tp_admin_known_user(db, name)) != TREX_PAM_SUCCESS)
         return rc;
     if ((rc = fail_since(db, name, 0, &n, NULL)) != TREX_PAM_SUCCESS)

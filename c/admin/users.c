@@ -154,12 +154,9 @@ int trex_pam_db_user_add(trex_pam_db_t *db, const struct trex_pam_db_user *u,
     struct tp_attr *attrs = NULL;
     int rc;
 
-    if ((rc = tp_admin_begin(db, 1)) != TREX_PAM_SUCCESS)
+    rc = tp_admin_begin(db, TP_ADMIN_WRITE | TP_ADMIN_USER, u != NULL, u ? u->name : NULL);
+    if (rc != TREX_PAM_SUCCESS)
         return rc;
-    if (u == NULL)
-        return TREX_PAM_SYSTEM_ERR;
-    if (!trex_pam_db_valid_user(u->name))
-        return tp_admin_bad_user(db, u->name);
     if ((rc = check_fields(db, u, TREX_PAM_DB_ALL_FIELDS)) != TREX_PAM_SUCCESS)
         return rc;
     for (size_t i = 0; i < u->nattrs; i++) {
@@ -212,12 +209,9 @@ int trex_pam_db_user_update(trex_pam_db_t *db, const struct trex_pam_db_user *u,
     unsigned int smask = 0;
     int rc;
 
-    if ((rc = tp_admin_begin(db, 1)) != TREX_PAM_SUCCESS)
+    rc = tp_admin_begin(db, TP_ADMIN_WRITE | TP_ADMIN_USER, u != NULL, u ? u->name : NULL);
+    if (rc != TREX_PAM_SUCCESS)
         return rc;
-    if (u == NULL)
-        return TREX_PAM_SYSTEM_ERR;
-    if (!trex_pam_db_valid_user(u->name))
-        return tp_admin_bad_user(db, u->name);
     if ((mask & ~(unsigned int)TREX_PAM_DB_ALL_FIELDS) != 0) {
         tp_admin_err(db, "invalid field mask 0x%x", mask);
         return TREX_PAM_BAD_ITEM;
@@ -264,10 +258,8 @@ int trex_pam_db_set_password(trex_pam_db_t *db, const char *name, const char *pa
     char hash[CRYPT_OUTPUT_SIZE];
     int rc;
 
-    if ((rc = tp_admin_begin(db, 1)) != TREX_PAM_SUCCESS)
+    if ((rc = tp_admin_begin(db, TP_ADMIN_WRITE | TP_ADMIN_USER, 1, name)) != TREX_PAM_SUCCESS)
         return rc;
-    if (!trex_pam_db_valid_user(name))
-        return tp_admin_bad_user(db, name);
     if (password == NULL || *password == '\0') {
         tp_admin_err(db, "%s: an empty password is not set", name);
         return TREX_PAM_BAD_ITEM;
@@ -284,10 +276,8 @@ int trex_pam_db_attr_set(trex_pam_db_t *db, const char *name, const char *attr,
 {
     int rc;
 
-    if ((rc = tp_admin_begin(db, 1)) != TREX_PAM_SUCCESS)
+    if ((rc = tp_admin_begin(db, TP_ADMIN_WRITE | TP_ADMIN_USER, 1, name)) != TREX_PAM_SUCCESS)
         return rc;
-    if (!trex_pam_db_valid_user(name))
-        return tp_admin_bad_user(db, name);
     if (!trex_pam_db_valid_attr(attr))
         return tp_admin_bad_attr(db, attr);
     return tp_admin_from_store(db, tp_store_attr_set(db->st, name, attr, value), name);
@@ -297,10 +287,8 @@ int trex_pam_db_user_delete(trex_pam_db_t *db, const char *name)
 {
     int rc;
 
-    if ((rc = tp_admin_begin(db, 1)) != TREX_PAM_SUCCESS)
+    if ((rc = tp_admin_begin(db, TP_ADMIN_WRITE | TP_ADMIN_USER, 1, name)) != TREX_PAM_SUCCESS)
         return rc;
-    if (!trex_pam_db_valid_user(name))
-        return tp_admin_bad_user(db, name);
     return tp_admin_from_store(db, tp_store_user_delete(db->st, name), name);
 }
 
@@ -368,12 +356,9 @@ int trex_pam_db_user_get(trex_pam_db_t *db, const char *name, struct trex_pam_db
 
     if (out != NULL)
         *out = NULL;
-    if ((rc = tp_admin_begin(db, 0)) != TREX_PAM_SUCCESS)
+    rc = tp_admin_begin(db, TP_ADMIN_READ | TP_ADMIN_USER, out != NULL, name);
+    if (rc != TREX_PAM_SUCCESS)
         return rc;
-    if (out == NULL)
-        return TREX_PAM_SYSTEM_ERR;
-    if (!trex_pam_db_valid_user(name))
-        return tp_admin_bad_user(db, name);
     tp_user_init(&s);
     rc = tp_admin_from_store(db, tp_store_user_get(db->st, name, &s), name);
     if (rc == TREX_PAM_SUCCESS && (*out = copy_user(&s)) == NULL) {
@@ -423,10 +408,8 @@ int trex_pam_db_user_list(trex_pam_db_t *db,
     struct walk w;
     int rc;
 
-    if ((rc = tp_admin_begin(db, 0)) != TREX_PAM_SUCCESS)
+    if ((rc = tp_admin_begin(db, TP_ADMIN_READ, fn != NULL, NULL)) != TREX_PAM_SUCCESS)
         return rc;
-    if (fn == NULL)
-        return TREX_PAM_SYSTEM_ERR;
     w.fn = fn;
     w.data = data;
     w.rc = TREX_PAM_SUCCESS;
