@@ -37,6 +37,7 @@
 #include <sqlite3.h>
 #include "store.h"
 #include "token.h"
+#include "secret.h"
 
 #define MAX_SAMPLE 100000
 
@@ -121,7 +122,7 @@ static int sample(sqlite3 *db, FILE *fp, long long n, long long users, long long
         if (fprintf(fp, "fill%05lld\t%s\n", i % users, text) < 0)
             rc = SQLITE_IOERR;
     }
-    tp_token_wipe(text, sizeof text);
+    tp_secret_wipe(text, sizeof text);
     sqlite3_finalize(p);
     return rc;
 }
