@@ -35,19 +35,29 @@ void tpx_log_died(pTHX_ const trex_pam_handle_t *h, const char *what, SV *err)
     trex_pam_log(h, LOG_ERR, "%s died: %.*s", what, (int)len, pv);
 }
 
+/* What an argument holds, its get-magic run once: ARG_NONE (undef, or no
+ * SV at all: C's NULL or 0), ARG_REF (a plain reference: refused), or
+ * ARG_VALUE (a value to convert). */
+enum { ARG_NONE, ARG_REF, ARG_VALUE };
+static int S_arg_kind(pTHX_ SV *sv)
+{
+    if (sv == NULL)
+        return ARG_NONE;
+    SvGETMAGIC(sv);
+    if (!SvOK(sv))
+        return ARG_NONE;
+    return SvROK(sv) && !SvAMAGIC(sv) ? ARG_REF : ARG_VALUE;
+}
+
 /* A Perl number that fits in int exactly. undef (or a NULL SV) is 0. */
 int tpx_to_int(pTHX_ SV *sv, int *out)
 {
     NV nv;
+    int kind = S_arg_kind(aTHX_ sv);
 
     *out = 0;
-    if (sv == NULL)
-        return 1;
-    SvGETMAGIC(sv);
-    if (!SvOK(sv))
-        return 1;
-    if (SvROK(sv) && !SvAMAGIC(sv))
-        return 0;
+    if (kind != ARG_VALUE)
+        return kind == ARG_NONE;
     if (SvIOK(sv) && !SvNOK(sv) && !SvPOK(sv)) {
         if (SvIsUV(sv)) {
             if (SvUVX(sv) > (UV)INT_MAX)
@@ -71,13 +81,11 @@ int tpx_to_int(pTHX_ SV *sv, int *out)
 int tpx_to_uint(pTHX_ SV *sv, unsigned int *out)
 {
     NV nv;
+    int kind = S_arg_kind(aTHX_ sv);
 
     *out = 0;
-    SvGETMAGIC(sv);
-    if (!SvOK(sv))
-        return 1;
-    if (SvROK(sv) && !SvAMAGIC(sv))
-        return 0;
+    if (kind != ARG_VALUE)
+        return kind == ARG_NONE;
     nv = SvNV_nomg(sv);
     if (!(nv >= 0 && nv <= (NV)UINT_MAX) || nv != (NV)(unsigned int)nv)
         return 0;
@@ -121,17 +129,13 @@ int tpx_bytes(pTHX_ SV *sv, tpx_str *s, int binary)
 {
     const char *pv;
     STRLEN len;
+    int kind = S_arg_kind(aTHX_ sv);
 
     s->p = NULL;
     s->len = 0;
     s->copy = NULL;
-    if (sv == NULL)
-        return 1;
-    SvGETMAGIC(sv);
-    if (!SvOK(sv))
-        return 1;
-    if (SvROK(sv) && !SvAMAGIC(sv))
-        return 0;
+    if (kind != ARG_VALUE)
+        return kind == ARG_NONE;
     pv = SvPV_nomg(sv, len);
     if (SvUTF8(sv)) {
         s->copy = newSVpvn(pv, len);
