@@ -126,14 +126,6 @@ const char *trex_pam_strerror(const trex_pam_handle_t *h, int errnum)
     return "Unknown PAM error";
 }
 
-int tp_code_by_token(const char *token, size_t len)
-{
-    for (int i = 0; i < TREX_PAM_RETURN_VALUES; i++)
-        if (strlen(constants[i].token) == len && memcmp(constants[i].token, token, len) == 0)
-            return i;
-    return -1;
-}
-
 const char *trex_pam_status_token(int code)
 {
     if (code >= 0 && code < TREX_PAM_RETURN_VALUES)

@@ -201,7 +201,6 @@ int tp_handle_ok(const trex_pam_handle_t *h);
 /* Counts the forks this process descends from (pthread_atfork): a handle
  * made under another generation is a copy in a forked child. */
 unsigned int tp_fork_generation(void);
-char *tp_strdup(const char *s);                  /* NULL in, NULL out */
 
 /* ---- items.c --------------------------------------------------------------- */
 void tp_clear_tokens(trex_pam_handle_t *h);      /* AUTHTOK, OLDAUTHTOK wiped */
@@ -215,9 +214,8 @@ void tp_env_free(trex_pam_handle_t *h);          /* the environment, wiped */
 /* Module data: every cleanup, newest first, with status; then freed. */
 void tp_data_free(trex_pam_handle_t *h, int status);
 
-/* ---- log.c ----------------------------------------------------------------- */
-void tp_log(const trex_pam_handle_t *h, int priority, const char *fmt, ...) TP_PRINTF(3, 4);
-void tp_vlog(const trex_pam_handle_t *h, int priority, const char *fmt, va_list ap);
+/* ---- log.c: trex_pam_log, by its core name ---------------------------------- */
+#define tp_log trex_pam_log
 
 /* ---- delay.c --------------------------------------------------------------- */
 /* At the end of authenticate and chauthtok: the delay function, or a sleep
@@ -255,8 +253,6 @@ int tp_conf_parse_control(const char *text, int actions[TREX_PAM_RETURN_VALUES])
 int tp_dispatch(trex_pam_handle_t *h, enum tp_fn fn, int flags);
 
 /* ---- constants.c ----------------------------------------------------------- */
-/* Code by pam.d token ("auth_err"); -1 if unknown. Tokens match exactly. */
-int tp_code_by_token(const char *token, size_t len);
-#define tp_code_token trex_pam_status_token
+#define tp_code_token trex_pam_status_token     /* the pam.d token of a code */
 
 #endif /* TP_IMPL_H */

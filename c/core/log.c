@@ -62,7 +62,7 @@ static const char *prio_name(int priority)
     }
 }
 
-void tp_vlog(const trex_pam_handle_t *h, int priority, const char *fmt, va_list ap)
+static void vlog(const trex_pam_handle_t *h, int priority, const char *fmt, va_list ap)
 {
     char line[1024];
     int mode = h ? h->log_mode : TREX_PAM_LOG_AUTO;
@@ -87,18 +87,10 @@ void tp_vlog(const trex_pam_handle_t *h, int priority, const char *fmt, va_list 
     }
 }
 
-void tp_log(const trex_pam_handle_t *h, int priority, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    tp_vlog(h, priority, fmt, ap);
-    va_end(ap);
-}
-
 void trex_pam_log(const trex_pam_handle_t *h, int priority, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    tp_vlog(h, priority, fmt, ap);
+    vlog(h, priority, fmt, ap);
     va_end(ap);
 }

@@ -1,7 +1,7 @@
 /*
  * util.c - what every part of the core leans on: whether a handle may be
- * used (fork detection), a NULL-safe strdup, and the secret helpers of the
- * module API, which are c/crypto's (secret.h).
+ * used (fork detection), and the secret helpers of the module API, which
+ * are c/crypto's (secret.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +21,6 @@ int trex_pam_secret_equal(const void *a, const void *b, size_t n)
 void trex_pam_drop_secret(char **p)
 {
     tp_secret_drop(p);
-}
-
-char *tp_strdup(const char *s)
-{
-    return s == NULL ? NULL : strdup(s);
 }
 
 /*

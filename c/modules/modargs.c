@@ -5,7 +5,9 @@
 
 #define SHOWN_MAX 200              /* bytes of an argument a log line shows */
 
-int tp_arg_number(const char *v, int64_t min, int64_t max, int64_t *out)
+/* A decimal number min..max, digits only (no sign, no blanks): 0 and *out
+ * set, or -1 leaving *out alone. */
+static int number(const char *v, int64_t min, int64_t max, int64_t *out)
 {
     int64_t n = 0;
 
@@ -64,7 +66,7 @@ static int take(const struct tp_arg *d, const char *a, char *opts)
             return 0;
         if ((d->flags & TP_ARG_NEVER) && strcmp(v, "never") == 0)
             n = 0;
-        else if (tp_arg_number(v, d->min, d->max, &n) != 0)
+        else if (number(v, d->min, d->max, &n) != 0)
             return -1;
         memcpy(opts + d->offset, &n, sizeof n);
         return 1;

@@ -57,7 +57,4 @@ struct tp_args {
 int tp_args_parse(trex_pam_handle_t *h, const struct tp_args *t, int argc, const char **argv,
                   void *opts);
 
-/* A decimal number min..max, digits only (no sign, no blanks): 0 and *out
- * set, or -1 leaving *out alone. */
-int tp_arg_number(const char *v, int64_t min, int64_t max, int64_t *out);
 #endif
