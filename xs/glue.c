@@ -35,53 +35,12 @@ void tpx_log_died(pTHX_ const trex_pam_handle_t *h, const char *what, SV *err)
     trex_pam_log(h, LOG_ERR, "%s died: %.*s", what, (int)len, pv);
 }
 
-/* What an argument holds, its get-magic run once: ARG_NONE (undef, or no
- * SV at all: C's NULL or 0), ARG_REF (a plain reference: refused), or
- * ARG_VALUE (a value to convert). */
-enum { ARG_NONE, ARG_REF, ARG_VALUE };
-static int S_arg_kind(pTHX_ SV *sv)
-{
-    if (sv == NULL)
-        return ARG_NONE;
-    SvGETMAGIC(sv);
-    if (!SvOK(sv))
-        return ARG_NONE;
-    return SvROK(sv) && !SvAMAGIC(sv) ? ARG_REF : ARG_VALUE;
-}
-
-/* A Perl number that fits in int exactly. undef (or a NULL SV) is 0. */
-int tpx_to_int(pTHX_ SV *sv, int *out)
-{
-    NV nv;
-    int kind = S_arg_kind(aTHX_ sv);
-
-    *out = 0;
-    if (kind != ARG_VALUE)
-        return kind == ARG_NONE;
-    if (SvIOK(sv) && !SvNOK(sv) && !SvPOK(sv)) {
-        if (SvIsUV(sv)) {
-            if (SvUVX(sv) > (UV)INT_MAX)
-                return 0;
-            *out = (int)SvUVX(sv);
-            return 1;
-        }
-        if (SvIVX(sv) < INT_MIN || SvIVX(sv) > INT_MAX)
-            return 0;
-        *out = (int)SvIVX(sv);
-        return 1;
-    }
-    nv = SvNV_nomg(sv);
-    if (!(nv >= (NV)INT_MIN && nv <= (NV)INT_MAX) || nv != (NV)(int)nv)
-        return 0;
-    *out = (int)nv;
-    return 1;
-}
 
 /* The same for an unsigned int (the fail delay). */
 int tpx_to_uint(pTHX_ SV *sv, unsigned int *out)
 {
     NV nv;
-    int kind = S_arg_kind(aTHX_ sv);
+    int kind = tpx_arg_kind(aTHX_ sv);
 
     *out = 0;
     if (kind != ARG_VALUE)
@@ -108,52 +67,6 @@ int tpx_status(pTHX_ SV *sv, int *out)
     return 1;
 }
 
-void tpx_bytes_done(pTHX_ tpx_str *s)
-{
-    if (s->copy != NULL) {
-        if (SvPVX(s->copy) != NULL && SvLEN(s->copy) > 0)
-            trex_pam_wipe(SvPVX(s->copy), SvLEN(s->copy));
-        SvREFCNT_dec(s->copy);
-        s->copy = NULL;
-    }
-    s->p = NULL;
-}
-
-/*
- * Fill s with the bytes of sv: 1 on success (p NULL for undef), 0 when C
- * cannot hold the value unchanged: a wide character, an embedded NUL (unless
- * binary), or a plain (not overloaded) reference. May run get-magic and
- * string overloading, so only for XSUBs, never inside a callback shim.
- */
-int tpx_bytes(pTHX_ SV *sv, tpx_str *s, int binary)
-{
-    const char *pv;
-    STRLEN len;
-    int kind = S_arg_kind(aTHX_ sv);
-
-    s->p = NULL;
-    s->len = 0;
-    s->copy = NULL;
-    if (kind != ARG_VALUE)
-        return kind == ARG_NONE;
-    pv = SvPV_nomg(sv, len);
-    if (SvUTF8(sv)) {
-        s->copy = newSVpvn(pv, len);
-        SvUTF8_on(s->copy);
-        if (!sv_utf8_downgrade(s->copy, TRUE)) {
-            tpx_bytes_done(aTHX_ s);
-            return 0;
-        }
-        pv = SvPV_nomg(s->copy, len);
-    }
-    if (!binary && memchr(pv, '\0', len) != NULL) {
-        tpx_bytes_done(aTHX_ s);
-        return 0;
-    }
-    s->p = pv;
-    s->len = len;
-    return 1;
-}
 
 /* A new mortal string for a C string, undef for NULL. */
 SV *tpx_mortal_str(pTHX_ const char *p)

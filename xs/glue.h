@@ -109,20 +109,12 @@ typedef struct tpx_str {
 int tpx_died(pTHX_ SV *err);
 /* Log what a callback died with, without ever stringifying an object. */
 void tpx_log_died(pTHX_ const trex_pam_handle_t *h, const char *what, SV *err);
-/* A Perl number that fits in int (unsigned int) exactly: 1; undef (or a
- * NULL SV) is 0; 0 when it does not fit. */
-int tpx_to_int(pTHX_ SV *sv, int *out);
+/* A Perl number that fits in unsigned int exactly: 1; undef is 0; 0 when it
+ * does not fit (tpx_to_int, below, for int). */
 int tpx_to_uint(pTHX_ SV *sv, unsigned int *out);
 /* A status returned by Perl code (conversation, module hook): a plain
  * number that fits in int. Never dies: no magic, no overloading. */
 int tpx_status(pTHX_ SV *sv, int *out);
-/* Fill s with the bytes of sv: 1 on success (p NULL for undef), 0 when C
- * cannot hold the value unchanged: a wide character, an embedded NUL
- * (unless binary), or a plain (not overloaded) reference. May run
- * get-magic and string overloading, so only for XSUBs, never inside a
- * callback shim. tpx_bytes_done wipes and frees any copy. */
-int tpx_bytes(pTHX_ SV *sv, tpx_str *s, int binary);
-void tpx_bytes_done(pTHX_ tpx_str *s);
 /* A new mortal string for a C string, undef for NULL. */
 SV *tpx_mortal_str(pTHX_ const char *p);
 int tpx_is_code(pTHX_ SV *sv);
@@ -216,5 +208,97 @@ int tpx_db_session_walk(void *data, const struct trex_pam_db_session *x);
 int tpx_db_fail_walk(void *data, int64_t time, int count);
 
 #pragma GCC visibility pop
+
+/* ---- the conversions every XSUB makes, inline in each file ----------------- */
+
+/* What an argument holds, its get-magic run once: ARG_NONE (undef, or no
+ * SV at all: C's NULL or 0), ARG_REF (a plain reference: refused), or
+ * ARG_VALUE (a value to convert). */
+enum { ARG_NONE, ARG_REF, ARG_VALUE };
+static inline int tpx_arg_kind(pTHX_ SV *sv)
+{
+    if (sv == NULL)
+        return ARG_NONE;
+    SvGETMAGIC(sv);
+    if (!SvOK(sv))
+        return ARG_NONE;
+    return SvROK(sv) && !SvAMAGIC(sv) ? ARG_REF : ARG_VALUE;
+}
+
+/* A Perl number that fits in int exactly. undef (or a NULL SV) is 0. */
+static inline int tpx_to_int(pTHX_ SV *sv, int *out)
+{
+    NV nv;
+    int kind = tpx_arg_kind(aTHX_ sv);
+
+    *out = 0;
+    if (kind != ARG_VALUE)
+        return kind == ARG_NONE;
+    if (SvIOK(sv) && !SvNOK(sv) && !SvPOK(sv)) {
+        if (SvIsUV(sv)) {
+            if (SvUVX(sv) > (UV)INT_MAX)
+                return 0;
+            *out = (int)SvUVX(sv);
+            return 1;
+        }
+        if (SvIVX(sv) < INT_MIN || SvIVX(sv) > INT_MAX)
+            return 0;
+        *out = (int)SvIVX(sv);
+        return 1;
+    }
+    nv = SvNV_nomg(sv);
+    if (!(nv >= (NV)INT_MIN && nv <= (NV)INT_MAX) || nv != (NV)(int)nv)
+        return 0;
+    *out = (int)nv;
+    return 1;
+}
+
+/* Wipes and frees the copy tpx_bytes made, if any. */
+static inline void tpx_bytes_done(pTHX_ tpx_str *s)
+{
+    if (s->copy != NULL) {
+        if (SvPVX(s->copy) != NULL && SvLEN(s->copy) > 0)
+            trex_pam_wipe(SvPVX(s->copy), SvLEN(s->copy));
+        SvREFCNT_dec(s->copy);
+        s->copy = NULL;
+    }
+    s->p = NULL;
+}
+
+/*
+ * Fill s with the bytes of sv: 1 on success (p NULL for undef), 0 when C
+ * cannot hold the value unchanged: a wide character, an embedded NUL (unless
+ * binary), or a plain (not overloaded) reference. May run get-magic and
+ * string overloading, so only for XSUBs, never inside a callback shim.
+ */
+static inline int tpx_bytes(pTHX_ SV *sv, tpx_str *s, int binary)
+{
+    const char *pv;
+    STRLEN len;
+    int kind = tpx_arg_kind(aTHX_ sv);
+
+    s->p = NULL;
+    s->len = 0;
+    s->copy = NULL;
+    if (kind != ARG_VALUE)
+        return kind == ARG_NONE;
+    pv = SvPV_nomg(sv, len);
+    if (SvUTF8(sv)) {
+        s->copy = newSVpvn(pv, len);
+        SvUTF8_on(s->copy);
+        if (!sv_utf8_downgrade(s->copy, TRUE)) {
+            tpx_bytes_done(aTHX_ s);
+            return 0;
+        }
+        pv = SvPV_nomg(s->copy, len);
+    }
+    if (!binary && memchr(pv, '\0', len) != NULL) {
+        tpx_bytes_done(aTHX_ s);
+        return 0;
+    }
+    s->p = pv;
+    s->len = len;
+    return 1;
+}
 
 #endif /* TPX_GLUE_H */

@@ -12,13 +12,12 @@
 
 #define TP_DEFAULT_RECHECK_USEC 1000L
 
-/* A configuration depends on the directory, the service and the registry
- * its bare module names were looked up in. */
+/* A configuration depends on the directory and the service (the key), and
+ * on the registry its bare module names were looked up in (the slot's). */
 static char *cache_key(const trex_pam_handle_t *h, const char *service)
 {
     char *k;
-    return asprintf(&k, "%p\n%s\n%s", (const void *)h->registry, h->confdir, service) < 0
-               ? NULL : k;
+    return asprintf(&k, "%s\n%s", h->confdir, service) < 0 ? NULL : k;
 }
 
 int tp_conf_load(trex_pam_handle_t *h, const char *service, struct tp_conf **out)
@@ -41,7 +40,8 @@ int tp_conf_load(trex_pam_handle_t *h, const char *service, struct tp_conf **out
         if ((key = cache_key(h, service)) == NULL)
             return TREX_PAM_BUF_ERR;
         for (int i = 0; i < TP_CACHE_SLOTS && slot == NULL; i++)
-            if (cache->slot[i].key != NULL && strcmp(cache->slot[i].key, key) == 0)
+            if (cache->slot[i].key != NULL && cache->slot[i].registry == h->registry &&
+                strcmp(cache->slot[i].key, key) == 0)
                 slot = &cache->slot[i];
         if (slot != NULL && !slot->conf->racy) {
             struct timespec now;
@@ -80,6 +80,7 @@ int tp_conf_load(trex_pam_handle_t *h, const char *service, struct tp_conf **out
         free(slot->key);
         tp_conf_free(slot->conf);                        /* in-use copies live on */
         slot->key = key;
+        slot->registry = h->registry;
         slot->conf = c;
         c->refs++;
     }

@@ -118,7 +118,8 @@ struct tp_conf {
  * one per interpreter); single-threaded like a handle. */
 struct trex_pam_confcache {
     struct tp_cache_slot {
-        char *key;                 /* registry, confdir and service (cache.c) */
+        char *key;                 /* confdir "\n" service */
+        const struct trex_pam_registry *registry;   /* the bare names were looked up in */
         struct tp_conf *conf;
     } slot[TP_CACHE_SLOTS];
     unsigned int next;             /* round-robin victim when full */
