@@ -480,13 +480,18 @@ int th_start_rc(void)
     return start_rc;
 }
 
+trex_pam_handle_t *th_start_pass(const char *service, const char *user, const char *pass)
+{
+    th_answer_always(pass);
+    return th_start(service, user);
+}
+
 static int run(const char *service, const char *user, const char *pass, int flags, int acct)
 {
     trex_pam_handle_t *h;
     int rc;
 
-    th_answer_always(pass);
-    if ((h = th_start(service, user)) == NULL)
+    if ((h = th_start_pass(service, user, pass)) == NULL)
         return -1;
     rc = trex_pam_authenticate(h, flags);
     if (acct && rc == TREX_PAM_SUCCESS)
@@ -664,6 +669,39 @@ int th_returns(void (*fn)(void *), void *arg, const char *fmt, ...)
             tap_diag("the child exited with %d", WEXITSTATUS(status));
     }
     return ok;
+}
+
+int th_parallel(int n, int (*fn)(int k))
+{
+    pid_t *pids = calloc(n > 0 ? (size_t)n : 1, sizeof *pids);
+    int go[2], sum = 0;
+
+    if (pids == NULL || pipe(go) != 0) {
+        free(pids);
+        return 1000 * n;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    for (int k = 0; k < n; k++) {
+        if ((pids[k] = fork()) == 0) {
+            char c;
+            close(go[1]);
+            if (read(go[0], &c, 1) < 0)   /* EOF when the parent closes its end: go */
+                _exit(255);
+            _exit(fn(k));
+        }
+    }
+    close(go[0]);
+    close(go[1]);
+    for (int k = 0; k < n; k++) {
+        int status = 0;
+        if (pids[k] < 0 || waitpid(pids[k], &status, 0) != pids[k] || !WIFEXITED(status))
+            sum += 1000;
+        else
+            sum += WEXITSTATUS(status);
+    }
+    free(pids);
+    return sum;
 }
 
 static void cleanup(void)

@@ -115,6 +115,8 @@ void th_resolver(int on);
  * failed (th_start_rc() tells how; a diagnostic says so). */
 trex_pam_handle_t *th_start(const char *service, const char *user);
 int th_start_rc(void);
+/* th_start, with every prompt answered by pass (th_answer_always). */
+trex_pam_handle_t *th_start_pass(const char *service, const char *user, const char *pass);
 /* On a fresh handle, with every prompt answered by pass
  * (th_answer_always): authenticate(flags); th_login goes on with
  * acct_mgmt if that succeeded. The handle ends with the result, which
@@ -157,6 +159,11 @@ char *th_sql_text(const char *path, const char *sql);
  * passes if it exits with 0 and no signal (a crash, an abort or a
  * sanitizer's report fails it). Returns whether it passed. */
 int th_returns(void (*fn)(void *), void *arg, const char *fmt, ...) TAP_PRINTF(3, 4);
+/* Runs fn(0) .. fn(n - 1) in n forked processes released at the same
+ * moment, each exiting with what fn returns (0 to 255): the sum of their
+ * exit statuses, where a process that could not be made or did not exit
+ * normally counts 1000. */
+int th_parallel(int n, int (*fn)(int k));
 /* "Bail out! ..." (the run stops), the directory removed, exit status 1. */
 void th_bail(const char *fmt, ...) TAP_PRINTF(1, 2) TH_NORETURN;
 /* tap_done, after removing the directory: main's return value. */
