@@ -209,7 +209,7 @@ static void record(int style, const char *text)
     case TREX_PAM_PROMPT_ECHO_ON: snprintf(kind, sizeof kind, "ECHO:"); break;
     case TREX_PAM_ERROR_MSG: snprintf(kind, sizeof kind, "ERR:"); break;
     case TREX_PAM_TEXT_INFO: snprintf(kind, sizeof kind, "INFO:"); break;
-    default: snprintf(kind, sizeof kind, "STYLE%d:", style); break;
+    default: snprintf(kind, sizeof kind, "MSG%d:", style); break;
     }
     append(seen, sizeof seen, "|", kind, text);
     if (style == TREX_PAM_TEXT_INFO)
@@ -270,7 +270,7 @@ int th_seen_count(const char *entry)
         /* a message's text may hold '|': an entry ends where the next kind starts */
         while (end != NULL && strncmp(end + 1, "PROMPT:", 7) != 0 && strncmp(end + 1, "ECHO:", 5) != 0 &&
                strncmp(end + 1, "ERR:", 4) != 0 && strncmp(end + 1, "INFO:", 5) != 0 &&
-               strncmp(end + 1, "STYLE", 5) != 0) {
+               strncmp(end + 1, "MSG", 3) != 0) {
             end = strchr(end + 1, '|');
             n = end != NULL ? (size_t)(end - p) : strlen(p);
         }

@@ -61,7 +61,8 @@ void th_answer_always(const char *answer);
 void th_on_prompt(void (*fn)(const char *prompt));
 /* What the conversation was shown since th_start, th_answers or
  * th_seen_reset: "KIND:text" per message, joined by '|', where KIND is
- * PROMPT (echo off), ECHO (a prompt whose answer is echoed), ERR or INFO. */
+ * PROMPT (echo off), ECHO (a prompt whose answer is echoed), ERR, INFO,
+ * or MSGn for another style n. */
 const char *th_seen(void);
 /* The same, only the TEXT_INFO messages' text, joined by ','. */
 const char *th_infos(void);
