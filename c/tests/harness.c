@@ -549,6 +549,22 @@ int th_user(struct tp_store *st, const char *name, const char *password,
     return 0;
 }
 
+const char *th_user_store(const char *name, const char *const *users)
+{
+    const char *path = th_path(name);
+    struct tp_store *st = th_store(path, TP_STORE_CREATE);
+    char arg[PATH_MAX + 8];
+
+    if (st == NULL)
+        th_bail("cannot create the store %s", path);
+    for (size_t i = 0; users[i] != NULL; i++)
+        th_user(st, users[i], NULL, NULL);
+    tp_store_close(st);
+    snprintf(arg, sizeof arg, "db=%s", path);
+    th_define("@DB@", arg);
+    return path;
+}
+
 int th_fail_count(const char *path, const char *user)
 {
     struct tp_store *st = th_store(path, 0);

@@ -140,6 +140,11 @@ struct tp_store *th_store(const char *path, int flags);
  * diagnostic. */
 int th_user(struct tp_store *st, const char *name, const char *password,
             const struct tp_hash_policy *policy);
+/* A new store th_path(name) holding users (a NULL-ended list; no
+ * passwords: the empty hash), with "@DB@" defined for th_file as
+ * "db=<its path>": its path (one of th_path's buffers: copy it). A store
+ * that cannot be made bails out. */
+const char *th_user_store(const char *name, const char *const *users);
 /* The failure tally of user in the store at path (all of it); -1 if it
  * cannot be read. */
 int th_fail_count(const char *path, const char *user);

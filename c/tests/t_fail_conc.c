@@ -63,16 +63,11 @@ static int lock_child(int p)
 
 int main(void)
 {
-    struct tp_store *st;
+    static const char *const users[] = { "alice", "bob", NULL };
     char text[4 * PATH_MAX], want[128];
     int rc, n;
 
-    snprintf(db, sizeof db, "%s", th_path("trex.db"));
-    if ((st = th_store(db, TP_STORE_CREATE)) == NULL)
-        th_bail("cannot create the store");
-    th_user(st, "alice", NULL, NULL);
-    th_user(st, "bob", NULL, NULL);
-    tp_store_close(st);
+    snprintf(db, sizeof db, "%s", th_user_store("trex.db", users));
 
     snprintf(text, sizeof text, "auth [default=die] test:faillock authfail deny=0 db=%s\n", db);
     th_file("count", text);

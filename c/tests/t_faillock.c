@@ -289,18 +289,9 @@ static void test_unavail(void)
 
 int main(void)
 {
-    static const char *const users[] = { "alice", "bob", "carol", "root" };
-    struct tp_store *st;
-    char arg[PATH_MAX + 8];
+    static const char *const users[] = { "alice", "bob", "carol", "root", NULL };
 
-    snprintf(db, sizeof db, "%s", th_path("trex.db"));
-    snprintf(arg, sizeof arg, "db=%s", db);
-    th_define("@DB@", arg);
-    if ((st = th_store(db, TP_STORE_CREATE)) == NULL)
-        th_bail("cannot create the store");
-    for (size_t i = 0; i < sizeof users / sizeof users[0]; i++)
-        th_user(st, users[i], NULL, NULL);
-    tp_store_close(st);
+    snprintf(db, sizeof db, "%s", th_user_store("trex.db", users));
 
     test_lock();
     test_unlock();
