@@ -107,6 +107,13 @@ int th_file(const char *name, const char *text)
     return rc;
 }
 
+void th_files(const struct th_text *files)
+{
+    for (const struct th_text *f = files; f->name != NULL; f++)
+        if (th_file(f->name, f->text) != 0)
+            th_bail("cannot write the test configuration");
+}
+
 void th_dir_clear(void)
 {
     DIR *d = opendir(th_dir());

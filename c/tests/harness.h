@@ -37,6 +37,12 @@ void th_define(const char *key, const char *value);
 /* Writes text to th_dir()/name (a pam.d file, or any file), keys replaced:
  * 0, or -1 after a diagnostic. */
 int th_file(const char *name, const char *text);
+/* Writes every file of a table ({ NULL, NULL } ends it) with th_file;
+ * bails out if one cannot be written. */
+struct th_text {
+    const char *name, *text;
+};
+void th_files(const struct th_text *files);
 /* Removes everything in th_dir(), which stays. */
 void th_dir_clear(void);
 /* Waits out the configuration cache's racy window: a file changed less

@@ -261,15 +261,19 @@ static void test_delay(void)
 
 int main(void)
 {
+    static const struct th_text files[] = {
+        { "svc", "auth required test:mod\naccount required test:mod\n"
+                 "password required test:mod\nsession required test:mod\n" },
+        { "one", "auth required test:mod\npassword required test:mod\n" },
+        { "typed", "password required test:mod authtok_type=UNIX\n" },
+        { "useauthtok", "password required test:mod use_authtok\n" },
+        { "firstpass", "auth required test:mod use_first_pass\n" },
+        { "reuse", "auth required test:mod\nauth required test:mod reuse\n" },
+        { NULL, NULL }
+    };
+
     th_modules(modules);
-    if (th_file("svc", "auth required test:mod\naccount required test:mod\n"
-                       "password required test:mod\nsession required test:mod\n") ||
-        th_file("one", "auth required test:mod\npassword required test:mod\n") ||
-        th_file("typed", "password required test:mod authtok_type=UNIX\n") ||
-        th_file("useauthtok", "password required test:mod use_authtok\n") ||
-        th_file("firstpass", "auth required test:mod use_first_pass\n") ||
-        th_file("reuse", "auth required test:mod\nauth required test:mod reuse\n"))
-        th_bail("cannot write the test configuration");
+    th_files(files);
     test_get_user();
     test_get_authtok();
     test_data();

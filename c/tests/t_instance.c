@@ -417,7 +417,7 @@ static void test_fork(void)
 
 static int setup(void)
 {
-    static const struct { const char *name, *text; } files[] = {
+    static const struct th_text files[] = {
         { "login", "auth required userdb @DB@ nodelay method=sha512crypt cost=1000\n"
                    "account required userdb @DB@ method=sha512crypt cost=1000\n" },
         { "web", "auth requisite faillock preauth @DB@ nodelay\n"
@@ -429,6 +429,7 @@ static int setup(void)
                  "account required userdb @DB@ method=sha512crypt cost=1000\n"
                  "session required session @DB@\n" },
         { "count", "auth required faillock authfail @DB@ deny=0 nodelay\n" },
+        { NULL, NULL }
     };
     char arg[PATH_MAX + 8];
 
@@ -438,9 +439,7 @@ static int setup(void)
     if (tp_hash_policy_set(&policy, "sha512crypt", "1000") != 0 || make_store(db, "Alice-pass-1") != 0 ||
         realpath(db, realdb) == NULL)
         return -1;
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-        if (th_file(files[i].name, files[i].text) != 0)
-            return -1;
+    th_files(files);
     th_settle();
     return 0;
 }

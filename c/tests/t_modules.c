@@ -200,35 +200,37 @@ static void test_service_change(void)
 
 int main(void)
 {
+    static const struct th_text files[] = {
+        { "ext", "auth required @EXT@ user=alice\nauth required @EXT@\n"
+                 "account required @EXT@ ret=acct_expired\n"
+                 "session required @EXT@\n" },
+        { "ext_data", "auth required @EXT@ data=kept\n" },
+        { "ext_missing", "auth required /nonexistent/module.so\naccount optional /nonexistent/x.so\n"
+                         "account required permit\n"
+                         "session required /lib/x86_64-linux-gnu/security/pam_permit.so\n" },
+        { "permit", "auth required permit\naccount required permit\npassword required permit\n"
+                    "session required permit\n" },
+        { "pam_permit", "auth required pam_permit.so\naccount required pam_permit.so\n"
+                        "password required pam_permit.so\nsession required pam_permit.so\n" },
+        { "pam_permit_noso", "auth required pam_permit\naccount required pam_permit\n"
+                             "password required pam_permit\nsession required pam_permit\n" },
+        { "deny", "auth required deny\naccount required deny\npassword required deny\n"
+                  "session required deny\n" },
+        { "pam_deny", "auth required pam_deny.so\naccount required pam_deny.so\n"
+                      "password required pam_deny.so\nsession required pam_deny.so\n" },
+        { "debug", "auth required debug auth=auth_err cred=cred_unavail\n"
+                   "account required pam_debug.so acct=acct_expired\n"
+                   "session required debug open_session=buf_err close_session=system_err\n"
+                   "password required debug prechauthtok=success chauthtok=service_err\n" },
+        { "debug_first", "auth required debug auth=nosuch auth=auth_err\n" },
+        { NULL, NULL }
+    };
     const char *tdir = getenv("TREX_PAM_TESTDIR");
     char so[PATH_MAX];
 
     snprintf(so, sizeof so, "%s/ext_module.so", tdir != NULL ? tdir : ".");
     th_define("@EXT@", so);
-    if (th_file("ext", "auth required @EXT@ user=alice\nauth required @EXT@\n"
-                       "account required @EXT@ ret=acct_expired\n"
-                       "session required @EXT@\n") ||
-        th_file("ext_data", "auth required @EXT@ data=kept\n") ||
-        th_file("ext_missing",
-                "auth required /nonexistent/module.so\naccount optional /nonexistent/x.so\n"
-                "account required permit\n"
-                "session required /lib/x86_64-linux-gnu/security/pam_permit.so\n") ||
-        th_file("permit", "auth required permit\naccount required permit\npassword required permit\n"
-                          "session required permit\n") ||
-        th_file("pam_permit", "auth required pam_permit.so\naccount required pam_permit.so\n"
-                              "password required pam_permit.so\nsession required pam_permit.so\n") ||
-        th_file("pam_permit_noso", "auth required pam_permit\naccount required pam_permit\n"
-                                   "password required pam_permit\nsession required pam_permit\n") ||
-        th_file("deny", "auth required deny\naccount required deny\npassword required deny\n"
-                        "session required deny\n") ||
-        th_file("pam_deny", "auth required pam_deny.so\naccount required pam_deny.so\n"
-                            "password required pam_deny.so\nsession required pam_deny.so\n") ||
-        th_file("debug", "auth required debug auth=auth_err cred=cred_unavail\n"
-                         "account required pam_debug.so acct=acct_expired\n"
-                         "session required debug open_session=buf_err close_session=system_err\n"
-                         "password required debug prechauthtok=success chauthtok=service_err\n") ||
-        th_file("debug_first", "auth required debug auth=nosuch auth=auth_err\n"))
-        th_bail("cannot write the test configuration");
+    th_files(files);
     th_settle();
     test_builtins();
     test_external();

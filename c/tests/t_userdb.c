@@ -1007,7 +1007,7 @@ static void test_log_clean(void)
 
 static int setup(void)
 {
-    static const struct { const char *name, *text; } files[] = {
+    static const struct th_text files[] = {
         { "login", "auth required userdb db=@DB@ nodelay\naccount required userdb db=@DB@\n"
                    "password required userdb db=@DB@ nodelay blocklist=@DIR@/block\n" },
         { "passwd", "password required userdb db=@DB@ nodelay blocklist=@DIR@/block\n" },
@@ -1034,6 +1034,8 @@ static int setup(void)
         { "corrupt", "auth required userdb db=@DIR@/corrupt.db\n" },
         { "conn", "auth required userdb db=@CONN@ nodelay\naccount required userdb db=@CONN@\n" },
         { "envdb", "auth required userdb nodelay\n" },
+        { "block", "123456\nPassword123\nletmein-now\r\nqwerty\n" },
+        { NULL, NULL }
     };
 
     snprintf(db, sizeof db, "%s", th_path("users.db"));
@@ -1047,11 +1049,7 @@ static int setup(void)
     if ((st = th_store(db, TP_STORE_CREATE)) == NULL || (st2 = th_store(db2, TP_STORE_CREATE)) == NULL ||
         (st3 = th_store(db3, TP_STORE_CREATE)) == NULL)
         return -1;
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-        if (th_file(files[i].name, files[i].text) != 0)
-            return -1;
-    if (th_file("block", "123456\nPassword123\nletmein-now\r\nqwerty\n") != 0)
-        return -1;
+    th_files(files);
     tp_hash_policy_default(&policy);
     now = (int64_t)time(NULL);
     return 0;
