@@ -15,20 +15,8 @@
 #include <time.h>
 #include <sys/stat.h>
 #include <sodium.h>
-#include "tap.h"
+#include "harness.h"
 #include "trex_pam_admin.h"
-#include "store.h"
-
-static char *dir;
-
-static const char *in_dir(const char *name)
-{
-    static char buf[8][4096];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
 
 /* Whether password verifies against hash (libxcrypt directly). */
 static int verifies(const char *password, const char *hash)
@@ -68,37 +56,37 @@ static void test_open(void)
     struct stat sb;
     FILE *f;
 
-    tap_is_int(trex_pam_db_open(in_dir("none.db"), 0, &db, err, sizeof err), TREX_PAM_AUTHINFO_UNAVAIL,
+    tap_is_int(trex_pam_db_open(th_path("none.db"), 0, &db, err, sizeof err), TREX_PAM_AUTHINFO_UNAVAIL,
                "open: a missing file is AUTHINFO_UNAVAIL");
     tap_ok(db == NULL, "... *db is NULL");
-    tap_ok(contains(err, in_dir("none.db")), "... the error names the file: %s", err);
-    tap_is_int(trex_pam_db_open(in_dir("x.db"), TREX_PAM_DB_CREATE | TREX_PAM_DB_RDONLY, &db, err, sizeof err),
+    tap_ok(contains(err, th_path("none.db")), "... the error names the file: %s", err);
+    tap_is_int(trex_pam_db_open(th_path("x.db"), TREX_PAM_DB_CREATE | TREX_PAM_DB_RDONLY, &db, err, sizeof err),
                TREX_PAM_BAD_ITEM, "open: CREATE with RDONLY is BAD_ITEM");
-    tap_is_int(trex_pam_db_open(in_dir("x.db"), 0x100, &db, err, sizeof err), TREX_PAM_BAD_ITEM,
+    tap_is_int(trex_pam_db_open(th_path("x.db"), 0x100, &db, err, sizeof err), TREX_PAM_BAD_ITEM,
                "open: an unknown flag is BAD_ITEM");
-    tap_is_int(trex_pam_db_open(in_dir("x.db"), 0, NULL, err, sizeof err), TREX_PAM_SYSTEM_ERR,
+    tap_is_int(trex_pam_db_open(th_path("x.db"), 0, NULL, err, sizeof err), TREX_PAM_SYSTEM_ERR,
                "open: no out pointer is SYSTEM_ERR");
 
-    if ((f = fopen(in_dir("junk.db"), "w")) != NULL) {
+    if ((f = fopen(th_path("junk.db"), "w")) != NULL) {
         fputs("this is not a database, just text long enough to look like a file\n", f);
         fclose(f);
     }
-    tap_is_int(trex_pam_db_open(in_dir("junk.db"), TREX_PAM_DB_CREATE, &db, err, sizeof err),
+    tap_is_int(trex_pam_db_open(th_path("junk.db"), TREX_PAM_DB_CREATE, &db, err, sizeof err),
                TREX_PAM_AUTHINFO_UNAVAIL, "open: a file that is no database is AUTHINFO_UNAVAIL");
-    tap_ok(stat(in_dir("junk.db"), &sb) == 0 && sb.st_size == 66, "... and is left as it was");
+    tap_ok(stat(th_path("junk.db"), &sb) == 0 && sb.st_size == 66, "... and is left as it was");
 
-    tap_is_int(trex_pam_db_open(in_dir("g.db"), TREX_PAM_DB_CREATE | TREX_PAM_DB_GROUP, &db, err, sizeof err),
+    tap_is_int(trex_pam_db_open(th_path("g.db"), TREX_PAM_DB_CREATE | TREX_PAM_DB_GROUP, &db, err, sizeof err),
                TREX_PAM_SUCCESS, "open: create with GROUP");
-    tap_ok(stat(in_dir("g.db"), &sb) == 0 && (sb.st_mode & 07777) == 0660, "... mode 0660");
-    tap_is_str(trex_pam_db_path(db), in_dir("g.db"), "... path");
+    tap_ok(stat(th_path("g.db"), &sb) == 0 && (sb.st_mode & 07777) == 0660, "... mode 0660");
+    tap_is_str(trex_pam_db_path(db), th_path("g.db"), "... path");
     trex_pam_db_close(db);
     trex_pam_db_close(NULL);
 
-    setenv("TREX_PAM_DB", in_dir("g.db"), 1);
-    tap_is_str(trex_pam_db_file(NULL), in_dir("g.db"), "file(NULL): $TREX_PAM_DB");
+    setenv("TREX_PAM_DB", th_path("g.db"), 1);
+    tap_is_str(trex_pam_db_file(NULL), th_path("g.db"), "file(NULL): $TREX_PAM_DB");
     tap_is_str(trex_pam_db_file("/x/y.db"), "/x/y.db", "file(path): the path");
     tap_is_int(trex_pam_db_open(NULL, 0, &db, err, sizeof err), TREX_PAM_SUCCESS, "open(NULL) uses $TREX_PAM_DB");
-    tap_is_str(trex_pam_db_path(db), in_dir("g.db"), "... that file");
+    tap_is_str(trex_pam_db_path(db), th_path("g.db"), "... that file");
     trex_pam_db_close(db);
     unsetenv("TREX_PAM_DB");
 }
@@ -169,7 +157,7 @@ static void test_users(void)
 
     memset(&cd, 0, sizeof cd);
     snprintf(sha, sizeof sha, "%s", crypt_r("imported", "$6$saltsalt$", &cd));
-    if (trex_pam_db_open(in_dir("users.db"), TREX_PAM_DB_CREATE, &db, err, sizeof err) != TREX_PAM_SUCCESS) {
+    if (trex_pam_db_open(th_path("users.db"), TREX_PAM_DB_CREATE, &db, err, sizeof err) != TREX_PAM_SUCCESS) {
         tap_ok(0, "open users.db: %s", err);
         return;
     }
@@ -305,7 +293,7 @@ static void test_users(void)
     tap_is_int(trex_pam_db_user_list(db, collect, &seen), TREX_PAM_SUCCESS, "user_list stopped by the callback");
     tap_is_int(seen.n, 1, "... after one");
 
-    if (trex_pam_db_open(in_dir("users.db"), TREX_PAM_DB_RDONLY, &ro, err, sizeof err) == TREX_PAM_SUCCESS) {
+    if (trex_pam_db_open(th_path("users.db"), TREX_PAM_DB_RDONLY, &ro, err, sizeof err) == TREX_PAM_SUCCESS) {
         tap_is_int(trex_pam_db_user_get(ro, "alice", &got), TREX_PAM_SUCCESS, "read-only: user_get");
         trex_pam_db_user_free(got);
         got = NULL;
@@ -393,8 +381,8 @@ static void test_sessions(void)
     int64_t t = (int64_t)time(NULL);
     int n = -1;
 
-    if (trex_pam_db_open(in_dir("ses.db"), TREX_PAM_DB_CREATE, &db, err, sizeof err) != TREX_PAM_SUCCESS
-        || tp_store_open(in_dir("ses.db"), 0, &st, err, sizeof err) != TP_STORE_OK) {
+    if (trex_pam_db_open(th_path("ses.db"), TREX_PAM_DB_CREATE, &db, err, sizeof err) != TREX_PAM_SUCCESS
+        || tp_store_open(th_path("ses.db"), 0, &st, err, sizeof err) != TP_STORE_OK) {
         tap_ok(0, "open ses.db: %s", err);
         trex_pam_db_close(db);
         return;
@@ -449,7 +437,7 @@ static void test_sessions(void)
     tap_ok(session_exists(st, 0x11), "... alice's session is still there");
     tap_is_str(trex_pam_db_strerror(TREX_PAM_DB_NO_SESSION), "no such session", "strerror NO_SESSION");
     tap_is_int(trex_pam_db_session_revoke(db, "nobody", h1, &n), TREX_PAM_USER_UNKNOWN, "revoke: an unknown user");
-    if (trex_pam_db_open(in_dir("ses.db"), TREX_PAM_DB_RDONLY, &ro, err, sizeof err) == TREX_PAM_SUCCESS) {
+    if (trex_pam_db_open(th_path("ses.db"), TREX_PAM_DB_RDONLY, &ro, err, sizeof err) == TREX_PAM_SUCCESS) {
         tap_is_int(trex_pam_db_session_revoke(ro, "alice", h1, &n), TREX_PAM_PERM_DENIED, "revoke read-only: PERM_DENIED");
         tap_is_int(trex_pam_db_session_purge(ro, 1, 1, &n), TREX_PAM_PERM_DENIED, "purge read-only: PERM_DENIED");
         tap_is_int(trex_pam_db_faillock_reset(ro, "alice", &n), TREX_PAM_PERM_DENIED, "faillock_reset read-only");
@@ -520,8 +508,8 @@ static void test_faillock(void)
     int64_t t = (int64_t)time(NULL);
     int n = -1, cnt;
 
-    if (trex_pam_db_open(in_dir("fail.db"), TREX_PAM_DB_CREATE, &db, err, sizeof err) != TREX_PAM_SUCCESS
-        || tp_store_open(in_dir("fail.db"), 0, &st, err, sizeof err) != TP_STORE_OK) {
+    if (trex_pam_db_open(th_path("fail.db"), TREX_PAM_DB_CREATE, &db, err, sizeof err) != TREX_PAM_SUCCESS
+        || tp_store_open(th_path("fail.db"), 0, &st, err, sizeof err) != TP_STORE_OK) {
         tap_ok(0, "open fail.db: %s", err);
         trex_pam_db_close(db);
         return;
@@ -593,18 +581,11 @@ static void test_faillock(void)
 
 int main(void)
 {
-    dir = tap_tmpdir();
-    if (dir == NULL) {
-        tap_ok(0, "tmpdir");
-        return tap_done();
-    }
     unsetenv("TREX_PAM_DB");
     test_open();
     test_checks();
     test_users();
     test_sessions();
     test_faillock();
-    tap_rmtree(dir);
-    free(dir);
-    return tap_done();
+    return th_done();
 }

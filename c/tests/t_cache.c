@@ -7,71 +7,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include "tap.h"
+#include "harness.h"
 #include "impl.h"
 
-static char msgs[1024];
-static int conv_fn(int n, const struct trex_pam_message **m, struct trex_pam_response **r, void *d)
-{
-    struct trex_pam_response *out = calloc((size_t)n, sizeof *out);
-    if (out == NULL)
-        return TREX_PAM_BUF_ERR;
-    for (int i = 0; i < n; i++)
-        snprintf(msgs + strlen(msgs), sizeof msgs - strlen(msgs), "[%s]", m[i]->msg);
-    *r = out;
-    return TREX_PAM_SUCCESS;
-}
-
-static char *dir;
 static struct trex_pam_confcache *cache;
 
 static trex_pam_handle_t *start(const char *service)
 {
-    struct trex_pam_conv c = { conv_fn, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = dir, .log_mode = TREX_PAM_LOG_NONE,
-                                  .cache = cache };
-    trex_pam_handle_t *h = NULL;
-    if (trex_pam_start_opts(service, "alice", &c, &o, &h) != TREX_PAM_SUCCESS)
-        tap_diag("start %s failed", service);
-    return h;
-}
-
-/* Let the files' ctime get older than the racy window (20 ms). */
-static void settle(void)
-{
-    struct timespec ts = { 0, 30 * 1000000L };
-    nanosleep(&ts, NULL);
+    return th_start(service, "alice");
 }
 
 static int auth(const char *service)
 {
-    trex_pam_handle_t *h = start(service);
-    int rc = h ? trex_pam_authenticate(h, 0) : -1;
-    trex_pam_end(h, 0);
-    return rc;
+    return th_auth(service, "alice", NULL, 0);
+}
+
+static void free_null(void *arg)
+{
+    trex_pam_confcache_free(NULL);
 }
 
 int main(void)
 {
     trex_pam_handle_t *a, *b;
-    char path[4096];
 
-    dir = tap_tmpdir();
     cache = trex_pam_confcache_new();
     tap_is_int(trex_pam_confcache_recheck(cache, 0), 1000, "files are checked again every 1000 us by default");
-    if (dir == NULL || cache == NULL ||
-        tap_write_file(dir, "svc", "auth required debug auth=success cred=cred_err\n") ||
-        tap_write_file(dir, "other", "auth required debug auth=auth_err\n")) {
-        printf("Bail out! setup\n");
-        return 1;
-    }
+    if (cache == NULL ||
+        th_file("svc", "auth required debug auth=success cred=cred_err\n") ||
+        th_file("other", "auth required debug auth=auth_err\n"))
+        th_bail("setup");
+    th_cache(cache);
 
     a = start("svc");
     tap_ok(a && a->conf->racy, "a file written just now is racy: its stat data is not trusted yet");
     trex_pam_end(a, 0);
-    settle();
+    th_settle();
     a = start("svc");
     b = start("svc");
     tap_ok(a && b && a->conf == b->conf, "two handles share one parsed configuration");
@@ -81,13 +53,13 @@ int main(void)
     tap_is_int(trex_pam_setcred(b, 0), TREX_PAM_CRED_ERR, "b's setcred (no authenticate yet) uses its own result");
 
     /* rewrite the service file while a and b hold the old stack */
-    tap_write_file(dir, "svc", "auth required debug auth=maxtries cred=success\nauth required permit\n");
+    th_file("svc", "auth required debug auth=maxtries cred=success\nauth required permit\n");
     tap_is_int(auth("svc"), TREX_PAM_MAXTRIES, "a rewritten file is read again at the next start");
     tap_is_int(trex_pam_setcred(a, 0), TREX_PAM_CRED_ERR, "a handle started before keeps the stack it had");
     trex_pam_end(a, 0);
     trex_pam_end(b, 0);
 
-    settle();
+    th_settle();
     a = start("svc");
     b = start("svc");
     tap_ok(a && b && a->conf == b->conf && a->conf->stack[TP_AUTH].n == 2, "the new stack is cached in turn");
@@ -95,41 +67,38 @@ int main(void)
     trex_pam_end(b, 0);
 
     tap_is_int(auth("late"), TREX_PAM_AUTH_ERR, "a missing service falls back to other");
-    tap_write_file(dir, "late", "auth required permit\n");
+    th_file("late", "auth required permit\n");
     tap_is_int(auth("late"), TREX_PAM_SUCCESS, "a service file created later is seen");
-    snprintf(path, sizeof path, "%s/late", dir);
-    unlink(path);
+    unlink(th_path("late"));
     tap_is_int(auth("late"), TREX_PAM_AUTH_ERR, "... and its removal too");
 
-    tap_write_file(dir, "inc", "auth include part\n");
-    tap_write_file(dir, "part", "auth required debug auth=success\n");
+    th_file("inc", "auth include part\n");
+    th_file("part", "auth required debug auth=success\n");
     tap_is_int(auth("inc"), TREX_PAM_SUCCESS, "include");
-    tap_write_file(dir, "part", "auth required debug auth=cred_expired\n");
+    th_file("part", "auth required debug auth=cred_expired\n");
     tap_is_int(auth("inc"), TREX_PAM_CRED_EXPIRED, "a changed included file is seen");
-    snprintf(path, sizeof path, "%s/part", dir);
-    unlink(path);
+    unlink(th_path("part"));
     tap_is_int(auth("inc"), TREX_PAM_PERM_DENIED, "a vanished included file: must-fail");
 
-    snprintf(path, sizeof path, "%s/other", dir);
-    unlink(path);
+    unlink(th_path("other"));
     tap_is_int(auth("nosuch"), -1, "neither service nor other: start fails (ABORT) ...");
-    tap_write_file(dir, "other", "auth required permit\n");
+    th_file("other", "auth required permit\n");
     tap_is_int(auth("nosuch"), TREX_PAM_SUCCESS, "... until other appears");
 
     /* same size, same second: the racy rule catches it */
-    tap_write_file(dir, "quick", "auth required permit\n");
+    th_file("quick", "auth required permit\n");
     tap_is_int(auth("quick"), TREX_PAM_SUCCESS, "quick: permit");
-    tap_write_file(dir, "quick", "auth required deny  \n");
+    th_file("quick", "auth required deny  \n");
     tap_is_int(auth("quick"), TREX_PAM_AUTH_ERR, "rewritten at once with the same size: still seen");
 
     /* the recheck interval: within it, no stat at all */
     trex_pam_confcache_recheck(cache, 60L * 1000000L);
-    tap_write_file(dir, "slow", "auth required permit\n");
+    th_file("slow", "auth required permit\n");
     {
-        settle();
+        th_settle();
         auth("slow");                     /* read again now that it is not racy */
         tap_is_int(auth("slow"), TREX_PAM_SUCCESS, "slow: permit, cached");
-        tap_write_file(dir, "slow", "auth required deny\n");
+        th_file("slow", "auth required deny\n");
         tap_is_int(auth("slow"), TREX_PAM_SUCCESS, "within the recheck interval the cached stack is used");
         trex_pam_confcache_recheck(cache, 0);
         tap_is_int(auth("slow"), TREX_PAM_AUTH_ERR, "after it, the change is seen");
@@ -139,7 +108,7 @@ int main(void)
     for (int i = 0; i < 3 * TP_CACHE_SLOTS; i++) {
         char name[32];
         snprintf(name, sizeof name, "s%d", i);
-        tap_write_file(dir, name, i % 2 ? "auth required permit\n" : "auth required deny\n");
+        th_file(name, i % 2 ? "auth required permit\n" : "auth required deny\n");
     }
     int wrong = 0;
     a = start("s0");                      /* held across evictions */
@@ -155,9 +124,7 @@ int main(void)
     trex_pam_confcache_free(cache);
     tap_is_int(trex_pam_acct_mgmt(a, 0), TREX_PAM_PERM_DENIED, "... and outlives the cache itself");
     tap_is_int(trex_pam_end(a, 0), TREX_PAM_SUCCESS, "end after the cache is gone");
-    trex_pam_confcache_free(NULL);
-    tap_ok(1, "freeing a NULL cache is harmless");
-    tap_rmtree(dir);
-    free(dir);
-    return tap_done();
+    th_cache(NULL);
+    th_returns(free_null, NULL, "freeing a NULL cache is harmless");
+    return th_done();
 }

@@ -1,8 +1,9 @@
 /*
- * t_conf.c - the pam.d parser (PAM-SEMANTICS.md section 2 and 9): the
- * control grammar, line assembly, tokens, broken lines, include/substack,
- * the fallback to "other", module loading and the file:line of every logged
- * configuration error.
+ * t_conf.c - the pam.d parser (lines and fields as Linux-PAM's
+ * pam_handlers.c reads them; where Linux-PAM 1.5.2 crashes or wraps, the
+ * sane thing instead): the control grammar, line assembly, tokens, broken
+ * lines, include/substack, the fallback to "other", module loading and the
+ * file:line of every logged configuration error.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -11,67 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <syslog.h>
-#include "tap.h"
+#include "harness.h"
 #include "impl.h"
 
-static char *dir;
-
-/* ---- captured log ------------------------------------------------------------------ */
-static char logbuf[16384];
-static int log_lines;
-static void log_cb(void *data, int prio, const char *line)
-{
-    size_t n = strlen(logbuf);
-    snprintf(logbuf + n, sizeof logbuf - n, "%s\n", line);
-    log_lines++;
-}
-static void log_reset(void)
-{
-    logbuf[0] = '\0';
-    log_lines = 0;
-}
-static int logged(const char *text)
-{
-    return strstr(logbuf, text) != NULL;
-}
-
-static int quiet_conv(int n, const struct trex_pam_message **m, struct trex_pam_response **r, void *d)
-{
-    *r = calloc((size_t)n, sizeof **r);
-    return *r ? TREX_PAM_SUCCESS : TREX_PAM_BUF_ERR;
-}
-
-static int resolved;
-static int resolve(trex_pam_handle_t *pamh, void *data, const char *name, const struct trex_pam_module **mod, void **inst)
-{
-    resolved++;
-    if (strcmp(name, "test:debug") != 0)
-        return TREX_PAM_MODULE_UNKNOWN;
-    *mod = trex_pam_builtin_registry()->lookup("debug");
-    *inst = NULL;
-    return TREX_PAM_SUCCESS;
-}
-
-static int start_rc;
-static trex_pam_handle_t *start_with(const char *service, trex_pam_resolve_fn res)
-{
-    struct trex_pam_conv c = { quiet_conv, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = dir, .log_mode = TREX_PAM_LOG_CALLBACK, .log_fn = log_cb, .resolve = res };
-    trex_pam_handle_t *h = NULL;
-    log_reset();
-    start_rc = trex_pam_start_opts(service, "user", &c, &o, &h);
-    return h;
-}
+/* A handle for "user" on service; the log starts afresh. */
 static trex_pam_handle_t *start(const char *service)
 {
-    return start_with(service, resolve);
-}
-
-static void clear_dir(void)
-{
-    tap_rmtree(dir);
-    free(dir);
-    dir = tap_tmpdir();
+    th_log_reset();
+    return th_start(service, "user");
 }
 
 /* ---- action tables as strings: one character per code ---------------------------------
@@ -142,13 +90,13 @@ static const struct ctl_case ctl_cases[] = {
     { "   ", 0, 'b', NULL },
     { "SUCCESS=ok", -1, 'b', NULL },                                  /* names are case-sensitive */
     { "sucess=ok", -1, 'b', NULL },
-    { "success=OK default=ignore", -1, 'b', NULL },                   /* actions too (9.5) */
+    { "success=OK default=ignore", -1, 'b', NULL },                   /* actions too (Linux-PAM) */
     { "successful=ok", -1, 'b', NULL },                               /* prefix, then '=' */
     { "default=ignore success=okay", -1, 'b', NULL },                 /* "ok" then garbage */
     { "success=resets", -1, 'b', NULL },
     { "success=0", -1, 'b', NULL },                                   /* 0 is an error */
     { "success=00", -1, 'b', NULL },
-    { "success=01", 0, 'b', "0:1" },                                  /* 9.3 */
+    { "success=01", 0, 'b', "0:1" },                                  /* a jump of 1 */
     { "success=+1", -1, 'b', NULL },
     { "success=-1", -1, 'b', NULL },
     { "success=2147483648", -1, 'b', NULL },                          /* does not fit */
@@ -215,7 +163,7 @@ static struct tp_conf *parse(const char *text)
 {
     tp_conf_free(pc);
     pc = calloc(1, sizeof *pc);
-    log_reset();
+    th_log_reset();
     parse_rc = tp_conf_parse_text(ph, pc, text, "t");
     return pc;
 }
@@ -263,7 +211,7 @@ static void test_keywords(void)
     tap_is_int(c->stack[TP_AUTH].e[0].kind, TP_ENTRY_MODULE, "module entry");
     tap_is_int(c->stack[TP_AUTH].e[0].line, 1, "line 1");
     tap_is_int(c->stack[TP_PASSWORD].e[0].line, 9, "line 9");
-    tap_is_int(log_lines, 0, "nothing logged");
+    tap_is_int(th_log_lines(), 0, "nothing logged");
 
     c = parse("auth [success=done new_authtok_reqd=ok default=2] debug\n");
     tap_is_str(acts(c->stack[TP_AUTH].e[0].actions), pat('2', "0:d 12:o"), "bracketed control");
@@ -273,12 +221,12 @@ static void test_keywords(void)
     c = parse("auth sufficent debug\n");
     tap_is_str(acts(c->stack[TP_AUTH].e[0].actions), ALLBAD, "misspelt keyword: every slot bad");
     tap_is_int(c->stack[TP_AUTH].e[0].kind, TP_ENTRY_MODULE, "... but still a module line");
-    tap_ok(logged("t:1: unknown control \"sufficent\""), "... logged as file:line: unknown control");
+    tap_ok(th_logged("t:1: unknown control \"sufficent\""), "... logged as file:line: unknown control");
     c = parse("\n\nauth [success=ok default=ignroe] debug\n");
-    tap_ok(logged("t:3: bad control \"[success=ok default=ignroe]\""), "bad bracketed control logged with line");
+    tap_ok(th_logged("t:3: bad control \"[success=ok default=ignroe]\""), "bad bracketed control logged with line");
     c = parse("auth [success=4294967297] debug\n");
     tap_is_str(acts(c->stack[TP_AUTH].e[0].actions), ALLBAD, "jump overflow in a file: all bad");
-    tap_ok(logged("t:1: bad control") && logged("too large"), "... logged");
+    tap_ok(th_logged("t:1: bad control") && th_logged("too large"), "... logged");
 }
 
 static void test_broken_lines(void)
@@ -292,7 +240,7 @@ static void test_broken_lines(void)
     tap_is_int(e->kind, TP_ENTRY_MUSTFAIL, "... that must fail");
     tap_is_str(acts(e->actions), pat('b', REQUIRED), "... with the parsed control");
     tap_ok(e->ref == NULL, "... and no module loaded");
-    tap_ok(logged("t:1: illegal module type \"bogus\""), "... logged");
+    tap_ok(th_logged("t:1: illegal module type \"bogus\""), "... logged");
 
     c = parse("bogus sufficient debug\n");
     tap_is_str(acts(c->stack[TP_AUTH].e[0].actions), pat('i', "0:d 12:d"), "bogus sufficient: harmless");
@@ -311,26 +259,26 @@ static void test_broken_lines(void)
     e = &c->stack[TP_ACCOUNT].e[0];
     tap_ok(c->stack[TP_ACCOUNT].n == 1 && e->kind == TP_ENTRY_MUSTFAIL, "no control: must-fail in its type");
     tap_is_str(acts(e->actions), ALLBAD, "... all bad");
-    tap_ok(logged("t:1: no control flag"), "... logged");
-    tap_is_int(log_lines, 1, "... once");
+    tap_ok(th_logged("t:1: no control flag"), "... logged");
+    tap_is_int(th_log_lines(), 1, "... once");
 
     c = parse("session sufficient\n");
     e = &c->stack[TP_SESSION].e[0];
     tap_ok(c->stack[TP_SESSION].n == 1 && e->kind == TP_ENTRY_MUSTFAIL, "no module: must-fail");
     tap_is_str(acts(e->actions), pat('i', "0:d 12:d"), "... with the parsed control");
-    tap_ok(logged("t:1: no module name"), "... logged");
+    tap_ok(th_logged("t:1: no module name"), "... logged");
 
     c = parse("-auth required nosuch\nauth required nosuch2 a\n");
     tap_is_int((long)c->stack[TP_AUTH].n, 2, "missing modules: entries");
     tap_ok(c->stack[TP_AUTH].e[0].kind == TP_ENTRY_MODULE && c->stack[TP_AUTH].e[0].ref->mod == NULL,
            "... with no module");
     tap_ok(c->stack[TP_AUTH].e[0].silent_missing && !c->stack[TP_AUTH].e[1].silent_missing, "-type is silent");
-    tap_ok(!logged("nosuch\"") && logged("t:2: unable to load module \"nosuch2\""),
+    tap_ok(!th_logged("nosuch\"") && th_logged("t:2: unable to load module \"nosuch2\""),
            "... only the plain line is logged");
 
     c = parse("auth required .so\n");
     tap_is_int(parse_rc, TREX_PAM_ABORT, "module name '.so' aborts the file (libpam)");
-    tap_ok(logged("t:1: invalid module name"), "... logged");
+    tap_ok(th_logged("t:1: invalid module name"), "... logged");
     c = parse("auth required []\n");
     tap_is_int(parse_rc, TREX_PAM_ABORT, "empty module name aborts");
     c = parse("auth required dir/?.so\n");
@@ -345,7 +293,7 @@ static void test_tokens(void)
     const struct tp_entry *e;
 
     c = parse("auth [success=ok]x a\n");
-    tap_is_str(modname(&c->stack[TP_AUTH].e[0]), "x", "text glued after ']' is the module (9.6)");
+    tap_is_str(modname(&c->stack[TP_AUTH].e[0]), "x", "text glued after ']' is the module (as in Linux-PAM)");
     tap_is_str(args(&c->stack[TP_AUTH].e[0]), "<a>", "... then the arguments");
 
     c = parse("auth required debug c=[d e] [a b\\]c] [x]y \\] [[z]\n");
@@ -411,7 +359,7 @@ static void test_lines(void)
 
     c = parse("auth required debug a \\\n");
     tap_is_int(parse_rc, TREX_PAM_ABORT, "a file ending inside a continued line fails (libpam)");
-    tap_ok(logged("ends inside a continued line"), "... logged");
+    tap_ok(th_logged("ends inside a continued line"), "... logged");
     c = parse("auth required debug a\n\\");
     tap_is_int(parse_rc, TREX_PAM_ABORT, "... also a lone backslash at the end");
     c = parse("\\\n\nauth required debug\n");
@@ -458,51 +406,44 @@ static void test_lines(void)
 
 static int auth_result(const char *service)
 {
-    trex_pam_handle_t *h = start(service);
-    int rc;
-    if (h == NULL)
-        return -start_rc - 1000;
-    rc = trex_pam_authenticate(h, 0);
-    trex_pam_end(h, 0);
-    return rc;
+    th_log_reset();
+    return th_auth(service, "user", NULL, 0);
 }
 
 static void test_files(void)
 {
     trex_pam_handle_t *h;
-    char path[4200];
 
-    clear_dir();
+    th_dir_clear();
     h = start("svc");
-    tap_ok(h == NULL && start_rc == TREX_PAM_ABORT, "neither service nor other: start gives ABORT");
-    tap_ok(logged("no configuration for service \"svc\""), "... logged");
+    tap_ok(h == NULL && th_start_rc() == TREX_PAM_ABORT, "neither service nor other: start gives ABORT");
+    tap_ok(th_logged("no configuration for service \"svc\""), "... logged");
 
-    tap_write_file(dir, "other", "auth required debug auth=cred_err\naccount required debug acct=acct_expired\n");
+    th_file("other", "auth required debug auth=cred_err\naccount required debug acct=acct_expired\n");
     tap_is_int(auth_result("svc"), TREX_PAM_CRED_ERR, "service missing, other present: other's stack");
 
-    tap_write_file(dir, "svc", "account required debug acct=new_authtok_reqd\n");
+    th_file("svc", "account required debug acct=new_authtok_reqd\n");
     h = start("svc");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_CRED_ERR, "per type: auth from other");
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_NEW_AUTHTOK_REQD, "... account from the service");
     tap_is_int(trex_pam_open_session(h, 0), TREX_PAM_PERM_DENIED, "... session in neither: PERM_DENIED");
     trex_pam_end(h, 0);
 
-    tap_write_file(dir, "svc", "");
+    th_file("svc", "");
     tap_is_int(auth_result("svc"), TREX_PAM_CRED_ERR, "empty service file: everything from other");
 
-    snprintf(path, sizeof path, "%s/other", dir);
-    unlink(path);
+    unlink(th_path("other"));
     h = start("svc");
     tap_ok(h != NULL, "service present (empty), other missing: start succeeds");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_PERM_DENIED, "... empty stack: PERM_DENIED");
     trex_pam_end(h, 0);
 
-    /* 9.7: include of nothing falls back, substack of nothing does not */
-    tap_write_file(dir, "other", "auth required debug auth=cred_err\n");
-    tap_write_file(dir, "acctonly", "account required debug\n");
-    tap_write_file(dir, "svc", "auth include acctonly\n");
+    /* as in Linux-PAM: include of nothing falls back, substack of nothing does not */
+    th_file("other", "auth required debug auth=cred_err\n");
+    th_file("acctonly", "account required debug\n");
+    th_file("svc", "auth include acctonly\n");
     tap_is_int(auth_result("svc"), TREX_PAM_CRED_ERR, "include adding nothing: fallback to other");
-    tap_write_file(dir, "svc", "auth substack acctonly\n");
+    th_file("svc", "auth substack acctonly\n");
     tap_is_int(auth_result("svc"), TREX_PAM_PERM_DENIED, "substack adding nothing: its header stays, no fallback");
 
     /* service "other": libpam reads its lines twice */
@@ -511,21 +452,20 @@ static void test_files(void)
     trex_pam_end(h, 0);
 
     /* a directory in place of the service file */
-    snprintf(path, sizeof path, "%s/adir", dir);
-    mkdir(path, 0700);
+    mkdir(th_path("adir"), 0700);
     h = start("adir");
-    tap_ok(h == NULL && start_rc == TREX_PAM_ABORT, "unreadable service file: ABORT");
-    tap_ok(logged("cannot read"), "... logged");
+    tap_ok(h == NULL && th_start_rc() == TREX_PAM_ABORT, "unreadable service file: ABORT");
+    tap_ok(th_logged("cannot read"), "... logged");
 
-    tap_write_file(dir, "svc", "auth required debug \\\n");
+    th_file("svc", "auth required debug \\\n");
     h = start("svc");
-    tap_ok(h == NULL && start_rc == TREX_PAM_ABORT, "service file ending in a continuation: ABORT");
+    tap_ok(h == NULL && th_start_rc() == TREX_PAM_ABORT, "service file ending in a continuation: ABORT");
 
-    tap_write_file(dir, "svc", "auth required .so\n");
+    th_file("svc", "auth required .so\n");
     h = start("svc");
-    tap_ok(h == NULL && start_rc == TREX_PAM_ABORT, "invalid module name in the service file: ABORT");
-    tap_write_file(dir, "bad", "auth required .so\n");
-    tap_write_file(dir, "svc", "auth required debug\nauth include bad\n");
+    tap_ok(h == NULL && th_start_rc() == TREX_PAM_ABORT, "invalid module name in the service file: ABORT");
+    th_file("bad", "auth required .so\n");
+    th_file("svc", "auth required debug\nauth include bad\n");
     h = start("svc");
     tap_ok(h != NULL && h->conf->stack[TP_AUTH].n == 3 &&
            h->conf->stack[TP_AUTH].e[1].kind == TP_ENTRY_MODULE &&
@@ -535,11 +475,11 @@ static void test_files(void)
     trex_pam_end(h, 0);
 
     /* errors name the file and line */
-    tap_write_file(dir, "webmail", "# the web mail\n\nauth required debug\n"
+    th_file("webmail", "# the web mail\n\nauth required debug\n"
                                    "auth sufficent debug\nbogus required debug\n");
     h = start("webmail");
-    tap_ok(logged("webmail:4: unknown control \"sufficent\""), "webmail:4: unknown control \"sufficent\"");
-    tap_ok(logged("webmail:5: illegal module type \"bogus\""), "webmail:5: illegal module type");
+    tap_ok(th_logged("webmail:4: unknown control \"sufficent\""), "webmail:4: unknown control \"sufficent\"");
+    tap_ok(th_logged("webmail:5: illegal module type \"bogus\""), "webmail:5: illegal module type");
     trex_pam_end(h, 0);
 }
 
@@ -548,12 +488,12 @@ static void test_include(void)
     trex_pam_handle_t *h;
     char text[4200];
 
-    clear_dir();
-    tap_write_file(dir, "other", "");
-    tap_write_file(dir, "inc", "account required debug acct=acct_expired\n"
+    th_dir_clear();
+    th_file("other", "");
+    th_file("inc", "account required debug acct=acct_expired\n"
                                "auth required debug auth=success\n"
                                "bogus optional debug\n");
-    tap_write_file(dir, "svc", "auth include inc\naccount include inc\n");
+    th_file("svc", "auth include inc\naccount include inc\n");
     h = start("svc");
     tap_is_int((long)h->conf->stack[TP_AUTH].n, 2, "include: auth lines of the file");
     tap_ok(h->conf->stack[TP_AUTH].e[1].kind == TP_ENTRY_MUSTFAIL, "... its illegal-type line as must-fail");
@@ -565,41 +505,41 @@ static void test_include(void)
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_ACCT_EXPIRED, "account from the include");
     trex_pam_end(h, 0);
 
-    snprintf(text, sizeof text, "auth include %s/inc\n", dir);
-    tap_write_file(dir, "svc", text);
+    snprintf(text, sizeof text, "auth include %s\n", th_path("inc"));
+    th_file("svc", text);
     h = start("svc");
     tap_is_int((long)h->conf->stack[TP_AUTH].n, 2, "absolute include path");
     trex_pam_end(h, 0);
 
-    tap_write_file(dir, "svc", "bogus include inc\n");
+    th_file("svc", "bogus include inc\n");
     h = start("svc");
     tap_ok(h->conf->stack[TP_AUTH].n == 2 && h->conf->stack[TP_AUTH].e[0].kind == TP_ENTRY_MODULE,
            "illegal type with include: includes the auth lines, as libpam");
     trex_pam_end(h, 0);
 
-    tap_write_file(dir, "svc", "auth include nosuch\nauth required debug\n");
+    th_file("svc", "auth include nosuch\nauth required debug\n");
     h = start("svc");
     tap_ok(h->conf->stack[TP_AUTH].n == 2 && h->conf->stack[TP_AUTH].e[0].kind == TP_ENTRY_MUSTFAIL,
            "missing include: a must-fail entry");
     tap_is_str(acts(h->conf->stack[TP_AUTH].e[0].actions), ALLBAD, "... all bad");
-    tap_ok(logged("svc:1: cannot include \"nosuch\""), "... logged");
+    tap_ok(th_logged("svc:1: cannot include \"nosuch\""), "... logged");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_PERM_DENIED, "... the stack cannot succeed");
     trex_pam_end(h, 0);
 
-    tap_write_file(dir, "svc", "auth include\nauth required debug\n");
+    th_file("svc", "auth include\nauth required debug\n");
     h = start("svc");
     tap_ok(h->conf->stack[TP_AUTH].n == 2 && h->conf->stack[TP_AUTH].e[0].kind == TP_ENTRY_MUSTFAIL,
-           "include without a target: must-fail (9.1)");
-    tap_ok(logged("svc:1: include/substack without a file name"), "... logged");
+           "include without a target: must-fail (libpam crashes)");
+    tap_ok(th_logged("svc:1: include/substack without a file name"), "... logged");
     trex_pam_end(h, 0);
 
-    tap_write_file(dir, "svc", "auth substack\nauth required debug\n");
+    th_file("svc", "auth substack\nauth required debug\n");
     h = start("svc");
     tap_ok(h->conf->stack[TP_AUTH].n == 3 && h->conf->stack[TP_AUTH].e[0].kind == TP_ENTRY_SUBSTACK &&
            h->conf->stack[TP_AUTH].e[1].kind == TP_ENTRY_MUSTFAIL, "substack without a target: header + must-fail");
     trex_pam_end(h, 0);
 
-    tap_write_file(dir, "svc", "auth [success=1 default=ignore] debug\nauth substack nosuch\nauth required debug\n");
+    th_file("svc", "auth [success=1 default=ignore] debug\nauth substack nosuch\nauth required debug\n");
     h = start("svc");
     tap_ok(h->conf->stack[TP_AUTH].n == 4 && h->conf->stack[TP_AUTH].e[1].kind == TP_ENTRY_SUBSTACK &&
            h->conf->stack[TP_AUTH].e[2].kind == TP_ENTRY_MUSTFAIL && h->conf->stack[TP_AUTH].e[2].depth == 0,
@@ -608,26 +548,26 @@ static void test_include(void)
     trex_pam_end(h, 0);
 
     /* nesting and loops */
-    tap_write_file(dir, "loop", "auth include loop\n");
-    tap_write_file(dir, "svc", "auth include loop\n");
+    th_file("loop", "auth include loop\n");
+    th_file("svc", "auth include loop\n");
     h = start("svc");
     tap_ok(h != NULL && h->conf->stack[TP_AUTH].n == 1 && h->conf->stack[TP_AUTH].e[0].kind == TP_ENTRY_MUSTFAIL,
-           "include loop: stops with a must-fail entry (9.2)");
-    tap_ok(logged("loop:1: more than 15 levels"), "... logged");
-    tap_is_int(log_lines, 1, "... once");
+           "include loop: stops with a must-fail entry (libpam recurses without end)");
+    tap_ok(th_logged("loop:1: more than 15 levels"), "... logged");
+    tap_is_int(th_log_lines(), 1, "... once");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_PERM_DENIED, "... PERM_DENIED");
     trex_pam_end(h, 0);
 
-    tap_write_file(dir, "ping", "auth required debug\nauth include pong\n");
-    tap_write_file(dir, "pong", "auth include ping\n");
-    tap_write_file(dir, "svc", "auth include ping\n");
+    th_file("ping", "auth required debug\nauth include pong\n");
+    th_file("pong", "auth include ping\n");
+    th_file("svc", "auth include ping\n");
     h = start("svc");
     tap_ok(h != NULL && h->conf->stack[TP_AUTH].n == 9, "mutual include: 8 module lines, then must-fail");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_PERM_DENIED, "... PERM_DENIED");
     trex_pam_end(h, 0);
 
-    tap_write_file(dir, "sloop", "auth substack sloop\n");
-    tap_write_file(dir, "svc", "auth substack sloop\n");
+    th_file("sloop", "auth substack sloop\n");
+    th_file("svc", "auth substack sloop\n");
     h = start("svc");
     tap_ok(h != NULL && h->conf->stack[TP_AUTH].n == 17 &&
            h->conf->stack[TP_AUTH].e[15].kind == TP_ENTRY_SUBSTACK && h->conf->stack[TP_AUTH].e[15].depth == 15 &&
@@ -637,9 +577,9 @@ static void test_include(void)
 
     /* 15 levels of include are fine, 16 are not */
     for (int depth = 15; depth <= 16; depth++) {
-        clear_dir();
-        tap_write_file(dir, "other", "");
-        tap_write_file(dir, "svc", "auth include f1\n");
+        th_dir_clear();
+        th_file("other", "");
+        th_file("svc", "auth include f1\n");
         for (int i = 1; i <= depth; i++) {
             char name[16];
             snprintf(name, sizeof name, "f%d", i);
@@ -647,7 +587,7 @@ static void test_include(void)
                 snprintf(text, sizeof text, "auth substack f%d\n", i + 1);
             else
                 snprintf(text, sizeof text, "auth required debug auth=success\n");
-            tap_write_file(dir, name, text);
+            th_file(name, text);
         }
         tap_is_int(auth_result("svc"), depth == 15 ? TREX_PAM_SUCCESS : TREX_PAM_PERM_DENIED,
                    "%d nested files: %s", depth, depth == 15 ? "fine" : "too deep");
@@ -663,19 +603,21 @@ static void test_modules(void)
     const char *tdir = getenv("TREX_PAM_TESTDIR");
     char *abs;
 
-    clear_dir();
-    tap_write_file(dir, "other", "");
-    tap_write_file(dir, "svc", "auth required pam_debug.so auth=new_authtok_reqd\n"
+    th_dir_clear();
+    th_file("other", "");
+    th_file("svc", "auth required pam_debug.so auth=new_authtok_reqd\n"
                                "account required test:debug acct=acct_expired\n"
                                "session required perl:No::Resolver\n");
     h = start("svc");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_NEW_AUTHTOK_REQD, "pam_debug.so names the built-in");
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_ACCT_EXPIRED, "a resolver module");
     tap_is_int(trex_pam_open_session(h, 0), TREX_PAM_MODULE_UNKNOWN, "a module the resolver refuses");
-    tap_ok(logged("svc:3: unable to load module \"perl:No::Resolver\""), "... logged");
+    tap_ok(th_logged("svc:3: unable to load module \"perl:No::Resolver\""), "... logged");
     trex_pam_end(h, 0);
 
-    h = start_with("svc", NULL);
+    th_resolver(0);
+    h = start("svc");
+    th_resolver(1);
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_MODULE_UNKNOWN, "no resolver: missing");
     trex_pam_end(h, 0);
 
@@ -686,15 +628,15 @@ static void test_modules(void)
         snprintf(text, sizeof text, "account required %s ret=acct_expired\nsession required %s\n"
                  "password required /nonexistent/x.so\nauth required /lib/x86_64-linux-gnu/libc.so.6\n",
                  abs, abs);
-        tap_write_file(dir, "svc", text);
+        th_file("svc", text);
         h = start("svc");
         tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_ACCT_EXPIRED, "external module by absolute path");
         tap_is_int(trex_pam_open_session(h, 0), TREX_PAM_SUCCESS, "... open_session");
         tap_is_int(trex_pam_close_session(h, 0), TREX_PAM_MODULE_UNKNOWN, "... its missing hook: MODULE_UNKNOWN");
         tap_is_int(trex_pam_chauthtok(h, 0), TREX_PAM_MODULE_UNKNOWN, "a path that does not exist");
-        tap_ok(logged("svc:3: unable to load module \"/nonexistent/x.so\""), "... logged");
+        tap_ok(th_logged("svc:3: unable to load module \"/nonexistent/x.so\""), "... logged");
         tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_MODULE_UNKNOWN, "a library without the entry symbol");
-        tap_ok(logged("svc:4: unable to load module") && logged("no trex_pam_module_entry symbol"), "... logged");
+        tap_ok(th_logged("svc:4: unable to load module") && th_logged("no trex_pam_module_entry symbol"), "... logged");
         trex_pam_end(h, 0);
         free(abs);
     }
@@ -702,16 +644,21 @@ static void test_modules(void)
 
 /* ---- tp_conf_load directly: default stack, absolute service path ---------------------------- */
 
+static void free_null(void *arg)
+{
+    tp_conf_free(NULL);
+}
+
 static void test_load(void)
 {
     struct tp_conf *c = NULL;
     char *saved, abs[4200];
 
-    clear_dir();
-    tap_write_file(dir, "other", "auth required debug\n");
-    tap_write_file(dir, "MixedCase", "account required debug\naccount required permit\n");
+    th_dir_clear();
+    th_file("other", "auth required debug\n");
+    th_file("MixedCase", "account required debug\naccount required permit\n");
     ph = start("svc");
-    snprintf(abs, sizeof abs, "%s/MixedCase", dir);
+    snprintf(abs, sizeof abs, "%s", th_path("MixedCase"));
     tap_is_int(tp_conf_load(ph, abs, &c), TREX_PAM_SUCCESS, "absolute service name: opened as a path");
     tap_ok(c && c->stack[TP_ACCOUNT].n == 2 && c->stack[TP_AUTH].n == 1, "... and other still read");
     tp_conf_free(c);
@@ -743,15 +690,13 @@ static void test_load(void)
     tp_conf_free(c);
     ph->confdir = saved;
     ph->confdir_explicit = 1;
-    tp_conf_free(NULL);
-    tap_ok(1, "tp_conf_free(NULL) is harmless");
+    th_returns(free_null, NULL, "tp_conf_free(NULL) is harmless");
 }
 
 int main(void)
 {
-    dir = tap_tmpdir();
     test_control_grammar();
-    tap_write_file(dir, "other", "");
+    th_file("other", "");
     ph = start("svc");
     test_keywords();
     test_broken_lines();
@@ -765,7 +710,5 @@ int main(void)
     test_modules();
     test_load();
     trex_pam_end(ph, 0);
-    tap_rmtree(dir);
-    free(dir);
-    return tap_done();
+    return th_done();
 }

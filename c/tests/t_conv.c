@@ -1,47 +1,13 @@
 /*
  * t_conv.c - what modules see: pam_get_user, pam_get_authtok, prompts,
- * module data and the fail delay (PAM-SEMANTICS.md 4.1-4.3, 4.5, 6), driven
- * through a test module reached by the resolver and a scripted conversation.
+ * module data and the fail delay, as Linux-PAM's helpers and conversation
+ * rules have them, driven through a test module reached by the resolver
+ * and the harness's scripted conversation.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "tap.h"
-#include "trex_pam_module.h"
-
-/* ---- a scripted conversation ------------------------------------------------ */
-struct step { int style; const char *text; const char *answer; int rc; };
-static const struct step *script;
-static int nsteps, pos, calls;
-static char seen[4096];
-
-static int conv_fn(int n, const struct trex_pam_message **m, struct trex_pam_response **r, void *d)
-{
-    struct trex_pam_response *out;
-    calls++;
-    if (n != 1)
-        return TREX_PAM_CONV_ERR;
-    snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "[%d:%s]", m[0]->msg_style, m[0]->msg);
-    if (pos >= nsteps)
-        return TREX_PAM_CONV_ERR;
-    const struct step *s = &script[pos++];
-    if (s->rc != TREX_PAM_SUCCESS)
-        return s->rc;
-    if ((out = calloc(1, sizeof *out)) == NULL)
-        return TREX_PAM_BUF_ERR;
-    out->resp = s->answer ? strdup(s->answer) : NULL;
-    *r = out;
-    return TREX_PAM_SUCCESS;
-}
-
-static void set_script(const struct step *s, int n)
-{
-    script = s;
-    nsteps = n;
-    pos = 0;
-    calls = 0;
-    seen[0] = '\0';
-}
+#include "harness.h"
 
 /* ---- the test module: each hook runs the current body -------------------------- */
 typedef int (*body_fn)(trex_pam_handle_t *h, int flags, int argc, const char **argv);
@@ -62,27 +28,7 @@ static const struct trex_pam_module testmod = {
     TREX_PAM_MODULE_ABI, "test", hook, hook, hook, hook, hook, hook, release, NULL
 };
 
-static int resolve(trex_pam_handle_t *pamh, void *data, const char *name, const struct trex_pam_module **mod, void **inst)
-{
-    if (strcmp(name, "test:mod") != 0)
-        return TREX_PAM_MODULE_UNKNOWN;
-    *mod = &testmod;
-    *inst = NULL;
-    return TREX_PAM_SUCCESS;
-}
-
-static char *dir;
-
-static trex_pam_handle_t *start_service(const char *service, const char *user)
-{
-    struct trex_pam_conv c = { conv_fn, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = dir, .log_mode = TREX_PAM_LOG_NONE, .resolve = resolve };
-    trex_pam_handle_t *h = NULL;
-    int rc = trex_pam_start_opts(service, user, &c, &o, &h);
-    if (rc != TREX_PAM_SUCCESS)
-        tap_diag("start: %d", rc);
-    return h;
-}
+static const struct th_module modules[] = { { "test:mod", &testmod }, { NULL, NULL } };
 
 /* ---- get_user ---------------------------------------------------------------------- */
 static const char *got_user;
@@ -100,73 +46,66 @@ static void test_get_user(void)
 {
     trex_pam_handle_t *h;
     const void *v;
-    static const struct step answer_bob[] = { { TREX_PAM_PROMPT_ECHO_ON, "login:", "bob", 0 } };
-    static const struct step fail[] = { { 2, "login:", NULL, TREX_PAM_CONV_ERR } };
-    static const struct step buf[] = { { 2, "login:", NULL, TREX_PAM_BUF_ERR } };
-    static const struct step noanswer[] = { { 2, "login:", NULL, 0 } };
-    static const struct step other[] = { { 2, "login:", NULL, TREX_PAM_AUTH_ERR } };
-    static const struct step again[] = { { 2, "login:", NULL, TREX_PAM_CONV_AGAIN },
-                                          { 2, "login:", "carol", 0 } };
 
     body = b_get_user;
-    h = start_service("svc", "alice");
-    set_script(NULL, 0);
+    h = th_start("svc", "alice");
+    th_answers(0);
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "get_user: PAM_USER set, no prompt");
-    tap_is_int(calls, 0, "... the conversation was not called");
+    tap_is_int(th_conv_calls(), 0, "... the conversation was not called");
     tap_is_str(got_user, "alice", "... returns the item");
     trex_pam_end(h, 0);
 
-    h = start_service("svc", "");
+    h = th_start("svc", "");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "get_user: empty user is a user");
-    tap_is_int(calls, 0, "... no prompt");
+    tap_is_int(th_conv_calls(), 0, "... no prompt");
     trex_pam_end(h, 0);
 
-    h = start_service("svc", NULL);
-    set_script(answer_bob, 1);
+    h = th_start("svc", NULL);
+    th_answers(1, "bob");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "get_user prompts");
-    tap_is_str(seen, "[2:login:]", "default prompt 'login:' with ECHO_ON");
+    tap_is_str(th_seen(), "ECHO:login:", "default prompt 'login:' with ECHO_ON");
     tap_is_str((trex_pam_get_item(h, TREX_PAM_USER, &v), (const char *)v), "bob", "answer becomes PAM_USER");
     trex_pam_end(h, 0);
 
-    h = start_service("svc", NULL);
+    h = th_start("svc", NULL);
     trex_pam_set_item(h, TREX_PAM_USER_PROMPT, "Who: ");
-    set_script((const struct step[]){ { 2, "Who: ", "dave", 0 } }, 1);
+    th_answers(1, "dave");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "PAM_USER_PROMPT");
-    tap_is_str(seen, "[2:Who: ]", "... used as the prompt");
+    tap_is_str(th_seen(), "ECHO:Who: ", "... used as the prompt");
     trex_pam_end(h, 0);
 
     body = b_get_user_prompt;
-    h = start_service("svc", NULL);
+    h = th_start("svc", NULL);
     trex_pam_set_item(h, TREX_PAM_USER_PROMPT, "Who: ");
-    set_script((const struct step[]){ { 2, "x", "erin", 0 } }, 1);
+    th_answers(1, "erin");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "explicit prompt");
-    tap_is_str(seen, "[2:Name please: ]", "... wins over PAM_USER_PROMPT");
+    tap_is_str(th_seen(), "ECHO:Name please: ", "... wins over PAM_USER_PROMPT");
     trex_pam_end(h, 0);
 
     body = b_get_user;
-    h = start_service("svc", NULL);
-    set_script(fail, 1);
+    h = th_start("svc", NULL);
+    th_answers(1, th_fail(TREX_PAM_CONV_ERR));
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_CONV_ERR, "conversation failure: CONV_ERR");
-    set_script(answer_bob, 1);
+    th_answers(1, "bob");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_CONV_ERR, "failure is sticky across calls");
-    tap_is_int(calls, 0, "... without prompting again");
+    tap_is_int(th_conv_calls(), 0, "... without prompting again");
     trex_pam_set_item(h, TREX_PAM_USER_PROMPT, "login:");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "setting PAM_USER_PROMPT clears it");
     trex_pam_end(h, 0);
 
-    h = start_service("svc", NULL);
-    set_script(buf, 1);
+    h = th_start("svc", NULL);
+    th_answers(1, th_fail(TREX_PAM_BUF_ERR));
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_BUF_ERR, "BUF_ERR kept");
     trex_pam_set_item(h, TREX_PAM_USER, NULL);
-    set_script(noanswer, 1);
+    th_answers(1, NULL);
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_CONV_ERR, "setting PAM_USER clears it; NULL answer: CONV_ERR");
-    trex_pam_set_item(h, TREX_PAM_CONV, &(struct trex_pam_conv){ conv_fn, NULL });
-    set_script(other, 1);
+    trex_pam_set_item(h, TREX_PAM_CONV, &(struct trex_pam_conv){ th_conv, NULL });
+    th_answers(1, th_fail(TREX_PAM_AUTH_ERR));
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_CONV_ERR, "setting PAM_CONV clears it; other codes: CONV_ERR");
     trex_pam_end(h, 0);
 
-    h = start_service("svc", NULL);
-    set_script(again, 2);
+    h = th_start("svc", NULL);
+    th_answers(2, th_fail(TREX_PAM_CONV_AGAIN), "carol");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_INCOMPLETE, "CONV_AGAIN: the module returns INCOMPLETE ...");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "... resumes with the same prompt");
     tap_is_str((trex_pam_get_item(h, TREX_PAM_USER, &v), (const char *)v), "carol", "... and gets the user");
@@ -195,50 +134,54 @@ static int b_reuse(trex_pam_handle_t *h, int f, int argc, const char **argv)
     return b_get_authtok(h, f, argc, argv);
 }
 
-static int authtok_case(const char *service, int chauthtok, const struct step *s, int n,
-                        const char *want_seen, int want_rc, const char *name)
+/* The answers of one case: "secret" once or twice, "secret" then
+ * "secreT", or a failing conversation. */
+enum { PW, PW2, MISMATCH, FAILS };
+
+static int authtok_case(const char *service, int chauthtok, int answers, const char *want_seen, int want_rc,
+                        const char *name)
 {
-    trex_pam_handle_t *h = start_service(service, "alice");
+    trex_pam_handle_t *h = th_start(service, "alice");
     int rc;
-    set_script(s, n);
+    switch (answers) {
+    case PW: th_answers(1, "secret"); break;
+    case PW2: th_answers(2, "secret", "secret"); break;
+    case MISMATCH: th_answers(2, "secret", "secreT"); break;
+    default: th_answers(1, th_fail(TREX_PAM_CONV_ERR)); break;
+    }
     rc = chauthtok ? trex_pam_chauthtok(h, 0) : trex_pam_authenticate(h, 0);
     tap_is_int(rc, want_rc, "%s: status", name);
-    tap_is_str(seen, want_seen, "%s: prompts", name);
+    tap_is_str(th_seen(), want_seen, "%s: prompts", name);
     trex_pam_end(h, 0);
     return rc;
 }
 
 static void test_get_authtok(void)
 {
-    static const struct step pw[] = { { 1, "", "secret", 0 } };
-    static const struct step pw2[] = { { 1, "", "secret", 0 }, { 1, "", "secret", 0 } };
-    static const struct step mismatch[] = { { 1, "", "secret", 0 }, { 1, "", "secreT", 0 }, { 3, "", NULL, 0 } };
-    static const struct step fails[] = { { 1, "", NULL, TREX_PAM_CONV_ERR }, { 3, "", NULL, 0 } };
-
     body = b_get_authtok;
     tok_item = TREX_PAM_AUTHTOK;
     tok_prompt = NULL;
-    authtok_case("one", 0, pw, 1, "[1:Password: ]", TREX_PAM_SUCCESS, "auth prompt");
-    authtok_case("one", 0, fails, 1, "[1:Password: ]", TREX_PAM_AUTHTOK_ERR, "conv failure: AUTHTOK_ERR");
-    authtok_case("reuse", 0, pw, 1, "[1:Password: ]", TREX_PAM_SUCCESS, "second module reuses the token");
-    authtok_case("firstpass", 0, pw, 1, "", TREX_PAM_AUTH_ERR, "use_first_pass without a token: AUTH_ERR");
-    authtok_case("one", 1, pw2, 2, "[1:New password: ][1:Retype new password: ]", TREX_PAM_SUCCESS,
+    authtok_case("one", 0, PW, "PROMPT:Password: ", TREX_PAM_SUCCESS, "auth prompt");
+    authtok_case("one", 0, FAILS, "PROMPT:Password: ", TREX_PAM_AUTHTOK_ERR, "conv failure: AUTHTOK_ERR");
+    authtok_case("reuse", 0, PW, "PROMPT:Password: ", TREX_PAM_SUCCESS, "second module reuses the token");
+    authtok_case("firstpass", 0, PW, "", TREX_PAM_AUTH_ERR, "use_first_pass without a token: AUTH_ERR");
+    authtok_case("one", 1, PW2, "PROMPT:New password: |PROMPT:Retype new password: ", TREX_PAM_SUCCESS,
                  "chauthtok: new password asked twice");
-    authtok_case("one", 1, mismatch, 3,
-                 "[1:New password: ][1:Retype new password: ][3:Sorry, passwords do not match.]",
+    authtok_case("one", 1, MISMATCH,
+                 "PROMPT:New password: |PROMPT:Retype new password: |ERR:Sorry, passwords do not match.",
                  TREX_PAM_TRY_AGAIN, "mismatch: TRY_AGAIN and a message");
-    authtok_case("one", 1, fails, 2, "[1:New password: ][3:Password change has been aborted.]",
+    authtok_case("one", 1, FAILS, "PROMPT:New password: |ERR:Password change has been aborted.",
                  TREX_PAM_AUTHTOK_ERR, "chauthtok conv failure");
-    authtok_case("typed", 1, pw2, 2, "[1:New UNIX password: ][1:Retype new UNIX password: ]",
+    authtok_case("typed", 1, PW2, "PROMPT:New UNIX password: |PROMPT:Retype new UNIX password: ",
                  TREX_PAM_SUCCESS, "authtok_type= in prompts");
-    authtok_case("useauthtok", 1, pw2, 2, "", TREX_PAM_AUTHTOK_ERR, "use_authtok without a token: AUTHTOK_ERR");
+    authtok_case("useauthtok", 1, PW2, "", TREX_PAM_AUTHTOK_ERR, "use_authtok without a token: AUTHTOK_ERR");
     tok_item = TREX_PAM_OLDAUTHTOK;
-    authtok_case("one", 1, pw, 1, "[1:Current password: ]", TREX_PAM_SUCCESS,
+    authtok_case("one", 1, PW, "PROMPT:Current password: ", TREX_PAM_SUCCESS,
                  "old password in chauthtok: asked once, kept between the two passes");
-    authtok_case("one", 0, pw, 1, "[1:Current password: ]", TREX_PAM_SUCCESS, "old password outside chauthtok");
+    authtok_case("one", 0, PW, "PROMPT:Current password: ", TREX_PAM_SUCCESS, "old password outside chauthtok");
     tok_item = TREX_PAM_AUTHTOK;
     tok_prompt = "PIN: ";
-    authtok_case("one", 1, pw2, 2, "[1:PIN: ][1:Retype PIN: ]", TREX_PAM_SUCCESS, "explicit prompt and its retype");
+    authtok_case("one", 1, PW2, "PROMPT:PIN: |PROMPT:Retype PIN: ", TREX_PAM_SUCCESS, "explicit prompt and its retype");
     tok_prompt = NULL;
 }
 
@@ -267,7 +210,7 @@ static int b_data(trex_pam_handle_t *h, int f, int argc, const char **argv)
 
 static void test_data(void)
 {
-    trex_pam_handle_t *h = start_service("svc", "alice");
+    trex_pam_handle_t *h = th_start("svc", "alice");
     const void *d;
     body = b_data;
     cleanup_log[0] = '\0';
@@ -283,15 +226,7 @@ static void test_data(void)
     tap_is_int(released, 1, "the module instance was released once");
 }
 
-/* ---- fail delay ------------------------------------------------------------------------- */
-static unsigned int delay_got;
-static int delay_status, delay_calls;
-static void delay_fn(int status, unsigned int usec, void *appdata)
-{
-    delay_status = status;
-    delay_got = usec;
-    delay_calls++;
-}
+/* ---- fail delay: the harness's th_delay records the calls --------------------------- */
 static unsigned int want_delay;
 static int want_rc;
 static int b_delay(trex_pam_handle_t *h, int f, int argc, const char **argv)
@@ -303,45 +238,45 @@ static int b_delay(trex_pam_handle_t *h, int f, int argc, const char **argv)
 
 static void test_delay(void)
 {
-    trex_pam_handle_t *h = start_service("svc", "alice");
+    trex_pam_handle_t *h = th_start("svc", "alice");
     body = b_delay;
-    tap_is_int(trex_pam_set_item(h, TREX_PAM_FAIL_DELAY, (const void *)delay_fn), TREX_PAM_SUCCESS, "set PAM_FAIL_DELAY");
+    tap_is_int(trex_pam_set_item(h, TREX_PAM_FAIL_DELAY, (const void *)th_delay), TREX_PAM_SUCCESS, "set PAM_FAIL_DELAY");
     want_delay = 2000000;
     want_rc = TREX_PAM_AUTH_ERR;
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR, "failing authenticate");
-    tap_is_int(delay_calls, 1, "the delay function was called");
-    tap_is_int(delay_status, TREX_PAM_AUTH_ERR, "... with the status");
-    tap_ok(delay_got >= 1000000 && delay_got < 3000000, "... and a delay in [0.5, 1.5) x 2 s (%u)", delay_got);
+    tap_is_int(th_delay_calls(), 1, "the delay function was called");
+    tap_is_int(th_delay_status(), TREX_PAM_AUTH_ERR, "... with the status");
+    tap_ok(th_delay_usec() >= 1000000 && th_delay_usec() < 3000000, "... and a delay in [0.5, 1.5) x 2 s (%u)",
+           th_delay_usec());
     want_rc = TREX_PAM_SUCCESS;
     want_delay = 0;
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "succeeding authenticate");
-    tap_is_int(delay_calls, 2, "the function is called on success too");
-    tap_ok(delay_got >= 1000000, "a request of 0 never lowers the stored base (stale %u)", delay_got);
+    tap_is_int(th_delay_calls(), 2, "the function is called on success too");
+    tap_ok(th_delay_usec() >= 1000000, "a request of 0 never lowers the stored base (stale %u)", th_delay_usec());
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_SUCCESS, "acct_mgmt");
-    tap_is_int(delay_calls, 2, "no delay outside authenticate/chauthtok");
+    tap_is_int(th_delay_calls(), 2, "no delay outside authenticate/chauthtok");
     tap_is_int(trex_pam_fail_delay(NULL, 1), TREX_PAM_SYSTEM_ERR, "fail_delay NULL handle");
     trex_pam_end(h, 0);
 }
 
 int main(void)
 {
-    dir = tap_tmpdir();
-    if (dir == NULL ||
-        tap_write_file(dir, "svc", "auth required test:mod\naccount required test:mod\n"
-                                   "password required test:mod\nsession required test:mod\n") ||
-        tap_write_file(dir, "one", "auth required test:mod\npassword required test:mod\n") ||
-        tap_write_file(dir, "typed", "password required test:mod authtok_type=UNIX\n") ||
-        tap_write_file(dir, "useauthtok", "password required test:mod use_authtok\n") ||
-        tap_write_file(dir, "firstpass", "auth required test:mod use_first_pass\n") ||
-        tap_write_file(dir, "reuse", "auth required test:mod\nauth required test:mod reuse\n")) {
-        printf("Bail out! cannot write the test configuration\n");
-        return 1;
-    }
+    static const struct th_text files[] = {
+        { "svc", "auth required test:mod\naccount required test:mod\n"
+                 "password required test:mod\nsession required test:mod\n" },
+        { "one", "auth required test:mod\npassword required test:mod\n" },
+        { "typed", "password required test:mod authtok_type=UNIX\n" },
+        { "useauthtok", "password required test:mod use_authtok\n" },
+        { "firstpass", "auth required test:mod use_first_pass\n" },
+        { "reuse", "auth required test:mod\nauth required test:mod reuse\n" },
+        { NULL, NULL }
+    };
+
+    th_modules(modules);
+    th_files(files);
     test_get_user();
     test_get_authtok();
     test_data();
     test_delay();
-    tap_rmtree(dir);
-    free(dir);
-    return tap_done();
+    return th_done();
 }

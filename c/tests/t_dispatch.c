@@ -1,6 +1,7 @@
 /*
- * t_dispatch.c - stack evaluation (PAM-SEMANTICS.md section 1): every row of
- * the truth table 1.8 with the built-in debug module (pam_debug), replayed
+ * t_dispatch.c - stack evaluation as Linux-PAM's _pam_dispatch does it:
+ * every row of a truth table of 2-3 line auth stacks (measured on Linux-PAM
+ * 1.5.2) with the built-in debug module (pam_debug), replayed
  * setcred/close_session, chauthtok's two passes, INCOMPLETE and resume,
  * re-entrancy, out-of-range codes, missing modules and hooks, and reloading
  * the stack when PAM_SERVICE changes.
@@ -11,38 +12,8 @@
 #include <syslog.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "tap.h"
+#include "harness.h"
 #include "impl.h"
-
-static char *dir;
-
-/* ---- recording conversation: every TEXT_INFO, comma-separated ------------------ */
-static char msgs[4096];
-
-static void note(char *buf, size_t size, const char *text)
-{
-    size_t n = strlen(buf);
-    snprintf(buf + n, size - n, "%s%s", n && buf[n - 1] != '|' ? "," : "", text);
-}
-
-static int rec_conv(int n, const struct trex_pam_message **m, struct trex_pam_response **r, void *d)
-{
-    for (int i = 0; i < n; i++) {
-        if (m[i]->msg_style != TREX_PAM_TEXT_INFO)
-            return TREX_PAM_CONV_ERR;
-        note(msgs, sizeof msgs, m[i]->msg);
-    }
-    *r = calloc((size_t)n, sizeof **r);
-    return *r ? TREX_PAM_SUCCESS : TREX_PAM_BUF_ERR;
-}
-
-/* ---- captured log ----------------------------------------------------------------- */
-static char logbuf[8192];
-static void log_cb(void *data, int prio, const char *line)
-{
-    size_t n = strlen(logbuf);
-    snprintf(logbuf + n, sizeof logbuf - n, "%s\n", line);
-}
 
 /* ---- test module "test:rec" --------------------------------------------------------
  * Arguments: id=X (sends the TEXT_INFO "X" when called), <event>=N or TOKEN
@@ -158,39 +129,18 @@ static const struct trex_pam_module authonly = {
     TREX_PAM_MODULE_ABI, "authonly", rec_auth, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 };
 
-static int resolve(trex_pam_handle_t *pamh, void *data, const char *name, const struct trex_pam_module **mod, void **inst)
-{
-    *inst = NULL;
-    if (strcmp(name, "test:rec") == 0)
-        *mod = &recmod;
-    else if (strcmp(name, "test:authonly") == 0)
-        *mod = &authonly;
-    else
-        return TREX_PAM_MODULE_UNKNOWN;
-    return TREX_PAM_SUCCESS;
-}
+static const struct th_module modules[] = {
+    { "test:rec", &recmod }, { "test:authonly", &authonly }, { NULL, NULL }
+};
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
+/* A handle for "user" on service; the log starts afresh. The modules'
+ * TEXT_INFO messages are th_infos(). */
 static trex_pam_handle_t *start(const char *service)
 {
-    struct trex_pam_conv c = { rec_conv, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = dir, .log_mode = TREX_PAM_LOG_CALLBACK, .log_fn = log_cb, .resolve = resolve };
-    trex_pam_handle_t *h = NULL;
-    int rc;
-
-    logbuf[0] = '\0';
-    rc = trex_pam_start_opts(service, "user", &c, &o, &h);
-    if (rc != TREX_PAM_SUCCESS)
-        tap_diag("start %s: %d", service, rc);
-    return h;
-}
-
-static void clear_dir(void)
-{
-    tap_rmtree(dir);
-    free(dir);
-    dir = tap_tmpdir();
+    th_log_reset();
+    return th_start(service, "user");
 }
 
 static int call(trex_pam_handle_t *h, char op)
@@ -393,20 +343,22 @@ static const struct row rows[] = {
 
 static void test_truth_table(void)
 {
+    char msgs[1024];
+
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         const struct row *r = &rows[i];
         trex_pam_handle_t *h;
 
-        clear_dir();
-        tap_write_file(dir, "svc", r->svc);
+        th_dir_clear();
+        th_file("svc", r->svc);
         if (r->inc)
-            tap_write_file(dir, "inc", r->inc);
+            th_file("inc", r->inc);
         h = start("svc");
         msgs[0] = '\0';
         for (size_t k = 0; r->ops[k]; k++) {
-            if (k > 0)
-                strcat(msgs, "|");
+            th_seen_reset();
             tap_is_int(call(h, r->ops[k]), r->want[k], "row %s: call %c", r->name, r->ops[k]);
+            snprintf(msgs + strlen(msgs), sizeof msgs - strlen(msgs), "%s%s", k > 0 ? "|" : "", th_infos());
         }
         tap_is_str(msgs, r->msgs, "row %s: modules run", r->name);
         trex_pam_end(h, 0);
@@ -419,79 +371,79 @@ static void test_incomplete(void)
 {
     trex_pam_handle_t *h;
 
-    clear_dir();
-    tap_write_file(dir, "svc",
+    th_dir_clear();
+    th_file("svc",
                    "auth required test:rec id=A settok=secret auth=auth_err\n"
                    "auth substack inc\n"
                    "auth required test:rec id=C\n"
                    "account required test:rec id=M showtok\n"
                    "password required test:rec id=P incomplete=1 flags\n");
-    tap_write_file(dir, "inc", "auth required test:rec id=B incomplete=1 showtok\n"
+    th_file("inc", "auth required test:rec id=B incomplete=1 showtok\n"
                                "auth [success=reset] test:rec id=D\n");
     h = start("svc");
-    msgs[0] = '\0';
+    th_seen_reset();
     incomplete_left = 1;
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_INCOMPLETE, "INCOMPLETE returned at once");
-    tap_is_str(msgs, "A,B,tok=secret", "... after A and B");
-    msgs[0] = '\0';
+    tap_is_str(th_infos(), "A,B,tok=secret", "... after A and B");
+    th_seen_reset();
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_ABORT, "another function meanwhile: ABORT");
     tap_is_int(trex_pam_setcred(h, 0), TREX_PAM_ABORT, "... setcred too");
     tap_is_int(trex_pam_chauthtok(h, 0), TREX_PAM_ABORT, "... chauthtok too");
-    tap_is_str(msgs, "", "... nothing ran");
-    tap_ok(strstr(logbuf, "failed to re-exec stack") != NULL, "... and it is logged");
-    msgs[0] = '\0';
+    tap_is_str(th_infos(), "", "... nothing ran");
+    tap_ok(th_logged("failed to re-exec stack"), "... and it is logged");
+    th_seen_reset();
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR,
                "the same function resumes; reset restores the state saved before the INCOMPLETE");
-    tap_is_str(msgs, "B,tok=NULL,D,C", "... at B (the ABORTed calls cleared the token)");
-    msgs[0] = '\0';
+    tap_is_str(th_infos(), "B,tok=NULL,D,C", "... at B (the ABORTed calls cleared the token)");
+    th_seen_reset();
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_SUCCESS, "afterwards other functions run");
-    tap_is_str(msgs, "M,tok=NULL", "... and the token was cleared after authenticate");
+    tap_is_str(th_infos(), "M,tok=NULL", "... and the token was cleared after authenticate");
     trex_pam_end(h, 0);
 
     /* tokens survive an INCOMPLETE: B sees A's token when resumed in the same call chain */
-    clear_dir();
-    tap_write_file(dir, "svc", "auth required test:rec id=A settok=secret\n"
+    th_dir_clear();
+    th_file("svc", "auth required test:rec id=A settok=secret\n"
                                "auth required test:rec id=B incomplete=1 showtok\n");
     h = start("svc");
-    msgs[0] = '\0';
+    th_seen_reset();
     incomplete_left = 1;
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_INCOMPLETE, "INCOMPLETE after a token was set");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "... resumed");
-    tap_is_str(msgs, "A,B,tok=secret,B,tok=secret", "... the token was not cleared in between");
+    tap_is_str(th_infos(), "A,B,tok=secret,B,tok=secret", "... the token was not cleared in between");
     trex_pam_end(h, 0);
 
     /* chauthtok remembers the pass */
-    clear_dir();
-    tap_write_file(dir, "svc", "password required test:rec id=P incomplete=1 flags\n"
+    th_dir_clear();
+    th_file("svc", "password required test:rec id=P incomplete=1 flags\n"
                                "password required test:rec id=Q flags\n");
     h = start("svc");
-    msgs[0] = '\0';
+    th_seen_reset();
     incomplete_left = 1;
     tap_is_int(trex_pam_chauthtok(h, TREX_PAM_SILENT), TREX_PAM_INCOMPLETE, "chauthtok: INCOMPLETE in pass 1");
     tap_is_int(trex_pam_chauthtok(h, TREX_PAM_SILENT), TREX_PAM_SUCCESS, "... resumed");
-    tap_is_str(msgs, "P,flags=0xc000,P,flags=0xc000,Q,flags=0xc000,P,flags=0xa000,Q,flags=0xa000",
+    tap_is_str(th_infos(), "P,flags=0xc000,P,flags=0xc000,Q,flags=0xc000,P,flags=0xa000,Q,flags=0xa000",
                "... pass 1 resumed at P, then pass 2");
-    msgs[0] = '\0';
-    tap_write_file(dir, "svc", "password required test:rec id=P flags\n"
+    th_seen_reset();
+    th_file("svc", "password required test:rec id=P flags\n"
                                "password required test:rec id=Q incomplete_update flags\n");
     trex_pam_set_item(h, TREX_PAM_SERVICE, "svc");
     incomplete_left = 1;
     tap_is_int(trex_pam_chauthtok(h, 0), TREX_PAM_INCOMPLETE, "chauthtok: INCOMPLETE in pass 2");
     tap_is_int(trex_pam_chauthtok(h, 0), TREX_PAM_SUCCESS, "... resumed");
-    tap_is_str(msgs, "P,flags=0x4000,Q,flags=0x4000,P,flags=0x2000,Q,flags=0x2000,Q,flags=0x2000",
+    tap_is_str(th_infos(), "P,flags=0x4000,Q,flags=0x4000,P,flags=0x2000,Q,flags=0x2000,Q,flags=0x2000",
                "... pass 2 resumed at Q, pass 1 not run again");
     trex_pam_end(h, 0);
 
     /* any function may be interrupted */
-    clear_dir();
-    tap_write_file(dir, "svc", "session required test:rec id=S incomplete=1\n");
+    th_dir_clear();
+    th_file("svc", "session required test:rec id=S incomplete=1\n");
     h = start("svc");
-    msgs[0] = '\0';
+    th_seen_reset();
     incomplete_left = 1;
     tap_is_int(trex_pam_open_session(h, 0), TREX_PAM_INCOMPLETE, "open_session: INCOMPLETE");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_ABORT, "... authenticate meanwhile: ABORT");
     tap_is_int(trex_pam_open_session(h, 0), TREX_PAM_SUCCESS, "... open_session resumes");
-    tap_is_str(msgs, "S,S", "... at the same module");
+    tap_is_str(th_infos(), "S,S", "... at the same module");
     trex_pam_end(h, 0);
 }
 
@@ -501,24 +453,24 @@ static void test_chauthtok(void)
 {
     trex_pam_handle_t *h;
 
-    clear_dir();
-    tap_write_file(dir, "svc", "password required test:rec id=P flags showtok settok=new\n"
+    th_dir_clear();
+    th_file("svc", "password required test:rec id=P flags showtok settok=new\n"
                                "account required test:rec id=M showtok\n");
     h = start("svc");
-    msgs[0] = '\0';
+    th_seen_reset();
     tap_is_int(trex_pam_chauthtok(h, 0), TREX_PAM_SUCCESS, "chauthtok");
-    tap_is_str(msgs, "P,flags=0x4000,tok=NULL,P,flags=0x2000,tok=new",
+    tap_is_str(th_infos(), "P,flags=0x4000,tok=NULL,P,flags=0x2000,tok=new",
                "flags PRELIM then UPDATE; the token survives between the passes");
-    msgs[0] = '\0';
+    th_seen_reset();
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_SUCCESS, "acct_mgmt");
-    tap_is_str(msgs, "M,tok=NULL", "... the token was cleared after chauthtok");
-    msgs[0] = '\0';
+    tap_is_str(th_infos(), "M,tok=NULL", "... the token was cleared after chauthtok");
+    th_seen_reset();
     tap_is_int(trex_pam_chauthtok(h, TREX_PAM_PRELIM_CHECK), TREX_PAM_SYSTEM_ERR, "app's PRELIM_CHECK: SYSTEM_ERR");
     tap_is_int(trex_pam_chauthtok(h, TREX_PAM_UPDATE_AUTHTOK | TREX_PAM_SILENT), TREX_PAM_SYSTEM_ERR,
                "app's UPDATE_AUTHTOK: SYSTEM_ERR");
-    tap_is_str(msgs, "", "... nothing ran");
+    tap_is_str(th_infos(), "", "... nothing ran");
     tap_is_int(trex_pam_chauthtok(h, TREX_PAM_CHANGE_EXPIRED_AUTHTOK), TREX_PAM_SUCCESS, "other flags pass");
-    tap_is_str(msgs, "P,flags=0x4020,tok=NULL,P,flags=0x2020,tok=new", "... to the modules");
+    tap_is_str(th_infos(), "P,flags=0x4020,tok=NULL,P,flags=0x2020,tok=new", "... to the modules");
     trex_pam_end(h, 0);
 }
 
@@ -528,24 +480,24 @@ static void test_flags_tokens(void)
 {
     trex_pam_handle_t *h;
 
-    clear_dir();
-    tap_write_file(dir, "svc", "auth required test:rec id=A flags showtok settok=pw\n"
+    th_dir_clear();
+    th_file("svc", "auth required test:rec id=A flags showtok settok=pw\n"
                                "account required test:rec id=M showtok settok=acct\n"
                                "session required test:rec id=S showtok\n");
     h = start("svc");
-    msgs[0] = '\0';
+    th_seen_reset();
     tap_is_int(trex_pam_setcred(h, 0), TREX_PAM_SUCCESS, "setcred");
-    tap_is_str(msgs, "A,flags=0x0002,tok=NULL", "setcred with flags 0 passes ESTABLISH_CRED");
-    msgs[0] = '\0';
+    tap_is_str(th_infos(), "A,flags=0x0002,tok=NULL", "setcred with flags 0 passes ESTABLISH_CRED");
+    th_seen_reset();
     trex_pam_setcred(h, TREX_PAM_DELETE_CRED | TREX_PAM_SILENT);
-    tap_is_str(msgs, "A,flags=0x8004,tok=pw", "other setcred flags unchanged; setcred keeps tokens");
-    msgs[0] = '\0';
+    tap_is_str(th_infos(), "A,flags=0x8004,tok=pw", "other setcred flags unchanged; setcred keeps tokens");
+    th_seen_reset();
     trex_pam_authenticate(h, TREX_PAM_SILENT | TREX_PAM_DISALLOW_NULL_AUTHTOK);
-    tap_is_str(msgs, "A,flags=0x8001,tok=NULL", "authenticate clears tokens before; flags unvalidated");
-    msgs[0] = '\0';
+    tap_is_str(th_infos(), "A,flags=0x8001,tok=NULL", "authenticate clears tokens before; flags unvalidated");
+    th_seen_reset();
     trex_pam_acct_mgmt(h, 0);
     trex_pam_open_session(h, 0);
-    tap_is_str(msgs, "M,tok=NULL,S,tok=acct", "cleared after authenticate; acct's token reaches open_session");
+    tap_is_str(th_infos(), "M,tok=NULL,S,tok=acct", "cleared after authenticate; acct's token reaches open_session");
     trex_pam_end(h, 0);
 }
 
@@ -559,46 +511,46 @@ static void test_misc(void)
     for (int i = 0; i < 6; i++)
         tap_is_int(call(NULL, "acmoxp"[i]), TREX_PAM_SYSTEM_ERR, "NULL handle: call %c", "acmoxp"[i]);
 
-    clear_dir();
-    tap_write_file(dir, "svc", "auth required test:rec id=A reenter\n");
+    th_dir_clear();
+    th_file("svc", "auth required test:rec id=A reenter\n");
     h = start("svc");
     trace[0] = '\0';
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "a module calling the service functions");
     snprintf(want, sizeof want, "%d,%d,%d,%d,%d,%d,%d", 4, 4, 4, 4, 4, 4, 4);
     tap_is_str(trace, want, "... gets SYSTEM_ERR from all of them and from end");
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_PERM_DENIED, "the handle still works afterwards");
-    tap_ok(strstr(logbuf, "no modules loaded for `svc' service") != NULL, "empty stack is logged");
+    tap_ok(th_logged("no modules loaded for `svc' service"), "empty stack is logged");
     trex_pam_end(h, 0);
 
     /* PAM_SERVICE change reloads the stack and forgets recorded results */
-    clear_dir();
-    tap_write_file(dir, "one", "auth sufficient debug auth=success cred=cred_err\n"
+    th_dir_clear();
+    th_file("one", "auth sufficient debug auth=success cred=cred_err\n"
                                "auth required debug auth=auth_err cred=cred_expired\n");
-    tap_write_file(dir, "two", "auth required debug auth=perm_denied cred=success\n");
+    th_file("two", "auth required debug auth=perm_denied cred=success\n");
     h = start("one");
-    msgs[0] = '\0';
+    th_seen_reset();
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "service one");
     tap_is_int(trex_pam_set_item(h, TREX_PAM_SERVICE, "TWO"), TREX_PAM_SUCCESS, "set PAM_SERVICE");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_PERM_DENIED, "service two's stack runs");
     tap_is_int(trex_pam_set_item(h, TREX_PAM_SERVICE, "one"), TREX_PAM_SUCCESS, "back to one");
     tap_is_int(trex_pam_setcred(h, 0), TREX_PAM_CRED_EXPIRED, "setcred after the reload: nothing recorded");
-    tap_is_str(msgs, "auth=success,auth=perm_denied,cred=cred_err,cred=cred_expired",
+    tap_is_str(th_infos(), "auth=success,auth=perm_denied,cred=cred_err,cred=cred_expired",
                "... so both setcred modules ran on their own results");
     tap_is_int(trex_pam_set_item(h, TREX_PAM_SERVICE, "nosuch"), TREX_PAM_SUCCESS, "a service without files");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_ABORT, "... and no other: the call gives ABORT");
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_ABORT, "... every time");
-    tap_write_file(dir, "other", "account required debug acct=acct_expired\n");
+    th_file("other", "account required debug acct=acct_expired\n");
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_ACCT_EXPIRED, "... until other exists");
     trex_pam_end(h, 0);
 
     /* the running entry, function and flags are visible to the module (get_authtok) */
-    clear_dir();
-    tap_write_file(dir, "svc", "auth required test:rec ctx\npassword required test:rec ctx\n");
+    th_dir_clear();
+    th_file("svc", "auth required test:rec ctx\npassword required test:rec ctx\n");
     h = start("svc");
-    msgs[0] = '\0';
+    th_seen_reset();
     trex_pam_authenticate(h, TREX_PAM_SILENT);
     trex_pam_chauthtok(h, 0);
-    tap_is_str(msgs, "ctx=ok,ctx=ok,ctx=ok", "the handle names the running entry and flags");
+    tap_is_str(th_infos(), "ctx=ok,ctx=ok,ctx=ok", "the handle names the running entry and flags");
     tap_ok(!h->in_module && h->cur_entry == NULL, "... and forgets them afterwards");
 
     /* a forked child may not use the handle */
@@ -614,44 +566,42 @@ static void test_misc(void)
     trex_pam_end(h, 0);
 
     /* bad jump is logged */
-    clear_dir();
-    tap_write_file(dir, "svc", "auth [success=3] debug\n");
+    th_dir_clear();
+    th_file("svc", "auth [success=3] debug\n");
     h = start("svc");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_PERM_DENIED, "bad jump");
-    tap_ok(strstr(logbuf, "bad jump in stack") != NULL, "... logged");
+    tap_ok(th_logged("bad jump in stack"), "... logged");
     trex_pam_end(h, 0);
 
     /* missing module: logged for auth lines, not for -auth lines */
-    clear_dir();
-    tap_write_file(dir, "svc", "-auth required nosuch1\n auth required nosuch2\n");
+    th_dir_clear();
+    th_file("svc", "-auth required nosuch1\n auth required nosuch2\n");
     h = start("svc");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_MODULE_UNKNOWN, "missing modules");
-    tap_ok(strstr(logbuf, "nosuch1") == NULL, "-auth: not logged");
-    tap_ok(strstr(logbuf, "svc:2: unable to load module \"nosuch2\"") != NULL, "auth: logged with file:line");
+    tap_ok(!th_logged("nosuch1"), "-auth: not logged");
+    tap_ok(th_logged("svc:2: unable to load module \"nosuch2\""), "auth: logged with file:line");
     trex_pam_end(h, 0);
 
     /* a resolver module is released once at the end, however many lines use it */
-    clear_dir();
-    tap_write_file(dir, "svc", "auth required test:rec id=A\nauth required test:rec id=B\n"
+    th_dir_clear();
+    th_file("svc", "auth required test:rec id=A\nauth required test:rec id=B\n"
                                "account required test:rec\n");
     release_count = 0;
     h = start("svc");
-    msgs[0] = '\0';
+    th_seen_reset();
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "one module, several lines");
-    tap_is_str(msgs, "A,B", "... each line with its own arguments");
+    tap_is_str(th_infos(), "A,B", "... each line with its own arguments");
     trex_pam_end(h, 0);
     tap_is_int(release_count, 1, "... released once");
 }
 
 int main(void)
 {
-    dir = tap_tmpdir();
+    th_modules(modules);
     test_truth_table();
     test_incomplete();
     test_chauthtok();
     test_flags_tokens();
     test_misc();
-    tap_rmtree(dir);
-    free(dir);
-    return tap_done();
+    return th_done();
 }

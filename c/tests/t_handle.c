@@ -1,15 +1,14 @@
 /*
  * t_handle.c - the handle from the application's side: start/end, items,
  * TRex's named items, the environment, strerror and the constants table
- * (PAM-SEMANTICS.md sections 3, 4.4, 4.6).
+ * (Linux-PAM's items, pam_putenv/pam_getenv rules and pam_strerror texts).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "tap.h"
-#include "trex_pam_module.h"
+#include "harness.h"
 
 static int null_conv(int n, const struct trex_pam_message **m, struct trex_pam_response **r, void *d)
 {
@@ -17,12 +16,11 @@ static int null_conv(int n, const struct trex_pam_message **m, struct trex_pam_r
 }
 static const struct trex_pam_conv conv = { null_conv, NULL };
 
-static char *dir;
-
+/* Through trex_pam_start_confdir, the call these tests are about. */
 static trex_pam_handle_t *start(const char *service, const char *user)
 {
     trex_pam_handle_t *h = NULL;
-    int rc = trex_pam_start_confdir(service, user, &conv, dir, &h);
+    int rc = trex_pam_start_confdir(service, user, &conv, th_dir(), &h);
     if (rc != TREX_PAM_SUCCESS)
         tap_diag("start %s: %d", service, rc);
     return h;
@@ -33,10 +31,10 @@ static void test_start_end(void)
     trex_pam_handle_t *h = (trex_pam_handle_t *)&h;   /* must be overwritten */
     const void *v;
 
-    tap_is_int(trex_pam_start_confdir(NULL, "u", &conv, dir, &h), TREX_PAM_SYSTEM_ERR, "start: NULL service");
+    tap_is_int(trex_pam_start_confdir(NULL, "u", &conv, th_dir(), &h), TREX_PAM_SYSTEM_ERR, "start: NULL service");
     tap_ok(h == NULL, "start: *pamh set to NULL on failure");
-    tap_is_int(trex_pam_start_confdir("login", "u", NULL, dir, &h), TREX_PAM_SYSTEM_ERR, "start: NULL conv");
-    tap_is_int(trex_pam_start_confdir("login", "u", &conv, dir, NULL), TREX_PAM_SYSTEM_ERR, "start: NULL pamh");
+    tap_is_int(trex_pam_start_confdir("login", "u", NULL, th_dir(), &h), TREX_PAM_SYSTEM_ERR, "start: NULL conv");
+    tap_is_int(trex_pam_start_confdir("login", "u", &conv, th_dir(), NULL), TREX_PAM_SYSTEM_ERR, "start: NULL pamh");
     tap_is_int(trex_pam_start_confdir("nosuch", "u", &conv, "/nonexistent/dir", &h), TREX_PAM_ABORT,
                "start: confdir that does not exist is ABORT");
     tap_is_int(trex_pam_end(NULL, 0), TREX_PAM_SYSTEM_ERR, "end: NULL handle");
@@ -243,18 +241,13 @@ static void test_fork(void)
 
 int main(void)
 {
-    dir = tap_tmpdir();
-    if (dir == NULL || tap_write_file(dir, "other", "auth required pam_permit.so\n") != 0) {
-        printf("Bail out! cannot make a temporary directory\n");
-        return 1;
-    }
+    if (th_file("other", "auth required pam_permit.so\n") != 0)
+        th_bail("cannot write the test configuration");
     test_start_end();
     test_items();
     test_named();
     test_env();
     test_strerror_constants();
     test_fork();
-    tap_rmtree(dir);
-    free(dir);
-    return tap_done();
+    return th_done();
 }

@@ -26,77 +26,35 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include "tap.h"
-#include "trex_pam.h"
-#include "store.h"
+#include "harness.h"
 #include "storepool.h"
-#include "hash.h"
 
-static char *dir;
 static char db[PATH_MAX], realdb[PATH_MAX];
 static struct tp_hash_policy policy;
 
-/* ---- log, conversation, handles --------------------------------------------- */
-
-static char logbuf[1 << 16];
-static size_t loglen;
-
-static void log_cb(void *data, int prio, const char *line)
-{
-    size_t n = strlen(line);
-    if (loglen + n + 2 < sizeof logbuf) {
-        memcpy(logbuf + loglen, line, n);
-        loglen += n;
-        logbuf[loglen++] = '\n';
-        logbuf[loglen] = '\0';
-    }
-}
-
-static const char *password;         /* the answer to every prompt */
-
-static int conv_fn(int n, const struct trex_pam_message **m, struct trex_pam_response **r, void *d)
-{
-    struct trex_pam_response *out = calloc((size_t)n, sizeof *out);
-    if (out == NULL)
-        return TREX_PAM_BUF_ERR;
-    for (int i = 0; i < n; i++)
-        if (m[i]->msg_style == TREX_PAM_PROMPT_ECHO_OFF || m[i]->msg_style == TREX_PAM_PROMPT_ECHO_ON)
-            out[i].resp = strdup(password != NULL ? password : "");
-    *r = out;
-    return TREX_PAM_SUCCESS;
-}
+/* ---- handles: the cache each call names -------------------------------------- */
 
 static trex_pam_handle_t *start(const char *service, const char *user, struct trex_pam_confcache *cache)
 {
-    struct trex_pam_conv c = { conv_fn, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = dir, .log_mode = TREX_PAM_LOG_CALLBACK,
-                                  .log_fn = log_cb, .cache = cache };
-    trex_pam_handle_t *h = NULL;
-    if (trex_pam_start_opts(service, user, &c, &o, &h) != TREX_PAM_SUCCESS)
-        tap_diag("start %s failed", service);
-    return h;
+    th_cache(cache);
+    return th_start(service, user);
 }
 
 /* authenticate, then acct_mgmt if that succeeded: the first failure's code */
 static int login(const char *service, const char *user, const char *pw,
                  struct trex_pam_confcache *cache)
 {
-    trex_pam_handle_t *h = start(service, user, cache);
-    int rc;
-    password = pw;
-    rc = trex_pam_authenticate(h, 0);
-    if (rc == TREX_PAM_SUCCESS)
-        rc = trex_pam_acct_mgmt(h, 0);
-    trex_pam_end(h, rc);
-    return rc;
+    th_cache(cache);
+    return th_login(service, user, pw);
 }
 
 /* login, then a session opened and closed (the session module's store) */
 static int web_login(const char *user, const char *pw, struct trex_pam_confcache *cache)
 {
-    trex_pam_handle_t *h = start("web", user, cache);
+    trex_pam_handle_t *h;
     int rc;
-    password = pw;
+    th_cache(cache);
+    h = th_start_pass("web", user, pw);
     rc = trex_pam_authenticate(h, 0);
     if (rc == TREX_PAM_SUCCESS)
         rc = trex_pam_acct_mgmt(h, 0);
@@ -196,48 +154,13 @@ static int kernel_locks(void)
 
 /* ---- stores --------------------------------------------------------------------- */
 
-static int add_user(struct tp_store *st, const char *name, const char *pw)
-{
-    struct tp_user u;
-    char h[512];
-    int rc;
-
-    if (tp_hash_make(pw, &policy, h, sizeof h) != 0)
-        return -1;
-    tp_user_init(&u);
-    u.name = strdup(name);
-    u.hash = strdup(h);
-    rc = tp_store_user_add(st, &u);
-    tp_user_clear(&u);
-    return rc == TP_STORE_OK ? 0 : -1;
-}
-
 /* A new store at path with alice's password pw and bob. */
 static int make_store(const char *path, const char *pw)
 {
-    struct tp_store *st = NULL;
-    char err[512];
-    int rc;
-
-    if (tp_store_open(path, TP_STORE_CREATE, &st, err, sizeof err) != TP_STORE_OK) {
-        tap_diag("cannot create %s: %s", path, err);
-        return -1;
-    }
-    rc = add_user(st, "alice", pw) == 0 && add_user(st, "bob", "Bob-pass-123") == 0 ? 0 : -1;
+    struct tp_store *st = th_store(path, TP_STORE_CREATE);
+    int rc = th_user(st, "alice", pw, &policy) == 0 && th_user(st, "bob", "Bob-pass-123", &policy) == 0 ? 0 : -1;
     tp_store_close(st);
     return rc;
-}
-
-static int failures(const char *user)
-{
-    struct tp_store *st = NULL;
-    int64_t latest = 0;
-    int n = -1;
-
-    if (tp_store_open(db, 0, &st, NULL, 0) == TP_STORE_OK)
-        (void)tp_store_fail_count(st, user, 0, &n, &latest);
-    tp_store_close(st);
-    return n;
 }
 
 /* ---- the pool itself -------------------------------------------------------------- */
@@ -289,7 +212,7 @@ static void test_pool(void)
     tap_ok(a.fresh, "... on its own connection");
     tp_lease_end(&a);
     tap_is_int(count_fds(), 0, "... closed when it ends");
-    snprintf(missing, sizeof missing, "%s/nonexistent.db", dir);
+    snprintf(missing, sizeof missing, "%s", th_path("nonexistent.db"));
     tap_is_int(tp_pool_lease(NULL, missing, &a, err, sizeof err), TP_STORE_UNAVAIL, "a missing store: UNAVAIL");
     tap_ok(strstr(err, missing) != NULL, "... the reason names it");
     tap_is_int(tp_pool_lease(NULL, NULL, &a, err, sizeof err), TP_STORE_ERR, "no path: ERR");
@@ -317,9 +240,9 @@ static void test_reuse(void)
     /* two handles alive at once use the one connection in turn */
     h1 = start("login", "alice", cache);
     h2 = start("login", "bob", cache);
-    password = "Alice-pass-1";
+    th_answer_always("Alice-pass-1");
     tap_is_int(trex_pam_authenticate(h1, 0), TREX_PAM_SUCCESS, "two handles: the first authenticates");
-    password = "Bob-pass-123";
+    th_answer_always("Bob-pass-123");
     tap_is_int(trex_pam_authenticate(h2, 0), TREX_PAM_SUCCESS, "two handles: the second authenticates");
     tap_is_int(trex_pam_acct_mgmt(h1, 0), TREX_PAM_SUCCESS, "two handles: acct_mgmt on the first");
     tap_is_int(count_fds(), 1, "... one connection for both");
@@ -338,9 +261,9 @@ static void test_reuse(void)
     /* (from here on the test's own connections may leave a descriptor
      * that SQLite keeps while other connections lock the file) */
     tap_is_int(web_login("bob", "wrong", cache), TREX_PAM_AUTH_ERR, "web stack: a wrong password");
-    tap_is_int(failures("bob"), 1, "... recorded by faillock");
+    tap_is_int(th_fail_count(db, "bob"), 1, "... recorded by faillock");
     tap_is_int(web_login("bob", "Bob-pass-123", cache), TREX_PAM_SUCCESS, "web stack: then the right one");
-    tap_is_int(failures("bob"), 0, "... clears it");
+    tap_is_int(th_fail_count(db, "bob"), 0, "... clears it");
     tap_is_int(marked_fds(), 4, "... still the same four");
 
     trex_pam_confcache_free(cache);
@@ -364,8 +287,8 @@ static void test_replaced(void)
     char fresh[PATH_MAX + 16], moved[PATH_MAX + 16];
     trex_pam_handle_t *h;
 
-    snprintf(fresh, sizeof fresh, "%s/fresh.db", dir);
-    snprintf(moved, sizeof moved, "%s/moved.db", dir);
+    snprintf(fresh, sizeof fresh, "%s", th_path("fresh.db"));
+    snprintf(moved, sizeof moved, "%s", th_path("moved.db"));
 
     tap_is_int(login("login", "alice", "Alice-pass-1", cache), TREX_PAM_SUCCESS, "replaced: a login");
     tap_ok(make_store(fresh, "Alice-pass-2") == 0 && rename(fresh, db) == 0,
@@ -379,14 +302,14 @@ static void test_replaced(void)
 
     /* a handle still uses the old file: the new one waits for it */
     h = start("login", "alice", cache);
-    password = "Alice-pass-2";
+    th_answer_always("Alice-pass-2");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "in use: a handle authenticates");
     tap_ok(make_store(fresh, "Alice-pass-3") == 0 && rename(fresh, db) == 0, "in use: replaced again");
     past_recheck();
-    loglen = 0;
+    th_log_reset();
     tap_is_int(login("login", "alice", "Alice-pass-3", cache), TREX_PAM_AUTHINFO_UNAVAIL,
                "... a new handle does not open it while the old file is open here");
-    tap_ok(strstr(logbuf, "replaced while the previous file is still in use") != NULL, "... and says why");
+    tap_ok(th_logged("replaced while the previous file is still in use"), "... and says why");
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_SUCCESS, "... the handle goes on with the old file");
     trex_pam_end(h, 0);
     tap_is_int(login("login", "alice", "Alice-pass-3", cache), TREX_PAM_SUCCESS,
@@ -482,7 +405,7 @@ static void test_fork(void)
         tap_diag("cannot wake the child");
     waitpid(a, &status, 0);
     tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "... the child records two more");
-    tap_is_int(failures("alice"), 5, "... and none of the five is lost");
+    tap_is_int(th_fail_count(db, "alice"), 5, "... and none of the five is lost");
     close(ready[0]);
     close(ready[1]);
     close(go[0]);
@@ -494,52 +417,40 @@ static void test_fork(void)
 
 static int setup(void)
 {
-    static const struct { const char *name, *fmt; } files[] = {
-        { "login", "auth required userdb db=%s nodelay method=sha512crypt cost=1000\n"
-                   "account required userdb db=%s method=sha512crypt cost=1000\n" },
-        { "web", "auth requisite faillock preauth db=%s nodelay\n"
-                 "auth [success=done ignore=ignore default=die] session db=%s\n"
-                 "auth [success=1 default=bad] userdb db=%s nodelay method=sha512crypt cost=1000\n"
-                 "auth [default=die] faillock authfail db=%s nodelay\n"
-                 "auth sufficient faillock authsucc db=%s nodelay\n"
+    static const struct th_text files[] = {
+        { "login", "auth required userdb @DB@ nodelay method=sha512crypt cost=1000\n"
+                   "account required userdb @DB@ method=sha512crypt cost=1000\n" },
+        { "web", "auth requisite faillock preauth @DB@ nodelay\n"
+                 "auth [success=done ignore=ignore default=die] session @DB@\n"
+                 "auth [success=1 default=bad] userdb @DB@ nodelay method=sha512crypt cost=1000\n"
+                 "auth [default=die] faillock authfail @DB@ nodelay\n"
+                 "auth sufficient faillock authsucc @DB@ nodelay\n"
                  "auth required deny\n"
-                 "account required userdb db=%s method=sha512crypt cost=1000\n"
-                 "session required session db=%s\n" },
-        { "count", "auth required faillock authfail db=%s deny=0 nodelay\n" },
+                 "account required userdb @DB@ method=sha512crypt cost=1000\n"
+                 "session required session @DB@\n" },
+        { "count", "auth required faillock authfail @DB@ deny=0 nodelay\n" },
+        { NULL, NULL }
     };
-    char conf[4096];
+    char arg[PATH_MAX + 8];
 
-    if ((dir = tap_tmpdir()) == NULL)
-        return -1;
-    snprintf(db, sizeof db, "%s/users.db", dir);
+    snprintf(db, sizeof db, "%s", th_path("users.db"));
+    snprintf(arg, sizeof arg, "db=%s", db);
+    th_define("@DB@", arg);
     if (tp_hash_policy_set(&policy, "sha512crypt", "1000") != 0 || make_store(db, "Alice-pass-1") != 0 ||
         realpath(db, realdb) == NULL)
         return -1;
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(conf, sizeof conf, files[i].fmt, db, db, db, db, db, db, db, db);
-        if (tap_write_file(dir, files[i].name, conf) != 0)
-            return -1;
-    }
-    {
-        /* files younger than 20 ms are read again at every start (the
-         * configuration cache's racy rule): let them age */
-        struct timespec ts = { 0, 30 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
-    }
+    th_files(files);
+    th_settle();
     return 0;
 }
 
 int main(void)
 {
-    if (setup() != 0) {
-        printf("Bail out! cannot set up the test store and configuration\n");
-        return 1;
-    }
+    if (setup() != 0)
+        th_bail("cannot set up the test store and configuration");
     test_pool();
     test_reuse();
     test_replaced();
     test_fork();
-    tap_rmtree(dir);
-    free(dir);
-    return tap_done();
+    return th_done();
 }

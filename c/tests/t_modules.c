@@ -6,54 +6,20 @@
  * configuration cache), a module of ABI 1 (no instance_new member), and one
  * of an ABI from the future.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include "tap.h"
-#include "trex_pam_module.h"
-
-static char msgs[2048];
-static const char *answer;
-static int conv_fn(int n, const struct trex_pam_message **m, struct trex_pam_response **r, void *d)
-{
-    struct trex_pam_response *out = calloc((size_t)n, sizeof *out);
-    if (out == NULL)
-        return TREX_PAM_BUF_ERR;
-    for (int i = 0; i < n; i++) {
-        snprintf(msgs + strlen(msgs), sizeof msgs - strlen(msgs), "[%d:%s]", m[i]->msg_style, m[i]->msg);
-        if (m[i]->msg_style == TREX_PAM_PROMPT_ECHO_ON && answer != NULL)
-            out[i].resp = strdup(answer);
-    }
-    *r = out;
-    return TREX_PAM_SUCCESS;
-}
-
-static char *dir;
-
-static trex_pam_handle_t *start_cached(const char *service, const char *user,
-                                       struct trex_pam_confcache *cache)
-{
-    struct trex_pam_conv c = { conv_fn, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = dir, .log_mode = TREX_PAM_LOG_NONE,
-                                  .cache = cache };
-    trex_pam_handle_t *h = NULL;
-    msgs[0] = '\0';
-    if (trex_pam_start_opts(service, user, &c, &o, &h) != TREX_PAM_SUCCESS)
-        tap_diag("start %s failed", service);
-    return h;
-}
-
-static trex_pam_handle_t *start(const char *service, const char *user)
-{
-    return start_cached(service, user, NULL);
-}
+#include "harness.h"
 
 /* EXT_INSTANCE after setcred on a new handle for alice. */
 static void instance_of(const char *service, struct trex_pam_confcache *cache, char *out, size_t n)
 {
-    trex_pam_handle_t *h = start_cached(service, "alice", cache);
+    trex_pam_handle_t *h;
     const char *v;
+    th_cache(cache);
+    h = th_start(service, "alice");
+    th_cache(NULL);
     snprintf(out, n, "(no setcred)");
     if (trex_pam_setcred(h, 0) == TREX_PAM_SUCCESS && (v = trex_pam_getenv(h, "EXT_INSTANCE")) != NULL)
         snprintf(out, n, "%s", v);
@@ -68,7 +34,7 @@ static const char *const call_names[6] = { "authenticate", "setcred", "acct_mgmt
 
 static void six(const char *service, const int want[6], const char *what)
 {
-    trex_pam_handle_t *h = start(service, "alice");
+    trex_pam_handle_t *h = th_start(service, "alice");
     for (int i = 0; i < 6; i++)
         tap_is_int(calls[i](h, 0), want[i], "%s: %s", what, call_names[i]);
     trex_pam_end(h, 0);
@@ -93,32 +59,31 @@ static void test_builtins(void)
     six("debug", debug, "debug with arguments");
     six("pam_permit_noso", missing, "'pam_permit' without .so is not a built-in");
 
-    h = start("debug", "alice");
+    h = th_start("debug", "alice");
     trex_pam_authenticate(h, 0);
-    tap_is_str(msgs, "[4:auth=auth_err]", "debug: one TEXT_INFO naming the argument");
-    msgs[0] = '\0';
+    tap_is_str(th_seen(), "INFO:auth=auth_err", "debug: one TEXT_INFO naming the argument");
+    th_seen_reset();
     trex_pam_chauthtok(h, 0);
-    tap_is_str(msgs, "[4:prechauthtok=success][4:chauthtok=service_err]",
+    tap_is_str(th_seen(), "INFO:prechauthtok=success|INFO:chauthtok=service_err",
                "debug: prechauthtok in the PRELIM pass, chauthtok in the UPDATE pass");
     trex_pam_end(h, 0);
 
-    h = start("debug_first", "alice");
+    h = th_start("debug_first", "alice");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "debug: an unknown name gives success ...");
-    tap_is_str(msgs, "", "... and no message; the first auth= argument decides");
+    tap_is_str(th_seen(), "", "... and no message; the first auth= argument decides");
     trex_pam_end(h, 0);
 
-    h = start("permit", NULL);
-    answer = "bob";
+    h = th_start("permit", NULL);
+    th_answers(1, "bob");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "permit without a user prompts");
-    tap_is_str(msgs, "[2:login:]", "... 'login:' with echo on");
+    tap_is_str(th_seen(), "ECHO:login:", "... 'login:' with echo on");
     tap_is_str((trex_pam_get_item(h, TREX_PAM_USER, &v), (const char *)v), "bob", "... and keeps the answer");
     trex_pam_end(h, 0);
 
-    h = start("permit", "");
+    h = th_start("permit", "");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "permit with an empty user");
     tap_is_str((trex_pam_get_item(h, TREX_PAM_USER, &v), (const char *)v), "nobody", "... names it nobody");
     trex_pam_end(h, 0);
-    answer = NULL;
 }
 
 static void test_external(void)
@@ -126,7 +91,7 @@ static void test_external(void)
     trex_pam_handle_t *h;
     const char *v;
 
-    h = start("ext", "alice");
+    h = th_start("ext", "alice");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "external module: authenticate alice");
     tap_is_int(trex_pam_setcred(h, 0), TREX_PAM_SUCCESS, "external module: setcred");
     tap_is_str(trex_pam_getenv(h, "EXT_MODULE"), "loaded", "... set the environment through the API table");
@@ -136,7 +101,7 @@ static void test_external(void)
     tap_is_int(trex_pam_close_session(h, 0), TREX_PAM_MODULE_UNKNOWN, "a NULL hook is MODULE_UNKNOWN");
     trex_pam_end(h, 0);
 
-    h = start("ext", "bob");
+    h = th_start("ext", "bob");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR, "external module: bob refused");
     trex_pam_end(h, 0);
 
@@ -144,7 +109,7 @@ static void test_external(void)
      * shared object loaded, so that its counter goes on) */
     {
         struct trex_pam_confcache *cache = trex_pam_confcache_new();
-        trex_pam_handle_t *keep = start("ext", "alice");
+        trex_pam_handle_t *keep = th_start("ext", "alice");
         char a[64], b[64], c[64], d[64];
         instance_of("ext", NULL, a, sizeof a);
         instance_of("ext", NULL, b, sizeof b);
@@ -161,7 +126,7 @@ static void test_external(void)
 
     /* a module built against ABI 1: its table has no instance_new */
     setenv("TREX_EXT_ABI", "1", 1);
-    h = start("ext", "alice");
+    h = th_start("ext", "alice");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "ABI 1 module: loads and authenticates");
     tap_is_int(trex_pam_setcred(h, 0), TREX_PAM_SUCCESS, "ABI 1 module: setcred");
     tap_is_str(trex_pam_getenv(h, "EXT_INSTANCE"), "none", "... with no instance");
@@ -169,21 +134,23 @@ static void test_external(void)
     trex_pam_end(h, 0);
     {
         struct trex_pam_confcache *cache = trex_pam_confcache_new();
-        h = start_cached("ext", "alice", cache);
+        th_cache(cache);
+        h = th_start("ext", "alice");
         tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "ABI 1 module through a cache");
         trex_pam_end(h, 0);
-        h = start_cached("ext", "alice", cache);
+        h = th_start("ext", "alice");
         tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "... again, sharing the configuration");
         trex_pam_end(h, 0);
+        th_cache(NULL);
         trex_pam_confcache_free(cache);
     }
     setenv("TREX_EXT_ABI", "3", 1);
-    h = start("ext", "alice");
+    h = th_start("ext", "alice");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_MODULE_UNKNOWN, "an ABI from the future is refused");
     trex_pam_end(h, 0);
     unsetenv("TREX_EXT_ABI");
 
-    h = start("ext_missing", "alice");
+    h = th_start("ext_missing", "alice");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_MODULE_UNKNOWN, "missing shared object: MODULE_UNKNOWN");
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_SUCCESS, "... an optional missing one is skipped");
     tap_is_int(trex_pam_open_session(h, 0), TREX_PAM_MODULE_UNKNOWN,
@@ -191,11 +158,19 @@ static void test_external(void)
     trex_pam_end(h, 0);
 }
 
-static char cleanups[256];
-static void log_cleanups(void *data, int prio, const char *line)
+/* The log's lines (since th_log_reset) that speak of a cleanup, each as "[line]". */
+static const char *cleanups(void)
 {
-    if (strstr(line, "cleanup") != NULL)
-        snprintf(cleanups + strlen(cleanups), sizeof cleanups - strlen(cleanups), "[%s]", line);
+    static char out[256];
+    out[0] = '\0';
+    for (const char *p = th_log(); *p != '\0';) {
+        const char *end = strchr(p, '\n');
+        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (memmem(p, n, "cleanup", 7) != NULL)
+            snprintf(out + strlen(out), sizeof out - strlen(out), "[%.*s]", (int)n, p);
+        p += n + (end != NULL);
+    }
+    return out;
 }
 
 /* A module's data outlives a change of PAM_SERVICE: the configuration that
@@ -205,15 +180,11 @@ static void log_cleanups(void *data, int prio, const char *line)
  * cleanup.) */
 static void test_service_change(void)
 {
-    struct trex_pam_conv c = { conv_fn, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(),
-                                  .confdir = dir, .log_mode = TREX_PAM_LOG_CALLBACK,
-                                  .log_fn = log_cleanups };
-    trex_pam_handle_t *h = NULL;
+    trex_pam_handle_t *h;
 
-    cleanups[0] = '\0';
-    tap_is_int(trex_pam_start_opts("ext_data", "alice", &c, &o, &h), TREX_PAM_SUCCESS,
-               "service change: start");
+    th_log_reset();
+    h = th_start("ext_data", "alice");
+    tap_is_int(th_start_rc(), TREX_PAM_SUCCESS, "service change: start");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "... the module sets its data");
     tap_is_int(trex_pam_set_item(h, TREX_PAM_SERVICE, "permit"), TREX_PAM_SUCCESS,
                "... PAM_SERVICE changes");
@@ -221,60 +192,48 @@ static void test_service_change(void)
     tap_is_int(trex_pam_set_item(h, TREX_PAM_SERVICE, "deny"), TREX_PAM_SUCCESS,
                "... and changes again");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR, "... the third stack runs");
-    tap_is_str(cleanups, "", "... the data lives on meanwhile");
+    tap_is_str(cleanups(), "", "... the data lives on meanwhile");
     tap_is_int(trex_pam_end(h, 0), TREX_PAM_SUCCESS, "... pam_end");
-    tap_is_str(cleanups, "[ext_module: cleanup of kept]",
+    tap_is_str(cleanups(), "[ext_module: cleanup of kept]",
                "... runs the cleanup in the module the first stack loaded");
 }
 
 int main(void)
 {
+    static const struct th_text files[] = {
+        { "ext", "auth required @EXT@ user=alice\nauth required @EXT@\n"
+                 "account required @EXT@ ret=acct_expired\n"
+                 "session required @EXT@\n" },
+        { "ext_data", "auth required @EXT@ data=kept\n" },
+        { "ext_missing", "auth required /nonexistent/module.so\naccount optional /nonexistent/x.so\n"
+                         "account required permit\n"
+                         "session required /lib/x86_64-linux-gnu/security/pam_permit.so\n" },
+        { "permit", "auth required permit\naccount required permit\npassword required permit\n"
+                    "session required permit\n" },
+        { "pam_permit", "auth required pam_permit.so\naccount required pam_permit.so\n"
+                        "password required pam_permit.so\nsession required pam_permit.so\n" },
+        { "pam_permit_noso", "auth required pam_permit\naccount required pam_permit\n"
+                             "password required pam_permit\nsession required pam_permit\n" },
+        { "deny", "auth required deny\naccount required deny\npassword required deny\n"
+                  "session required deny\n" },
+        { "pam_deny", "auth required pam_deny.so\naccount required pam_deny.so\n"
+                      "password required pam_deny.so\nsession required pam_deny.so\n" },
+        { "debug", "auth required debug auth=auth_err cred=cred_unavail\n"
+                   "account required pam_debug.so acct=acct_expired\n"
+                   "session required debug open_session=buf_err close_session=system_err\n"
+                   "password required debug prechauthtok=success chauthtok=service_err\n" },
+        { "debug_first", "auth required debug auth=nosuch auth=auth_err\n" },
+        { NULL, NULL }
+    };
     const char *tdir = getenv("TREX_PAM_TESTDIR");
-    char line[4096];
+    char so[PATH_MAX];
 
-    dir = tap_tmpdir();
-    if (tdir == NULL)
-        tdir = ".";
-    snprintf(line, sizeof line,
-             "auth required %s/ext_module.so user=alice\nauth required %s/ext_module.so\n"
-             "account required %s/ext_module.so ret=acct_expired\n"
-             "session required %s/ext_module.so\n", tdir, tdir, tdir, tdir);
-    if (dir == NULL || tap_write_file(dir, "ext", line))
-        dir = NULL;
-    snprintf(line, sizeof line, "auth required %s/ext_module.so data=kept\n", tdir);
-    if (dir == NULL || tap_write_file(dir, "ext_data", line) ||
-        tap_write_file(dir, "ext_missing",
-                       "auth required /nonexistent/module.so\naccount optional /nonexistent/x.so\n"
-                       "account required permit\n"
-                       "session required /lib/x86_64-linux-gnu/security/pam_permit.so\n") ||
-        tap_write_file(dir, "permit", "auth required permit\naccount required permit\npassword required permit\n"
-                                      "session required permit\n") ||
-        tap_write_file(dir, "pam_permit", "auth required pam_permit.so\naccount required pam_permit.so\n"
-                                          "password required pam_permit.so\nsession required pam_permit.so\n") ||
-        tap_write_file(dir, "pam_permit_noso", "auth required pam_permit\naccount required pam_permit\n"
-                                               "password required pam_permit\nsession required pam_permit\n") ||
-        tap_write_file(dir, "deny", "auth required deny\naccount required deny\npassword required deny\n"
-                                    "session required deny\n") ||
-        tap_write_file(dir, "pam_deny", "auth required pam_deny.so\naccount required pam_deny.so\n"
-                                        "password required pam_deny.so\nsession required pam_deny.so\n") ||
-        tap_write_file(dir, "debug", "auth required debug auth=auth_err cred=cred_unavail\n"
-                                     "account required pam_debug.so acct=acct_expired\n"
-                                     "session required debug open_session=buf_err close_session=system_err\n"
-                                     "password required debug prechauthtok=success chauthtok=service_err\n") ||
-        tap_write_file(dir, "debug_first", "auth required debug auth=nosuch auth=auth_err\n")) {
-        printf("Bail out! cannot write the test configuration\n");
-        return 1;
-    }
-    {
-        /* configuration files younger than 20 ms are read again at every
-         * start (the cache's racy rule): let them age */
-        struct timespec ts = { 0, 30 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
-    }
+    snprintf(so, sizeof so, "%s/ext_module.so", tdir != NULL ? tdir : ".");
+    th_define("@EXT@", so);
+    th_files(files);
+    th_settle();
     test_builtins();
     test_external();
     test_service_change();
-    tap_rmtree(dir);
-    free(dir);
-    return tap_done();
+    return th_done();
 }

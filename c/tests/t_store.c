@@ -21,23 +21,12 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sqlite3.h>
-#include "tap.h"
-#include "store.h"
+#include "harness.h"
 
-#define APP_ID 0x54525850
 #define SCHEMA "2"            /* the current schema version */
 #define NEWER  "3"
 
-static char *dir;
-
-static const char *in_dir(const char *name)
-{
-    static char buf[16][4096];
-    static int k;
-    k = (k + 1) % 16;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
+static const char *dir;          /* th_dir() */
 
 static int contains(const char *hay, const char *needle)
 {
@@ -60,48 +49,6 @@ static int exists(const char *path)
 {
     struct stat sb;
     return lstat(path, &sb) == 0;
-}
-
-/* Plain SQLite on a file (for fixtures and inspection). */
-static int raw_exec(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    char *msg = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    if (rc != SQLITE_OK)
-        tap_diag("raw_exec %s: %s", sql, msg ? msg : sqlite3_errmsg(db));
-    sqlite3_free(msg);
-    sqlite3_close(db);
-    return rc;
-}
-
-static long long raw_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *p = NULL;
-    long long v = -999;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-        && sqlite3_prepare_v2(db, sql, -1, &p, NULL) == SQLITE_OK && sqlite3_step(p) == SQLITE_ROW)
-        v = sqlite3_column_int64(p, 0);
-    sqlite3_finalize(p);
-    sqlite3_close(db);
-    return v;
-}
-
-static char *raw_text(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *p = NULL;
-    char *v = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-        && sqlite3_prepare_v2(db, sql, -1, &p, NULL) == SQLITE_OK && sqlite3_step(p) == SQLITE_ROW
-        && sqlite3_column_text(p, 0) != NULL)
-        v = strdup((const char *)sqlite3_column_text(p, 0));
-    sqlite3_finalize(p);
-    sqlite3_close(db);
-    return v;
 }
 
 static unsigned char *slurp(const char *path, size_t *len)
@@ -191,6 +138,11 @@ static void test_path(void)
     tap_is_str(TP_STORE_DEFAULT_PATH, "/var/lib/trex-pam/trex-pam.db", "path: the documented default");
 }
 
+static void close_null(void *arg)
+{
+    tp_store_close(NULL);
+}
+
 static void test_bad_args(void)
 {
     struct tp_store *st = (struct tp_store *)&st;
@@ -202,19 +154,18 @@ static void test_bad_args(void)
     tap_is_int(tp_store_open(NULL, 0, &st, err, sizeof err), TP_STORE_ERR, "open: NULL path");
     tap_ok(st == NULL, "open: *out is NULL on failure");
     tap_is_int(tp_store_open("", 0, &st, err, sizeof err), TP_STORE_ERR, "open: empty path");
-    tap_is_int(tp_store_open(in_dir("x.db"), TP_STORE_CREATE | TP_STORE_RDONLY, &st, err,
+    tap_is_int(tp_store_open(th_path("x.db"), TP_STORE_CREATE | TP_STORE_RDONLY, &st, err,
                              sizeof err), TP_STORE_ERR, "open: CREATE with RDONLY");
-    tap_ok(contains(err, in_dir("x.db")), "open: bad arguments name the file");
-    tap_is_int(tp_store_open(in_dir("x.db"), 0x100, &st, err, sizeof err), TP_STORE_ERR,
+    tap_ok(contains(err, th_path("x.db")), "open: bad arguments name the file");
+    tap_is_int(tp_store_open(th_path("x.db"), 0x100, &st, err, sizeof err), TP_STORE_ERR,
                "open: unknown flag");
-    tap_is_int(tp_store_open(in_dir("x.db"), 0, NULL, err, sizeof err), TP_STORE_ERR,
+    tap_is_int(tp_store_open(th_path("x.db"), 0, NULL, err, sizeof err), TP_STORE_ERR,
                "open: NULL out");
-    tap_ok(!exists(in_dir("x.db")), "open: nothing created on bad arguments");
-    tap_is_int(tp_store_open(in_dir("x.db"), 0, &st, NULL, 0), TP_STORE_UNAVAIL,
+    tap_ok(!exists(th_path("x.db")), "open: nothing created on bad arguments");
+    tap_is_int(tp_store_open(th_path("x.db"), 0, &st, NULL, 0), TP_STORE_UNAVAIL,
                "open: NULL err buffer is allowed");
     tap_ok(tp_store_error(NULL) != NULL, "error(NULL) is a string");
-    tp_store_close(NULL);
-    tap_ok(1, "close(NULL) does nothing");
+    th_returns(close_null, NULL, "close(NULL) does nothing");
 
     tp_user_init(&u);
     tap_is_int(u.pw_max_days, -1, "user_init: pw_max_days -1");
@@ -231,7 +182,7 @@ static void test_bad_args(void)
 
 static void test_create(void)
 {
-    const char *p = in_dir("new.db"), *g = in_dir("group.db");
+    const char *p = th_path("new.db"), *g = th_path("group.db");
     char wal[4200], shm[4200];
     struct tp_store *st;
     char *v;
@@ -245,14 +196,14 @@ static void test_create(void)
     tap_is_int(mode_of(wal), 0600, "create: -wal mode 0600");
     tap_is_int(mode_of(shm), 0600, "create: -shm mode 0600");
     tp_store_close(st);
-    tap_is_int(raw_int(p, "PRAGMA application_id"), APP_ID, "create: application_id is TRex's");
-    v = raw_text(p, "PRAGMA journal_mode");
+    tap_is_int(th_sql_int(p, "PRAGMA application_id"), TH_STORE_APP_ID, "create: application_id is TRex's");
+    v = th_sql_text(p, "PRAGMA journal_mode");
     tap_is_str(v, "wal", "create: WAL journal");
     free(v);
-    v = raw_text(p, "SELECT value FROM trex_pam_meta WHERE key = 'schema_version'");
+    v = th_sql_text(p, "SELECT value FROM trex_pam_meta WHERE key = 'schema_version'");
     tap_is_str(v, SCHEMA, "create: schema version " SCHEMA);
     free(v);
-    v = raw_text(p, "SELECT value FROM trex_pam_meta WHERE key = 'application'");
+    v = th_sql_text(p, "SELECT value FROM trex_pam_meta WHERE key = 'application'");
     tap_is_str(v, "TRex::PAM", "create: application marker");
     free(v);
 
@@ -271,17 +222,17 @@ static void test_create(void)
     tp_store_close(st);
     umask(old);
 
-    refused(in_dir("missing.db"), 0, TP_STORE_UNAVAIL, "no such file", "missing file");
-    tap_ok(!exists(in_dir("missing.db")), "missing file: not created without CREATE");
-    refused(in_dir("nodir/x.db"), TP_STORE_CREATE, TP_STORE_UNAVAIL, "No such file or directory",
+    refused(th_path("missing.db"), 0, TP_STORE_UNAVAIL, "no such file", "missing file");
+    tap_ok(!exists(th_path("missing.db")), "missing file: not created without CREATE");
+    refused(th_path("nodir/x.db"), TP_STORE_CREATE, TP_STORE_UNAVAIL, "No such file or directory",
             "missing directory");
-    refused(in_dir("missing.db"), TP_STORE_RDONLY, TP_STORE_UNAVAIL, "no such file",
+    refused(th_path("missing.db"), TP_STORE_RDONLY, TP_STORE_UNAVAIL, "no such file",
             "missing file, read-only");
 }
 
 static void test_permissions(void)
 {
-    const char *ww = in_dir("ww"), *sticky = in_dir("sticky"), *safe = in_dir("safe");
+    const char *ww = th_path("ww"), *sticky = th_path("sticky"), *safe = th_path("safe");
     char p[4200], lnk[4200], wal[4300];
     struct tp_store *st;
 
@@ -324,7 +275,7 @@ static void test_permissions(void)
         refused(p, 0, TP_STORE_UNAVAIL, "owned by uid 65534", "file of another user");
         tap_ok(chown(p, 0, 0) == 0, "chown back");
     } else {
-        tap_ok(1, "# SKIP ownership needs root");
+        tap_skip("ownership needs root");
     }
 
     refused(safe, 0, TP_STORE_UNAVAIL, "not a regular file", "a directory");
@@ -382,7 +333,7 @@ static void test_permissions(void)
 /* The file is unreadable for the opening user (root checks it as nobody). */
 static void test_unreadable(void)
 {
-    const char *d = in_dir("ro");
+    const char *d = th_path("ro");
     char p[4200], err[1024] = "";
     int fds[2], status = 0;
     struct tp_store *st;
@@ -437,14 +388,14 @@ static void test_unreadable(void)
 
 static void test_not_ours(void)
 {
-    const char *empty = in_dir("empty.db"), *text = in_dir("text.db"), *foreign = in_dir("foreign.db");
-    const char *appid = in_dir("appid.db"), *fakemeta = in_dir("fakemeta.db");
-    const char *newer = in_dir("newer.db"), *garbled = in_dir("garbled.db");
-    const char *nometa = in_dir("nometa.db");
+    const char *empty = th_path("empty.db"), *text = th_path("text.db"), *foreign = th_path("foreign.db");
+    const char *appid = th_path("appid.db"), *fakemeta = th_path("fakemeta.db");
+    const char *newer = th_path("newer.db"), *garbled = th_path("garbled.db");
+    const char *nometa = th_path("nometa.db");
     struct tp_store *st;
     char sql[512];
 
-    tap_write_file(dir, "empty.db", "");
+    th_file("empty.db", "");
     chmod(empty, 0600);
     refused(empty, 0, TP_STORE_UNAVAIL, "empty file", "zero-length file without CREATE");
     refused(empty, TP_STORE_RDONLY, TP_STORE_UNAVAIL, "empty file", "zero-length file read-only");
@@ -456,56 +407,56 @@ static void test_not_ours(void)
     tap_is_int(add_user(st, "a", "h"), TP_STORE_OK, "initialised empty file works");
     tp_store_close(st);
 
-    tap_write_file(dir, "text.db", "root:x:0:0:root:/root:/bin/bash\nthis is no database at all, "
+    th_file("text.db", "root:x:0:0:root:/root:/bin/bash\nthis is no database at all, "
                    "but long enough to look like one might be here................................\n");
     chmod(text, 0600);
     refused(text, 0, TP_STORE_UNAVAIL, "not a TRex::PAM database", "text file");
     refused(text, TP_STORE_CREATE, TP_STORE_UNAVAIL, "not a TRex::PAM database",
             "text file with CREATE");
 
-    raw_exec(foreign, "CREATE TABLE mailbox (id INTEGER PRIMARY KEY, owner TEXT);"
+    th_sql(foreign, "CREATE TABLE mailbox (id INTEGER PRIMARY KEY, owner TEXT);"
              "INSERT INTO mailbox (owner) VALUES ('alice');");
     chmod(foreign, 0600);
     refused(foreign, 0, TP_STORE_UNAVAIL, "no TRex::PAM tables", "foreign SQLite database");
     refused(foreign, TP_STORE_CREATE, TP_STORE_UNAVAIL, "no TRex::PAM tables",
             "foreign SQLite database with CREATE");
-    tap_is_int(raw_int(foreign, "SELECT count(*) FROM sqlite_master WHERE name = 'users'"), 0,
+    tap_is_int(th_sql_int(foreign, "SELECT count(*) FROM sqlite_master WHERE name = 'users'"), 0,
                "foreign: no table added");
 
-    raw_exec(appid, "PRAGMA application_id = 1234; CREATE TABLE t (x);");
+    th_sql(appid, "PRAGMA application_id = 1234; CREATE TABLE t (x);");
     chmod(appid, 0600);
     refused(appid, TP_STORE_CREATE, TP_STORE_UNAVAIL, "application_id is 0x000004d2",
             "another application_id");
 
-    raw_exec(fakemeta, "CREATE TABLE trex_pam_meta (key TEXT, value TEXT);"
+    th_sql(fakemeta, "CREATE TABLE trex_pam_meta (key TEXT, value TEXT);"
              "INSERT INTO trex_pam_meta VALUES ('schema_version', '1');");
     chmod(fakemeta, 0600);
     refused(fakemeta, 0, TP_STORE_UNAVAIL, "no TRex::PAM marker", "meta table without the marker");
 
     st = open_ok(newer, TP_STORE_CREATE, "newer: create");
     tp_store_close(st);
-    raw_exec(newer, "UPDATE trex_pam_meta SET value = '" NEWER "' WHERE key = 'schema_version'");
+    th_sql(newer, "UPDATE trex_pam_meta SET value = '" NEWER "' WHERE key = 'schema_version'");
     refused(newer, 0, TP_STORE_UNAVAIL, "made by a newer TRex::PAM", "newer schema version");
     refused(newer, TP_STORE_RDONLY, TP_STORE_UNAVAIL, "made by a newer TRex::PAM",
             "newer schema version, read-only");
 
     st = open_ok(garbled, TP_STORE_CREATE, "garbled: create");
     tp_store_close(st);
-    raw_exec(garbled, "UPDATE trex_pam_meta SET value = 'one' WHERE key = 'schema_version'");
+    th_sql(garbled, "UPDATE trex_pam_meta SET value = 'one' WHERE key = 'schema_version'");
     refused(garbled, 0, TP_STORE_UNAVAIL, "schema version is missing or unreadable",
             "garbled schema version");
 
     /* `sqlite3 .dump` and back loses the application_id: the meta rows still say TRex */
-    st = open_ok(in_dir("restored.db"), TP_STORE_CREATE, "restored: create");
+    st = open_ok(th_path("restored.db"), TP_STORE_CREATE, "restored: create");
     tap_is_int(add_user(st, "kept", "h"), TP_STORE_OK, "restored: a user");
     tp_store_close(st);
-    raw_exec(in_dir("restored.db"), "PRAGMA application_id = 0");
-    st = open_ok(in_dir("restored.db"), 0, "a store without its application_id (restored from a dump)");
+    th_sql(th_path("restored.db"), "PRAGMA application_id = 0");
+    st = open_ok(th_path("restored.db"), 0, "a store without its application_id (restored from a dump)");
     tap_is_int(add_user(st, "kept", "h"), TP_STORE_EXISTS, "restored: its users are there");
     tp_store_close(st);
 
-    snprintf(sql, sizeof sql, "PRAGMA application_id = %d; CREATE TABLE users (name TEXT);", APP_ID);
-    raw_exec(nometa, sql);
+    snprintf(sql, sizeof sql, "PRAGMA application_id = %d; CREATE TABLE users (name TEXT);", TH_STORE_APP_ID);
+    th_sql(nometa, sql);
     chmod(nometa, 0600);
     refused(nometa, TP_STORE_CREATE, TP_STORE_UNAVAIL, "trex_pam_meta table is missing",
             "TRex application_id without the meta table");
@@ -514,7 +465,7 @@ static void test_not_ours(void)
 /* A version 0 store (the marker and nothing else) is upgraded on open. */
 static void test_upgrade(void)
 {
-    const char *p = in_dir("v0.db");
+    const char *p = th_path("v0.db");
     struct tp_store *st;
     char sql[512], *v;
 
@@ -523,14 +474,14 @@ static void test_upgrade(void)
              "CREATE TABLE trex_pam_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)"
              " WITHOUT ROWID;"
              "INSERT INTO trex_pam_meta VALUES ('application', 'TRex::PAM'), ('schema_version', '0');",
-             APP_ID);
-    raw_exec(p, sql);
+             TH_STORE_APP_ID);
+    th_sql(p, sql);
     chmod(p, 0600);
     refused(p, TP_STORE_RDONLY, TP_STORE_UNAVAIL, "needs an upgrade", "version 0 read-only");
     st = open_ok(p, 0, "version 0 is upgraded");
     tap_is_int(add_user(st, "up", "h"), TP_STORE_OK, "upgraded store works");
     tp_store_close(st);
-    v = raw_text(p, "SELECT value FROM trex_pam_meta WHERE key = 'schema_version'");
+    v = th_sql_text(p, "SELECT value FROM trex_pam_meta WHERE key = 'schema_version'");
     tap_is_str(v, SCHEMA, "upgrade: version " SCHEMA " recorded");
     free(v);
     st = open_ok(p, TP_STORE_RDONLY, "upgraded store opens read-only");
@@ -603,7 +554,7 @@ static void make_big(const char *p)
 
 static void test_corrupt(void)
 {
-    const char *p1 = in_dir("c1.db"), *p2 = in_dir("c2.db"), *p3 = in_dir("c3.db");
+    const char *p1 = th_path("c1.db"), *p2 = th_path("c2.db"), *p3 = th_path("c3.db");
     struct stat sb;
     size_t n1, n2;
     unsigned char *before, *after;
@@ -845,7 +796,7 @@ static void test_users(struct tp_store *st, const char *p)
     memset(&seen, 0, sizeof seen);
     tp_store_user_list(st, collect_users, &seen);
     tap_is_str(seen.names, "", "user_list: the callback's deletes happened");
-    tap_is_int(raw_int(p, "SELECT count(*) FROM user_attrs"), 0, "delete: attributes cascaded");
+    tap_is_int(th_sql_int(p, "SELECT count(*) FROM user_attrs"), 0, "delete: attributes cascaded");
 }
 
 /* ---- sessions ------------------------------------------------------------------------- */
@@ -1080,15 +1031,15 @@ static void test_cascade(struct tp_store *st, const char *p)
     tp_store_fail_add(st, "dan", 1, 0, &count);
     tp_store_fail_add(st, "eve", 1, 0, &count);
     tap_is_int(tp_store_user_delete(st, "dan"), TP_STORE_OK, "cascade: delete dan");
-    tap_is_int(raw_int(p, "SELECT count(*) FROM user_attrs WHERE user = 'dan'"), 0,
+    tap_is_int(th_sql_int(p, "SELECT count(*) FROM user_attrs WHERE user = 'dan'"), 0,
                "cascade: dan's attributes gone");
-    tap_is_int(raw_int(p, "SELECT count(*) FROM sessions WHERE user = 'dan'"), 0,
+    tap_is_int(th_sql_int(p, "SELECT count(*) FROM sessions WHERE user = 'dan'"), 0,
                "cascade: dan's sessions gone");
-    tap_is_int(raw_int(p, "SELECT count(*) FROM failures WHERE user = 'dan'"), 0,
+    tap_is_int(th_sql_int(p, "SELECT count(*) FROM failures WHERE user = 'dan'"), 0,
                "cascade: dan's failures gone");
-    tap_is_int(raw_int(p, "SELECT count(*) FROM user_attrs WHERE user = 'eve'")
-               + raw_int(p, "SELECT count(*) FROM sessions WHERE user = 'eve'")
-               + raw_int(p, "SELECT count(*) FROM failures WHERE user = 'eve'"), 3,
+    tap_is_int(th_sql_int(p, "SELECT count(*) FROM user_attrs WHERE user = 'eve'")
+               + th_sql_int(p, "SELECT count(*) FROM sessions WHERE user = 'eve'")
+               + th_sql_int(p, "SELECT count(*) FROM failures WHERE user = 'eve'"), 3,
                "cascade: eve's rows kept");
     tap_is_int(tp_store_session_get(st, d, &s), TP_STORE_NOTFOUND, "cascade: session lookup fails");
 }
@@ -1096,7 +1047,7 @@ static void test_cascade(struct tp_store *st, const char *p)
 /* Deleted and replaced hashes are overwritten on disk (secure_delete). */
 static void test_secure_delete(void)
 {
-    const char *p = in_dir("wipe.db");
+    const char *p = th_path("wipe.db");
     char wal[4200];
     struct tp_store *st = open_ok(p, TP_STORE_CREATE, "secure_delete store");
     struct tp_user u;
@@ -1125,7 +1076,7 @@ static void test_secure_delete(void)
 /* A read-only connection reads and refuses writes with a reason. */
 static void test_rdonly(void)
 {
-    const char *p = in_dir("rd.db");
+    const char *p = th_path("rd.db");
     struct tp_store *st = open_ok(p, TP_STORE_CREATE, "rdonly: create");
     struct tp_user g;
 
@@ -1142,26 +1093,6 @@ static void test_rdonly(void)
 }
 
 /* ---- version 1 -> 2 ------------------------------------------------------------------- */
-
-/* The version 1 tables as migration 0 -> 1 made them. */
-#define V1_TABLES \
-    "CREATE TABLE users (name TEXT PRIMARY KEY NOT NULL, hash TEXT NOT NULL," \
-    " disabled INTEGER NOT NULL DEFAULT 0, force_change INTEGER NOT NULL DEFAULT 0," \
-    " expires INTEGER NOT NULL DEFAULT 0, pw_changed INTEGER NOT NULL DEFAULT 0," \
-    " pw_min_days INTEGER NOT NULL DEFAULT 0, pw_max_days INTEGER NOT NULL DEFAULT -1," \
-    " pw_warn_days INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL) WITHOUT ROWID;" \
-    "CREATE TABLE user_attrs (" \
-    " user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE," \
-    " name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (user, name)) WITHOUT ROWID;" \
-    "CREATE TABLE sessions (" \
-    " digest BLOB PRIMARY KEY NOT NULL CHECK (length(digest) = 32)," \
-    " user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE," \
-    " created INTEGER NOT NULL, last_used INTEGER NOT NULL, rhost TEXT) WITHOUT ROWID;" \
-    "CREATE INDEX sessions_user ON sessions(user);" \
-    "CREATE TABLE failures (" \
-    " user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE," \
-    " time INTEGER NOT NULL);" \
-    "CREATE INDEX failures_user_time ON failures(user, time);"
 
 static void hex_of(char out[2 * TP_SESSION_DIGEST_LEN + 1], int seed)
 {
@@ -1180,31 +1111,25 @@ static void make_v1(const char *p, const char *extra)
     hex_of(h2, 42);
     hex_of(h3, 43);
     snprintf(sql, sizeof sql,
-             "PRAGMA journal_mode = WAL; PRAGMA application_id = %d;"
-             "CREATE TABLE trex_pam_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)"
-             " WITHOUT ROWID;"
-             "INSERT INTO trex_pam_meta VALUES ('application', 'TRex::PAM'), ('schema_version', '1');"
-             V1_TABLES
              "INSERT INTO users (name, hash, created) VALUES ('alice', '$y$A', 1), ('bob', '', 2);"
              "INSERT INTO user_attrs VALUES ('alice', 'display_name', 'Alice');"
              "INSERT INTO sessions VALUES (X'%s', 'alice', 100, 1000, '192.0.2.7'),"
              " (X'%s', 'alice', 200, 2000, NULL), (X'%s', 'bob', 300, 3000, NULL);"
              "INSERT INTO failures VALUES ('alice', 50), ('alice', 60);"
-             "%s", APP_ID, h1, h2, h3, extra);
-    raw_exec(p, sql);
-    chmod(p, 0600);
+             "%s", h1, h2, h3, extra);
+    th_store_v1(p, sql);
 }
 
 static int has_object(const char *p, const char *name)
 {
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE name = '%s'", name);
-    return raw_int(p, sql) == 1;
+    return th_sql_int(p, sql) == 1;
 }
 
 static char *version_of(const char *p)
 {
-    return raw_text(p, "SELECT value FROM trex_pam_meta WHERE key = 'schema_version'");
+    return th_sql_text(p, "SELECT value FROM trex_pam_meta WHERE key = 'schema_version'");
 }
 
 /* The rows of make_v1 through the API (the sessions of alice in order). */
@@ -1239,7 +1164,7 @@ static void v1_rows_readable(struct tp_store *st, const char *what)
 
 static void test_upgrade_v1(void)
 {
-    const char *rw = in_dir("v1.db"), *ro = in_dir("v1ro.db"), *bad = in_dir("v1bad.db");
+    const char *rw = th_path("v1.db"), *ro = th_path("v1ro.db"), *bad = th_path("v1bad.db");
     const char *idx[] = { "sessions_last_used", "sessions_created", "sessions_user_created" };
     struct tp_store *st;
     unsigned char *before, *after;
@@ -1286,10 +1211,10 @@ static void test_upgrade_v1(void)
     for (size_t i = 0; i < sizeof idx / sizeof idx[0]; i++)
         all &= tap_ok(has_object(rw, idx[i]), "upgraded: index %s", idx[i]);
     tap_ok(!has_object(rw, "sessions_user"), "upgraded: sessions_user replaced by sessions_user_created");
-    tap_is_int(raw_int(rw, "SELECT (SELECT count(*) FROM users) * 100 + (SELECT count(*) FROM"
+    tap_is_int(th_sql_int(rw, "SELECT (SELECT count(*) FROM users) * 100 + (SELECT count(*) FROM"
                        " user_attrs) * 10 + (SELECT count(*) FROM failures)"), 212,
                "upgraded: users, attributes and failures kept");
-    v = raw_text(rw, "PRAGMA integrity_check");
+    v = th_sql_text(rw, "PRAGMA integrity_check");
     tap_is_str(v, "ok", "upgraded: integrity_check");
     free(v);
     st = open_ok(rw, TP_STORE_RDONLY, "upgraded store opens read-only");
@@ -1449,7 +1374,7 @@ static void store_plans(const char *p, const char *which)
  * seen by the close trace); the parent's own close checkpoints as ever. */
 static void test_fork_close(void)
 {
-    const char *p = in_dir("forked.db");
+    const char *p = th_path("forked.db");
     struct tp_store *st = open_ok(p, TP_STORE_CREATE, "fork: a store");
     int status = -1;
     pid_t pid;
@@ -1470,13 +1395,13 @@ static void test_fork_close(void)
     traced.closes = traced.no_ckpt = 0;
     tp_store_close(st);
     tap_ok(traced.closes == 1 && traced.no_ckpt == 0, "fork: the parent's own close checkpoints");
-    tap_is_int(raw_int(p, "SELECT count(*) FROM users WHERE name IN ('before', 'after')"), 2,
+    tap_is_int(th_sql_int(p, "SELECT count(*) FROM users WHERE name IN ('before', 'after')"), 2,
                "fork: both users are in the file");
 }
 
 static void test_plans(void)
 {
-    const char *fresh = in_dir("plans.db"), *old = in_dir("plans-v1.db");
+    const char *fresh = th_path("plans.db"), *old = th_path("plans-v1.db");
     struct tp_store *st;
 
     if (!tap_is_int(sqlite3_auto_extension((void (*)(void))trace_hook), SQLITE_OK,
@@ -1510,10 +1435,7 @@ int main(void)
     struct tp_store *st;
     const char *p;
 
-    if ((dir = tap_tmpdir()) == NULL) {
-        printf("Bail out! no temporary directory\n");
-        return 1;
-    }
+    dir = th_dir();
     test_path();
     test_bad_args();
     test_create();
@@ -1523,7 +1445,7 @@ int main(void)
     test_upgrade();
     test_corrupt();
 
-    p = in_dir("main.db");
+    p = th_path("main.db");
     if ((st = open_ok(p, TP_STORE_CREATE, "main store")) != NULL) {
         test_users(st, p);
         test_sessions(st, p);
@@ -1535,7 +1457,5 @@ int main(void)
     test_rdonly();
     test_upgrade_v1();
     test_plans();
-    tap_rmtree(dir);
-    free(dir);
-    return tap_done();
+    return th_done();
 }

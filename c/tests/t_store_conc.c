@@ -24,9 +24,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <sqlite3.h>
-#include "tap.h"
-#include "store.h"
+#include "harness.h"
 
 #ifndef NPROC
 #define NPROC 6
@@ -37,7 +35,6 @@
 #define NAMES (NOPS / 4)
 #define CREATE_ROUNDS 25
 #define UPGRADE_ROUNDS 10
-#define APP_ID 0x54525850
 
 struct result {
     int cas_ok, cas_conflict, fails, fail_order_bad, touches;
@@ -45,8 +42,6 @@ struct result {
     unsigned char won[NAMES];
     char first_error[1200];
 };
-
-static char *dir;
 
 static void note_error(struct result *r, struct tp_store *st, const char *what, int rc)
 {
@@ -220,39 +215,8 @@ static void create_one(const char *path, int id, struct result *r)
  * and a session. */
 static int make_v1(const char *path)
 {
-    char sql[4096];
-    sqlite3 *db = NULL;
-    int rc;
-
-    snprintf(sql, sizeof sql,
-             "PRAGMA journal_mode = WAL; PRAGMA application_id = %d;"
-             "CREATE TABLE trex_pam_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)"
-             " WITHOUT ROWID;"
-             "INSERT INTO trex_pam_meta VALUES ('application', 'TRex::PAM'), ('schema_version', '1');"
-             "CREATE TABLE users (name TEXT PRIMARY KEY NOT NULL, hash TEXT NOT NULL,"
-             " disabled INTEGER NOT NULL DEFAULT 0, force_change INTEGER NOT NULL DEFAULT 0,"
-             " expires INTEGER NOT NULL DEFAULT 0, pw_changed INTEGER NOT NULL DEFAULT 0,"
-             " pw_min_days INTEGER NOT NULL DEFAULT 0, pw_max_days INTEGER NOT NULL DEFAULT -1,"
-             " pw_warn_days INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL) WITHOUT ROWID;"
-             "CREATE TABLE user_attrs ("
-             " user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,"
-             " name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (user, name)) WITHOUT ROWID;"
-             "CREATE TABLE sessions ("
-             " digest BLOB PRIMARY KEY NOT NULL CHECK (length(digest) = 32),"
-             " user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,"
-             " created INTEGER NOT NULL, last_used INTEGER NOT NULL, rhost TEXT) WITHOUT ROWID;"
-             "CREATE INDEX sessions_user ON sessions(user);"
-             "CREATE TABLE failures ("
-             " user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,"
-             " time INTEGER NOT NULL);"
-             "CREATE INDEX failures_user_time ON failures(user, time);"
-             "INSERT INTO users (name, hash, created) VALUES ('old', '', 1);"
-             "INSERT INTO sessions VALUES (zeroblob(32), 'old', 100, 1000, NULL);", APP_ID);
-    rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    sqlite3_close(db);
-    return rc == SQLITE_OK && chmod(path, 0600) == 0 ? 0 : -1;
+    return th_store_v1(path, "INSERT INTO users (name, hash, created) VALUES ('old', '', 1);"
+                             "INSERT INTO sessions VALUES (zeroblob(32), 'old', 100, 1000, NULL);");
 }
 
 /* Odd ids read-only, even ones read-write: open, read the old session, and
@@ -285,19 +249,6 @@ static void upgrade_one(const char *path, int id, struct result *r)
     tp_store_close(st);
 }
 
-static long long raw_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *p = NULL;
-    long long v = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-        && sqlite3_prepare_v2(db, sql, -1, &p, NULL) == SQLITE_OK && sqlite3_step(p) == SQLITE_ROW)
-        v = sqlite3_column_int64(p, 0);
-    sqlite3_finalize(p);
-    sqlite3_close(db);
-    return v;
-}
-
 static void report_errors(const struct result res[NPROC], const char *what)
 {
     int errors = 0;
@@ -319,15 +270,10 @@ int main(void)
     int creates_ok = 0, n, cas_ok = 0, conflicts = 0, fails = 0, bad_order = 0, touches = 0, count = 0;
     int64_t latest;
 
-    if ((dir = tap_tmpdir()) == NULL) {
-        printf("Bail out! no temporary directory\n");
-        return 1;
-    }
-
     /* 1. creating together, a few times over (the race is short) */
     for (int round = 0; round < CREATE_ROUNDS; round++) {
         int ran, errors = 0;
-        snprintf(path, sizeof path, "%s/created%d.db", dir, round);
+        snprintf(path, sizeof path, "%s/created%d.db", th_dir(), round);
         ran = run_children(path, create_one, res);
         for (int k = 0; k < NPROC; k++) {
             errors += res[k].errors;
@@ -346,7 +292,7 @@ int main(void)
                " every user is there", CREATE_ROUNDS, NPROC);
 
     /* 2. the hammer */
-    snprintf(path, sizeof path, "%s/hammer.db", dir);
+    snprintf(path, sizeof path, "%s", th_path("hammer.db"));
     if (!tap_is_int(tp_store_open(path, TP_STORE_CREATE, &st, err, sizeof err), TP_STORE_OK,
                     "hammer: create"))
         tap_diag("%s", err);
@@ -400,7 +346,7 @@ int main(void)
     n = 0;
     for (int round = 0; round < UPGRADE_ROUNDS; round++) {
         int ran, errors = 0;
-        snprintf(path, sizeof path, "%s/upgraded%d.db", dir, round);
+        snprintf(path, sizeof path, "%s/upgraded%d.db", th_dir(), round);
         if (make_v1(path) != 0) {
             tap_diag("upgrade round %d: cannot make the version 1 store", round);
             continue;
@@ -412,17 +358,15 @@ int main(void)
                 tap_diag("upgrade round %d: process %d: %s", round, k, res[k].first_error);
         }
         n += ran && errors == 0
-             && raw_int(path, "SELECT value FROM trex_pam_meta WHERE key = 'schema_version'") == 2
-             && raw_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN"
+             && th_sql_int(path, "SELECT value FROM trex_pam_meta WHERE key = 'schema_version'") == 2
+             && th_sql_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN"
                         " ('sessions_last_used', 'sessions_created', 'sessions_user_created')") == 3
-             && raw_int(path, "SELECT count(*) FROM users") == 1 + (NPROC + 1) / 2
-             && raw_int(path, "SELECT count(*) FROM sessions") == 1;
+             && th_sql_int(path, "SELECT count(*) FROM users") == 1 + (NPROC + 1) / 2
+             && th_sql_int(path, "SELECT count(*) FROM sessions") == 1;
     }
     tap_is_int(n, UPGRADE_ROUNDS,
                "upgrade: %d rounds of %d processes (half read-only) opening one version 1 store"
                " at once: all succeed, upgraded once, every row kept", UPGRADE_ROUNDS, NPROC);
 
-    tap_rmtree(dir);
-    free(dir);
-    return tap_done();
+    return th_done();
 }

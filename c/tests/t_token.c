@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "tap.h"
+#include "harness.h"
 #include "secret.h"
 #include "token.h"
 
@@ -119,7 +119,7 @@ static void test_unique(void)
     free(dgs);
 }
 
-static void test_kat(const char *dir)
+static void test_kat(void)
 {
     unsigned char dg[TP_TOKEN_DIGEST_LEN], key[TP_TOKEN_KEY_LEN], k2[TP_TOKEN_KEY_LEN];
     char h[65], path[512], err[300];
@@ -129,8 +129,8 @@ static void test_kat(const char *dir)
     hex(dg, sizeof dg, h);
     tap_is_str(h, KAT_PLAIN, "unkeyed digest: BLAKE2b-256 of the 32 bytes");
 
-    tap_is_int(tap_write_file(dir, "key", KEY_TEXT), 0, "key file written");
-    snprintf(path, sizeof path, "%s/key", dir);
+    tap_is_int(th_file("key", KEY_TEXT), 0, "key file written");
+    snprintf(path, sizeof path, "%s", th_path("key"));
     chmod(path, 0600);
     tap_is_int(tp_token_key_load(path, key, err, sizeof err), 0, "key file loads");
     tap_is_int(tp_token_digest(KAT_TEXT, key, dg), 0, "known token: keyed digest");
@@ -154,23 +154,23 @@ static void test_kat(const char *dir)
     }
 
     /* refusals */
-    tap_is_int(tap_write_file(dir, "other", KEY_TEXT), 0, "world-readable key file written");
-    snprintf(path, sizeof path, "%s/other", dir);
+    tap_is_int(th_file("other", KEY_TEXT), 0, "world-readable key file written");
+    snprintf(path, sizeof path, "%s", th_path("other"));
     chmod(path, 0644);
     tap_is_int(tp_token_key_load(path, key, err, sizeof err), -1, "world-readable key refused");
     tap_ok(strstr(err, "others") != NULL && strstr(err, KEY_TEXT) == NULL, "reason: %s", err);
     tap_ok(all_zero(key, sizeof key), "key zeroed on failure");
-    tap_is_int(tap_write_file(dir, "short", "0123456789"), 0, "short key file written");
-    snprintf(path, sizeof path, "%s/short", dir);
+    tap_is_int(th_file("short", "0123456789"), 0, "short key file written");
+    snprintf(path, sizeof path, "%s", th_path("short"));
     chmod(path, 0600);
     tap_is_int(tp_token_key_load(path, key, err, sizeof err), -1, "a 10-byte key refused");
-    snprintf(path, sizeof path, "%s/missing", dir);
+    snprintf(path, sizeof path, "%s", th_path("missing"));
     tap_is_int(tp_token_key_load(path, key, err, sizeof err), -1, "missing key file refused");
-    tap_is_int(tp_token_key_load(dir, key, err, sizeof err), -1, "a directory refused");
+    tap_is_int(tp_token_key_load(th_dir(), key, err, sizeof err), -1, "a directory refused");
     {
         char link[512];
-        snprintf(path, sizeof path, "%s/key", dir);
-        snprintf(link, sizeof link, "%s/link", dir);
+        snprintf(path, sizeof path, "%s", th_path("key"));
+        snprintf(link, sizeof link, "%s", th_path("link"));
         tap_is_int(symlink(path, link), 0, "symlink made");
         tap_is_int(tp_token_key_load(link, key, err, sizeof err), -1, "a symbolic link refused");
     }
@@ -240,15 +240,11 @@ static void test_uniform(void)
 
 int main(void)
 {
-    char *dir = tap_tmpdir();
-
     test_new();
     test_unique();
-    test_kat(dir);
+    test_kat();
     test_shapes();
     test_equal();
     test_uniform();
-    tap_rmtree(dir);
-    free(dir);
-    return tap_done();
+    return th_done();
 }

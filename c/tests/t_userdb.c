@@ -9,7 +9,6 @@
  * that no password or hash ever reaches the log.
  */
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +16,10 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include "tap.h"
-#include "trex_pam.h"
-#include "store.h"
-#include "hash.h"
+#include "harness.h"
 
 #define DAY 86400
 
-static char *dir;
 static char db[PATH_MAX], db2[PATH_MAX], db3[PATH_MAX], conndb[PATH_MAX];
 static struct tp_store *st, *st2, *st3;
 static int64_t now;
@@ -38,96 +33,6 @@ static void secret(const char *s)
 {
     if (s != NULL && *s != '\0' && nsecrets < 256)
         secrets[nsecrets++] = strdup(s);
-}
-
-/* ---- log ------------------------------------------------------------------ */
-
-static char logbuf[1 << 20];
-static size_t loglen, logmark;
-
-static void log_cb(void *data, int prio, const char *line)
-{
-    size_t n = strlen(line);
-    if (loglen + n + 2 < sizeof logbuf) {
-        memcpy(logbuf + loglen, line, n);
-        loglen += n;
-        logbuf[loglen++] = '\n';
-        logbuf[loglen] = '\0';
-    }
-}
-
-/* The log since the last call of log_since. */
-static const char *log_new(void)
-{
-    return logbuf + logmark;
-}
-
-static void log_mark(void)
-{
-    logmark = loglen;
-}
-
-/* ---- conversation -------------------------------------------------------------- */
-
-static char msgs[8192];
-static const char *queue[16];
-static int qn, qi;
-static void (*on_prompt)(const char *text);   /* test hook, called before answering */
-
-static void answers(int n, ...)
-{
-    va_list ap;
-    va_start(ap, n);
-    for (int i = 0; i < n && i < 16; i++)
-        queue[i] = va_arg(ap, const char *);
-    va_end(ap);
-    qn = n;
-    qi = 0;
-    msgs[0] = '\0';
-}
-
-static int conv_fn(int n, const struct trex_pam_message **m, struct trex_pam_response **r, void *d)
-{
-    struct trex_pam_response *out = calloc((size_t)n, sizeof *out);
-    if (out == NULL)
-        return TREX_PAM_BUF_ERR;
-    for (int i = 0; i < n; i++) {
-        size_t l = strlen(msgs);
-        snprintf(msgs + l, sizeof msgs - l, "[%d:%s]", m[i]->msg_style, m[i]->msg);
-        if (m[i]->msg_style == TREX_PAM_PROMPT_ECHO_OFF || m[i]->msg_style == TREX_PAM_PROMPT_ECHO_ON) {
-            if (on_prompt != NULL)
-                on_prompt(m[i]->msg);
-            if (qi >= qn) {
-                for (int j = 0; j < i; j++)
-                    free(out[j].resp);
-                free(out);
-                return TREX_PAM_CONV_ERR;
-            }
-            out[i].resp = strdup(queue[qi++]);
-        }
-    }
-    *r = out;
-    return TREX_PAM_SUCCESS;
-}
-
-static trex_pam_handle_t *start(const char *service, const char *user)
-{
-    struct trex_pam_conv c = { conv_fn, NULL };
-    struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = dir, .log_mode = TREX_PAM_LOG_CALLBACK,
-                                  .log_fn = log_cb };
-    trex_pam_handle_t *h = NULL;
-    msgs[0] = '\0';
-    if (trex_pam_start_opts(service, user, &c, &o, &h) != TREX_PAM_SUCCESS)
-        tap_diag("start %s failed", service);
-    return h;
-}
-
-static int count(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
-    return n;
 }
 
 /* ---- users ------------------------------------------------------------------------- */
@@ -210,14 +115,6 @@ static int verifies(const char *name, const char *pw)
 
 /* ---- authenticate ----------------------------------------------------------------------- */
 
-static unsigned int delay_usec;
-static int delay_status = -1;
-static void delay_fn(int status, unsigned int usec, void *appdata)
-{
-    delay_status = status;
-    delay_usec = usec;
-}
-
 static void test_authenticate(void)
 {
     trex_pam_handle_t *h;
@@ -239,138 +136,135 @@ static void test_authenticate(void)
         put(&u);
     }
 
-    h = start("login", "alice");
-    answers(1, "Alice-pass-1");
-    log_mark();
+    h = th_start("login", "alice");
+    th_answers(1, "Alice-pass-1");
+    th_log_reset();
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "auth: right password");
-    tap_is_str(msgs, "[1:Password: ]", "auth: one prompt, 'Password: ', echo off");
-    tap_is_str(log_new(), "", "auth: nothing logged on success");
+    tap_is_str(th_seen(), "PROMPT:Password: ", "auth: one prompt, 'Password: ', echo off");
+    tap_is_str(th_log(), "", "auth: nothing logged on success");
     trex_pam_end(h, 0);
 
-    h = start("login", "alice");
-    answers(1, "Alice-pass-2");
-    log_mark();
+    h = th_start("login", "alice");
+    th_answers(1, "Alice-pass-2");
+    th_log_reset();
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR, "auth: wrong password is AUTH_ERR");
-    tap_ok(strstr(log_new(), "authentication failure;") != NULL && strstr(log_new(), "user=alice") != NULL,
+    tap_ok(strstr(th_log(), "authentication failure;") != NULL && strstr(th_log(), "user=alice") != NULL,
            "auth: ... logged as pam_unix does, naming the user");
     trex_pam_end(h, 0);
 
-    h = start("login", "zed");
-    answers(1, "Zed-pass-123");
+    h = th_start("login", "zed");
+    th_answers(1, "Zed-pass-123");
     secret("Zed-pass-123");
-    log_mark();
+    th_log_reset();
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_USER_UNKNOWN, "auth: unknown user is USER_UNKNOWN (pam_unix)");
-    tap_is_str(msgs, "[1:Password: ]", "auth: ... after asking for a password all the same");
-    tap_ok(strstr(log_new(), "check pass; user unknown") != NULL, "auth: ... logged 'check pass; user unknown'");
-    tap_ok(strstr(log_new(), "zed") == NULL, "auth: ... without the name (it may be a mistyped password)");
+    tap_is_str(th_seen(), "PROMPT:Password: ", "auth: ... after asking for a password all the same");
+    tap_ok(strstr(th_log(), "check pass; user unknown") != NULL, "auth: ... logged 'check pass; user unknown'");
+    tap_ok(strstr(th_log(), "zed") == NULL, "auth: ... without the name (it may be a mistyped password)");
     trex_pam_end(h, 0);
 
-    h = start("login", NULL);
-    answers(2, "alice", "Alice-pass-1");
+    h = th_start("login", NULL);
+    th_answers(2, "alice", "Alice-pass-1");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "auth: no user given: asked for");
-    tap_is_str(msgs, "[2:login:][1:Password: ]", "auth: ... 'login:' echo on, then the password");
+    tap_is_str(th_seen(), "ECHO:login:|PROMPT:Password: ", "auth: ... 'login:' echo on, then the password");
     trex_pam_end(h, 0);
 
-    h = start("login", "");
-    answers(1, "x");
+    h = th_start("login", "");
+    th_answers(1, "x");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_USER_UNKNOWN, "auth: empty user name is USER_UNKNOWN");
-    tap_is_str(msgs, "", "auth: ... without a prompt");
+    tap_is_str(th_seen(), "", "auth: ... without a prompt");
     trex_pam_end(h, 0);
 
-    h = start("login", "alice");
-    answers(0);
+    h = th_start("login", "alice");
+    th_answers(0);
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTHTOK_ERR, "auth: conversation fails: AUTHTOK_ERR");
     trex_pam_end(h, 0);
 
     /* nullok */
-    h = start("login", "nopw");
-    answers(1, "");
+    h = th_start("login", "nopw");
+    th_answers(1, "");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR, "nullok: empty stored password without nullok fails");
-    tap_is_str(msgs, "[1:Password: ]", "nullok: ... after a prompt");
+    tap_is_str(th_seen(), "PROMPT:Password: ", "nullok: ... after a prompt");
     trex_pam_end(h, 0);
-    h = start("nullok", "nopw");
-    answers(0);
+    h = th_start("nullok", "nopw");
+    th_answers(0);
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "nullok: empty stored password with nullok");
-    tap_is_str(msgs, "", "nullok: ... without a prompt (pam_unix's _unix_blankpasswd)");
+    tap_is_str(th_seen(), "", "nullok: ... without a prompt (pam_unix's _unix_blankpasswd)");
     trex_pam_end(h, 0);
-    h = start("nullok", "nopw");
-    answers(1, "");
+    h = th_start("nullok", "nopw");
+    th_answers(1, "");
     tap_is_int(trex_pam_authenticate(h, TREX_PAM_DISALLOW_NULL_AUTHTOK), TREX_PAM_AUTH_ERR,
                "nullok: PAM_DISALLOW_NULL_AUTHTOK overrides it");
-    tap_is_str(msgs, "[1:Password: ]", "nullok: ... then the password is asked");
+    tap_is_str(th_seen(), "PROMPT:Password: ", "nullok: ... then the password is asked");
     trex_pam_end(h, 0);
-    h = start("nullok", "alice");
-    answers(1, "");
+    h = th_start("nullok", "alice");
+    th_answers(1, "");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR, "nullok: an empty answer for a user with a password");
     trex_pam_end(h, 0);
 
-    h = start("login", "dis");
-    answers(1, "Dis-pass-12");
-    log_mark();
+    h = th_start("login", "dis");
+    th_answers(1, "Dis-pass-12");
+    th_log_reset();
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR, "disabled account: AUTH_ERR with the right password");
-    tap_ok(strstr(log_new(), "account dis is disabled") != NULL, "disabled account: ... logged");
+    tap_ok(strstr(th_log(), "account dis is disabled") != NULL, "disabled account: ... logged");
     trex_pam_end(h, 0);
-    h = start("login", "locked");
-    answers(1, "Locked-pass-1");
+    h = th_start("login", "locked");
+    th_answers(1, "Locked-pass-1");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR, "locked hash ('!'): AUTH_ERR with the right password");
     trex_pam_end(h, 0);
 
     /* token reuse: the first line (another, empty store) asks and fails */
-    h = start("first", "alice");
-    answers(1, "Alice-pass-1");
+    h = th_start("first", "alice");
+    th_answers(1, "Alice-pass-1");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "use_first_pass: the token of the line before");
-    tap_is_str(msgs, "[1:Password: ]", "use_first_pass: ... asked once");
+    tap_is_str(th_seen(), "PROMPT:Password: ", "use_first_pass: ... asked once");
     trex_pam_end(h, 0);
-    h = start("first_only", "alice");
-    answers(1, "Alice-pass-1");
+    h = th_start("first_only", "alice");
+    th_answers(1, "Alice-pass-1");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR, "use_first_pass without a token: AUTH_ERR");
-    tap_is_str(msgs, "", "use_first_pass: ... and no prompt");
+    tap_is_str(th_seen(), "", "use_first_pass: ... and no prompt");
     trex_pam_end(h, 0);
-    h = start("tryfirst", "alice");
-    answers(2, "Alice-pass-x", "Alice-pass-1");
+    h = th_start("tryfirst", "alice");
+    th_answers(2, "Alice-pass-x", "Alice-pass-1");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR, "try_first_pass: a wrong earlier token fails");
-    tap_is_str(msgs, "[1:Password: ]", "try_first_pass: ... without asking again (modern pam_unix)");
+    tap_is_str(th_seen(), "PROMPT:Password: ", "try_first_pass: ... without asking again (modern pam_unix)");
     trex_pam_end(h, 0);
-    h = start("tryfirst_only", "alice");
-    answers(1, "Alice-pass-1");
+    h = th_start("tryfirst_only", "alice");
+    th_answers(1, "Alice-pass-1");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "try_first_pass without a token: asks");
-    tap_is_str(msgs, "[1:Password: ]", "try_first_pass: ... once");
+    tap_is_str(th_seen(), "PROMPT:Password: ", "try_first_pass: ... once");
     trex_pam_end(h, 0);
 
     /* fail delay: pam_unix asks for 2 s unless nodelay */
-    h = start("delay", "alice");
-    trex_pam_set_item(h, TREX_PAM_FAIL_DELAY, (const void *)delay_fn);
-    answers(1, "Alice-pass-2");
+    h = th_start("delay", "alice");
+    th_answers(1, "Alice-pass-2");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR, "delay: wrong password");
-    tap_ok(delay_status == TREX_PAM_AUTH_ERR && delay_usec >= 1000000 && delay_usec < 3000000,
-           "delay: 2 s requested (+-50%%): %u us", delay_usec);
+    tap_ok(th_delay_status() == TREX_PAM_AUTH_ERR && th_delay_usec() >= 1000000 && th_delay_usec() < 3000000,
+           "delay: 2 s requested (+-50%%): %u us", th_delay_usec());
     trex_pam_end(h, 0);
-    delay_usec = 0;
-    h = start("login", "alice");
-    trex_pam_set_item(h, TREX_PAM_FAIL_DELAY, (const void *)delay_fn);
-    answers(1, "Alice-pass-2");
+    h = th_start("login", "alice");
+    th_answers(1, "Alice-pass-2");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR, "nodelay: wrong password");
-    tap_is_int(delay_usec, 0, "nodelay: no delay requested");
+    tap_is_int(th_delay_usec(), 0, "nodelay: no delay requested");
     trex_pam_end(h, 0);
 
     /* arguments */
-    h = start("badargs", "alice");
-    answers(1, "Alice-pass-1");
-    log_mark();
+    h = th_start("badargs", "alice");
+    th_answers(1, "Alice-pass-1");
+    th_log_reset();
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "unknown arguments: still works");
-    tap_ok(strstr(log_new(), "unrecognized option [bogus]") != NULL, "unknown arguments: logged");
-    tap_ok(strstr(log_new(), "unrecognized option [revoke_sessions]") != NULL, "revoke_sessions: not accepted yet");
-    tap_ok(strstr(log_new(), "unusable hash method=rot13") != NULL, "bad method=: logged, default used");
+    tap_ok(strstr(th_log(), "unrecognized option [bogus]") != NULL, "unknown arguments: logged");
+    tap_ok(strstr(th_log(), "unrecognized option [revoke_sessions]") != NULL, "revoke_sessions: not accepted yet");
+    tap_ok(strstr(th_log(), "unusable hash method=rot13") != NULL, "bad method=: logged, default used");
     trex_pam_end(h, 0);
 
-    h = start("linuxname", "alice");
-    answers(1, "Alice-pass-1");
+    h = th_start("linuxname", "alice");
+    th_answers(1, "Alice-pass-1");
     tap_ok(trex_pam_authenticate(h, 0) != TREX_PAM_SUCCESS,
            "pam_userdb.so is Linux-PAM's module, not this one");
-    tap_is_str(msgs, "", "... not called");
+    tap_is_str(th_seen(), "", "... not called");
     trex_pam_end(h, 0);
 
-    h = start("login", "alice");
+    h = th_start("login", "alice");
     tap_is_int(trex_pam_get_item(h, TREX_PAM_AUTHTOK, &v), TREX_PAM_BAD_ITEM, "(the application cannot read tokens)");
     trex_pam_end(h, 0);
 }
@@ -397,11 +291,11 @@ static void test_upgrade(void)
     u.pw_changed = now - 10 * DAY;
     put(&u);
 
-    h = start("login", "old6");
-    answers(1, "Old6-password");
-    log_mark();
+    h = th_start("login", "old6");
+    th_answers(1, "Old6-password");
+    th_log_reset();
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "upgrade: sha512crypt hash logs in");
-    tap_ok(strstr(log_new(), "upgraded") != NULL, "upgrade: logged");
+    tap_ok(strstr(th_log(), "upgraded") != NULL, "upgrade: logged");
     trex_pam_end(h, 0);
     u = get("old6");
     tap_ok(strncmp(u.hash, "$y$", 3) == 0, "upgrade: the stored hash is now yescrypt");
@@ -409,14 +303,14 @@ static void test_upgrade(void)
     tap_is_int(tp_hash_verify("Old6-password", u.hash), 1, "upgrade: the new hash verifies the password");
     tp_user_clear(&u);
     h1 = stored_hash("old6");
-    h = start("login", "old6");
-    answers(1, "Old6-password");
-    log_mark();
+    h = th_start("login", "old6");
+    th_answers(1, "Old6-password");
+    th_log_reset();
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "upgrade: second login");
     trex_pam_end(h, 0);
     h2 = stored_hash("old6");
     tap_is_str(h2, h1, "upgrade: ... does not upgrade again");
-    tap_ok(strstr(log_new(), "upgraded") == NULL, "upgrade: ... nothing logged");
+    tap_ok(strstr(th_log(), "upgraded") == NULL, "upgrade: ... nothing logged");
     free(h1);
     free(h2);
 
@@ -432,8 +326,8 @@ static void test_upgrade(void)
     }
     put(&u);
     h1 = stored_hash("old6b");
-    h = start("login", "old6b");
-    answers(1, "Old6b-passwore");
+    h = th_start("login", "old6b");
+    th_answers(1, "Old6b-passwore");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR, "upgrade: wrong password");
     trex_pam_end(h, 0);
     h2 = stored_hash("old6b");
@@ -441,8 +335,8 @@ static void test_upgrade(void)
     free(h2);
 
     /* the policy's cost: sha512crypt 5000 rounds under cost=6000 */
-    h = start("sha6000", "old6b");
-    answers(1, "Old6b-password");
+    h = th_start("sha6000", "old6b");
+    th_answers(1, "Old6b-password");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "upgrade by cost: login");
     trex_pam_end(h, 0);
     h2 = stored_hash("old6b");
@@ -462,8 +356,8 @@ static void test_upgrade(void)
     }
     u.force_change = 1;
     put(&u);
-    h = start("login", "old6f");
-    answers(1, "Old6f-password");
+    h = th_start("login", "old6f");
+    th_answers(1, "Old6f-password");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "force_change user: login");
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_NEW_AUTHTOK_REQD, "force_change user: ... must change");
     trex_pam_end(h, 0);
@@ -477,27 +371,27 @@ static void test_upgrade(void)
 
 static void acct_case(const char *user, int flags, int want, const char *want_msgs, const char *what)
 {
-    trex_pam_handle_t *h = start("login", user);
-    answers(0);
+    trex_pam_handle_t *h = th_start("login", user);
+    th_answers(0);
     tap_is_int(trex_pam_acct_mgmt(h, flags), want, "acct: %s", what);
-    tap_is_str(msgs, want_msgs, "acct: %s: messages", what);
+    tap_is_str(th_seen(), want_msgs, "acct: %s: messages", what);
     trex_pam_end(h, 0);
 }
 
 static void test_acct(void)
 {
-    static const char expired[] = "[3:Your account has expired; please contact your system administrator.]";
+    static const char expired[] = "ERR:Your account has expired; please contact your system administrator.";
     static const char admin[] =
-        "[3:You are required to change your password immediately (administrator enforced).]";
-    static const char aged[] = "[3:You are required to change your password immediately (password expired).]";
+        "ERR:You are required to change your password immediately (administrator enforced).";
+    static const char aged[] = "ERR:You are required to change your password immediately (password expired).";
     struct tp_user u;
     trex_pam_handle_t *h;
 
     acct_case("alice", 0, TREX_PAM_SUCCESS, "", "a healthy account");
     acct_case("nobody-here", 0, TREX_PAM_USER_UNKNOWN, "", "unknown user");
-    h = start("login", NULL);
+    h = th_start("login", NULL);
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_USER_UNKNOWN, "acct: no PAM_USER: USER_UNKNOWN");
-    tap_is_str(msgs, "", "acct: ... without prompting");
+    tap_is_str(th_seen(), "", "acct: ... without prompting");
     trex_pam_end(h, 0);
 
     acct_case("dis", 0, TREX_PAM_ACCT_EXPIRED, expired, "disabled");
@@ -534,20 +428,20 @@ static void test_acct(void)
     u.pw_warn_days = 7;
     u.pw_changed = now - 27 * DAY;
     put(&u);
-    acct_case("warn3", 0, TREX_PAM_SUCCESS, "[4:Warning: your password will expire in 3 days.]", "within the warning period");
+    acct_case("warn3", 0, TREX_PAM_SUCCESS, "INFO:Warning: your password will expire in 3 days.", "within the warning period");
     acct_case("warn3", TREX_PAM_SILENT, TREX_PAM_SUCCESS, "", "within the warning period, PAM_SILENT");
     u = mk("warn1", "Warn1-pass-12");
     u.pw_max_days = 30;
     u.pw_warn_days = 7;
     u.pw_changed = now - 29 * DAY;
     put(&u);
-    acct_case("warn1", 0, TREX_PAM_SUCCESS, "[4:Warning: your password will expire in 1 day.]", "one day left");
+    acct_case("warn1", 0, TREX_PAM_SUCCESS, "INFO:Warning: your password will expire in 1 day.", "one day left");
     u = mk("warnlong", "Warnl-pass-12");
     u.pw_max_days = 5;
     u.pw_warn_days = 10;
     u.pw_changed = now - 1 * DAY;
     put(&u);
-    acct_case("warnlong", 0, TREX_PAM_SUCCESS, "[4:Warning: your password will expire in 4 days.]",
+    acct_case("warnlong", 0, TREX_PAM_SUCCESS, "INFO:Warning: your password will expire in 4 days.",
          "warning period longer than the maximum age: always warned (pam_unix)");
     u = mk("nowarn", "Nowarn-pass-1");
     u.pw_max_days = 30;
@@ -585,7 +479,7 @@ static void test_setcred(void)
     tp_store_attr_set(st, "attr", "mail-home", "/var/mail/attr");
     tp_store_attr_set(st, "attr", "x.y z", "a=b");
 
-    h = start("login", "attr");
+    h = th_start("login", "attr");
     trex_pam_putenv(h, "OTHER=kept");
     tap_is_int(trex_pam_setcred(h, TREX_PAM_ESTABLISH_CRED), TREX_PAM_SUCCESS, "setcred: ESTABLISH_CRED");
     tap_is_str(trex_pam_getenv(h, "DISPLAY_NAME"), "Alice Attr", "setcred: display_name -> DISPLAY_NAME");
@@ -607,18 +501,18 @@ static void test_setcred(void)
     tap_is_int(trex_pam_setcred(h, TREX_PAM_REFRESH_CRED), TREX_PAM_SUCCESS, "setcred: REFRESH_CRED");
     trex_pam_end(h, 0);
 
-    h = start("login", "alice");
+    h = th_start("login", "alice");
     tap_is_int(trex_pam_setcred(h, 0), TREX_PAM_SUCCESS, "setcred: a user without attributes");
     env = trex_pam_getenvlist(h);
     tap_ok(env != NULL && env[0] == NULL, "setcred: ... sets nothing");
     trex_pam_free_envlist(env);
     trex_pam_end(h, 0);
-    h = start("login", "nobody-here");
+    h = th_start("login", "nobody-here");
     tap_is_int(trex_pam_setcred(h, 0), TREX_PAM_USER_UNKNOWN, "setcred: unknown user");
     trex_pam_end(h, 0);
-    h = start("login", NULL);
+    h = th_start("login", NULL);
     tap_is_int(trex_pam_setcred(h, 0), TREX_PAM_USER_UNKNOWN, "setcred: no PAM_USER");
-    tap_is_str(msgs, "", "setcred: ... no prompt");
+    tap_is_str(th_seen(), "", "setcred: ... no prompt");
     trex_pam_end(h, 0);
 }
 
@@ -626,7 +520,7 @@ static void test_setcred(void)
 
 static int chpw(const char *service, const char *user, int flags)
 {
-    trex_pam_handle_t *h = start(service, user);
+    trex_pam_handle_t *h = th_start(service, user);
     int rc = trex_pam_chauthtok(h, flags);
     trex_pam_end(h, 0);
     return rc;
@@ -638,10 +532,10 @@ static void rule(const char *user, const char *old, const char *bad, const char 
     char want[1024], *before = stored_hash(user);
     char *after;
     secret(bad);
-    answers(7, old, bad, bad, bad, bad, bad, bad);
+    th_answers(7, old, bad, bad, bad, bad, bad, bad);
     tap_is_int(chpw("passwd", user, 0), TREX_PAM_AUTHTOK_ERR, "rule %s: AUTHTOK_ERR", what);
-    snprintf(want, sizeof want, "[3:%s]", msg);
-    tap_is_int(count(msgs, want), 3, "rule %s: '%s', three tries", what, msg);
+    snprintf(want, sizeof want, "ERR:%s", msg);
+    tap_is_int(th_seen_count(want), 3, "rule %s: '%s', three tries", what, msg);
     after = stored_hash(user);
     tap_is_str(after, before, "rule %s: nothing stored", what);
     free(before);
@@ -687,23 +581,19 @@ static int child_not_admin(void)
     if (rc != TP_STORE_OK)
         return 13;
     snprintf(conf, sizeof conf, "password required userdb db=%s nodelay\n", path);
-    dir = d;
     if (tap_write_file(d, "passwd", conf) != 0)
         return 14;
-    {
-        struct trex_pam_conv c = { conv_fn, NULL };
-        struct trex_pam_options o = { .size = sizeof o, .registry = trex_pam_builtin_registry(), .confdir = d, .log_mode = TREX_PAM_LOG_NONE };
-        if (trex_pam_start_opts("passwd", "nina", &c, &o, &h) != TREX_PAM_SUCCESS)
-            return 15;
-    }
+    th_confdir(d);                    /* the parent's directory is not ours */
+    if ((h = th_start("passwd", "nina")) == NULL)
+        return 15;
     trex_pam_set_named_item(h, "TREX_ADMIN", "1");
-    answers(1, "Hello world?");
+    th_answers(1, "Hello world?");
     rc = trex_pam_chauthtok(h, 0);
     trex_pam_end(h, 0);
     tap_rmtree(d);
     if (rc != TREX_PAM_AUTH_ERR)
         return 16;
-    return strcmp(msgs, "[4:Changing password for nina.][1:Current password: ]") == 0 ? 0 : 17;
+    return strcmp(th_seen(), "INFO:Changing password for nina.|PROMPT:Current password: ") == 0 ? 0 : 17;
 }
 
 static void test_chauthtok(void)
@@ -716,12 +606,12 @@ static void test_chauthtok(void)
     u.force_change = 1;
     put(&u);
     secret("N3w-secret-pw");
-    answers(3, "Bob-old-pass1", "N3w-secret-pw", "N3w-secret-pw");
-    log_mark();
+    th_answers(3, "Bob-old-pass1", "N3w-secret-pw", "N3w-secret-pw");
+    th_log_reset();
     tap_is_int(chpw("passwd", "bob", 0), TREX_PAM_SUCCESS, "chauthtok: change");
-    tap_is_str(msgs, "[4:Changing password for bob.][1:Current password: ][1:New password: ]"
-                     "[1:Retype new password: ]", "chauthtok: pam_unix's messages and prompts");
-    tap_ok(strstr(log_new(), "password changed for bob") != NULL, "chauthtok: logged");
+    tap_is_str(th_seen(), "INFO:Changing password for bob.|PROMPT:Current password: |PROMPT:New password: "
+                     "|PROMPT:Retype new password: ", "chauthtok: pam_unix's messages and prompts");
+    tap_ok(strstr(th_log(), "password changed for bob") != NULL, "chauthtok: logged");
     u = get("bob");
     tap_is_int(tp_hash_verify("N3w-secret-pw", u.hash), 1, "chauthtok: the new hash verifies the new password");
     tap_is_int(tp_hash_verify("Bob-old-pass1", u.hash), 0, "chauthtok: ... not the old one");
@@ -730,34 +620,34 @@ static void test_chauthtok(void)
     tap_is_int(u.force_change, 0, "chauthtok: force_change cleared");
     secret(u.hash);
     tp_user_clear(&u);
-    h = start("login", "bob");
-    answers(1, "N3w-secret-pw");
+    h = th_start("login", "bob");
+    th_answers(1, "N3w-secret-pw");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "chauthtok: the new password logs in");
     trex_pam_end(h, 0);
 
     h1 = stored_hash("bob");
-    answers(3, "Bob-old-pass1", "Other-pass-99", "Other-pass-99");
+    th_answers(3, "Bob-old-pass1", "Other-pass-99", "Other-pass-99");
     tap_is_int(chpw("passwd", "bob", 0), TREX_PAM_AUTH_ERR, "chauthtok: wrong current password: AUTH_ERR (pam_unix)");
-    tap_is_str(msgs, "[4:Changing password for bob.][1:Current password: ]", "chauthtok: ... no new password asked");
+    tap_is_str(th_seen(), "INFO:Changing password for bob.|PROMPT:Current password: ", "chauthtok: ... no new password asked");
     h2 = stored_hash("bob");
     tap_is_str(h2, h1, "chauthtok: ... nothing changed");
     free(h2);
 
-    answers(3, "x", "y", "y");
+    th_answers(3, "x", "y", "y");
     tap_is_int(chpw("passwd", "nobody-here", 0), TREX_PAM_USER_UNKNOWN, "chauthtok: unknown user");
-    tap_is_str(msgs, "", "chauthtok: ... before any prompt");
+    tap_is_str(th_seen(), "", "chauthtok: ... before any prompt");
 
-    answers(3, "N3w-secret-pw", "Other-pass-99", "Other-pass-98");
+    th_answers(3, "N3w-secret-pw", "Other-pass-99", "Other-pass-98");
     tap_is_int(chpw("passwd", "bob", 0), TREX_PAM_TRY_AGAIN, "chauthtok: retype mismatch: TRY_AGAIN");
-    tap_ok(strstr(msgs, "[3:Sorry, passwords do not match.]") != NULL, "chauthtok: ... 'Sorry, passwords do not match.'");
+    tap_ok(th_seen_count("ERR:Sorry, passwords do not match.") > 0, "chauthtok: ... 'Sorry, passwords do not match.'");
     h2 = stored_hash("bob");
     tap_is_str(h2, h1, "chauthtok: ... nothing changed");
     free(h2);
     free(h1);
 
-    answers(3, "N3w-secret-pw", "Other-pass-99", "Other-pass-99");
+    th_answers(3, "N3w-secret-pw", "Other-pass-99", "Other-pass-99");
     tap_is_int(chpw("passwd", "bob", TREX_PAM_SILENT), TREX_PAM_SUCCESS, "chauthtok: PAM_SILENT");
-    tap_is_str(msgs, "[1:Current password: ][1:New password: ][1:Retype new password: ]",
+    tap_is_str(th_seen(), "PROMPT:Current password: |PROMPT:New password: |PROMPT:Retype new password: ",
                "chauthtok: ... no 'Changing password' text");
     secret("Other-pass-99");
 
@@ -778,55 +668,55 @@ static void test_chauthtok(void)
         char *after, *longpw = malloc(600);
         memset(longpw, 'q', 599);
         longpw[599] = '\0';
-        answers(3, "Carol-pass-77", longpw, longpw);
+        th_answers(3, "Carol-pass-77", longpw, longpw);
         tap_is_int(chpw("passwd", "carol", 0), TREX_PAM_AUTHTOK_ERR, "rule maxlen: 599 bytes refused");
-        tap_ok(strstr(msgs, "[3:You must choose a shorter password.]") != NULL, "rule maxlen: the message");
-        answers(3, "Carol-pass-77", "abcdefghijklmnopqrstu", "abcdefghijklmnopqrstu");
+        tap_ok(th_seen_count("ERR:You must choose a shorter password.") > 0, "rule maxlen: the message");
+        th_answers(3, "Carol-pass-77", "abcdefghijklmnopqrstu", "abcdefghijklmnopqrstu");
         tap_is_int(chpw("passwd_max20", "carol", 0), TREX_PAM_AUTHTOK_ERR, "rule maxlen=20: 21 bytes refused");
-        tap_ok(strstr(msgs, "[3:You must choose a shorter password.]") != NULL, "rule maxlen=20: the message");
+        tap_ok(th_seen_count("ERR:You must choose a shorter password.") > 0, "rule maxlen=20: the message");
         after = stored_hash("carol");
         tap_is_str(after, before, "rule maxlen: nothing stored");
         free(longpw);
         free(before);
         free(after);
     }
-    answers(3, "Carol-pass-77", "Fine-pass-123", "Fine-pass-123");
-    log_mark();
+    th_answers(3, "Carol-pass-77", "Fine-pass-123", "Fine-pass-123");
+    th_log_reset();
     tap_is_int(chpw("passwd_noblock", "carol", 0), TREX_PAM_AUTHTOK_ERR, "blocklist unreadable: refused");
-    tap_ok(strstr(log_new(), "cannot read blocklist") != NULL, "blocklist unreadable: logged");
-    answers(5, "Carol-pass-77", "short", "short", "Fresh-pass-c9", "Fresh-pass-c9");
+    tap_ok(strstr(th_log(), "cannot read blocklist") != NULL, "blocklist unreadable: logged");
+    th_answers(5, "Carol-pass-77", "short", "short", "Fresh-pass-c9", "Fresh-pass-c9");
     secret("Fresh-pass-c9");
     tap_is_int(chpw("passwd", "carol", 0), TREX_PAM_SUCCESS, "a refused new password, then a good one");
-    tap_is_int(count(msgs, "[1:New password: ]"), 2, "... asked twice");
+    tap_is_int(th_seen_count("PROMPT:New password: "), 2, "... asked twice");
     tap_is_int(verifies("carol", "Fresh-pass-c9"), 1, "... the good one stored");
-    answers(3, "Fresh-pass-c9", "Fresh-pass-c1", "Fresh-pass-c1");
+    th_answers(3, "Fresh-pass-c9", "Fresh-pass-c1", "Fresh-pass-c1");
     tap_is_int(chpw("passwd_first", "carol", 0), TREX_PAM_AUTH_ERR,
                "use_first_pass: no current password from an earlier line: AUTH_ERR");
-    tap_is_str(msgs, "[4:Changing password for carol.]", "... and no prompt");
+    tap_is_str(th_seen(), "INFO:Changing password for carol.", "... and no prompt");
 
     /* minimum age, CHANGE_EXPIRED_AUTHTOK, expired account */
     u = mk("young", "Young-pass-12");
     u.pw_min_days = 5;
     u.pw_changed = now - 1 * DAY;
     put(&u);
-    answers(3, "Young-pass-12", "Young-new-123", "Young-new-123");
+    th_answers(3, "Young-pass-12", "Young-new-123", "Young-new-123");
     tap_is_int(chpw("passwd", "young", 0), TREX_PAM_AUTHTOK_ERR, "pw_min_days not over: AUTHTOK_ERR");
-    tap_is_str(msgs, "[4:Changing password for young.][1:Current password: ]"
-                     "[3:You must wait longer to change your password.]", "... pam_unix's message");
+    tap_is_str(th_seen(), "INFO:Changing password for young.|PROMPT:Current password: "
+                     "|ERR:You must wait longer to change your password.", "... pam_unix's message");
     u = mk("grown", "Grown-pass-12");
     u.pw_min_days = 5;
     u.pw_changed = now - 6 * DAY;
     put(&u);
-    answers(3, "Grown-pass-12", "Fresh-pass-456", "Fresh-pass-456");
+    th_answers(3, "Grown-pass-12", "Fresh-pass-456", "Fresh-pass-456");
     secret("Fresh-pass-456");
     tap_is_int(chpw("passwd", "grown", 0), TREX_PAM_SUCCESS, "pw_min_days over: changed");
 
-    answers(3, "Alice-pass-1", "Alice-new-123", "Alice-new-123");
+    th_answers(3, "Alice-pass-1", "Alice-new-123", "Alice-new-123");
     tap_is_int(chpw("passwd", "alice", TREX_PAM_CHANGE_EXPIRED_AUTHTOK), TREX_PAM_AUTHTOK_ERR,
                "CHANGE_EXPIRED_AUTHTOK, not expired: AUTHTOK_ERR");
-    tap_ok(strstr(msgs, "[3:Your password is not expired.]") != NULL, "... 'Your password is not expired.'");
+    tap_ok(th_seen_count("ERR:Your password is not expired.") > 0, "... 'Your password is not expired.'");
     tap_is_int(verifies("alice", "Alice-pass-1"), 1, "... unchanged");
-    answers(3, "Force-pass-12", "Fresh-pass-789", "Fresh-pass-789");
+    th_answers(3, "Force-pass-12", "Fresh-pass-789", "Fresh-pass-789");
     secret("Fresh-pass-789");
     tap_is_int(chpw("passwd", "force", TREX_PAM_CHANGE_EXPIRED_AUTHTOK), TREX_PAM_SUCCESS,
                "CHANGE_EXPIRED_AUTHTOK, force_change: changed");
@@ -836,19 +726,19 @@ static void test_chauthtok(void)
     u.pw_min_days = 20;
     u.pw_changed = now - 15 * DAY;
     put(&u);
-    answers(3, "Agedy-pass-12", "Agedy-new-123", "Agedy-new-123");
+    th_answers(3, "Agedy-pass-12", "Agedy-new-123", "Agedy-new-123");
     secret("Agedy-new-123");
     tap_is_int(chpw("passwd", "agedyoung", TREX_PAM_CHANGE_EXPIRED_AUTHTOK), TREX_PAM_SUCCESS,
                "CHANGE_EXPIRED_AUTHTOK, aged (min age does not apply to an expired password)");
-    answers(3, "Exp-pass-123", "Exp-new-1234", "Exp-new-1234");
+    th_answers(3, "Exp-pass-123", "Exp-new-1234", "Exp-new-1234");
     tap_is_int(chpw("passwd", "exp", 0), TREX_PAM_ACCT_EXPIRED, "expired account: ACCT_EXPIRED (pam_unix)");
 
     /* nullok: no current password to give */
     add("nopw2", NULL);
-    answers(2, "Fresh-pass-np2", "Fresh-pass-np2");
+    th_answers(2, "Fresh-pass-np2", "Fresh-pass-np2");
     secret("Fresh-pass-np2");
     tap_is_int(chpw("passwd_nullok", "nopw2", 0), TREX_PAM_SUCCESS, "nullok: empty password changed");
-    tap_is_str(msgs, "[1:New password: ][1:Retype new password: ]", "nullok: ... without asking the current one");
+    tap_is_str(th_seen(), "PROMPT:New password: |PROMPT:Retype new password: ", "nullok: ... without asking the current one");
 
     /* the administrator */
     u = mk("erin", "Erin-pass-123");
@@ -856,25 +746,25 @@ static void test_chauthtok(void)
     u.pw_changed = now - 1 * DAY;
     put(&u);
     if (getuid() == 0) {
-        h = start("passwd", "erin");
+        h = th_start("passwd", "erin");
         trex_pam_set_named_item(h, "TREX_ADMIN", "1");
-        answers(2, "adm1n", "adm1n");
+        th_answers(2, "adm1n", "adm1n");
         secret("adm1n");
         tap_is_int(trex_pam_chauthtok(h, 0), TREX_PAM_SUCCESS, "admin (root, TREX_ADMIN=1): changed");
-        tap_is_str(msgs, "[1:New password: ][1:Retype new password: ]",
+        tap_is_str(th_seen(), "PROMPT:New password: |PROMPT:Retype new password: ",
                    "admin: no current password; minlen and min age do not apply");
         trex_pam_end(h, 0);
         tap_is_int(verifies("erin", "adm1n"), 1, "admin: stored");
-        h = start("passwd", "erin");
+        h = th_start("passwd", "erin");
         trex_pam_set_named_item(h, "TREX_ADMIN", "1");
-        answers(3, "adm1n", "Fresh-pass-er1", "Fresh-pass-er1");
+        th_answers(3, "adm1n", "Fresh-pass-er1", "Fresh-pass-er1");
         tap_is_int(trex_pam_chauthtok(h, TREX_PAM_CHANGE_EXPIRED_AUTHTOK), TREX_PAM_AUTHTOK_ERR,
                    "admin with CHANGE_EXPIRED_AUTHTOK: not the administrator (pam_unix)");
-        tap_ok(strstr(msgs, "[1:Current password: ]") != NULL, "... the current password is asked");
+        tap_ok(th_seen_count("PROMPT:Current password: ") > 0, "... the current password is asked");
         trex_pam_end(h, 0);
-        h = start("passwd", "erin");
+        h = th_start("passwd", "erin");
         trex_pam_set_named_item(h, "TREX_ADMIN", "yes");
-        answers(3, "wrong-one", "Fresh-pass-er1", "Fresh-pass-er1");
+        th_answers(3, "wrong-one", "Fresh-pass-er1", "Fresh-pass-er1");
         tap_is_int(trex_pam_chauthtok(h, 0), TREX_PAM_AUTH_ERR, "TREX_ADMIN other than 1: not the administrator");
         trex_pam_end(h, 0);
         {
@@ -890,10 +780,10 @@ static void test_chauthtok(void)
                    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         }
     } else {
-        tap_ok(1, "# SKIP not root: the administrator needs uid 0");
+        tap_skip("not root: the administrator needs uid 0");
     }
-    h = start("passwd", "erin");
-    answers(3, "adm1n", "Fresh-pass-er1", "Fresh-pass-er1");
+    h = th_start("passwd", "erin");
+    th_answers(3, "adm1n", "Fresh-pass-er1", "Fresh-pass-er1");
     tap_is_int(trex_pam_chauthtok(h, 0), getuid() == 0 ? TREX_PAM_AUTHTOK_ERR : TREX_PAM_AUTH_ERR,
                "no TREX_ADMIN: the current password and the min age apply");
     trex_pam_end(h, 0);
@@ -903,36 +793,36 @@ static void test_chauthtok(void)
     put(&u);
     u = mk("dave", "Dave-pass-123");
     put_in(st3, &u);
-    answers(3, "Dave-pass-123", "Fresh-pass-dv1", "Fresh-pass-dv1");
+    th_answers(3, "Dave-pass-123", "Fresh-pass-dv1", "Fresh-pass-dv1");
     secret("Fresh-pass-dv1");
     tap_is_int(chpw("chain", "dave", 0), TREX_PAM_SUCCESS, "use_authtok: two stores changed");
-    tap_is_int(count(msgs, "[1:New password: ]") + count(msgs, "[1:Current password: ]"), 2,
+    tap_is_int(th_seen_count("PROMPT:New password: ") + th_seen_count("PROMPT:Current password: "), 2,
                "use_authtok: ... each password asked once");
     tap_is_int(verifies("dave", "Fresh-pass-dv1") + verifies_in(st3, "dave", "Fresh-pass-dv1"), 2,
                "use_authtok: ... both hold the new one");
-    answers(3, "Fresh-pass-dv1", "Fresh-pass-dv2", "Fresh-pass-dv2");
+    th_answers(3, "Fresh-pass-dv1", "Fresh-pass-dv2", "Fresh-pass-dv2");
     tap_is_int(chpw("authtok_only", "dave", 0), TREX_PAM_AUTHTOK_ERR, "use_authtok without a token: AUTHTOK_ERR");
-    tap_ok(strstr(msgs, "New password") == NULL, "... no prompt for it");
-    answers(7, "Fresh-pass-dv1", "short12", "short12", "short12", "short12", "short12", "short12");
+    tap_ok(strstr(th_seen(), "New password") == NULL, "... no prompt for it");
+    th_answers(7, "Fresh-pass-dv1", "short12", "short12", "short12", "short12", "short12", "short12");
     tap_is_int(chpw("chain_short", "dave", 0), TREX_PAM_AUTHTOK_ERR,
                "use_authtok: a refused token from the line before: AUTHTOK_ERR");
-    tap_is_int(count(msgs, "[1:New password: ]"), 1, "... one try only, no prompt of its own");
-    tap_is_int(count(msgs, "[3:You must choose a longer password.]"), 1, "... its message");
+    tap_is_int(th_seen_count("PROMPT:New password: "), 1, "... one try only, no prompt of its own");
+    tap_is_int(th_seen_count("ERR:You must choose a longer password."), 1, "... its message");
 
     /* an UPDATE after a failed PRELIM (the line is optional, so the stack goes
      * on) changes nothing, even after an earlier PRELIM on the handle passed */
     add("gail", "Gail-pass-123");
     h1 = stored_hash("gail");
-    h = start("optional_pw", "gail");
-    answers(3, "Gail-pass-123", "Fresh-pass-g1", "Fresh-pass-g2");
+    h = th_start("optional_pw", "gail");
+    th_answers(3, "Gail-pass-123", "Fresh-pass-g1", "Fresh-pass-g2");
     trex_pam_chauthtok(h, 0);
-    tap_ok(strstr(msgs, "[3:Sorry, passwords do not match.]") != NULL, "stale PRELIM: a first change fails");
-    answers(3, "Gail-pass-12x", "Fresh-pass-g1", "Fresh-pass-g1");
-    log_mark();
+    tap_ok(th_seen_count("ERR:Sorry, passwords do not match.") > 0, "stale PRELIM: a first change fails");
+    th_answers(3, "Gail-pass-12x", "Fresh-pass-g1", "Fresh-pass-g1");
+    th_log_reset();
     tap_is_int(trex_pam_chauthtok(h, 0), TREX_PAM_SUCCESS, "stale PRELIM: a second one, wrong current password "
                "on an optional line");
-    tap_ok(strstr(msgs, "New password") == NULL, "stale PRELIM: ... no new password asked");
-    tap_ok(strstr(log_new(), "no preliminary check for gail") != NULL, "stale PRELIM: ... UPDATE refused");
+    tap_ok(strstr(th_seen(), "New password") == NULL, "stale PRELIM: ... no new password asked");
+    tap_ok(strstr(th_log(), "no preliminary check for gail") != NULL, "stale PRELIM: ... UPDATE refused");
     trex_pam_end(h, 0);
     h2 = stored_hash("gail");
     tap_is_str(h2, h1, "stale PRELIM: ... nothing changed");
@@ -943,12 +833,12 @@ static void test_chauthtok(void)
     add("frank", "Frank-pass-12");
     secret("Someone-else-1");
     conflict_user = "frank";
-    on_prompt = conflict_hook;
-    answers(3, "Frank-pass-12", "Fresh-pass-fr1", "Fresh-pass-fr1");
-    log_mark();
+    th_on_prompt(conflict_hook);
+    th_answers(3, "Frank-pass-12", "Fresh-pass-fr1", "Fresh-pass-fr1");
+    th_log_reset();
     tap_is_int(chpw("passwd", "frank", 0), TREX_PAM_TRY_AGAIN, "changed meanwhile: TRY_AGAIN");
-    on_prompt = NULL;
-    tap_ok(strstr(log_new(), "changed by another process") != NULL, "... logged");
+    th_on_prompt(NULL);
+    tap_ok(strstr(th_log(), "changed by another process") != NULL, "... logged");
     tap_is_int(verifies("frank", "Someone-else-1"), 1, "... the other change stands");
 }
 
@@ -960,27 +850,27 @@ static void test_store(void)
     char corrupt[PATH_MAX], text[4096];
     FILE *f;
 
-    h = start("missing", "alice");
-    answers(1, "Alice-pass-1");
-    log_mark();
+    h = th_start("missing", "alice");
+    th_answers(1, "Alice-pass-1");
+    th_log_reset();
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTHINFO_UNAVAIL, "missing store: authenticate AUTHINFO_UNAVAIL");
-    tap_ok(strstr(log_new(), "/nonexistent/trex.db") != NULL, "missing store: the log names the file");
+    tap_ok(strstr(th_log(), "/nonexistent/trex.db") != NULL, "missing store: the log names the file");
     tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_AUTHINFO_UNAVAIL, "missing store: acct_mgmt AUTHINFO_UNAVAIL");
     tap_is_int(trex_pam_setcred(h, 0), TREX_PAM_CRED_UNAVAIL, "missing store: setcred CRED_UNAVAIL");
     tap_is_int(trex_pam_chauthtok(h, 0), TREX_PAM_AUTHINFO_UNAVAIL, "missing store: chauthtok AUTHINFO_UNAVAIL");
     trex_pam_end(h, 0);
 
-    snprintf(corrupt, sizeof corrupt, "%s/corrupt.db", dir);
+    snprintf(corrupt, sizeof corrupt, "%s", th_path("corrupt.db"));
     memset(text, 'Z', sizeof text);
     f = fopen(corrupt, "w");
     fwrite(text, 1, sizeof text, f);
     fclose(f);
     chmod(corrupt, 0600);
-    h = start("corrupt", "alice");
-    answers(1, "Alice-pass-1");
-    log_mark();
+    h = th_start("corrupt", "alice");
+    th_answers(1, "Alice-pass-1");
+    th_log_reset();
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTHINFO_UNAVAIL, "corrupt store: AUTHINFO_UNAVAIL");
-    tap_ok(strstr(log_new(), corrupt) != NULL, "corrupt store: the log names the file");
+    tap_ok(strstr(th_log(), corrupt) != NULL, "corrupt store: the log names the file");
     trex_pam_end(h, 0);
     {
         char back[4096 + 1];
@@ -992,8 +882,8 @@ static void test_store(void)
     }
 
     setenv("TREX_PAM_DB", db, 1);
-    h = start("envdb", "alice");
-    answers(1, "Alice-pass-1");
+    h = th_start("envdb", "alice");
+    th_answers(1, "Alice-pass-1");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "no db=: $TREX_PAM_DB");
     trex_pam_end(h, 0);
     unsetenv("TREX_PAM_DB");
@@ -1010,20 +900,20 @@ static void test_store(void)
         tp_store_attr_set(cs, "conn", "color", "green");
         tp_store_close(cs);
         snprintf(moved, sizeof moved, "%s.moved", conndb);
-        h = start("conn", "conn");
-        answers(1, "Conn-pass-123");
+        h = th_start("conn", "conn");
+        th_answers(1, "Conn-pass-123");
         tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "connection: authenticate");
         tap_is_int(rename(conndb, moved), 0, "connection: the store renamed away");
         {
-            trex_pam_handle_t *h2 = start("conn", "conn");
-            answers(1, "Conn-pass-123");
+            trex_pam_handle_t *h2 = th_start("conn", "conn");
+            th_answers(1, "Conn-pass-123");
             tap_is_int(trex_pam_authenticate(h2, 0), TREX_PAM_AUTHINFO_UNAVAIL, "connection: a new handle cannot open it");
             trex_pam_end(h2, 0);
         }
         tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_SUCCESS, "connection: acct_mgmt on the open one");
         tap_is_int(trex_pam_setcred(h, 0), TREX_PAM_SUCCESS, "connection: setcred on the open one");
         tap_is_str(trex_pam_getenv(h, "COLOR"), "green", "connection: ... read through it");
-        answers(1, "Conn-pass-123");
+        th_answers(1, "Conn-pass-123");
         tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "connection: authenticate again");
         trex_pam_end(h, 0);
         rename(moved, conndb);
@@ -1047,9 +937,9 @@ static int cmp_double(const void *a, const void *b)
 
 static double one_auth(const char *user, const char *pw, int want)
 {
-    trex_pam_handle_t *h = start("login", user);
+    trex_pam_handle_t *h = th_start("login", user);
     double t0, t;
-    answers(1, pw);
+    th_answers(1, pw);
     t0 = mono();
     if (trex_pam_authenticate(h, 0) != want)
         tap_diag("timing: unexpected result for %s", user);
@@ -1091,7 +981,7 @@ static void test_timing(void)
     tap_ok(ratio >= 0.5 && ratio <= 2.0,
            "timing: unknown user %.2f ms, wrong password %.2f ms (medians of 9): ratio %.2f in [0.5, 2]",
            unknown[4] * 1e3, known[4] * 1e3, ratio);
-    /* no assertion (the suite has only the one the issue asks for); the
+    /* no assertion (the ratio above is the one timing check here); the
      * benchmark (bench/password) measures it */
     tap_diag("timing: a successful login %.2f ms / a wrong password: %.2f (one hash each: about 1)",
              right[4] * 1e3, ratio1);
@@ -1103,11 +993,11 @@ static void test_log_clean(void)
 {
     int leaks = 0;
     for (int i = 0; i < nsecrets; i++)
-        if (strlen(secrets[i]) >= 5 && strstr(logbuf, secrets[i]) != NULL) {
+        if (strlen(secrets[i]) >= 5 && strstr(th_log_all(), secrets[i]) != NULL) {
             tap_diag("the log holds secret #%d", i);
             leaks++;
         }
-    tap_ok(loglen > 0 && loglen + 1024 < sizeof logbuf, "log: collected %zu bytes", loglen);
+    tap_ok(th_log_len() > 0 && th_log_len() + 1024 < TH_LOG_SIZE, "log: collected %zu bytes", th_log_len());
     tap_is_int(leaks, 0, "log: none of the %d passwords and hashes used appears in it", nsecrets);
     for (int i = 0; i < nsecrets; i++)
         free(secrets[i]);
@@ -1115,32 +1005,9 @@ static void test_log_clean(void)
 
 /* ---- set-up ---------------------------------------------------------------------------------------------- */
 
-/* The service text with @DB@, @DB2@, @DB3@ and @DIR@ replaced. */
-static void expand(char *out, size_t size, const char *fmt)
-{
-    static const char *const keys[] = { "@DB@", "@DB2@", "@DB3@", "@DIR@", "@CONN@" };
-    const char *vals[] = { db, db2, db3, dir, conndb };
-    size_t o = 0;
-    while (*fmt != '\0' && o + 1 < size) {
-        size_t k;
-        for (k = 0; k < 5; k++)
-            if (strncmp(fmt, keys[k], strlen(keys[k])) == 0)
-                break;
-        if (k < 5) {
-            o += (size_t)snprintf(out + o, size - o, "%s", vals[k]);
-            fmt += strlen(keys[k]);
-        } else {
-            out[o++] = *fmt++;
-        }
-    }
-    out[o < size ? o : size - 1] = '\0';
-}
-
 static int setup(void)
 {
-    char conf[8192];
-    char err[1024];
-    struct { const char *name, *fmt; } files[] = {
+    static const struct th_text files[] = {
         { "login", "auth required userdb db=@DB@ nodelay\naccount required userdb db=@DB@\n"
                    "password required userdb db=@DB@ nodelay blocklist=@DIR@/block\n" },
         { "passwd", "password required userdb db=@DB@ nodelay blocklist=@DIR@/block\n" },
@@ -1167,27 +1034,22 @@ static int setup(void)
         { "corrupt", "auth required userdb db=@DIR@/corrupt.db\n" },
         { "conn", "auth required userdb db=@CONN@ nodelay\naccount required userdb db=@CONN@\n" },
         { "envdb", "auth required userdb nodelay\n" },
+        { "block", "123456\nPassword123\nletmein-now\r\nqwerty\n" },
+        { NULL, NULL }
     };
 
-    if ((dir = tap_tmpdir()) == NULL)
+    snprintf(db, sizeof db, "%s", th_path("users.db"));
+    snprintf(db2, sizeof db2, "%s", th_path("empty.db"));
+    snprintf(db3, sizeof db3, "%s", th_path("third.db"));
+    snprintf(conndb, sizeof conndb, "%s", th_path("conn.db"));
+    th_define("@DB@", db);
+    th_define("@DB2@", db2);
+    th_define("@DB3@", db3);
+    th_define("@CONN@", conndb);
+    if ((st = th_store(db, TP_STORE_CREATE)) == NULL || (st2 = th_store(db2, TP_STORE_CREATE)) == NULL ||
+        (st3 = th_store(db3, TP_STORE_CREATE)) == NULL)
         return -1;
-    snprintf(db, sizeof db, "%s/users.db", dir);
-    snprintf(db2, sizeof db2, "%s/empty.db", dir);
-    snprintf(db3, sizeof db3, "%s/third.db", dir);
-    snprintf(conndb, sizeof conndb, "%s/conn.db", dir);
-    if (tp_store_open(db, TP_STORE_CREATE, &st, err, sizeof err) != TP_STORE_OK ||
-        tp_store_open(db2, TP_STORE_CREATE, &st2, err, sizeof err) != TP_STORE_OK ||
-        tp_store_open(db3, TP_STORE_CREATE, &st3, err, sizeof err) != TP_STORE_OK) {
-        tap_diag("cannot create the stores: %s", err);
-        return -1;
-    }
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        expand(conf, sizeof conf, files[i].fmt);
-        if (tap_write_file(dir, files[i].name, conf) != 0)
-            return -1;
-    }
-    if (tap_write_file(dir, "block", "123456\nPassword123\nletmein-now\r\nqwerty\n") != 0)
-        return -1;
+    th_files(files);
     tp_hash_policy_default(&policy);
     now = (int64_t)time(NULL);
     return 0;
@@ -1195,10 +1057,8 @@ static int setup(void)
 
 int main(void)
 {
-    if (setup() != 0) {
-        tap_ok(0, "set-up");
-        return tap_done();
-    }
+    if (setup() != 0)
+        th_bail("cannot set up the stores and the configuration");
     test_authenticate();
     test_upgrade();
     test_acct();
@@ -1210,7 +1070,5 @@ int main(void)
     tp_store_close(st);
     tp_store_close(st2);
     tp_store_close(st3);
-    tap_rmtree(dir);
-    free(dir);
-    return tap_done();
+    return th_done();
 }
