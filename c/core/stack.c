@@ -21,6 +21,9 @@
  * memory (then nothing changed). */
 static int drop_current(trex_pam_handle_t *h, int keep)
 {
+    for (size_t i = 0; keep && h->conf != NULL && i < h->nretired; i++)
+        if (h->retired[i] == h->conf)
+            keep = 0;                     /* kept already: one reference is enough */
     if (keep && h->conf != NULL && h->data != NULL) {
         struct tp_conf **r = realloc(h->retired, (h->nretired + 1) * sizeof *r);
         if (r == NULL)

@@ -196,6 +196,27 @@ static void test_service_change(void)
     tap_is_int(trex_pam_end(h, 0), TREX_PAM_SUCCESS, "... pam_end");
     tap_is_str(cleanups(), "[ext_module: cleanup of kept]",
                "... runs the cleanup in the module the first stack loaded");
+
+    /* through a cache the stacks come back: each is kept once */
+    {
+        struct trex_pam_confcache *cache = trex_pam_confcache_new();
+        int ok = 1;
+
+        th_cache(cache);
+        th_log_reset();
+        h = th_start("ext_data", "alice");
+        ok &= trex_pam_authenticate(h, 0) == TREX_PAM_SUCCESS;
+        for (int i = 0; i < 20; i++) {
+            ok &= trex_pam_set_item(h, TREX_PAM_SERVICE, i % 2 ? "ext_data" : "permit") ==
+                  TREX_PAM_SUCCESS;
+            ok &= trex_pam_acct_mgmt(h, 0) == (i % 2 ? TREX_PAM_ACCT_EXPIRED : TREX_PAM_SUCCESS);
+        }
+        tap_ok(ok, "service change through a cache, 20 times: each stack runs");
+        tap_is_int(trex_pam_end(h, 0), TREX_PAM_SUCCESS, "... pam_end");
+        tap_is_str(cleanups(), "[ext_module: cleanup of kept]", "... runs the cleanup once");
+        th_cache(NULL);
+        trex_pam_confcache_free(cache);     /* ASan: every reference given back */
+    }
 }
 
 int main(void)
@@ -204,7 +225,7 @@ int main(void)
         { "ext", "auth required @EXT@ user=alice\nauth required @EXT@\n"
                  "account required @EXT@ ret=acct_expired\n"
                  "session required @EXT@\n" },
-        { "ext_data", "auth required @EXT@ data=kept\n" },
+        { "ext_data", "auth required @EXT@ data=kept\naccount required @EXT@ ret=acct_expired\n" },
         { "ext_missing", "auth required /nonexistent/module.so\naccount optional /nonexistent/x.so\n"
                          "account required permit\n"
                          "session required /lib/x86_64-linux-gnu/security/pam_permit.so\n" },
