@@ -74,6 +74,10 @@ struct tp_store_backend {
     int (*open)(const char *location, int flags, struct tp_store **out, char *err,
                 size_t errlen);
     void (*close)(struct tp_store *st);
+    /* The read scope of store.h (NULL: every read stands alone, which keeps
+     * the contract for a backend whose reads are one request each). */
+    int (*read_begin)(struct tp_store *st);
+    void (*read_end)(struct tp_store *st);
     const struct tp_store_users *users;         /* NULL: keeps no users */
     const struct tp_store_sessions *sessions;   /* NULL: keeps no sessions */
     const struct tp_store_tallies *tallies;     /* NULL: keeps no failure tallies */

@@ -35,6 +35,13 @@
  * open uses a file of version READABLE_FROM or later as it is, and refuses
  * an older one. Version 2 adds the session indexes for a million sessions.
  *
+ * Read scopes: between tp_store_read_begin and the matching end, the first
+ * read opens a deferred read transaction (BEGIN; in WAL mode one snapshot:
+ * one read-mark lock on the -shm and one check of the file) and the reads
+ * after it use it; a write commits it first, and the next read opens
+ * another. Outside a scope a read is one statement in autocommit, which is
+ * a read transaction of its own.
+ *
  * Concurrency: WAL; every change is one BEGIN IMMEDIATE transaction; the
  * busy timeout waits for the lock, and a transaction that still meets
  * SQLITE_BUSY or SQLITE_LOCKED is rolled back and run again after a random
@@ -91,7 +98,7 @@ _Static_assert(TP_USER_HASH == 0x001 && TP_USER_DISABLED == 0x002 && TP_USER_FOR
                "user_update's SQL spells out the TP_USER_* bits");
 
 enum stmt_id {
-    S_BEGIN, S_COMMIT, S_ROLLBACK,
+    S_BEGIN, S_COMMIT, S_ROLLBACK, S_BEGIN_READ, S_SYNC_NORMAL, S_SYNC_FULL,
     S_USER_GET, S_USER_EXISTS, S_USER_ADD, S_USER_UPDATE, S_USER_SET_HASH, S_USER_DELETE,
     S_USER_LIST, S_ATTR_PUT, S_ATTR_DELETE,
     S_SES_ADD, S_SES_GET, S_SES_LAST, S_SES_TOUCH, S_SES_DELETE, S_SES_DELETE_USER,
@@ -108,6 +115,8 @@ struct sq {
     mode_t mode;                    /* of the file when opened */
     pid_t pid;                      /* the process that opened it */
     uint64_t rng;                   /* for the pauses between retries */
+    int scope;                      /* depth of tp_store_read_begin */
+    int reading;                    /* a read transaction of the scope is open */
     sqlite3_stmt *stmt[S_COUNT];    /* prepared on first use */
 };
 
@@ -140,10 +149,21 @@ int tp_sq_exec(struct sq *s, const char *sql, const char *what);
 
 typedef int (*tp_sq_body)(struct sq *s, void *arg);
 /* body inside BEGIN IMMEDIATE ... COMMIT; the whole transaction again on
- * BUSY/LOCKED. A body returning anything but TP_STORE_OK is rolled back. */
+ * BUSY/LOCKED. A body returning anything but TP_STORE_OK is rolled back.
+ * The read transaction of a scope, if one is open, ends first. The commit
+ * is durable (synchronous = FULL: the WAL is synced) when it returns. */
 int tp_sq_write(struct sq *s, tp_sq_body body, void *arg, const char *what);
-/* A read (one statement, autocommit): again on BUSY/LOCKED. */
+/* The same, committed without waiting for the disk (synchronous = NORMAL
+ * for this transaction only): for a session's last-use time (store.h). */
+int tp_sq_write_lazy(struct sq *s, tp_sq_body body, void *arg, const char *what);
+/* A read: one statement, in autocommit outside a read scope; inside one,
+ * in the scope's read transaction (begun here when none is open). Again on
+ * BUSY/LOCKED. */
 int tp_sq_read(struct sq *s, tp_sq_body body, void *arg, const char *what);
+/* The read scope (store.h): begin counts; the end of the outermost one
+ * ends the read transaction. */
+int tp_sq_read_begin(struct tp_store *st);
+void tp_sq_read_end(struct tp_store *st);
 
 /* ---- the groups of calls (sqlite_users.c, sqlite_sessions.c, sqlite_tallies.c) -- */
 extern const struct tp_store_users tp_sq_users;

@@ -3,6 +3,7 @@
  * texts, binds, errors and transactions with their retries (sqlite.h).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +13,9 @@ static const char *const sql_text[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
+    [S_BEGIN_READ] = "BEGIN",
+    [S_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+    [S_SYNC_FULL] = "PRAGMA synchronous = FULL",
     [S_USER_GET] = "SELECT " USER_COLS " FROM users AS u"
                    " LEFT JOIN user_attrs AS a ON a.user = u.name"
                    " WHERE u.name = ?1 ORDER BY a.name",
@@ -207,23 +211,37 @@ static void rollback(struct sq *s)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-/* body inside BEGIN IMMEDIATE ... COMMIT; the whole transaction again on
- * BUSY/LOCKED. A body returning anything but TP_STORE_OK is rolled back. */
-int tp_sq_write(struct sq *s, tp_sq_body body, void *arg, const char *what)
+/* Runs a statement of sql_text that returns no row (a PRAGMA, COMMIT ...). */
+static int run(struct sq *s, enum stmt_id id)
+{
+    sqlite3_stmt *p;
+    int rc = tp_sq_prep(s, id, &p);
+
+    return rc == SQLITE_OK ? tp_sq_step_done(p) : rc;
+}
+
+/* Ends the read transaction of a scope: COMMIT (it changed nothing), or a
+ * rollback should that fail; either way the snapshot is let go. */
+static void end_read(struct sq *s)
+{
+    if (!s->reading)
+        return;
+    s->reading = 0;
+    if (!sqlite3_get_autocommit(s->db) && run(s, S_COMMIT) != SQLITE_OK)
+        rollback(s);
+}
+
+static int write_tx(struct sq *s, tp_sq_body body, void *arg, const char *what)
 {
     int64_t start = tp_sq_now_ms();
-    sqlite3_stmt *p;
     int rc, code;
 
+    end_read(s);
     for (int attempt = 0;; attempt++) {
-        if ((rc = tp_sq_prep(s, S_BEGIN, &p)) == SQLITE_OK)
-            rc = tp_sq_step_done(p);
-        if (rc == SQLITE_OK) {
+        if ((rc = run(s, S_BEGIN)) == SQLITE_OK) {
             code = body(s, arg);
             if (code == TP_STORE_OK) {
-                if ((rc = tp_sq_prep(s, S_COMMIT, &p)) == SQLITE_OK)
-                    rc = tp_sq_step_done(p);
-                if (rc == SQLITE_OK)
+                if ((rc = run(s, S_COMMIT)) == SQLITE_OK)
                     return TP_STORE_OK;
                 code = tp_sq_fail(s, rc, what);
             }
@@ -239,19 +257,73 @@ int tp_sq_write(struct sq *s, tp_sq_body body, void *arg, const char *what)
     }
 }
 
-/* A read (one statement, autocommit): again on BUSY/LOCKED. */
+int tp_sq_write(struct sq *s, tp_sq_body body, void *arg, const char *what)
+{
+    return write_tx(s, body, arg, what);
+}
+
+int tp_sq_write_lazy(struct sq *s, tp_sq_body body, void *arg, const char *what)
+{
+    int code, rc;
+
+    /* synchronous is a setting of the connection, read at each commit:
+     * NORMAL for this one transaction, FULL again before anything else */
+    if (run(s, S_SYNC_NORMAL) != SQLITE_OK)
+        return write_tx(s, body, arg, what);     /* still FULL: durable, and as correct */
+    code = write_tx(s, body, arg, what);
+    if ((rc = run(s, S_SYNC_FULL)) != SQLITE_OK) {
+        /* a connection that cannot go back to FULL must not be used for the
+         * durable writes: say so, the caller gets an error */
+        tp_sq_fail(s, rc, "restoring synchronous commits");
+        return TP_STORE_ERR;
+    }
+    return code;
+}
+
+/* A read: in autocommit, or in the scope's read transaction; again on BUSY/LOCKED. */
 int tp_sq_read(struct sq *s, tp_sq_body body, void *arg, const char *what)
 {
     int64_t start = tp_sq_now_ms();
-    int code;
+    int code, rc;
 
     for (int attempt = 0;; attempt++) {
-        if ((code = body(s, arg)) != RETRY)
+        if (s->scope > 0 && !s->reading && sqlite3_get_autocommit(s->db)) {
+            if ((rc = run(s, S_BEGIN_READ)) == SQLITE_OK)
+                s->reading = 1;
+        } else {
+            rc = SQLITE_OK;
+        }
+        if (rc == SQLITE_OK) {
+            code = body(s, arg);
+            if (code != TP_STORE_OK && code != TP_STORE_NOTFOUND)
+                end_read(s);          /* a retry or an error starts from a new snapshot */
+        } else {
+            code = tp_sq_fail(s, rc, what);
+        }
+        if (code != RETRY)
             return code;
         if (tp_sq_now_ms() - start > RETRY_MS)
             return gave_up(s, what, start);
         tp_sq_pause(s, attempt);
     }
+}
+
+int tp_sq_read_begin(struct tp_store *st)
+{
+    struct sq *s = sq_of(st);
+
+    if (s->scope == INT_MAX)
+        return tp_store_fail(st, TP_STORE_ERR, "read scopes nested too deep");
+    s->scope++;
+    return TP_STORE_OK;
+}
+
+void tp_sq_read_end(struct tp_store *st)
+{
+    struct sq *s = sq_of(st);
+
+    if (s->scope > 0 && --s->scope == 0)
+        end_read(s);
 }
 
 int tp_sq_exec(struct sq *s, const char *sql, const char *what)

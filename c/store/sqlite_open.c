@@ -498,6 +498,10 @@ static int sq_open(const char *path, int flags, struct tp_store **out, char *err
         goto fail;
     if ((code = settle(s, flags, created)) != TP_STORE_OK)
         goto fail;
+    /* every commit durable (the WAL synced) but the lazy ones (sqlite.h) */
+    if ((code = tp_sq_exec(s, "PRAGMA synchronous = FULL", "configuring the connection"))
+        != TP_STORE_OK)
+        goto fail;
     /* The last connection to close keeps the -wal (emptied: journal_size_limit)
      * and -shm, so a lone CGI process does not create and unlink both each time. */
     sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
@@ -534,6 +538,8 @@ const struct tp_store_backend tp_store_sqlite = {
     .claims = sq_claims,
     .open = sq_open,
     .close = sq_close,
+    .read_begin = tp_sq_read_begin,
+    .read_end = tp_sq_read_end,
     .users = &tp_sq_users,
     .sessions = &tp_sq_sessions,
     .tallies = &tp_sq_tallies,

@@ -171,7 +171,7 @@ static int sq_session_touch(struct tp_store *st, const unsigned char *digest, in
     code = tp_sq_read(s, body_touch_check, &a, "touching a session");
     if (code != TP_STORE_CONFLICT)
         return code;
-    return tp_sq_write(s, body_touch, &a, "touching a session");
+    return tp_sq_write_lazy(s, body_touch, &a, "touching a session");
 }
 
 static int body_session_delete(struct sq *s, void *arg)

@@ -66,6 +66,19 @@ void tp_store_close(struct tp_store *st)
         st->backend->close(st);
 }
 
+int tp_store_read_begin(struct tp_store *st)
+{
+    if (st == NULL)
+        return TP_STORE_ERR;
+    return st->backend->read_begin != NULL ? st->backend->read_begin(st) : TP_STORE_OK;
+}
+
+void tp_store_read_end(struct tp_store *st)
+{
+    if (st != NULL && st->backend->read_end != NULL)
+        st->backend->read_end(st);
+}
+
 const char *tp_store_error(const struct tp_store *st)
 {
     return st != NULL ? st->err : "no store";

@@ -31,6 +31,23 @@
  * - List callbacks run after the rows are read, so they may use the store
  *   (even change it); a callback returning non-zero stops the walk and the
  *   call still returns TP_STORE_OK.
+ * - Durability, by kind of write: every change is on disk (or on the
+ *   server, acknowledged) when the call returns - a user added, changed or
+ *   deleted, a password hash set, a failure recorded (a lockout) or reset,
+ *   a session added or deleted - except one: tp_store_session_touch may
+ *   return before its last-use time reaches the disk. A crash of the
+ *   process loses nothing; a crash of the machine may lose the latest
+ *   touches, so a session then looks idle since a little earlier than it
+ *   was (it can time out sooner, never later). A durable change written
+ *   after a touch carries the touch with it.
+ * - Read scopes: the reads between tp_store_read_begin and
+ *   tp_store_read_end see one snapshot of the store (SQLite: one read
+ *   transaction; a server backend: a repeatable-read transaction, or its
+ *   requests sent as one pipeline), which is also cheaper than a
+ *   transaction per read. A change made inside a scope ends the snapshot
+ *   first and is its own transaction as always; the reads after it see it
+ *   (a new snapshot). Scopes nest (counted); the outermost end lets the
+ *   snapshot go. Keep a scope short: never across a wait for a person.
  */
 #ifndef TP_STORE_H
 #define TP_STORE_H
@@ -81,6 +98,11 @@ const char *tp_store_path(const char *given, const char *env);
 int tp_store_open(const char *path, int flags, struct tp_store **out, char *err, size_t errlen);
 void tp_store_close(struct tp_store *st);
 const char *tp_store_error(const struct tp_store *st);
+
+/* The read scope (above): TP_STORE_OK, or TP_STORE_ERR (nested too deep);
+ * every successful begin needs its end. */
+int tp_store_read_begin(struct tp_store *st);
+void tp_store_read_end(struct tp_store *st);
 
 /* ---- users ---------------------------------------------------------------- */
 
