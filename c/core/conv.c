@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include "impl.h"
 
 void trex_pam_free_responses(struct trex_pam_response *r, int n)
@@ -18,6 +19,69 @@ void trex_pam_free_responses(struct trex_pam_response *r, int n)
     for (int i = 0; i < n; i++)
         tp_secret_drop(&r[i].resp);
     free(r);
+}
+
+/* ---- pauses: control goes back to the application ------------------------------ */
+
+int trex_pam_at_pause(trex_pam_handle_t *h, trex_pam_pause_fn fn, void *arg)
+{
+    if (!tp_handle_ok(h) || fn == NULL)
+        return TREX_PAM_SYSTEM_ERR;
+    for (int i = 0; i < h->npause; i++)
+        if (h->pause[i].fn == fn && h->pause[i].arg == arg)
+            return TREX_PAM_SUCCESS;
+    if (h->npause == TP_PAUSE_MAX)
+        return TREX_PAM_BUF_ERR;
+    h->pause[h->npause].fn = fn;
+    h->pause[h->npause].arg = arg;
+    h->npause++;
+    return TREX_PAM_SUCCESS;
+}
+
+void tp_pause(trex_pam_handle_t *h)
+{
+    struct tp_pause run[TP_PAUSE_MAX];
+    int n = h->npause;
+
+    if (n == 0)
+        return;
+    memcpy(run, h->pause, (size_t)n * sizeof run[0]);   /* a hook may add one for later */
+    h->npause = 0;
+    for (int i = 0; i < n; i++)
+        run[i].fn(h, run[i].arg);
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The application's conversation function; a pause after it when it took
+ * a person's time (trex_pam_at_pause). */
+static int converse(trex_pam_handle_t *h, int n, const struct trex_pam_message **msg,
+                    struct trex_pam_response **resp)
+{
+    long long t0 = h->npause > 0 ? mono_ms() : 0;
+    int rc = h->conv.conv(n, msg, resp, h->conv.appdata_ptr);
+
+    if (h->npause > 0 && mono_ms() - t0 > TREX_PAM_PAUSE_CONV_MS)
+        tp_pause(h);
+    return rc;
+}
+
+/* The PAM_CONV item as modules see it (items.c): the application's
+ * conversation with the pause rule of converse(). appdata_ptr is the
+ * handle. */
+int tp_conv_paused(int n, const struct trex_pam_message **msg, struct trex_pam_response **resp,
+                   void *appdata)
+{
+    trex_pam_handle_t *h = appdata;
+
+    if (h->conv.conv == NULL)
+        return TREX_PAM_CONV_ERR;
+    return converse(h, n, msg, resp);
 }
 
 int trex_pam_prompt(trex_pam_handle_t *h, int style, char **response, const char *text)
@@ -35,7 +99,7 @@ int trex_pam_prompt(trex_pam_handle_t *h, int style, char **response, const char
         tp_log(h, LOG_ERR, "no conversation function");
         return TREX_PAM_SYSTEM_ERR;
     }
-    rc = h->conv.conv(1, &mp, &r, h->conv.appdata_ptr);
+    rc = converse(h, 1, &mp, &r);
     if (rc != TREX_PAM_SUCCESS) {
         if (rc != TREX_PAM_CONV_AGAIN)
             tp_log(h, LOG_ERR, "conversation failed: %s", trex_pam_strerror(h, rc));

@@ -251,6 +251,7 @@ int tp_dispatch(trex_pam_handle_t *h, enum tp_fn fn, int flags)
         resumed = 1;
     }
     rc = run_stack(h, &h->conf->stack[type_of(fn)], h->results[type_of(fn)], fn, flags, resumed);
+    tp_pause(h);
     if (rc == TREX_PAM_INCOMPLETE) {
         h->resume.active = 1;
         h->resume.fn = fn;

@@ -78,6 +78,7 @@ int trex_pam_end(trex_pam_handle_t *h, int status)
         return TREX_PAM_SYSTEM_ERR;       /* a module may not end its own handle */
     if (!tp_handle_ok(h))
         status |= TREX_PAM_DATA_SILENT;   /* a forked copy: cleanups must stay quiet */
+    tp_pause(h);
     tp_data_free(h, status);              /* cleanups run newest first, status verbatim */
     tp_stack_detach(h);                   /* drops the configuration and results */
     tp_env_free(h);

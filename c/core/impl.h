@@ -149,6 +149,8 @@ struct tp_data {
     struct tp_data *next;          /* newest first */
 };
 
+#define TP_PAUSE_MAX 8              /* hooks waiting for one pause */
+
 struct trex_pam_handle {
     /* string items, indexed by item number; NULL where not a string item */
     char *item[TREX_PAM_ITEM_MAX + 1];
@@ -186,6 +188,14 @@ struct trex_pam_handle {
     void *resolve_data;
     void *binding;                 /* the application's own pointer (trex_pam_binding) */
 
+    /* what runs when control goes back to the application (conv.c) */
+    struct tp_pause {
+        trex_pam_pause_fn fn;
+        void *arg;
+    } pause[TP_PAUSE_MAX];
+    int npause;
+    struct trex_pam_conv conv_paused;   /* what modules get as PAM_CONV: pauses first */
+
     /* dispatch state */
     int in_module;                 /* a module hook is running */
     enum tp_fn cur_fn;             /* the function being dispatched */
@@ -204,6 +214,11 @@ int tp_handle_ok(const trex_pam_handle_t *h);
 unsigned int tp_fork_generation(void);
 
 /* ---- items.c --------------------------------------------------------------- */
+/* Runs (and forgets) the hooks of trex_pam_at_pause: control goes back
+ * to the application. */
+void tp_pause(trex_pam_handle_t *h);
+int tp_conv_paused(int n, const struct trex_pam_message **msg, struct trex_pam_response **resp,
+                   void *appdata);
 void tp_clear_tokens(trex_pam_handle_t *h);      /* AUTHTOK, OLDAUTHTOK wiped */
 /* pam_start's service name: the part after the last '/' (strip_path),
  * lower-cased; NULL when out of memory. */

@@ -110,6 +110,19 @@ int trex_pam_prompt(trex_pam_handle_t *pamh, int style, char **response, const c
 int trex_pam_info(trex_pam_handle_t *pamh, const char *text);
 int trex_pam_error(trex_pam_handle_t *pamh, const char *text);
 
+/* Runs fn(pamh, arg) once, at the handle's next pause: when the service
+ * function returns, at trex_pam_end, or right after a conversation that
+ * kept the application longer than TREX_PAM_PAUSE_CONV_MS (a person
+ * answered, not the program), whichever comes first; then it is forgotten.
+ * For what a module may hold across its own and the next modules' work in
+ * one service call but not longer: a store's read snapshot, a lock. The
+ * same fn and arg waiting already is not added twice. TREX_PAM_SUCCESS, or
+ * TREX_PAM_BUF_ERR when 8 hooks are waiting already (then release it now
+ * yourself). */
+#define TREX_PAM_PAUSE_CONV_MS 50
+typedef void (*trex_pam_pause_fn)(trex_pam_handle_t *pamh, void *arg);
+int trex_pam_at_pause(trex_pam_handle_t *pamh, trex_pam_pause_fn fn, void *arg);
+
 /* The pam.d token of a status ("auth_err" for TREX_PAM_AUTH_ERR), as used in
  * "[value=action]" controls; NULL outside 0..31. */
 const char *trex_pam_status_token(int status);
@@ -152,6 +165,7 @@ struct trex_pam_api {
     void (*wipe)(void *, size_t);
     int (*secret_equal)(const void *, const void *, size_t);
     const char *(*status_token)(int);
+    int (*at_pause)(trex_pam_handle_t *, trex_pam_pause_fn, void *);
 };
 
 /* The one symbol an external module exports. It returns its module table
