@@ -148,8 +148,9 @@ static void store_failed(trex_pam_handle_t *h, struct tp_store *st, const char *
     trex_pam_log(h, LOG_ERR, "faillock: %s for %.100s: %s", what, user, tp_store_error(st));
 }
 
-/* The handle's connection to the store of o's db=, leased from the
- * instance's pool at the handle's first use of that path; a PAM code. */
+/* The handle's connection to the store of o's db= (the process's one for
+ * that path, storepool.h), leased at the handle's first use of it; a PAM
+ * code. */
 static int open_store(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o,
                       struct state **out)
 {

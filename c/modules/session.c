@@ -42,9 +42,10 @@
  * default and is logged, as is an unknown argument. The ID never reaches the
  * log; user names do.
  *
- * The store connection is the instance's (storepool.h): kept open across
- * the handles of a configuration, one per path, taken by a handle at its
- * first use and kept until trex_pam_end.
+ * The store connection is the process's one for the path (storepool.h),
+ * shared with userdb and faillock, taken by a handle at its first use and
+ * kept until trex_pam_end; the reads of one service call share one read
+ * transaction.
  */
 #include <limits.h>
 #include <stddef.h>

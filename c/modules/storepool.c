@@ -1,6 +1,8 @@
 /*
- * storepool.c - store connections kept by a module instance across the
- * handles of a configuration (storepool.h).
+ * storepool.c - the process's store connections: one per store path (and
+ * thread), shared by every module instance and handle that uses that
+ * store (storepool.h). The handle side (leases in module data, read
+ * scopes) is storelease.c.
  *
  * Forks. SQLite's rule is that a connection opened before fork() is never
  * used in the child. Not using it is not enough, though: SQLite keeps the
@@ -48,7 +50,6 @@
  */
 #include <pthread.h>
 #include <stdio.h>
-#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,6 +57,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include "storepool.h"
+
+struct tp_hold;
 
 struct tp_pconn {
     struct tp_store *st;           /* NULL once dropped in a forked child */
@@ -66,15 +69,24 @@ struct tp_pconn {
     dev_t dev;
     ino_t ino;
     long long checked;             /* CLOCK_MONOTONIC ns of the last stat that gave dev, ino */
-    int refs;                      /* the pool's (while pooled) + one per lease */
-    struct tp_pool *pool;          /* NULL: not handed out to new leases */
-    struct tp_pconn *next;         /* in pool->list */
+    int refs;                      /* one per hold and per lease */
+    int leases;                    /* the leases among them */
+    int shared;                    /* handed out to new leases */
+    struct tp_hold *holds;         /* the pools that keep it */
     struct tp_pconn *reg_prev, *reg_next;   /* in the registry while st is open */
     int registered;
 };
 
+/* A pool's hold on a connection: in the pool's list and in the connection's. */
+struct tp_hold {
+    struct tp_pconn *c;
+    struct tp_pool *pool;
+    struct tp_hold *pool_next, **pool_pprev;
+    struct tp_hold *conn_next, **conn_pprev;
+};
+
 struct tp_pool {
-    struct tp_pconn *list;
+    struct tp_hold *holds;
 };
 
 /* ---- the registry: every open connection of the process ------------------ */
@@ -143,6 +155,7 @@ static void drop_inherited(struct tp_pconn *c)
     if (pthread_equal(c->owner, pthread_self()))
         tp_store_close(c->st);
     c->st = NULL;
+    c->shared = 0;
 }
 
 /* In a process that has forked since the last call: drop every inherited
@@ -203,45 +216,84 @@ static void conn_unref(struct tp_pconn *c)
     free(c);
 }
 
-/* No longer handed out; leases that hold it keep it. */
-static void evict(struct tp_pconn *c)
+static int hold_add(struct tp_pool *pool, struct tp_pconn *c)
 {
-    struct tp_pool *pool = c->pool;
-    struct tp_pconn **pp;
+    struct tp_hold *h = calloc(1, sizeof *h);
 
-    if (pool == NULL)
-        return;
-    for (pp = &pool->list; *pp != NULL; pp = &(*pp)->next) {
-        if (*pp == c) {
-            *pp = c->next;
-            break;
-        }
-    }
-    c->next = NULL;
-    c->pool = NULL;
+    if (h == NULL)
+        return -1;                 /* not kept: the lease works all the same */
+    h->c = c;
+    h->pool = pool;
+    if ((h->pool_next = pool->holds) != NULL)
+        h->pool_next->pool_pprev = &h->pool_next;
+    h->pool_pprev = &pool->holds;
+    pool->holds = h;
+    if ((h->conn_next = c->holds) != NULL)
+        h->conn_next->conn_pprev = &h->conn_next;
+    h->conn_pprev = &c->holds;
+    c->holds = h;
+    c->refs++;
+    return 0;
+}
+
+static void hold_drop(struct tp_hold *h)
+{
+    struct tp_pconn *c = h->c;
+
+    if ((*h->pool_pprev = h->pool_next) != NULL)
+        h->pool_next->pool_pprev = h->pool_pprev;
+    if ((*h->conn_pprev = h->conn_next) != NULL)
+        h->conn_next->conn_pprev = h->conn_pprev;
+    free(h);
     conn_unref(c);
 }
 
-/* The pooled connection to path, dropping dead ones on the way; NULL if none. */
-static struct tp_pconn *find(struct tp_pool *pool, const char *path)
+/* No longer handed out, and no pool keeps it: closed once the leases that
+ * hold it have ended. */
+static void retire(struct tp_pconn *c)
 {
-    struct tp_pconn *c, *next;
+    c->shared = 0;
+    c->refs++;                     /* c outlives the loop */
+    while (c->holds != NULL)
+        hold_drop(c->holds);
+    conn_unref(c);
+}
 
-    for (c = pool->list; c != NULL; c = next) {
-        next = c->next;
-        if (c->st == NULL)
-            evict(c);              /* dropped after a fork */
-        else if (strcmp(c->path, path) == 0)
-            return c;
+/* The connection to path that pool keeps, dropping dead ones on the way. */
+static struct tp_pconn *pool_find(struct tp_pool *pool, const char *path)
+{
+    struct tp_hold *h, *next;
+
+    for (h = pool->holds; h != NULL; h = next) {
+        next = h->pool_next;
+        if (h->c->st == NULL || !h->c->shared)
+            hold_drop(h);          /* dropped after a fork, or replaced */
+        else if (strcmp(h->c->path, path) == 0)
+            return h->c;
     }
     return NULL;
+}
+
+/* This thread's shared connection to path, whoever opened it; NULL if none. */
+static struct tp_pconn *shared_find(const char *path)
+{
+    struct tp_pconn *c;
+    pthread_t me = pthread_self();
+
+    reg_lock();
+    for (c = reg_head; c != NULL; c = c->reg_next)
+        if (c->shared && c->st != NULL && pthread_equal(c->owner, me) &&
+            strcmp(c->path, path) == 0)
+            break;
+    reg_unlock();
+    return c;
 }
 
 #define MAX_STALE 16
 
 /* Whether this process still has path open on another file than sb's (the
- * file was replaced by rename since). Such connections that no handle holds
- * and this thread pooled are closed first; 1 if any other is left. */
+ * file was replaced by rename since). Such connections of this thread that
+ * no lease holds are closed first; 1 if any other is left. */
 static int stale_in_use(const char *path, const struct stat *sb)
 {
     struct tp_pconn *c, *idle[MAX_STALE];
@@ -254,24 +306,31 @@ static int stale_in_use(const char *path, const struct stat *sb)
         if (c->pid != me || !c->known || strcmp(c->path, path) != 0 ||
             (c->dev == sb->st_dev && c->ino == sb->st_ino))
             continue;
-        if (c->refs == 1 && c->pool != NULL && pthread_equal(c->owner, pthread_self()) &&
-            n < MAX_STALE)
-            idle[n++] = c;         /* only its pool holds it */
+        if (c->leases == 0 && pthread_equal(c->owner, pthread_self()) && n < MAX_STALE)
+            idle[n++] = c;         /* only pools keep it */
         else
             busy = 1;
     }
     reg_unlock();
     for (size_t i = 0; i < n; i++)
-        evict(idle[i]);            /* closed: only this thread uses it */
+        retire(idle[i]);          /* closed: only this thread uses it */
     return busy;
 }
 
-/* Opens path into a new lease l, pooled when pool is given and the file's
- * identity is known. */
+static void lease_take(struct tp_lease *l, struct tp_pconn *c, int fresh)
+{
+    c->refs++;
+    c->leases++;
+    l->conn = c;
+    l->fresh = fresh;
+}
+
+/* Opens path into a new lease l: shared (and kept by pool, when given)
+ * when the file's identity is known. */
 static int open_conn(struct tp_pool *pool, const char *path, struct tp_lease *l,
                      char *err, size_t errlen)
 {
-    struct tp_pconn *c, *old;
+    struct tp_pconn *c;
     struct stat sb;
     long long c_checked;
     int known, src;
@@ -304,26 +363,19 @@ static int open_conn(struct tp_pool *pool, const char *path, struct tp_lease *l,
     }
     c->pid = getpid();
     c->owner = pthread_self();
-    c->refs = 1;
     if (known) {
         c->known = 1;
         c->dev = sb.st_dev;
         c->ino = sb.st_ino;
         c->checked = c_checked;
+        c->shared = 1;
     }
     reg_lock();
     reg_link(c);
     reg_unlock();
-    if (pool != NULL && known) {
-        if ((old = find(pool, path)) != NULL)
-            evict(old);
-        c->pool = pool;
-        c->next = pool->list;
-        pool->list = c;
-        c->refs++;
-    }
-    l->conn = c;
-    l->fresh = 1;
+    lease_take(l, c, 1);
+    if (pool != NULL && known)
+        (void)hold_add(pool, c);
     return TP_STORE_OK;
 }
 
@@ -336,23 +388,17 @@ struct tp_pool *tp_pool_new(void)
 
 void tp_pool_free(struct tp_pool *pool)
 {
-    struct tp_pconn *c, *next;
-
     if (pool == NULL)
         return;
-    for (c = pool->list; c != NULL; c = next) {
-        next = c->next;
-        c->next = NULL;
-        c->pool = NULL;
-        conn_unref(c);
-    }
+    while (pool->holds != NULL)
+        hold_drop(pool->holds);
     free(pool);
 }
 
 int tp_pool_lease(struct tp_pool *pool, const char *path, struct tp_lease *l,
                   char *err, size_t errlen)
 {
-    struct tp_pconn *c;
+    struct tp_pconn *c = NULL;
     struct stat sb;
     long long now;
 
@@ -360,30 +406,33 @@ int tp_pool_lease(struct tp_pool *pool, const char *path, struct tp_lease *l,
         *err = '\0';
     l->conn = NULL;
     l->fresh = 0;
+    l->scoped = 0;
     if (path == NULL || *path == '\0') {
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "no store path");
         return TP_STORE_ERR;
     }
     forget_forked();
-    if (pool != NULL && (c = find(pool, path)) != NULL) {
+    if (pool != NULL)
+        c = pool_find(pool, path);
+    if (c == NULL && (c = shared_find(path)) != NULL && pool != NULL)
+        (void)hold_add(pool, c);   /* another module's: this one keeps it too */
+    if (c != NULL) {
         /* the file's identity is asked again at most every
          * TP_POOL_RECHECK_NSEC (a stat(2) per lease was most of its cost);
          * the clock is read before the stat, so a replacement is seen by
          * every lease taken more than that interval after it */
         now = mono_ns();
         if (now - c->checked < TP_POOL_RECHECK_NSEC && now >= c->checked) {
-            c->refs++;
-            l->conn = c;
+            lease_take(l, c, 0);
             return TP_STORE_OK;
         }
         if (stat(path, &sb) == 0 && sb.st_dev == c->dev && sb.st_ino == c->ino) {
             c->checked = now;
-            c->refs++;
-            l->conn = c;
+            lease_take(l, c, 0);
             return TP_STORE_OK;
         }
-        evict(c);                  /* replaced or removed: open the path afresh */
+        retire(c);                /* replaced or removed: open the path afresh */
     }
     return open_conn(pool, path, l, err, errlen);
 }
@@ -391,6 +440,39 @@ int tp_pool_lease(struct tp_pool *pool, const char *path, struct tp_lease *l,
 struct tp_store *tp_lease_store(const struct tp_lease *l)
 {
     return l != NULL && l->conn != NULL ? l->conn->st : NULL;
+}
+
+const char *tp_lease_path(const struct tp_lease *l)
+{
+    return l != NULL && l->conn != NULL && l->conn->st != NULL ? l->conn->path : NULL;
+}
+
+/* The end of the lease's read scope, if it has one (storepool.h). */
+static void scope_end(struct tp_lease *l)
+{
+    if (!l->scoped)
+        return;
+    l->scoped = 0;
+    forget_forked();       /* an inherited connection is never used */
+    if (l->conn != NULL && l->conn->st != NULL)
+        tp_store_read_end(l->conn->st);
+}
+
+int tp_lease_read_begin(struct tp_lease *l)
+{
+    struct tp_store *st = tp_lease_store(l);
+
+    if (st == NULL || l->scoped)
+        return l->scoped;
+    if (tp_store_read_begin(st) == TP_STORE_OK)
+        l->scoped = 1;
+    return l->scoped;
+}
+
+void tp_lease_read_end(struct tp_lease *l)
+{
+    if (l != NULL)
+        scope_end(l);
 }
 
 int tp_lease_retry(struct tp_pool *pool, struct tp_lease *l, int src, char *err, size_t errlen)
@@ -409,8 +491,8 @@ int tp_lease_retry(struct tp_pool *pool, struct tp_lease *l, int src, char *err,
             snprintf(err, errlen, "%s: out of memory", c->path);
         return 0;
     }
-    /* closed (when nothing else holds it) before the path is opened again */
-    evict(c);
+    /* closed (when no other lease holds it) before the path is opened again */
+    retire(c);
     tp_lease_end(l);
     rc = open_conn(pool, path, l, err, errlen);
     free(path);
@@ -422,7 +504,11 @@ void tp_lease_end(struct tp_lease *l)
 {
     if (l == NULL)
         return;
-    conn_unref(l->conn);
+    scope_end(l);
+    if (l->conn != NULL) {
+        l->conn->leases--;
+        conn_unref(l->conn);
+    }
     l->conn = NULL;
     l->fresh = 0;
 }
@@ -435,63 +521,4 @@ void *tp_pool_instance_new(void)
 void tp_pool_instance_release(void *instance)
 {
     tp_pool_free(instance);
-}
-
-/* ---- what the store modules call on a handle ---------------------------------- */
-
-int tp_pool_state(trex_pam_handle_t *h, const char *name, size_t size,
-                  trex_pam_cleanup_fn cleanup, void **out)
-{
-    const void *d = NULL;
-    void *s;
-    int rc;
-
-    *out = NULL;
-    if (trex_pam_get_data(h, name, &d) == TREX_PAM_SUCCESS && d != NULL) {
-        *out = (void *)d;
-        return TREX_PAM_SUCCESS;
-    }
-    if ((s = calloc(1, size)) == NULL)
-        return TREX_PAM_BUF_ERR;
-    if ((rc = trex_pam_set_data(h, name, s, cleanup)) != TREX_PAM_SUCCESS) {
-        cleanup(h, s, rc);
-        return rc;
-    }
-    *out = s;
-    return TREX_PAM_SUCCESS;
-}
-
-int tp_lease_use(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l,
-                 const char *path, const char *who)
-{
-    char err[1024];
-    int rc;
-
-    if (l->conn != NULL && l->conn->st != NULL && strcmp(l->conn->path, path) == 0)
-        return TP_STORE_OK;
-    tp_lease_end(l);
-    rc = tp_pool_lease(pool, path, l, err, sizeof err);
-    if (rc != TP_STORE_OK)
-        trex_pam_log(h, LOG_ERR, "%s: %s", who, err[0] ? err : "cannot open the store");
-    return rc;
-}
-
-int tp_lease_again(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l, int src,
-                   const char *who)
-{
-    char err[1024];
-
-    if (l->conn == NULL || l->fresh || (src != TP_STORE_ERR && src != TP_STORE_UNAVAIL))
-        return 0;
-    trex_pam_log(h, LOG_NOTICE, "%s: the store failed on a kept connection: %s; opening it again",
-                 who, tp_store_error(tp_lease_store(l)));
-    if (tp_lease_retry(pool, l, src, err, sizeof err))
-        return 1;
-    trex_pam_log(h, LOG_ERR, "%s: %s", who, err[0] ? err : "cannot open the store");
-    return 0;
-}
-
-int tp_lease_pam_code(int src)
-{
-    return src == TP_STORE_UNAVAIL ? TREX_PAM_AUTHINFO_UNAVAIL : TREX_PAM_SYSTEM_ERR;
 }

@@ -1,11 +1,17 @@
 /*
- * storepool.h - store connections that outlive a handle: the instance of
- * the built-in modules that use the store (userdb, session, faillock).
+ * storepool.h - the process's store connections, shared by the built-in
+ * modules that use the store (userdb, session, faillock) and by their
+ * handles.
  *
- * A module instance lives as long as the configuration that loaded it
- * (trex_pam_module.h): with a trex_pam_confcache, across every handle of a
- * persistent process; without one, one handle. Its pool keeps one open
- * connection per store path, so a login does not open the store anew.
+ * One connection per store path per process (and per thread): every
+ * module and every handle of the thread that names the same path uses it,
+ * opened at the first use. It stays open while a pool keeps it or a lease
+ * holds it. A module instance (a pool) lives as long as the configuration
+ * that loaded it (trex_pam_module.h): with a trex_pam_confcache, across
+ * every handle of a persistent process; without one, one handle. So in a
+ * CGI process the session, userdb and faillock lines of a stack open the
+ * store once, and the connection is closed (the last connection to close
+ * checkpoints the WAL) when the handle ends.
  *
  * A handle takes a lease on a connection at its first use of a path and
  * keeps that connection for its whole life (every call on one handle sees
@@ -53,6 +59,7 @@ struct tp_pconn;
 struct tp_lease {
     struct tp_pconn *conn;         /* NULL: none */
     int fresh;                     /* opened for this lease: no second chance */
+    int scoped;                    /* holds a read scope on the connection */
 };
 
 /* A module's instance_new and release. tp_pool_new returns NULL when out of
@@ -68,6 +75,14 @@ int tp_pool_lease(struct tp_pool *pool, const char *path, struct tp_lease *l,
                   char *err, size_t errlen);
 /* The connection of a lease; NULL for an empty one. */
 struct tp_store *tp_lease_store(const struct tp_lease *l);
+/* The path it was opened on; NULL for an empty one. */
+const char *tp_lease_path(const struct tp_lease *l);
+/* A read scope (store.h) on the lease's connection, held by the lease
+ * until tp_lease_read_end or the lease's end: 1 if the lease holds one now
+ * (already, or begun here), 0 if not (no connection, or the store said
+ * no: then every read stands alone, which is correct, only dearer). */
+int tp_lease_read_begin(struct tp_lease *l);
+void tp_lease_read_end(struct tp_lease *l);
 /* After an operation on l's connection returned src: for TP_STORE_ERR or
  * TP_STORE_UNAVAIL on a connection this lease did not open, stop handing
  * that connection out, give it back, open the path afresh into l and
@@ -95,7 +110,11 @@ void tp_pool_instance_release(void *instance);
 int tp_pool_state(trex_pam_handle_t *h, const char *name, size_t size,
                   trex_pam_cleanup_fn cleanup, void **out);
 /* Point l at the store at path: l is kept when it holds a connection to
- * that path already, else it is ended and leased anew from pool.
+ * that path already, else it is ended and leased anew from pool. Then the
+ * read scope: the reads on the connection share one snapshot with those of
+ * every module on that store until the handle's next pause
+ * (trex_pam_at_pause: the end of the service call, or a conversation a
+ * person answered), which ends it; a write ends it at once (store.h).
  * TP_STORE_OK, or the open's code after a log line "who: reason". */
 int tp_lease_use(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l,
                  const char *path, const char *who);

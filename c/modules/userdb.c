@@ -103,10 +103,11 @@
  * variables again. Attributes are the administrator's data: an attribute
  * named "path" sets PATH.
  *
- * Store connections: the module's instance keeps one per store path,
- * open across the handles that share the configuration (storepool.h: with
- * the application's configuration cache, every handle of a persistent
- * process; a forked child opens its own). A handle takes the connection at
+ * Store connections: one per store path per process, shared with the
+ * session and faillock modules and kept open while a configuration that
+ * uses it lives (storepool.h: with the application's configuration cache,
+ * across every handle of a persistent process; a forked child opens its
+ * own). A handle takes the connection at
  * its first use of a path and keeps it until trex_pam_end, so all calls on
  * one handle share one connection; a later handle notices a database file
  * replaced or removed meanwhile (its device and inode) and opens the path
