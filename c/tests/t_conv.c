@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "harness.h"
+
+#define TP_TEST_PAUSES 9
 
 /* ---- the test module: each hook runs the current body -------------------------- */
 typedef int (*body_fn)(trex_pam_handle_t *h, int flags, int argc, const char **argv);
@@ -259,6 +262,74 @@ static void test_delay(void)
     trex_pam_end(h, 0);
 }
 
+/* ---- pauses (trex_pam_at_pause) -------------------------------------------------- */
+static int paused, pauses_at_prompt, pause_rc[TP_TEST_PAUSES];
+static void on_pause(trex_pam_handle_t *h, void *arg) { paused += arg == &paused ? 1 : 100; }
+static void other_pause(trex_pam_handle_t *h, void *arg) { paused += 1000; }
+
+static int b_pause(trex_pam_handle_t *h, int f, int argc, const char **argv)
+{
+    char *answer = NULL;
+    int rc;
+
+    trex_pam_at_pause(h, on_pause, &paused);
+    trex_pam_at_pause(h, on_pause, &paused);          /* the same hook again: once */
+    rc = trex_pam_prompt(h, TREX_PAM_PROMPT_ECHO_ON, &answer, "Code: ");
+    pauses_at_prompt = paused;
+    if (answer != NULL)
+        free(answer);
+    return rc;
+}
+static int b_pause_full(trex_pam_handle_t *h, int f, int argc, const char **argv)
+{
+    for (int i = 0; i < TP_TEST_PAUSES; i++)
+        pause_rc[i] = trex_pam_at_pause(h, i == 0 ? on_pause : other_pause, i == 0 ? (void *)&paused : (void *)(pause_rc + i));
+    return TREX_PAM_SUCCESS;
+}
+static void slow_prompt(const char *prompt)
+{
+    struct timespec ts = { 0, (TREX_PAM_PAUSE_CONV_MS + 20) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static void test_pause(void)
+{
+    trex_pam_handle_t *h = th_start("svc", "alice");
+
+    body = b_pause;
+    paused = 0;
+    th_answers(1, "123");
+    tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "at_pause: a module registers a hook and prompts");
+    tap_is_int(pauses_at_prompt, 0, "... a quick conversation is no pause");
+    tap_is_int(paused, 1, "... the hook ran once, with its argument, when the call returned");
+    body = NULL;
+    tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_SUCCESS, "the next call");
+    body = b_pause;
+    tap_is_int(paused, 1, "... does not run it again: a hook is forgotten once run");
+
+    th_on_prompt(slow_prompt);
+    th_answers(1, "123");
+    tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "a conversation that keeps the application");
+    tap_is_int(pauses_at_prompt, 2, "... over TREX_PAM_PAUSE_CONV_MS is a pause: the hook ran after it");
+    tap_is_int(paused, 2, "... and not again when the call returned");
+    th_on_prompt(NULL);
+
+    body = b_pause_full;
+    paused = 0;
+    tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "a module registers 9 hooks");
+    tap_is_int(pause_rc[7], TREX_PAM_SUCCESS, "... 8 are kept");
+    tap_is_int(pause_rc[8], TREX_PAM_BUF_ERR, "... the 9th is refused with BUF_ERR");
+    tap_is_int(paused, 1 + 7 * 1000, "... the 8 ran when the call returned");
+
+    paused = 0;
+    tap_is_int(trex_pam_at_pause(h, on_pause, &paused), TREX_PAM_SUCCESS, "a hook registered between calls");
+    tap_is_int(trex_pam_at_pause(h, NULL, NULL), TREX_PAM_SYSTEM_ERR, "... a NULL function is refused");
+    tap_is_int(trex_pam_at_pause(NULL, on_pause, NULL), TREX_PAM_SYSTEM_ERR, "... so is a NULL handle");
+    trex_pam_end(h, 0);
+    tap_is_int(paused, 1, "... runs at trex_pam_end");
+    body = NULL;
+}
+
 int main(void)
 {
     static const struct th_text files[] = {
@@ -278,5 +349,6 @@ int main(void)
     test_get_authtok();
     test_data();
     test_delay();
+    test_pause();
     return th_done();
 }
