@@ -123,7 +123,7 @@ conv(mh, ...)
                 mp[i] = &m[i];
             }
             if (rc == TREX_PAM_SUCCESS)
-                rc = c->conv(n, mp, &r, c->appdata_ptr);
+                rc = trex_pam_converse(mh->h, n, mp, &r);   /* c->conv, with the pause rule */
         }
     }
     if (txt != NULL)

@@ -71,16 +71,17 @@ static int converse(trex_pam_handle_t *h, int n, const struct trex_pam_message *
     return rc;
 }
 
-/* The PAM_CONV item as modules see it (items.c): the application's
- * conversation with the pause rule of converse(). appdata_ptr is the
- * handle. */
-int tp_conv_paused(int n, const struct trex_pam_message **msg, struct trex_pam_response **resp,
-                   void *appdata)
+int trex_pam_converse(trex_pam_handle_t *h, int n, const struct trex_pam_message **msg,
+                      struct trex_pam_response **resp)
 {
-    trex_pam_handle_t *h = appdata;
-
-    if (h->conv.conv == NULL)
-        return TREX_PAM_CONV_ERR;
+    if (resp != NULL)
+        *resp = NULL;
+    if (!tp_handle_ok(h) || n <= 0 || msg == NULL || resp == NULL)
+        return TREX_PAM_SYSTEM_ERR;
+    if (h->conv.conv == NULL) {
+        tp_log(h, LOG_ERR, "no conversation function");
+        return TREX_PAM_SYSTEM_ERR;
+    }
     return converse(h, n, msg, resp);
 }
 

@@ -194,7 +194,6 @@ struct trex_pam_handle {
         void *arg;
     } pause[TP_PAUSE_MAX];
     int npause;
-    struct trex_pam_conv conv_paused;   /* what modules get as PAM_CONV: pauses first */
 
     /* dispatch state */
     int in_module;                 /* a module hook is running */
@@ -217,8 +216,6 @@ unsigned int tp_fork_generation(void);
 /* Runs (and forgets) the hooks of trex_pam_at_pause: control goes back
  * to the application. */
 void tp_pause(trex_pam_handle_t *h);
-int tp_conv_paused(int n, const struct trex_pam_message **msg, struct trex_pam_response **resp,
-                   void *appdata);
 void tp_clear_tokens(trex_pam_handle_t *h);      /* AUTHTOK, OLDAUTHTOK wiped */
 /* pam_start's service name: the part after the last '/' (strip_path),
  * lower-cased; NULL when out of memory. */

@@ -177,16 +177,7 @@ int trex_pam_get_item(const trex_pam_handle_t *h, int type, const void **item)
         return TREX_PAM_BAD_ITEM;
     switch (type) {
     case TREX_PAM_CONV:
-        if (h->in_module && h->conv.conv != NULL) {
-            /* a module calling the conversation itself: the same pause
-             * rule as trex_pam_prompt's (trex_pam_at_pause) */
-            trex_pam_handle_t *w = (trex_pam_handle_t *)h;
-            w->conv_paused.conv = tp_conv_paused;
-            w->conv_paused.appdata_ptr = w;
-            *item = &w->conv_paused;
-        } else {
-            *item = &h->conv;
-        }
+        *item = &h->conv;
         break;
     case TREX_PAM_FAIL_DELAY:
         *item = (const void *)h->fail_delay_fn;

@@ -109,11 +109,19 @@ int trex_pam_get_data(const trex_pam_handle_t *pamh, const char *name, const voi
 int trex_pam_prompt(trex_pam_handle_t *pamh, int style, char **response, const char *text);
 int trex_pam_info(trex_pam_handle_t *pamh, const char *text);
 int trex_pam_error(trex_pam_handle_t *pamh, const char *text);
+/* n messages through the application's conversation, as calling the
+ * PAM_CONV item does, with the pause rule of trex_pam_at_pause below (the
+ * helpers above follow it too). *resp as the conversation gives it (the
+ * caller wipes and frees); TREX_PAM_SYSTEM_ERR without a conversation. */
+int trex_pam_converse(trex_pam_handle_t *pamh, int n, const struct trex_pam_message **msg,
+                      struct trex_pam_response **resp);
 
 /* Runs fn(pamh, arg) once, at the handle's next pause: when the service
  * function returns, at trex_pam_end, or right after a conversation that
  * kept the application longer than TREX_PAM_PAUSE_CONV_MS (a person
- * answered, not the program), whichever comes first; then it is forgotten.
+ * answered, not the program; a conversation through the helpers above, not
+ * one a module makes by calling the PAM_CONV item itself), whichever comes
+ * first; then it is forgotten.
  * For what a module may hold across its own and the next modules' work in
  * one service call but not longer: a store's read snapshot, a lock. The
  * same fn and arg waiting already is not added twice. TREX_PAM_SUCCESS, or
