@@ -129,6 +129,9 @@ struct trex_pam_confcache {
     const char *dir;               /* the directory named last (tp_confdir_hold) */
 };
 
+/* A handle holds the results of a stack this small itself (stack.c). */
+#define TP_RESULTS_SMALL 16
+
 /* Saved state of an interrupted (PAM_INCOMPLETE) dispatch. */
 struct tp_resume {
     int active;
@@ -177,6 +180,7 @@ struct trex_pam_handle {
     struct tp_conf **retired;      /* configurations replaced while module data was held */
     size_t nretired;
     int *results[TP_NTYPES];       /* last authenticate/open_session result per entry */
+    int results_small[TP_RESULTS_SMALL];   /* where they are for a small stack (stack.c) */
     const char *confdir;           /* the directory to read (tp_confdir_hold) */
     int confdir_explicit;          /* named by the caller or $TREX_PAM_CONFDIR: must exist */
     struct trex_pam_confcache *cache;   /* NULL: read the files at every start */

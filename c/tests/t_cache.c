@@ -133,6 +133,7 @@ int main(void)
     tap_ok(a && b && a->conf == b->conf, "two handles share one parsed configuration");
     tap_is_int(a->conf->refs, 3, "... held by both handles and the cache");
     tap_ok(a->results[TP_AUTH] != b->results[TP_AUTH], "... but each has its own results");
+    tap_ok(a->results[TP_AUTH] == a->results_small, "... in the handle itself for a small stack");
     tap_is_int(trex_pam_authenticate(a, 0), TREX_PAM_SUCCESS, "a authenticates");
     tap_is_int(trex_pam_setcred(b, 0), TREX_PAM_CRED_ERR, "b's setcred (no authenticate yet) uses its own result");
 
@@ -189,6 +190,20 @@ int main(void)
     }
 
     test_env();
+
+    /* a stack with more entries than a handle holds results for */
+    {
+        char big[2048] = "";
+        for (int i = 0; i < TP_RESULTS_SMALL; i++)
+            strcat(big, "auth optional permit\n");
+        strcat(big, "auth required debug auth=success cred=cred_err\n");
+        th_file("big", big);
+        a = start("big");
+        tap_ok(a && a->results[TP_AUTH] != a->results_small, "a big stack: its results in a block of their own");
+        tap_is_int(trex_pam_authenticate(a, 0), TREX_PAM_SUCCESS, "... authenticate");
+        tap_is_int(trex_pam_setcred(a, 0), TREX_PAM_CRED_ERR, "... setcred follows its results");
+        trex_pam_end(a, 0);
+    }
 
     /* many services: more than the cache holds */
     for (int i = 0; i < 3 * TP_CACHE_SLOTS; i++) {
