@@ -58,6 +58,12 @@ int tpx_status(pTHX_ SV *sv, int *out)
 {
     NV nv;
 
+    if (sv != NULL && (SvFLAGS(sv) & (SVf_OK | SVs_GMG)) == (SVf_IOK | SVp_IOK)) {
+        if (SvIsUV(sv) ? SvUVX(sv) > (UV)INT_MAX : SvIVX(sv) < INT_MIN || SvIVX(sv) > INT_MAX)
+            return 0;                       /* a plain integer (the usual case): no NV */
+        *out = (int)SvIVX(sv);
+        return 1;
+    }
     if (sv == NULL || SvROK(sv) || SvGMAGICAL(sv) || !SvOK(sv) || !looks_like_number(sv))
         return 0;
     nv = SvNV_nomg(sv);
