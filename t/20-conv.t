@@ -15,6 +15,7 @@ use Scalar::Util ();
 service(conv  => "auth required perl:TRexTest::Conv\n");
 service(conv_data => "auth required perl:TRexTest::Conv\nauth required perl:TRexTest::Data\n");
 service(login => "auth required permit\naccount required permit\n");
+service(info => "auth required debug auth=success\n");   # one PAM_TEXT_INFO
 
 # Run TRexTest::Conv with these messages and this conversation; returns
 # (pam_authenticate's code, the module's view: $status, @responses).
@@ -89,6 +90,21 @@ for my $case (@bad) {
     is($got[1], undef, "$name: no answer");
     like($err, $log, "$name: logged");
     is($at, 'kept', "$name: \$\@ of the caller is untouched");
+}
+# the same straight from a C module (no perl: module around it): $@ as it was
+for my $case (@bad[0, 1]) {
+    my ($name, $conv) = @$case;
+    for my $before ('', 'kept') {
+        my ($err, $at, $rc) = capture_stderr {
+            local $@ = $before;
+            pam_start('info', 'alice', $conv, my $h);
+            my $rc = pam_authenticate($h, 0);
+            return ($@, $rc);
+        };
+        is($rc, PAM_SUCCESS, "$name, from C: the module goes on (debug ignores it)");
+        like($err, qr/conversation function died/, "$name, from C: logged");
+        is($at, $before, "$name, from C: \$\@ of the caller is still '$before'");
+    }
 }
 
 # ---- a status other than success is passed on ----------------------------------------

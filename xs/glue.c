@@ -2,7 +2,7 @@
  * glue.c - conversions between Perl values and C for every package of the
  * binding, and the two callbacks from C into Perl: the conversation and
  * the PAM_FAIL_DELAY function. Both run the Perl code under G_EVAL with $@
- * localized and never croak themselves.
+ * localized (tpx_errsv_local) and never croak themselves.
  */
 #include "glue.h"
 
@@ -16,6 +16,28 @@ int tpx_died(pTHX_ SV *err)
     if (SvROK(err))
         return 1;
     return SvTRUE_nomg(err) ? 1 : 0;
+}
+
+/* local $@ for a callback, without a new SV in the usual case: when $@
+ * is the plain empty string it is only emptied again afterwards. */
+int tpx_errsv_local(pTHX)
+{
+    SV *e = GvSV(PL_errgv);
+    const U32 other = SVf_OK | SVf_UTF8 | SVs_GMG | SVs_SMG | SVs_RMG | SVs_OBJECT
+                    | SVf_READONLY | SVf_PROTECT;
+
+    if (e != NULL && (SvFLAGS(e) & other) == (SVf_POK | SVp_POK) && SvCUR(e) == 0)
+        return 0;
+    save_scalar(PL_errgv);
+    return 1;
+}
+
+void tpx_errsv_done(pTHX_ int localized)
+{
+    SV *e = GvSV(PL_errgv);
+
+    if (!localized && (e == NULL || SvROK(e) || !SvPOK(e) || SvCUR(e) != 0))
+        CLEAR_ERRSV();
 }
 
 /* Log what a callback died with, without ever stringifying an object. */
@@ -188,12 +210,13 @@ int tpx_conv_shim(int n, const struct trex_pam_message **msg,
         dTPX_PERL(st);
         dSP;
         SV *cb, **res;
+        int localized;
 
         if (st->conv == NULL || !tpx_is_code(aTHX_ st->conv))
             return TREX_PAM_CONV_ERR;
         ENTER;
         SAVETMPS;
-        save_scalar(PL_errgv);              /* local $@ */
+        localized = tpx_errsv_local(aTHX);  /* local $@ */
         cb = sv_2mortal(SvREFCNT_inc_simple_NN(st->conv)); /* may be replaced meanwhile */
         PUSHMARK(SP);
         EXTEND(SP, 2 * n);
@@ -224,6 +247,7 @@ int tpx_conv_shim(int n, const struct trex_pam_message **msg,
         }
         SP -= count;
         PUTBACK;
+        tpx_errsv_done(aTHX_ localized);
         FREETMPS;
         LEAVE;
     }
@@ -243,10 +267,11 @@ void tpx_delay_shim(int status, unsigned int usec, void *appdata)
         dTPX_PERL(st);
         dSP;
         SV *cb;
+        int localized;
 
         ENTER;
         SAVETMPS;
-        save_scalar(PL_errgv);
+        localized = tpx_errsv_local(aTHX);
         cb = sv_2mortal(SvREFCNT_inc_simple_NN(st->delay));
         PUSHMARK(SP);
         EXTEND(SP, 2);
@@ -258,6 +283,7 @@ void tpx_delay_shim(int status, unsigned int usec, void *appdata)
         if (tpx_died(aTHX_ ERRSV))
             tpx_log_died(aTHX_ st->h, "fail delay function", ERRSV);
         PUTBACK;
+        tpx_errsv_done(aTHX_ localized);
         FREETMPS;
         LEAVE;
     }

@@ -107,6 +107,12 @@ typedef struct tpx_str {
 /* ---- glue.c ------------------------------------------------------------------ */
 /* A die left in $@ (a plain string, or any reference). Never calls overloading. */
 int tpx_died(pTHX_ SV *err);
+/* local $@ around a callback run under G_EVAL, after ENTER: its value
+ * is restored by LEAVE, or, when it was the plain empty string (no new SV
+ * is made then), emptied again by tpx_errsv_done, which must run before
+ * LEAVE with what tpx_errsv_local returned. */
+int tpx_errsv_local(pTHX);
+void tpx_errsv_done(pTHX_ int localized);
 /* Log what a callback died with, without ever stringifying an object. */
 void tpx_log_died(pTHX_ const trex_pam_handle_t *h, const char *what, SV *err);
 /* A Perl number that fits in unsigned int exactly: 1; undef is 0; 0 when it
