@@ -30,6 +30,8 @@ static int choose_confdir(trex_pam_handle_t *h, const char *given)
     return h->confdir == NULL ? TREX_PAM_BUF_ERR : TREX_PAM_SUCCESS;
 }
 
+static const trex_pam_handle_t blank_handle;   /* every field zero or NULL */
+
 int trex_pam_start_opts(const char *service, const char *user, const struct trex_pam_conv *conv,
                         const struct trex_pam_options *opts, trex_pam_handle_t **pamh)
 {
@@ -44,10 +46,11 @@ int trex_pam_start_opts(const char *service, const char *user, const struct trex
         return TREX_PAM_SYSTEM_ERR;
     /* malloc, not calloc: glibc's calloc bypasses the per-thread cache that
      * free fills, and each handle freed by pam_end then went back into the
-     * heap's top chunk (malloc_consolidate: a third of a short cycle) */
+     * heap's top chunk (malloc_consolidate: a third of a short cycle). Not
+     * memset either: GCC turns malloc + memset into calloc. */
     if ((h = malloc(sizeof *h)) == NULL)
         return TREX_PAM_BUF_ERR;
-    memset(h, 0, sizeof *h);
+    *h = blank_handle;
     h->fork_gen = tp_fork_generation();
     h->conv = *conv;
     if (opts != NULL) {
