@@ -178,13 +178,15 @@ static int S_take_answers(pTHX_ SV **res, int n, struct trex_pam_response **out)
     struct trex_pam_response *r;
     int i, code;
 
-    if ((r = malloc((size_t)n * sizeof *r)) == NULL)     /* glibc's calloc skips its cache */
+    /* not calloc (nor malloc + memset, which GCC turns into calloc): glibc's
+     * calloc skips the per-thread cache that free fills. Every entry is
+     * set below; S_answer sets resp first. */
+    if ((r = malloc((size_t)n * sizeof *r)) == NULL)
         return TREX_PAM_BUF_ERR;
-    memset(r, 0, (size_t)n * sizeof *r);
     for (i = 0; i < n; i++) {
         r[i].resp_retcode = tpx_status(aTHX_ res[2 * i], &code) ? code : 0;
         if (!S_answer(aTHX_ res[2 * i + 1], &r[i].resp)) {
-            trex_pam_free_responses(r, n);
+            trex_pam_free_responses(r, i + 1);
             return TREX_PAM_CONV_ERR;
         }
     }
