@@ -107,6 +107,49 @@ for my $case (@bad[0, 1]) {
     }
 }
 
+# ---- the message's scalars: used again for the next call only when left alone --------
+service(info2 => "auth required debug auth=success\nauth required debug auth=ignore\n");
+{
+    my (@seen, @kept);
+    my @mess = (sub { $_[1] .= ' changed'; $_[0] = 'x' },
+                sub { bless \$_[1], 'Some::Class' },
+                sub { Internals::SvREADONLY($_[1], 1) },
+                sub { utf8::upgrade($_[1]); $_[1] .= "\x{263a}" },
+                sub { $_[1] = *STDOUT },
+                sub { push @kept, \$_[1] },
+                sub { });                       # 7: each meets both messages
+    my $k = 0;
+    my $conv = sub {
+        push @seen, ["$_[0]", $_[1], ref \$_[1], utf8::is_utf8($_[1]) ? 1 : 0];
+        $mess[$k++ % @mess]->(@_);
+        return (0, undef, 0);
+    };
+    for (1 .. @mess) {
+        is(pam_start('info2', 'alice', $conv, my $h), PAM_SUCCESS, 'pam_start');
+        is(pam_authenticate($h, 0), PAM_SUCCESS, 'two messages');
+    }
+    is_deeply(\@seen, [([PAM_TEXT_INFO, 'auth=success', 'SCALAR', 0], [PAM_TEXT_INFO, 'auth=ignore', 'SCALAR', 0]) x @mess],
+              'each call gets its own (style, msg), whatever an earlier call did to its arguments');
+    pam_start('info2', 'alice', sub { (0, undef, 0) }, my $h);  # one more
+    pam_authenticate($h, 0);
+    is_deeply([map { $$_ } @kept], ['auth=ignore', 'auth=success'], '... and a kept reference keeps its value');
+}
+{
+    my ($before, $after, $inner_seen);
+    my $inner = sub { $inner_seen = $_[1]; return (0, undef, 0) };
+    my $outer = sub {
+        $before = $_[1];
+        pam_start('info2', 'alice', $inner, my $h);
+        pam_authenticate($h, 0);
+        $after = $_[1];
+        return (0, undef, 0);
+    };
+    pam_start('info', 'alice', $outer, my $h);
+    is(pam_authenticate($h, 0), PAM_SUCCESS, 'a conversation that runs another handle');
+    is($inner_seen, 'auth=ignore', '... the inner conversation gets its messages');
+    is($after, $before, "... and the outer one's arguments are left alone");
+}
+
 # ---- a status other than success is passed on ----------------------------------------
 for my $code (PAM_BUF_ERR, PAM_CONV_AGAIN, PAM_ABORT, 99, -1) {
     my ($rc, @got) = run_conv(sub { return (0, 'x', $code) });

@@ -195,6 +195,45 @@ static int S_take_answers(pTHX_ SV **res, int n, struct trex_pam_response **out)
 }
 
 /*
+ * The (style, msg) of a conversation's first message travel in two SVs
+ * kept per interpreter (an array in PL_modglobal, which the handle's
+ * state finds once) and set again at each call, so that a message costs
+ * no new SV and no string allocation. A kept SV is used again only if
+ * nothing else holds it and it is still a plain scalar: one the Perl code
+ * kept a reference to (or a conversation running inside another holds),
+ * or made magical, blessed, read-only or a glob, is left to its holders
+ * and replaced. The caller holds a reference to each during the call.
+ */
+#define TPX_ARGS_KEY "TRex::PAM::_conv_args"
+
+static void S_first_args(pTHX_ tpx_state *st, const struct trex_pam_message *m, SV **args)
+{
+    const U32 odd = SVs_GMG | SVs_SMG | SVs_RMG | SVs_OBJECT | SVf_READONLY | SVf_PROTECT;
+    AV *av = st->args;
+
+    if (av == NULL) {
+        SV **svp = hv_fetchs(PL_modglobal, TPX_ARGS_KEY, 0);
+        if (svp != NULL) {
+            av = (AV *)*svp;
+        } else {
+            av = newAV();
+            av_extend(av, 1);
+            (void)hv_stores(PL_modglobal, TPX_ARGS_KEY, (SV *)av);
+        }
+        st->args = av;                          /* lives as long as the interpreter */
+    }
+    for (int i = 0; i < 2; i++) {
+        SV *sv = AvFILLp(av) >= i ? AvARRAY(av)[i] : NULL;
+        if (sv == NULL || SvREFCNT(sv) != 1 || (SvFLAGS(sv) & odd) != 0 || SvTYPE(sv) > SVt_PVMG)
+            av_store(av, i, sv = newSV_type(i == 0 ? SVt_IV : SVt_PV));
+        args[i] = SvREFCNT_inc_simple_NN(sv);
+    }
+    sv_setiv(args[0], m->msg_style);
+    sv_setpv(args[1], m->msg);
+    SvUTF8_off(args[1]);
+}
+
+/*
  * The C conversation the core calls. The Perl coderef gets n (style, msg)
  * pairs and must return exactly 2n+1 values: n (retcode, answer) pairs and
  * a numeric status. Anything else, a die, an answer with a NUL or a wide
@@ -212,7 +251,7 @@ int tpx_conv_shim(int n, const struct trex_pam_message **msg,
     {
         dTPX_PERL(st);
         dSP;
-        SV *cb, **res;
+        SV *cb, **res, *args[2] = { NULL, NULL };
         int localized;
 
         if (st->conv == NULL || !tpx_is_code(aTHX_ st->conv))
@@ -224,12 +263,20 @@ int tpx_conv_shim(int n, const struct trex_pam_message **msg,
         PUSHMARK(SP);
         EXTEND(SP, 2 * n);
         for (i = 0; i < n; i++) {
+            if (i == 0 && msg[0] != NULL && msg[0]->msg != NULL) {
+                S_first_args(aTHX_ st, msg[0], args);
+                PUSHs(args[0]);
+                PUSHs(args[1]);
+                continue;
+            }
             mPUSHi(msg[i] ? msg[i]->msg_style : 0);
             PUSHs(msg[i] ? tpx_mortal_str(aTHX_ msg[i]->msg) : &PL_sv_undef);
         }
         PUTBACK;
         count = call_sv(cb, G_LIST | G_EVAL);
         SPAGAIN;
+        SvREFCNT_dec(args[0]);                 /* (a die is caught: only exit skips these) */
+        SvREFCNT_dec(args[1]);
         res = SP - count + 1;
         if (tpx_died(aTHX_ ERRSV)) {
             tpx_log_died(aTHX_ st->h, "conversation function", ERRSV);

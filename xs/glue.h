@@ -64,6 +64,7 @@ typedef struct tpx_state {
     SV *conv;                   /* the Perl conversation: a code ref */
     SV *delay;                  /* the PAM_FAIL_DELAY code ref, or NULL */
     struct trex_pam_conv cconv; /* { tpx_conv_shim, this } as the core holds it */
+    AV *args;                   /* the interpreter's conversation arguments (glue.c), or NULL */
 #ifdef MULTIPLICITY
     PerlInterpreter *perl;
 #endif
