@@ -15,6 +15,7 @@ use Scalar::Util ();
 service(conv  => "auth required perl:TRexTest::Conv\n");
 service(conv_data => "auth required perl:TRexTest::Conv\nauth required perl:TRexTest::Data\n");
 service(login => "auth required permit\naccount required permit\n");
+service(info => "auth required debug auth=success\n");   # one PAM_TEXT_INFO
 
 # Run TRexTest::Conv with these messages and this conversation; returns
 # (pam_authenticate's code, the module's view: $status, @responses).
@@ -69,6 +70,9 @@ my @bad = (
     ['a reference as status', sub { return (0, 'x', [0]) }, qr/non-numeric status/],
     ['a fractional status', sub { return (0, 'x', 0.5) }, qr/non-numeric status/],
     ['a huge status', sub { return (0, 'x', 2**40) }, qr/non-numeric status/],
+    ['an integer status past INT_MAX', sub { return (0, 'x', 2147483648) }, qr/non-numeric status/],
+    ['an integer status below INT_MIN', sub { return (0, 'x', -2147483649) }, qr/non-numeric status/],
+    ['the largest unsigned status', sub { return (0, 'x', ~0) }, qr/non-numeric status/],
     ['an answer with a NUL', sub { return (0, "se\0cret", 0) }, qr/not a byte string without NUL/],
     ['an answer with a wide character', sub { return (0, "\x{263a}", 0) }, qr/not a byte string/],
     ['a reference as answer', sub { return (0, [1], 0) }, qr/not a byte string/],
@@ -86,6 +90,64 @@ for my $case (@bad) {
     is($got[1], undef, "$name: no answer");
     like($err, $log, "$name: logged");
     is($at, 'kept', "$name: \$\@ of the caller is untouched");
+}
+# the same straight from a C module (no perl: module around it): $@ as it was
+for my $case (@bad[0, 1]) {
+    my ($name, $conv) = @$case;
+    for my $before ('', 'kept') {
+        my ($err, $at, $rc) = capture_stderr {
+            local $@ = $before;
+            pam_start('info', 'alice', $conv, my $h);
+            my $rc = pam_authenticate($h, 0);
+            return ($@, $rc);
+        };
+        is($rc, PAM_SUCCESS, "$name, from C: the module goes on (debug ignores it)");
+        like($err, qr/conversation function died/, "$name, from C: logged");
+        is($at, $before, "$name, from C: \$\@ of the caller is still '$before'");
+    }
+}
+
+# ---- the message's scalars: used again for the next call only when left alone --------
+service(info2 => "auth required debug auth=success\nauth required debug auth=ignore\n");
+{
+    my (@seen, @kept);
+    my @mess = (sub { $_[1] .= ' changed'; $_[0] = 'x' },
+                sub { bless \$_[1], 'Some::Class' },
+                sub { Internals::SvREADONLY($_[1], 1) },
+                sub { utf8::upgrade($_[1]); $_[1] .= "\x{263a}" },
+                sub { $_[1] = *STDOUT },
+                sub { push @kept, \$_[1] },
+                sub { });                       # 7: each meets both messages
+    my $k = 0;
+    my $conv = sub {
+        push @seen, ["$_[0]", $_[1], ref \$_[1], utf8::is_utf8($_[1]) ? 1 : 0];
+        $mess[$k++ % @mess]->(@_);
+        return (0, undef, 0);
+    };
+    for (1 .. @mess) {
+        is(pam_start('info2', 'alice', $conv, my $h), PAM_SUCCESS, 'pam_start');
+        is(pam_authenticate($h, 0), PAM_SUCCESS, 'two messages');
+    }
+    is_deeply(\@seen, [([PAM_TEXT_INFO, 'auth=success', 'SCALAR', 0], [PAM_TEXT_INFO, 'auth=ignore', 'SCALAR', 0]) x @mess],
+              'each call gets its own (style, msg), whatever an earlier call did to its arguments');
+    pam_start('info2', 'alice', sub { (0, undef, 0) }, my $h);  # one more
+    pam_authenticate($h, 0);
+    is_deeply([map { $$_ } @kept], ['auth=ignore', 'auth=success'], '... and a kept reference keeps its value');
+}
+{
+    my ($before, $after, $inner_seen);
+    my $inner = sub { $inner_seen = $_[1]; return (0, undef, 0) };
+    my $outer = sub {
+        $before = $_[1];
+        pam_start('info2', 'alice', $inner, my $h);
+        pam_authenticate($h, 0);
+        $after = $_[1];
+        return (0, undef, 0);
+    };
+    pam_start('info', 'alice', $outer, my $h);
+    is(pam_authenticate($h, 0), PAM_SUCCESS, 'a conversation that runs another handle');
+    is($inner_seen, 'auth=ignore', '... the inner conversation gets its messages');
+    is($after, $before, "... and the outer one's arguments are left alone");
 }
 
 # ---- a status other than success is passed on ----------------------------------------

@@ -65,6 +65,36 @@ is_deeply([map { $_->pam_authenticate } @h], [PAM_SUCCESS, PAM_AUTH_ERR, PAM_SUC
 undef @h;
 is(auth('who'), PAM_SUCCESS, 'the cached perl: module outlives the handles that used it');
 
+# $ENV{TREX_PAM_CONFDIR} is read at every start: a change between two
+# handles is seen by the second, even within a long recheck interval
+{
+    my %dir = map { $_ => tempdir() } qw(one two);
+    for my $d (values %dir) {
+        open my $fh, '>', "$d/other" or die $!;
+        print {$fh} "auth required pam_deny.so\n";
+        close $fh or die $!;
+    }
+    for (['one', 'pam_permit.so'], ['two', 'pam_debug.so auth=maxtries']) {
+        open my $fh, '>', "$dir{$_->[0]}/env" or die $!;
+        print {$fh} "auth required $_->[1]\n";
+        close $fh or die $!;
+    }
+    sleep 0.03;
+    my $old = TRex::PAM::config_recheck(60_000_000);
+    my @seen;
+    for my $which (qw(one two one two two one)) {
+        local $ENV{TREX_PAM_CONFDIR} = $dir{$which};
+        push @seen, auth('env');
+    }
+    is_deeply(\@seen, [map { $_ eq 'one' ? PAM_SUCCESS : PAM_MAXTRIES } qw(one two one two two one)],
+              '$ENV{TREX_PAM_CONFDIR} changed between handles: each start reads the directory it names');
+    my $h = do { local $ENV{TREX_PAM_CONFDIR} = $dir{two}; TRex::PAM->new('env', 'alice', $conv) };
+    local $ENV{TREX_PAM_CONFDIR} = $dir{one};
+    is(auth('env'), PAM_SUCCESS, '... and a handle started under another value ...');
+    is($h->pam_authenticate, PAM_MAXTRIES, '... keeps the directory it started with');
+    TRex::PAM::config_recheck($old);
+}
+
 for my $bad (-1, 'x', undef) {
     eval { TRex::PAM::config_recheck($bad) };
     like($@, qr/^TRex::PAM::config_recheck: usec is not a number/, 'config_recheck(' . ($bad // 'undef') . ') croaks');

@@ -114,10 +114,12 @@ service(bad => join '', map { "$_ required perl:TRexTest::Bad\n" } qw(auth accou
         [sub { pam_chauthtok($h) }, 'chauthtok (dies with an object)', qr/chauthtok died: \(exception object\)/],
     );
     for my $c (@cases) {
-        local $@ = 'kept';
-        my ($log, $rc) = capture_stderr { my $r = $c->[0]->(); ($r) };
-        is($rc, PAM_SYSTEM_ERR, "$c->[1]: PAM_SYSTEM_ERR");
-        like($log, $c->[2], "$c->[1]: logged");
+        for my $before ('kept', '') {
+            my ($log, $rc, $at) = capture_stderr { local $@ = $before; my $r = $c->[0]->(); ($r, $@) };
+            is($rc, PAM_SYSTEM_ERR, "$c->[1]: PAM_SYSTEM_ERR");
+            like($log, $c->[2], "$c->[1]: logged");
+            is($at, $before, "$c->[1]: \$\@ of the caller is still '$before'");
+        }
     }
 }
 

@@ -105,6 +105,7 @@ static int S_pm_call(trex_pam_handle_t *h, int fn, int flags, int argc, const ch
         CV *cv = S_hook_cv(aTHX_ pm->pkg, fn);
         SV *mhsv, *ret, *obj;
         tpx_mh *m = NULL;
+        int localized;
 
         if (cv == NULL) {
             trex_pam_log(h, LOG_ERR, "perl:%s has no %s", SvPV_nolen(pm->pkg), hook_names[fn]);
@@ -112,7 +113,7 @@ static int S_pm_call(trex_pam_handle_t *h, int fn, int flags, int argc, const ch
         }
         ENTER;
         SAVETMPS;
-        save_scalar(PL_errgv);
+        localized = tpx_errsv_local(aTHX);
         sv_2mortal(SvREFCNT_inc_simple_NN((SV *)cv));    /* may be redefined meanwhile */
         if ((mhsv = S_new_mh(aTHX_ h, st, &m)) == NULL) {
             FREETMPS;
@@ -143,6 +144,7 @@ static int S_pm_call(trex_pam_handle_t *h, int fn, int flags, int argc, const ch
         m->h = NULL;                          /* a kept $mh answers PAM_SYSTEM_ERR */
         SvREFCNT_dec(obj);
         PUTBACK;
+        tpx_errsv_done(aTHX_ localized);
         FREETMPS;
         LEAVE;
     }

@@ -2,7 +2,7 @@
  * glue.c - conversions between Perl values and C for every package of the
  * binding, and the two callbacks from C into Perl: the conversation and
  * the PAM_FAIL_DELAY function. Both run the Perl code under G_EVAL with $@
- * localized and never croak themselves.
+ * localized (tpx_errsv_local) and never croak themselves.
  */
 #include "glue.h"
 
@@ -16,6 +16,28 @@ int tpx_died(pTHX_ SV *err)
     if (SvROK(err))
         return 1;
     return SvTRUE_nomg(err) ? 1 : 0;
+}
+
+/* local $@ for a callback, without a new SV in the usual case: when $@
+ * is the plain empty string it is only emptied again afterwards. */
+int tpx_errsv_local(pTHX)
+{
+    SV *e = GvSV(PL_errgv);
+    const U32 other = SVf_OK | SVf_UTF8 | SVs_GMG | SVs_SMG | SVs_RMG | SVs_OBJECT
+                    | SVf_READONLY | SVf_PROTECT;
+
+    if (e != NULL && (SvFLAGS(e) & other) == (SVf_POK | SVp_POK) && SvCUR(e) == 0)
+        return 0;
+    save_scalar(PL_errgv);
+    return 1;
+}
+
+void tpx_errsv_done(pTHX_ int localized)
+{
+    SV *e = GvSV(PL_errgv);
+
+    if (!localized && (e == NULL || SvROK(e) || !SvPOK(e) || SvCUR(e) != 0))
+        CLEAR_ERRSV();
 }
 
 /* Log what a callback died with, without ever stringifying an object. */
@@ -58,6 +80,12 @@ int tpx_status(pTHX_ SV *sv, int *out)
 {
     NV nv;
 
+    if (sv != NULL && (SvFLAGS(sv) & (SVf_OK | SVs_GMG)) == (SVf_IOK | SVp_IOK)) {
+        if (SvIsUV(sv) ? SvUVX(sv) > (UV)INT_MAX : SvIVX(sv) < INT_MIN || SvIVX(sv) > INT_MAX)
+            return 0;                       /* a plain integer (the usual case): no NV */
+        *out = (int)SvIVX(sv);
+        return 1;
+    }
     if (sv == NULL || SvROK(sv) || SvGMAGICAL(sv) || !SvOK(sv) || !looks_like_number(sv))
         return 0;
     nv = SvNV_nomg(sv);
@@ -150,17 +178,59 @@ static int S_take_answers(pTHX_ SV **res, int n, struct trex_pam_response **out)
     struct trex_pam_response *r;
     int i, code;
 
-    if ((r = calloc((size_t)n, sizeof *r)) == NULL)
+    /* not calloc (nor malloc + memset, which GCC turns into calloc): glibc's
+     * calloc skips the per-thread cache that free fills. Every entry is
+     * set below; S_answer sets resp first. */
+    if ((r = malloc((size_t)n * sizeof *r)) == NULL)
         return TREX_PAM_BUF_ERR;
     for (i = 0; i < n; i++) {
         r[i].resp_retcode = tpx_status(aTHX_ res[2 * i], &code) ? code : 0;
         if (!S_answer(aTHX_ res[2 * i + 1], &r[i].resp)) {
-            trex_pam_free_responses(r, n);
+            trex_pam_free_responses(r, i + 1);
             return TREX_PAM_CONV_ERR;
         }
     }
     *out = r;
     return TREX_PAM_SUCCESS;
+}
+
+/*
+ * The (style, msg) of a conversation's first message travel in two SVs
+ * kept per interpreter (an array in PL_modglobal, which the handle's
+ * state finds once) and set again at each call, so that a message costs
+ * no new SV and no string allocation. A kept SV is used again only if
+ * nothing else holds it and it is still a plain scalar: one the Perl code
+ * kept a reference to (or a conversation running inside another holds),
+ * or made magical, blessed, read-only or a glob, is left to its holders
+ * and replaced. The caller holds a reference to each during the call.
+ */
+#define TPX_ARGS_KEY "TRex::PAM::_conv_args"
+
+static void S_first_args(pTHX_ tpx_state *st, const struct trex_pam_message *m, SV **args)
+{
+    const U32 odd = SVs_GMG | SVs_SMG | SVs_RMG | SVs_OBJECT | SVf_READONLY | SVf_PROTECT;
+    AV *av = st->args;
+
+    if (av == NULL) {
+        SV **svp = hv_fetchs(PL_modglobal, TPX_ARGS_KEY, 0);
+        if (svp != NULL) {
+            av = (AV *)*svp;
+        } else {
+            av = newAV();
+            av_extend(av, 1);
+            (void)hv_stores(PL_modglobal, TPX_ARGS_KEY, (SV *)av);
+        }
+        st->args = av;                          /* lives as long as the interpreter */
+    }
+    for (int i = 0; i < 2; i++) {
+        SV *sv = AvFILLp(av) >= i ? AvARRAY(av)[i] : NULL;
+        if (sv == NULL || SvREFCNT(sv) != 1 || (SvFLAGS(sv) & odd) != 0 || SvTYPE(sv) > SVt_PVMG)
+            av_store(av, i, sv = newSV_type(i == 0 ? SVt_IV : SVt_PV));
+        args[i] = SvREFCNT_inc_simple_NN(sv);
+    }
+    sv_setiv(args[0], m->msg_style);
+    sv_setpv(args[1], m->msg);
+    SvUTF8_off(args[1]);
 }
 
 /*
@@ -181,23 +251,32 @@ int tpx_conv_shim(int n, const struct trex_pam_message **msg,
     {
         dTPX_PERL(st);
         dSP;
-        SV *cb, **res;
+        SV *cb, **res, *args[2] = { NULL, NULL };
+        int localized;
 
         if (st->conv == NULL || !tpx_is_code(aTHX_ st->conv))
             return TREX_PAM_CONV_ERR;
         ENTER;
         SAVETMPS;
-        save_scalar(PL_errgv);              /* local $@ */
+        localized = tpx_errsv_local(aTHX);  /* local $@ */
         cb = sv_2mortal(SvREFCNT_inc_simple_NN(st->conv)); /* may be replaced meanwhile */
         PUSHMARK(SP);
         EXTEND(SP, 2 * n);
         for (i = 0; i < n; i++) {
+            if (i == 0 && msg[0] != NULL && msg[0]->msg != NULL) {
+                S_first_args(aTHX_ st, msg[0], args);
+                PUSHs(args[0]);
+                PUSHs(args[1]);
+                continue;
+            }
             mPUSHi(msg[i] ? msg[i]->msg_style : 0);
             PUSHs(msg[i] ? tpx_mortal_str(aTHX_ msg[i]->msg) : &PL_sv_undef);
         }
         PUTBACK;
         count = call_sv(cb, G_LIST | G_EVAL);
         SPAGAIN;
+        SvREFCNT_dec(args[0]);                 /* (a die is caught: only exit skips these) */
+        SvREFCNT_dec(args[1]);
         res = SP - count + 1;
         if (tpx_died(aTHX_ ERRSV)) {
             tpx_log_died(aTHX_ st->h, "conversation function", ERRSV);
@@ -218,6 +297,7 @@ int tpx_conv_shim(int n, const struct trex_pam_message **msg,
         }
         SP -= count;
         PUTBACK;
+        tpx_errsv_done(aTHX_ localized);
         FREETMPS;
         LEAVE;
     }
@@ -237,10 +317,11 @@ void tpx_delay_shim(int status, unsigned int usec, void *appdata)
         dTPX_PERL(st);
         dSP;
         SV *cb;
+        int localized;
 
         ENTER;
         SAVETMPS;
-        save_scalar(PL_errgv);
+        localized = tpx_errsv_local(aTHX);
         cb = sv_2mortal(SvREFCNT_inc_simple_NN(st->delay));
         PUSHMARK(SP);
         EXTEND(SP, 2);
@@ -252,6 +333,7 @@ void tpx_delay_shim(int status, unsigned int usec, void *appdata)
         if (tpx_died(aTHX_ ERRSV))
             tpx_log_died(aTHX_ st->h, "fail delay function", ERRSV);
         PUTBACK;
+        tpx_errsv_done(aTHX_ localized);
         FREETMPS;
         LEAVE;
     }

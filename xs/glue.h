@@ -64,6 +64,7 @@ typedef struct tpx_state {
     SV *conv;                   /* the Perl conversation: a code ref */
     SV *delay;                  /* the PAM_FAIL_DELAY code ref, or NULL */
     struct trex_pam_conv cconv; /* { tpx_conv_shim, this } as the core holds it */
+    AV *args;                   /* the interpreter's conversation arguments (glue.c), or NULL */
 #ifdef MULTIPLICITY
     PerlInterpreter *perl;
 #endif
@@ -107,6 +108,12 @@ typedef struct tpx_str {
 /* ---- glue.c ------------------------------------------------------------------ */
 /* A die left in $@ (a plain string, or any reference). Never calls overloading. */
 int tpx_died(pTHX_ SV *err);
+/* local $@ around a callback run under G_EVAL, after ENTER: its value
+ * is restored by LEAVE, or, when it was the plain empty string (no new SV
+ * is made then), emptied again by tpx_errsv_done, which must run before
+ * LEAVE with what tpx_errsv_local returned. */
+int tpx_errsv_local(pTHX);
+void tpx_errsv_done(pTHX_ int localized);
 /* Log what a callback died with, without ever stringifying an object. */
 void tpx_log_died(pTHX_ const trex_pam_handle_t *h, const char *what, SV *err);
 /* A Perl number that fits in unsigned int exactly: 1; undef is 0; 0 when it

@@ -10,7 +10,10 @@
 /* Which directory to read: the caller's, else $TREX_PAM_CONFDIR, else the
  * compiled default. Only the compiled default may be absent (the registry's
  * default stack then applies, parse.c); a directory named by the caller or
- * the environment must exist, as pam_start_confdir's does in Linux-PAM. */
+ * the environment must exist, as pam_start_confdir's does in Linux-PAM.
+ * The variable is read at every start (one getenv: a persistent process
+ * may change it between two handles); its value is copied only when it is
+ * not the name the cache holds already (tp_confdir_hold). */
 static int choose_confdir(trex_pam_handle_t *h, const char *given)
 {
     const char *dir = given;
@@ -23,8 +26,11 @@ static int choose_confdir(trex_pam_handle_t *h, const char *given)
             h->confdir_explicit = 0;
         }
     }
-    return (h->confdir = strdup(dir)) == NULL ? TREX_PAM_BUF_ERR : TREX_PAM_SUCCESS;
+    h->confdir = tp_confdir_hold(h->cache, dir);
+    return h->confdir == NULL ? TREX_PAM_BUF_ERR : TREX_PAM_SUCCESS;
 }
+
+static const trex_pam_handle_t blank_handle;   /* every field zero or NULL */
 
 int trex_pam_start_opts(const char *service, const char *user, const struct trex_pam_conv *conv,
                         const struct trex_pam_options *opts, trex_pam_handle_t **pamh)
@@ -38,8 +44,13 @@ int trex_pam_start_opts(const char *service, const char *user, const struct trex
         return TREX_PAM_SYSTEM_ERR;
     if (opts != NULL && opts->size < sizeof(struct trex_pam_options))
         return TREX_PAM_SYSTEM_ERR;
-    if ((h = calloc(1, sizeof *h)) == NULL)
+    /* malloc, not calloc: glibc's calloc bypasses the per-thread cache that
+     * free fills, and each handle freed by pam_end then went back into the
+     * heap's top chunk (malloc_consolidate: a third of a short cycle). Not
+     * memset either: GCC turns malloc + memset into calloc. */
+    if ((h = malloc(sizeof *h)) == NULL)
         return TREX_PAM_BUF_ERR;
+    *h = blank_handle;
     h->fork_gen = tp_fork_generation();
     h->conv = *conv;
     if (opts != NULL) {
@@ -84,7 +95,7 @@ int trex_pam_end(trex_pam_handle_t *h, int status)
     tp_env_free(h);
     tp_items_free(h);
     free(h->user_again_prompt);
-    free(h->confdir);
+    tp_confdir_drop(h->confdir);
     tp_secret_wipe(h, sizeof *h);
     free(h);
     return TREX_PAM_SUCCESS;

@@ -117,14 +117,20 @@ struct tp_conf {
  * stat data before each reuse. Owned by the application (the XS layer keeps
  * one per interpreter); single-threaded like a handle. */
 struct trex_pam_confcache {
-    struct tp_cache_slot {
-        char *key;                 /* confdir "\n" service */
+    struct tp_cache_slot {         /* free while conf is NULL */
+        const char *confdir;       /* tp_confdir_hold's */
+        int confdir_explicit;      /* as the handle's */
+        char *service;
         const struct trex_pam_registry *registry;   /* the bare names were looked up in */
         struct tp_conf *conf;
     } slot[TP_CACHE_SLOTS];
     unsigned int next;             /* round-robin victim when full */
     long recheck_usec;             /* deps checked again at most this often */
+    const char *dir;               /* the directory named last (tp_confdir_hold) */
 };
+
+/* A handle holds the results of a stack this small itself (stack.c). */
+#define TP_RESULTS_SMALL 16
 
 /* Saved state of an interrupted (PAM_INCOMPLETE) dispatch. */
 struct tp_resume {
@@ -176,7 +182,8 @@ struct trex_pam_handle {
     struct tp_conf **retired;      /* configurations replaced while module data was held */
     size_t nretired;
     int *results[TP_NTYPES];       /* last authenticate/open_session result per entry */
-    char *confdir;                 /* the directory to read */
+    int results_small[TP_RESULTS_SMALL];   /* where they are for a small stack (stack.c) */
+    const char *confdir;           /* the directory to read (tp_confdir_hold) */
     int confdir_explicit;          /* named by the caller or $TREX_PAM_CONFDIR: must exist */
     struct trex_pam_confcache *cache;   /* NULL: read the files at every start */
     int conf_stale;                /* PAM_SERVICE changed: reload before dispatch */
@@ -258,6 +265,14 @@ TP_WUR int tp_conf_load(trex_pam_handle_t *h, const char *service, struct tp_con
 TP_WUR int tp_conf_parse_text(trex_pam_handle_t *h, struct tp_conf *c, const char *text,
                               const char *name);
 void tp_conf_free(struct tp_conf *c);   /* drops one reference */
+/* The directory name path as a handle keeps it: shared with cache (may be
+ * NULL), which remembers the last name it was given, so that naming the
+ * same directory again allocates nothing. The name is compared, never a
+ * pointer: $TREX_PAM_CONFDIR is read at every start and a change between
+ * two starts is seen at the second. NULL when out of memory; given back
+ * with tp_confdir_drop (NULL: nothing). */
+const char *tp_confdir_hold(struct trex_pam_confcache *cache, const char *path);
+void tp_confdir_drop(const char *path);
 /* Parse a bracketed control "[...]" (without brackets) into actions; returns
  * 0 or -1 on a syntax error (then every slot is bad). Exposed for tests. */
 int tp_conf_parse_control(const char *text, int actions[TREX_PAM_RETURN_VALUES]);

@@ -34,7 +34,8 @@ static int drop_current(trex_pam_handle_t *h, int keep)
         tp_conf_free(h->conf);
     }
     h->conf = NULL;
-    free(h->results[0]);                  /* one block for all types: the results go too */
+    if (h->results[0] != h->results_small)
+        free(h->results[0]);              /* one block for all types: the results go too */
     memset(h->results, 0, sizeof h->results);
     return 0;
 }
@@ -50,7 +51,8 @@ void tp_stack_detach(trex_pam_handle_t *h)
 }
 
 /* Make c (a reference the handle takes over) the handle's configuration,
- * with fresh result slots. */
+ * with fresh result slots: in the handle itself for a stack of up to
+ * TP_RESULTS_SMALL entries (no allocation), else in a block of their own. */
 static int attach(trex_pam_handle_t *h, struct tp_conf *c)
 {
     size_t total = 0;
@@ -58,7 +60,9 @@ static int attach(trex_pam_handle_t *h, struct tp_conf *c)
 
     for (int t = 0; t < TP_NTYPES; t++)
         total += c->stack[t].n;
-    if ((slots = malloc((total ? total : 1) * sizeof *slots)) == NULL) {
+    if (total <= TP_RESULTS_SMALL)
+        slots = h->results_small;
+    else if ((slots = malloc(total * sizeof *slots)) == NULL) {
         tp_conf_free(c);
         return TREX_PAM_BUF_ERR;
     }

@@ -172,7 +172,11 @@ typedef int (*trex_pam_resolve_fn)(trex_pam_handle_t *pamh, void *data, const ch
  * a change is seen by every start that begins that long after it was
  * written; a file changed less than 20 ms before it was read is never
  * trusted from its stat data (file times are coarser than that), so
- * same-size rewrites in quick succession are not missed either.
+ * same-size rewrites in quick succession are not missed either. The
+ * directory is chosen afresh at every start ($TREX_PAM_CONFDIR is read
+ * each time, so a change between two handles is seen by the second); the
+ * cache keeps the last name it saw, so that the same one again costs no
+ * copy, and a handle keeps the directory it started with.
  * Not thread-safe: one per thread or interpreter. Free it after every
  * handle that used it ended (a configuration in use stays alive until its
  * last handle ends).

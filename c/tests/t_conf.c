@@ -652,7 +652,8 @@ static void free_null(void *arg)
 static void test_load(void)
 {
     struct tp_conf *c = NULL;
-    char *saved, abs[4200];
+    const char *saved;
+    char abs[4200];
 
     th_dir_clear();
     th_file("other", "auth required debug\n");
