@@ -1,22 +1,37 @@
 package TRex::PAM;
 
-# Kept light on purpose: loading this module costs XSLoader and Exporter
-# only (POSIX and Carp are loaded when first needed).
+# Kept light on purpose: loading this module costs Exporter only (POSIX and
+# Carp are loaded when first needed, XSLoader only where perl lacks
+# DynaLoader's functions).
 use strict;
 
 our $VERSION = '0.01';
 
-# XSLoader finds the shared object only next to this file; when it sits in
-# another @INC directory (blib/arch, or Debian's split lib/arch trees) it
-# falls back to DynaLoader, which costs every process 1.3 ms more. So look
-# for it once and let XSLoader load it from there.
-require XSLoader;
+# The shared object is loaded as XSLoader::load would load it, through the
+# DynaLoader functions built into perl: XSLoader.pm is only their caller, and
+# compiling it costs a process more instructions than dlopen() of sqlite.
+# XSLoader when perl has no such functions or the object is not in an auto/
+# tree of @INC. (XSLoader alone finds the object only next to this file: in
+# another @INC directory, blib/arch or Debian's split lib/arch trees, it
+# falls back to DynaLoader.pm, which costs eight times as much again.)
 {
     my ($dir) = grep { !ref && -f "$_/auto/TRex/PAM/PAM.so" } @INC;
-    if (defined $dir && $dir !~ /["\\\n]/) {
-        eval qq{#line 1 "$dir/TRex/PAM.pm"\nXSLoader::load('TRex::PAM', \$VERSION); 1} or die $@;
+    if (defined $dir && defined &DynaLoader::boot_DynaLoader) {
+        DynaLoader::boot_DynaLoader('DynaLoader') unless defined &DynaLoader::dl_error;
+        my $file = "$dir/auto/TRex/PAM/PAM.so";
+        my $lib = DynaLoader::dl_load_file($file, 0);
+        my $boot = $lib && DynaLoader::dl_find_symbol($lib, 'boot_TRex__PAM');
+        unless ($boot) {
+            require Carp;
+            Carp::croak("Can't load '$file' for module TRex::PAM: " . DynaLoader::dl_error());
+        }
+        push @DynaLoader::dl_librefs, $lib;          # recorded as XSLoader does
+        push @DynaLoader::dl_modules, __PACKAGE__;
+        push @DynaLoader::dl_shared_objects, $file;
+        DynaLoader::dl_install_xsub('TRex::PAM::bootstrap', $boot, $file)->(__PACKAGE__, $VERSION);
     } else {
-        XSLoader::load('TRex::PAM', $VERSION);
+        require XSLoader;
+        XSLoader::load(__PACKAGE__, $VERSION);
     }
 }
 
