@@ -1,8 +1,8 @@
 package TRex::PAM;
 
-# Kept light on purpose: loading this module costs Exporter only (POSIX and
-# Carp are loaded when first needed, XSLoader only where perl lacks
-# DynaLoader's functions).
+# Kept light on purpose: loading this module loads strict.pm only (POSIX,
+# Carp and Exporter are loaded when first needed, XSLoader only where perl
+# lacks DynaLoader's functions).
 use strict;
 
 our $VERSION = '0.01';
@@ -35,8 +35,10 @@ our $VERSION = '0.01';
     }
 }
 
+# An Exporter, as Authen::PAM, whose import does names and tags itself:
+# compiling Exporter.pm would cost every process more than the rest of this
+# file. Exporter is loaded for other forms and its other methods.
 our (@ISA, @EXPORT, @EXPORT_OK, %EXPORT_TAGS);
-require Exporter;
 @ISA = ('Exporter');
 
 %EXPORT_TAGS = (
@@ -93,6 +95,46 @@ require Exporter;
     PAM_MAX_NUM_MSG PAM_MAX_MSG_SIZE PAM_MAX_RESP_SIZE
     pam_default_conv
 ));
+
+# Exporter's import for names and :tags (:DEFAULT too): the same subs in
+# the caller, as Exporter puts them. !name, /pattern/, names or tags not
+# exported and subclasses are Exporter's to do (or refuse), as are its other
+# methods. No regular expression: compiling a process's first one costs it
+# 20 page faults, more than this whole sub.
+sub import {
+    my $pkg = shift;
+    my $mine = $pkg eq __PACKAGE__;
+    my (@names, %ok);
+    for (@_ ? @_ : ':DEFAULT') {
+        last unless $mine;
+        my $sigil = substr($_, 0, 1);
+        my $tag = $sigil eq ':' ? substr($_, 1) : '';
+        if ($tag eq 'DEFAULT' || ($tag ne '' && $EXPORT_TAGS{$tag})) {
+            push @names, @{ $tag eq 'DEFAULT' ? \@EXPORT : $EXPORT_TAGS{$tag} };
+            next;
+        }
+        %ok = map { ($_ => 1) } @EXPORT, @EXPORT_OK unless %ok;
+        my $name = $sigil eq '&' ? substr($_, 1) : $_;
+        if ($ok{$name}) {
+            push @names, $name;
+        } else {
+            $mine = 0;
+        }
+    }
+    unless ($mine) {
+        require Exporter;
+        unshift @_, $pkg;
+        goto &Exporter::import;
+    }
+    my $callpkg = caller;
+    no strict 'refs';
+    *{"${callpkg}::$_"} = \&{"TRex::PAM::$_"} for @names;
+    return;
+}
+for my $method (qw(export export_to_level require_version)) {
+    no strict 'refs';
+    *$method = sub { require Exporter; goto &{"Exporter::$method"} };
+}
 
 # Threads: a handle belongs to the thread that made it.
 sub CLONE_SKIP { 1 }
@@ -559,6 +601,21 @@ are Authen::PAM's: C<:functions> and C<:constants> are exported by default,
 C<:old> on request (C<use TRex::PAM qw(:DEFAULT :old)>). The module-only and
 newer names marked "on request" below are not exported by default but can be
 imported by name.
+
+TRex::PAM is an L<Exporter>, as Authen::PAM is, whose C<import> does names
+and tags itself, so that C<use TRex::PAM> does not load Exporter; other
+forms (C<!name>, C</pattern/>) and unknown names go to Exporter's C<import>.
+Exporter's other methods load it when called:
+
+=over
+
+=item export
+
+=item export_to_level
+
+=item require_version
+
+=back
 
 =head2 Return codes
 
