@@ -143,60 +143,12 @@ sub CLONE_SKIP { 1 }
 # the object it is called on).
 
 # The default conversation: prompts on the terminal, echo off for
-# PAM_PROMPT_ECHO_OFF, as Authen::PAM's.
+# PAM_PROMPT_ECHO_OFF, as Authen::PAM's. It is in TRex/PAM/DefaultConv.pm,
+# compiled at its first call: a process that never prompts (a CGI request)
+# does not pay for it.
 sub pam_default_conv {
-    my $n = int(@_ / 2);
-    my @res;
-    local $\ = '';
-    local $| = 1;
-    while (@_) {
-        my $code = shift;
-        my $msg  = shift;
-        my $ans  = '';
-
-        $msg = '' unless defined $msg;
-        print $msg unless $code == PAM_ERROR_MSG();
-
-        if ($code == PAM_PROMPT_ECHO_OFF()) {
-            $ans = _read_line(0);
-        }
-        elsif ($code == PAM_PROMPT_ECHO_ON()) {
-            $ans = _read_line(1);
-        }
-        elsif ($code == PAM_ERROR_MSG()) {
-            print STDERR "$msg\n";
-        }
-        elsif ($code == PAM_TEXT_INFO()) {
-            print "\n";
-        }
-        # end of input: the conversation fails rather than answer ''
-        return ((PAM_SUCCESS(), undef) x $n, PAM_CONV_ERR()) unless defined $ans;
-        push @res, PAM_SUCCESS(), $ans;
-    }
-    return (@res, PAM_SUCCESS());
-}
-
-sub _read_line {
-    my ($echo) = @_;
-    my ($termios, $lflag);
-    my $fd = fileno(STDIN);
-    if (!$echo && defined $fd && -t STDIN) {
-        require POSIX;
-        $termios = POSIX::Termios->new;
-        if ($termios->getattr($fd)) {
-            $lflag = $termios->getlflag;
-            $termios->setlflag($lflag & ~POSIX::ECHO());
-            $termios->setattr($fd, POSIX::TCSANOW());
-        }
-    }
-    my $line = <STDIN>;
-    if (defined $lflag) {
-        $termios->setlflag($lflag);
-        $termios->setattr($fd, POSIX::TCSANOW());
-    }
-    print "\n" unless $echo;
-    chomp $line if defined $line;
-    return $line;
+    require TRex::PAM::DefaultConv;
+    goto &TRex::PAM::DefaultConv::conv;
 }
 
 package TRex::PAM::ModuleHandle;
@@ -520,8 +472,9 @@ exported by default). Like Authen::PAM's: prints each message on STDOUT,
 reads a line from STDIN for C<PAM_PROMPT_ECHO_ON> and (with the terminal's
 echo turned off, if STDIN is a terminal) for C<PAM_PROMPT_ECHO_OFF>, prints
 C<PAM_ERROR_MSG> texts on STDERR. At the end of input it fails with
-C<PAM_CONV_ERR> instead of answering an empty string. L<POSIX> is loaded the
-first time echo must be turned off, not when TRex::PAM is.
+C<PAM_CONV_ERR> instead of answering an empty string. Its code is compiled
+at its first call, and L<POSIX> loaded the first time echo must be turned
+off, not when TRex::PAM is.
 
   my $rc = pam_start('login', $user, \&TRex::PAM::pam_default_conv, my $pamh);
 
