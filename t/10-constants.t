@@ -113,7 +113,7 @@ like($@, qr/"PAM_NO_SUCH_THING" is not exported by the TRex::PAM module.*Can't c
     ok(!eval { TRex::PAM->import(':no_such_tag'); 1 }, 'an unknown tag is refused');
 }
 
-# TRex::PAM's import does names and tags; Exporter does the other forms
+# TRex::PAM's import does the default list; Exporter does the others
 {
     package Forms;
     TRex::PAM->import(qw(&pam_end !pam_start /^PAM_DATA_/));

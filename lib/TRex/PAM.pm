@@ -35,9 +35,9 @@ our $VERSION = '0.01';
     }
 }
 
-# An Exporter, as Authen::PAM, whose import does names and tags itself:
+# An Exporter, as Authen::PAM, whose import does the default list itself:
 # compiling Exporter.pm would cost every process more than the rest of this
-# file. Exporter is loaded for other forms and its other methods.
+# file. Exporter is loaded for other lists and its other methods.
 our (@ISA, @EXPORT, @EXPORT_OK, %EXPORT_TAGS);
 @ISA = ('Exporter');
 
@@ -96,45 +96,23 @@ our (@ISA, @EXPORT, @EXPORT_OK, %EXPORT_TAGS);
     pam_default_conv
 ));
 
-# Exporter's import for names and :tags (:DEFAULT too): the same subs in
-# the caller, as Exporter puts them. !name, /pattern/, names or tags not
-# exported and subclasses are Exporter's to do (or refuse), as are its other
-# methods. No regular expression: compiling a process's first one costs it
-# 20 page faults, more than this whole sub.
+# Exporter's import for the default list, done here as Exporter's own fast
+# path does it; any other list, or a subclass, goes to Exporter::import,
+# which is loaded then. (Names and tags done here too cost every process
+# 0.5M instructions to compile, a third of what Exporter.pm costs.)
 sub import {
-    my $pkg = shift;
-    my $mine = $pkg eq __PACKAGE__;
-    my (@names, %ok);
-    for (@_ ? @_ : ':DEFAULT') {
-        last unless $mine;
-        my $sigil = substr($_, 0, 1);
-        my $tag = $sigil eq ':' ? substr($_, 1) : '';
-        if ($tag eq 'DEFAULT' || ($tag ne '' && $EXPORT_TAGS{$tag})) {
-            push @names, @{ $tag eq 'DEFAULT' ? \@EXPORT : $EXPORT_TAGS{$tag} };
-            next;
-        }
-        %ok = map { ($_ => 1) } @EXPORT, @EXPORT_OK unless %ok;
-        my $name = $sigil eq '&' ? substr($_, 1) : $_;
-        if ($ok{$name}) {
-            push @names, $name;
-        } else {
-            $mine = 0;
-        }
-    }
-    unless ($mine) {
+    if (@_ > 1 || $_[0] ne __PACKAGE__) {
         require Exporter;
-        unshift @_, $pkg;
         goto &Exporter::import;
     }
     my $callpkg = caller;
     no strict 'refs';
-    *{"${callpkg}::$_"} = \&{"TRex::PAM::$_"} for @names;
+    *{"${callpkg}::$_"} = \&{"TRex::PAM::$_"} for @EXPORT;
     return;
 }
-for my $method (qw(export export_to_level require_version)) {
-    no strict 'refs';
-    *$method = sub { require Exporter; goto &{"Exporter::$method"} };
-}
+sub export { require Exporter; goto &Exporter::export }
+sub export_to_level { require Exporter; goto &Exporter::export_to_level }
+sub require_version { require Exporter; goto &Exporter::require_version }
 
 # Threads: a handle belongs to the thread that made it.
 sub CLONE_SKIP { 1 }
@@ -555,10 +533,10 @@ C<:old> on request (C<use TRex::PAM qw(:DEFAULT :old)>). The module-only and
 newer names marked "on request" below are not exported by default but can be
 imported by name.
 
-TRex::PAM is an L<Exporter>, as Authen::PAM is, whose C<import> does names
-and tags itself, so that C<use TRex::PAM> does not load Exporter; other
-forms (C<!name>, C</pattern/>) and unknown names go to Exporter's C<import>.
-Exporter's other methods load it when called:
+TRex::PAM is an L<Exporter>, as Authen::PAM is, whose C<import> exports
+the default list itself, so that C<use TRex::PAM> does not load Exporter;
+with any other list it is Exporter's C<import>. Exporter's other methods
+load it when called:
 
 =over
 
