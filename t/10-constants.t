@@ -106,6 +106,37 @@ for my $name (@functions, @constants, @old) {
     ::ok(defined &Consts::PAM_SUCCESS && !defined &Consts::pam_start, ':constants alone');
 }
 ok(!eval { TRex::PAM->import('PAM_NO_SUCH_THING'); 1 }, 'an unknown name is refused');
+like($@, qr/"PAM_NO_SUCH_THING" is not exported by the TRex::PAM module.*Can't continue after import errors/s,
+     "... with Exporter's message");
+{
+    local $SIG{__WARN__} = sub {};
+    ok(!eval { TRex::PAM->import(':no_such_tag'); 1 }, 'an unknown tag is refused');
+}
+
+# TRex::PAM's import does the default list; Exporter does the others
+{
+    package Forms;
+    TRex::PAM->import(qw(&pam_end !pam_start /^PAM_DATA_/));
+    ::ok(defined &Forms::pam_end && defined &Forms::PAM_DATA_SILENT && defined &Forms::PAM_DATA_REPLACE,
+         '&name, /pattern/');
+    ::ok(!defined &Forms::pam_start && !defined &Forms::PAM_SUCCESS, '... and nothing else');
+}
+{
+    package Neg;
+    TRex::PAM->import(qw(!pam_start));
+    ::ok(!defined &Neg::pam_start && defined &Neg::pam_end && defined &Neg::PAM_SUCCESS,
+         '!name: the default list without it');
+}
+{
+    package Reexport;
+    sub import { TRex::PAM->export_to_level(1, @_) }
+    package Level;
+    Reexport->import(qw(PAM_XDISPLAY));
+    ::is(PAM_XDISPLAY(), 11, 'export_to_level');
+}
+ok(TRex::PAM->isa('Exporter'), 'TRex::PAM is an Exporter');
+ok(eval { TRex::PAM->require_version(0.01); 1 }, 'require_version');
+ok(!eval { TRex::PAM->require_version(99); 1 }, '... refuses a newer version');
 
 # ---- the same names and values as Authen::PAM, when it is installed ----------
 SKIP: {

@@ -211,6 +211,22 @@ static const tpx_service_fn service_fn[6] = {
     trex_pam_open_session, trex_pam_close_session, trex_pam_chauthtok
 };
 
+/* A constant sub as constant.pm makes one: a reference to a read-only
+ * scalar in the stash, which perl turns into a constant sub (a glob and a
+ * CV) only when something asks for the sub itself. */
+static void S_const(pTHX_ HV *stash, const char *name, long value)
+{
+    I32 len = (I32)strlen(name);
+    SV *sv = newSViv((IV)value);
+
+    if (hv_exists(stash, name, len)) {
+        newCONSTSUB(stash, name, sv);
+        return;
+    }
+    SvREADONLY_on(sv);
+    (void)hv_store(stash, name, len, newRV_noinc(sv), 0);
+}
+
 static void S_boot_constants(pTHX)
 {
     static const struct { const char *name; long value; } extra[] = {
@@ -229,9 +245,10 @@ static void S_boot_constants(pTHX)
     long value;
 
     for (size_t i = 0; trex_pam_constant(i, &name, &value); i++)
-        newCONSTSUB(stash, name, newSViv((IV)value));
+        S_const(aTHX_ stash, name, value);
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
-        newCONSTSUB(stash, extra[i].name, newSViv((IV)extra[i].value));
+        S_const(aTHX_ stash, extra[i].name, extra[i].value);
+    mro_method_changed_in(stash);
 }
 
 

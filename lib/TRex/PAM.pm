@@ -1,27 +1,44 @@
 package TRex::PAM;
 
-# Kept light on purpose: loading this module costs XSLoader and Exporter
-# only (POSIX and Carp are loaded when first needed).
+# Kept light on purpose: loading this module loads strict.pm only (POSIX,
+# Carp and Exporter are loaded when first needed, XSLoader only where perl
+# lacks DynaLoader's functions).
 use strict;
 
 our $VERSION = '0.01';
 
-# XSLoader finds the shared object only next to this file; when it sits in
-# another @INC directory (blib/arch, or Debian's split lib/arch trees) it
-# falls back to DynaLoader, which costs every process 1.3 ms more. So look
-# for it once and let XSLoader load it from there.
-require XSLoader;
+# The shared object is loaded as XSLoader::load would load it, through the
+# DynaLoader functions built into perl: XSLoader.pm is only their caller, and
+# compiling it costs a process more instructions than dlopen() of sqlite.
+# XSLoader when perl has no such functions or the object is not in an auto/
+# tree of @INC. (XSLoader alone finds the object only next to this file: in
+# another @INC directory, blib/arch or Debian's split lib/arch trees, it
+# falls back to DynaLoader.pm, which costs eight times as much again.)
 {
     my ($dir) = grep { !ref && -f "$_/auto/TRex/PAM/PAM.so" } @INC;
-    if (defined $dir && $dir !~ /["\\\n]/) {
-        eval qq{#line 1 "$dir/TRex/PAM.pm"\nXSLoader::load('TRex::PAM', \$VERSION); 1} or die $@;
+    if (defined $dir && defined &DynaLoader::boot_DynaLoader) {
+        DynaLoader::boot_DynaLoader('DynaLoader') unless defined &DynaLoader::dl_error;
+        my $file = "$dir/auto/TRex/PAM/PAM.so";
+        my $lib = DynaLoader::dl_load_file($file, 0);
+        my $boot = $lib && DynaLoader::dl_find_symbol($lib, 'boot_TRex__PAM');
+        unless ($boot) {
+            require Carp;
+            Carp::croak("Can't load '$file' for module TRex::PAM: " . DynaLoader::dl_error());
+        }
+        push @DynaLoader::dl_librefs, $lib;          # recorded as XSLoader does
+        push @DynaLoader::dl_modules, __PACKAGE__;
+        push @DynaLoader::dl_shared_objects, $file;
+        DynaLoader::dl_install_xsub('TRex::PAM::bootstrap', $boot, $file)->(__PACKAGE__, $VERSION);
     } else {
-        XSLoader::load('TRex::PAM', $VERSION);
+        require XSLoader;
+        XSLoader::load(__PACKAGE__, $VERSION);
     }
 }
 
+# An Exporter, as Authen::PAM, whose import does the default list itself:
+# compiling Exporter.pm would cost every process more than the rest of this
+# file. Exporter is loaded for other lists and its other methods.
 our (@ISA, @EXPORT, @EXPORT_OK, %EXPORT_TAGS);
-require Exporter;
 @ISA = ('Exporter');
 
 %EXPORT_TAGS = (
@@ -79,6 +96,24 @@ require Exporter;
     pam_default_conv
 ));
 
+# Exporter's import for the default list, done here as Exporter's own fast
+# path does it; any other list, or a subclass, goes to Exporter::import,
+# which is loaded then. (Names and tags done here too cost every process
+# 0.5M instructions to compile, a third of what Exporter.pm costs.)
+sub import {
+    if (@_ > 1 || $_[0] ne __PACKAGE__) {
+        require Exporter;
+        goto &Exporter::import;
+    }
+    my $callpkg = caller;
+    no strict 'refs';
+    *{"${callpkg}::$_"} = \&{"TRex::PAM::$_"} for @EXPORT;
+    return;
+}
+sub export { require Exporter; goto &Exporter::export }
+sub export_to_level { require Exporter; goto &Exporter::export_to_level }
+sub require_version { require Exporter; goto &Exporter::require_version }
+
 # Threads: a handle belongs to the thread that made it.
 sub CLONE_SKIP { 1 }
 
@@ -86,60 +121,12 @@ sub CLONE_SKIP { 1 }
 # the object it is called on).
 
 # The default conversation: prompts on the terminal, echo off for
-# PAM_PROMPT_ECHO_OFF, as Authen::PAM's.
+# PAM_PROMPT_ECHO_OFF, as Authen::PAM's. It is in TRex/PAM/DefaultConv.pm,
+# compiled at its first call: a process that never prompts (a CGI request)
+# does not pay for it.
 sub pam_default_conv {
-    my $n = int(@_ / 2);
-    my @res;
-    local $\ = '';
-    local $| = 1;
-    while (@_) {
-        my $code = shift;
-        my $msg  = shift;
-        my $ans  = '';
-
-        $msg = '' unless defined $msg;
-        print $msg unless $code == PAM_ERROR_MSG();
-
-        if ($code == PAM_PROMPT_ECHO_OFF()) {
-            $ans = _read_line(0);
-        }
-        elsif ($code == PAM_PROMPT_ECHO_ON()) {
-            $ans = _read_line(1);
-        }
-        elsif ($code == PAM_ERROR_MSG()) {
-            print STDERR "$msg\n";
-        }
-        elsif ($code == PAM_TEXT_INFO()) {
-            print "\n";
-        }
-        # end of input: the conversation fails rather than answer ''
-        return ((PAM_SUCCESS(), undef) x $n, PAM_CONV_ERR()) unless defined $ans;
-        push @res, PAM_SUCCESS(), $ans;
-    }
-    return (@res, PAM_SUCCESS());
-}
-
-sub _read_line {
-    my ($echo) = @_;
-    my ($termios, $lflag);
-    my $fd = fileno(STDIN);
-    if (!$echo && defined $fd && -t STDIN) {
-        require POSIX;
-        $termios = POSIX::Termios->new;
-        if ($termios->getattr($fd)) {
-            $lflag = $termios->getlflag;
-            $termios->setlflag($lflag & ~POSIX::ECHO());
-            $termios->setattr($fd, POSIX::TCSANOW());
-        }
-    }
-    my $line = <STDIN>;
-    if (defined $lflag) {
-        $termios->setlflag($lflag);
-        $termios->setattr($fd, POSIX::TCSANOW());
-    }
-    print "\n" unless $echo;
-    chomp $line if defined $line;
-    return $line;
+    require TRex::PAM::DefaultConv;
+    goto &TRex::PAM::DefaultConv::conv;
 }
 
 package TRex::PAM::ModuleHandle;
@@ -463,8 +450,9 @@ exported by default). Like Authen::PAM's: prints each message on STDOUT,
 reads a line from STDIN for C<PAM_PROMPT_ECHO_ON> and (with the terminal's
 echo turned off, if STDIN is a terminal) for C<PAM_PROMPT_ECHO_OFF>, prints
 C<PAM_ERROR_MSG> texts on STDERR. At the end of input it fails with
-C<PAM_CONV_ERR> instead of answering an empty string. L<POSIX> is loaded the
-first time echo must be turned off, not when TRex::PAM is.
+C<PAM_CONV_ERR> instead of answering an empty string. Its code is compiled
+at its first call, and L<POSIX> loaded the first time echo must be turned
+off, not when TRex::PAM is.
 
   my $rc = pam_start('login', $user, \&TRex::PAM::pam_default_conv, my $pamh);
 
@@ -544,6 +532,21 @@ are Authen::PAM's: C<:functions> and C<:constants> are exported by default,
 C<:old> on request (C<use TRex::PAM qw(:DEFAULT :old)>). The module-only and
 newer names marked "on request" below are not exported by default but can be
 imported by name.
+
+TRex::PAM is an L<Exporter>, as Authen::PAM is, whose C<import> exports
+the default list itself, so that C<use TRex::PAM> does not load Exporter;
+with any other list it is Exporter's C<import>. Exporter's other methods
+load it when called:
+
+=over
+
+=item export
+
+=item export_to_level
+
+=item require_version
+
+=back
 
 =head2 Return codes
 
