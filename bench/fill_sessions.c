@@ -1,19 +1,29 @@
 /*
- * bench/fill_sessions.c - live sessions in a TRex::PAM store, and the
- * store's own part of a session check, for bench/session. bench/session
- * compiles it with perl's C compiler against c/libtrexpam.a (the store's own
- * open: the file is checked and brought to the current schema exactly as
- * the modules see it; the IDs and digests of crypto/token.c) and libsqlite3.
+ * bench/fill_sessions.c - live sessions in a TRex::PAM store, the store's
+ * own part of a session check, and writers of sessions' last use, for
+ * bench/session. bench/session compiles it with perl's C compiler against
+ * c/libtrexpam.a (the store's own open: the file is checked and brought to
+ * the current schema exactly as the modules see it; the IDs and digests of
+ * crypto/token.c) and libsqlite3.
  *
  *   fill_sessions DB COUNT USERS NOW SAMPLE IDS
  *       COUNT sessions over the users fill00000.. (USERS of them, made with
  *       no password), SAMPLE of them with real IDs, whose "user<TAB>ID"
  *       lines go to the new file IDS (mode 0600), in one transaction.
- *   fill_sessions --reads DB IDS SECONDS
+ *   fill_sessions --reads DB IDS SECONDS ORDER
  *       the store's part of one session check, per second, going through
- *       the sessions of IDS in turn: the digest of the ID, then the reads the
- *       web stack makes (faillock preauth: fail_count; session: session_get;
- *       userdb account: user_get), on one connection kept open.
+ *       the sessions of IDS in turn: the digest of the ID, then the reads
+ *       the stack makes, in one read transaction (tp_store_read_begin ..
+ *       tp_store_read_end), on one connection kept open. ORDER default (the
+ *       built-in default stack): faillock preauth's user_get and
+ *       fail_count, session's session_get, userdb account's user_get;
+ *       ORDER webmail (examples/pam.d/webmail): session_get, user_get.
+ *   fill_sessions --touch DB IDS RATE K N
+ *       a writer: the sessions of IDS whose line number is K modulo N, in
+ *       turn, RATE per second, each through tp_store_session_touch(st,
+ *       digest, now, 0) (a write whenever its last use is before this
+ *       second); prints "ready" once the store is open, and at SIGTERM (or
+ *       when its parent is gone) "TOUCHES WRITES SECONDS".
  *   fill_sessions --api DB SECONDS NOW
  *       tp_store_session_add for SECONDS, a transaction each (user fill00000).
  *   fill_sessions --count DB
@@ -22,13 +32,17 @@
  * Why one transaction of plain SQL: the store API adds a session per
  * transaction and every commit waits for the disk, so a million that way
  * takes minutes (--api measures it). The sessions without a known ID get
- * random 32-byte digests (the shape of the real ones). All are live under
- * the example's idle=1800 lifetime=43200: created 15 min to 6 h ago, used in
- * the last 15 min (the sampled ones: used NOW, so none is touched during a
- * short run). A checkpoint at the end leaves the file as a store at rest
- * (nothing in the -wal). Prints what it did on one line.
+ * random 32-byte digests (the shape of the real ones), inserted in digest
+ * order with the sessions' secondary indexes dropped and made again after
+ * (the same schema; the B-trees come out packed, as after a VACUUM). All
+ * are live under the example's idle=1800 lifetime=43200: created 15 min to
+ * 6 h ago, used in the last 15 min (the sampled ones: used NOW, so none is
+ * touched by a check during a short run). A checkpoint at the end leaves
+ * the file as a store at rest (nothing in the -wal). Prints what it did on
+ * one line.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +53,15 @@
 #include "token.h"
 #include "secret.h"
 
+/* A store without read scopes (before tp_store_read_begin/end): each read
+ * is its own transaction; bench/session says so on the floor's rows. */
+#ifdef BENCH_NO_READ_SCOPE
+#define tp_store_read_begin(st) ((void)(st), TP_STORE_OK)
+#define tp_store_read_end(st) ((void)(st))
+#endif
+
 #define MAX_SAMPLE 100000
+#define MAX_INDEXES 16
 
 static double now_s(void)
 {
@@ -127,6 +149,28 @@ static int sample(sqlite3 *db, FILE *fp, long long n, long long users, long long
     return rc;
 }
 
+/* The sessions' secondary indexes: their CREATE statements into sql[] (how
+ * many, or -1), and dropped. */
+static int drop_indexes(sqlite3 *db, char *sql[MAX_INDEXES])
+{
+    sqlite3_stmt *p = NULL;
+    char name[MAX_INDEXES][128];
+    int n = 0, rc = sqlite3_prepare_v2(db, "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+                                       " AND tbl_name = 'sessions' AND sql IS NOT NULL", -1, &p, NULL);
+
+    while (rc == SQLITE_OK && n < MAX_INDEXES && sqlite3_step(p) == SQLITE_ROW) {
+        snprintf(name[n], sizeof name[n], "%s", (const char *)sqlite3_column_text(p, 0));
+        sql[n++] = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(p, 1));
+    }
+    sqlite3_finalize(p);
+    for (int i = 0; rc == SQLITE_OK && i < n; i++) {
+        char *drop = sqlite3_mprintf("DROP INDEX \"%w\"", name[i]);
+        rc = sqlite3_exec(db, drop, NULL, NULL, NULL);
+        sqlite3_free(drop);
+    }
+    return rc == SQLITE_OK ? n : -1;
+}
+
 static int fill(const char *path, long long count, long long users, long long now, long long nsample,
                 const char *ids)
 {
@@ -136,13 +180,15 @@ static int fill(const char *path, long long count, long long users, long long no
     static const char *const sessions_sql =
         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1)"
         " INSERT INTO sessions (digest, user, created, last_used, rhost)"
-        " SELECT randomblob(32), printf('fill%05d', i % ?2), ?3 - 900 - abs(random() % 20700),"
-        " ?3 - abs(random() % 900), printf('198.51.100.%d', i % 250 + 1) FROM n";
+        " SELECT d, printf('fill%05d', i % ?2), ?3 - 900 - abs(random() % 20700),"
+        " ?3 - abs(random() % 900), printf('198.51.100.%d', i % 250 + 1)"
+        " FROM (SELECT randomblob(32) AS d, i FROM n) ORDER BY d";
     struct tp_store *st;
     sqlite3 *db = NULL;
+    char *index_sql[MAX_INDEXES];
     FILE *fp;
     double t0 = now_s(), t1;
-    int fd, rc;
+    int fd, rc, nindex;
 
     if (nsample > count || nsample > MAX_SAMPLE || users < 1) {
         fprintf(stderr, "fill_sessions: SAMPLE must be at most COUNT and %d, USERS at least 1\n",
@@ -160,15 +206,25 @@ static int fill(const char *path, long long count, long long users, long long no
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
         return fail(db, "open");
     sqlite3_busy_timeout(db, 20000);
-    /* the B-trees stay in memory until the commit: no spill, no re-reads */
-    if (sqlite3_exec(db, "PRAGMA cache_size = -524288; BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    /* the B-trees stay in memory until the commit: no spill, no re-reads;
+     * a temporary file: no need to wait for the disk */
+    if (sqlite3_exec(db, "PRAGMA cache_size = -524288; PRAGMA synchronous = OFF; BEGIN IMMEDIATE",
+                     NULL, NULL, NULL) != SQLITE_OK)
         return fail(db, "begin");
     if ((rc = run3(db, users_sql, users, now, 0)) != SQLITE_OK)
         return fail(db, "users");
+    if ((nindex = drop_indexes(db, index_sql)) < 0)
+        return fail(db, "dropping the indexes");
     if (count > nsample && (rc = run3(db, sessions_sql, count - nsample, users, now)) != SQLITE_OK)
         return fail(db, "sessions");
     if ((rc = sample(db, fp, nsample, users, now)) != SQLITE_OK)
         return fail(db, "sessions with IDs");
+    for (int i = 0; i < nindex; i++) {
+        rc = rc == SQLITE_OK ? sqlite3_exec(db, index_sql[i], NULL, NULL, NULL) : rc;
+        sqlite3_free(index_sql[i]);
+    }
+    if (rc != SQLITE_OK)
+        return fail(db, "making the indexes again");
     if (fclose(fp) != 0) {
         perror(ids);
         return fail(db, "the ID file");
@@ -236,19 +292,46 @@ static long load_ids(const char *path, struct sess_id **out)
     return n;
 }
 
-/* The store's part of a check, as often as it goes in `seconds`. */
-static int reads(const char *path, const char *ids, double seconds)
+/* One check's reads, in one read transaction: default or webmail order
+ * (the stacks' order of reads); non-zero if one failed or the session is
+ * not the user's. */
+static int check_reads(struct tp_store *st, const struct sess_id *id, int webmail)
 {
     unsigned char dg[TP_SESSION_DIGEST_LEN];
-    struct tp_store *st;
-    struct sess_id *v;
     struct tp_session ses;
     struct tp_user u;
-    double t0, t;
     int64_t latest;
-    long n = 0, k = 0, nids = load_ids(ids, &v);
-    int count, bad = 0;
+    int count, bad;
 
+    memset(&ses, 0, sizeof ses);
+    if (tp_token_digest(id->id, NULL, dg) != 0 || tp_store_read_begin(st) != TP_STORE_OK)
+        return 1;
+    tp_user_init(&u);
+    bad = !webmail && (tp_store_user_get(st, id->user, &u) != TP_STORE_OK
+                       || tp_store_fail_count(st, id->user, 0, &count, &latest) != TP_STORE_OK);
+    tp_user_clear(&u);
+    bad = bad || tp_store_session_get(st, dg, &ses) != TP_STORE_OK || strcmp(ses.user, id->user) != 0;
+    tp_session_clear(&ses);
+    bad = bad || tp_store_user_get(st, id->user, &u) != TP_STORE_OK;
+    tp_user_clear(&u);
+    tp_store_read_end(st);
+    return bad;
+}
+
+/* The store's part of a check, as often as it goes in `seconds`. */
+static int reads(const char *path, const char *ids, double seconds, const char *order)
+{
+    struct tp_store *st;
+    struct sess_id *v;
+    double t0, t;
+    long n = 0, k = 0, nids = load_ids(ids, &v);
+    int bad = 0, webmail = strcmp(order, "webmail") == 0;
+
+    if (!webmail && strcmp(order, "default") != 0) {
+        fprintf(stderr, "fill_sessions: --reads: ORDER is default or webmail\n");
+        free(v);
+        return 2;
+    }
     if (nids <= 0 || tp_token_init() != 0) {
         fprintf(stderr, "fill_sessions: no session IDs in %s\n", ids);
         free(v);
@@ -260,24 +343,77 @@ static int reads(const char *path, const char *ids, double seconds)
     }
     t0 = now_s();
     do {
-        for (int i = 0; i < 100 && !bad; i++, k = (k + 1) % nids) {
-            const char *user = v[k].user;
-            memset(&ses, 0, sizeof ses);
-            tp_user_init(&u);
-            bad = tp_token_digest(v[k].id, NULL, dg) != 0
-                  || tp_store_fail_count(st, user, 0, &count, &latest) != TP_STORE_OK
-                  || tp_store_session_get(st, dg, &ses) != TP_STORE_OK;
-            bad = bad || strcmp(ses.user, user) != 0;
-            tp_session_clear(&ses);
-            bad = bad || tp_store_user_get(st, user, &u) != TP_STORE_OK;
-            tp_user_clear(&u);
-        }
+        for (int i = 0; i < 100 && !bad; i++, k = (k + 1) % nids)
+            bad = check_reads(st, &v[k], webmail);
         n += 100;
     } while (!bad && (t = now_s() - t0) < seconds);
     if (bad)
         fprintf(stderr, "fill_sessions: the reads failed: %s\n", tp_store_error(st));
     else
         printf("%.3f\n", n / t);
+    tp_store_close(st);
+    explicit_bzero(v, nids * sizeof *v);
+    free(v);
+    return bad;
+}
+
+static volatile sig_atomic_t stop;
+static void on_term(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+/* A writer of last-use times: RATE touches per second on the sessions of
+ * IDS numbered K modulo N, until SIGTERM. */
+static int touch(const char *path, const char *ids, double rate, long k, long nw)
+{
+    unsigned char dg[TP_SESSION_DIGEST_LEN];
+    struct sigaction sa;
+    struct tp_store *st;
+    struct tp_session ses;
+    struct sess_id *v;
+    long nids = load_ids(ids, &v), touches = 0, writes = 0, i = k;
+    pid_t parent = getppid();
+    double t0, next;
+    int bad = 0;
+
+    if (nids <= k || rate <= 0 || nw < 1 || tp_token_init() != 0) {
+        fprintf(stderr, "fill_sessions: --touch: no session %ld in %s, or a bad RATE or N\n", k, ids);
+        free(v);
+        return 2;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    if ((st = store_open(path)) == NULL) {
+        free(v);
+        return 1;
+    }
+    printf("ready\n");
+    fflush(stdout);
+    t0 = next = now_s();
+    while (!stop && !bad && getppid() == parent) {
+        double now = now_s();
+        int64_t wall = (int64_t)time(NULL);
+        if (now < next) {
+            struct timespec ts = { 0, (long)((next - now) * 1e9) };
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        next += 1.0 / rate;
+        memset(&ses, 0, sizeof ses);
+        bad = tp_token_digest(v[i].id, NULL, dg) != 0 || tp_store_session_get(st, dg, &ses) != TP_STORE_OK;
+        writes += !bad && ses.last_used < wall;      /* touch writes when last use is before now */
+        tp_session_clear(&ses);
+        bad = bad || tp_store_session_touch(st, dg, wall, 0) != TP_STORE_OK;
+        touches++;
+        if ((i += nw) >= nids)
+            i = k;
+    }
+    if (bad)
+        fprintf(stderr, "fill_sessions: touch failed: %s\n", tp_store_error(st));
+    printf("%ld %ld %.3f\n", touches, writes, now_s() - t0);
     tp_store_close(st);
     explicit_bzero(v, nids * sizeof *v);
     free(v);
@@ -319,14 +455,17 @@ int main(int argc, char **argv)
         srand((unsigned int)time(NULL));
         return api(argv[2], strtod(argv[3], NULL), number(argv[4], "NOW"));
     }
-    if (argc == 5 && strcmp(argv[1], "--reads") == 0)
-        return reads(argv[2], argv[3], strtod(argv[4], NULL));
+    if (argc == 6 && strcmp(argv[1], "--reads") == 0)
+        return reads(argv[2], argv[3], strtod(argv[4], NULL), argv[5]);
+    if (argc == 7 && strcmp(argv[1], "--touch") == 0)
+        return touch(argv[2], argv[3], strtod(argv[4], NULL), (long)number(argv[5], "K"),
+                     (long)number(argv[6], "N"));
     if (argc == 3 && strcmp(argv[1], "--count") == 0)
         return count_sessions(argv[2]);
     if (argc == 7 && argv[1][0] != '-')
         return fill(argv[1], number(argv[2], "COUNT"), number(argv[3], "USERS"),
                     number(argv[4], "NOW"), number(argv[5], "SAMPLE"), argv[6]);
-    fprintf(stderr, "usage: fill_sessions DB COUNT USERS NOW SAMPLE IDS | --reads DB IDS SECONDS"
-            " | --api DB SECONDS NOW | --count DB\n");
+    fprintf(stderr, "usage: fill_sessions DB COUNT USERS NOW SAMPLE IDS | --reads DB IDS SECONDS ORDER"
+            " | --touch DB IDS RATE K N | --api DB SECONDS NOW | --count DB\n");
     return 2;
 }

@@ -1,0 +1,31 @@
+#!/usr/bin/perl
+# The benchmarks under bench/ are not run here (each takes a minute or so):
+# each script and its helpers under bench/lib compile without a warning, and
+# bench/fill_sessions.c builds against c/libtrexpam.a as bench/session builds
+# it, every store function it calls declared by c/store/store.h.
+use strict;
+use warnings;
+use Test::More;
+use Config;
+use lib 't/lib';
+use TRexTest qw(tempdir);
+
+for my $f (qw(bench/cycle bench/password bench/session bench/lib/TRexBench.pm
+              bench/lib/TRexBench/Session.pm)) {
+    my $out = `$^X -Ibench/lib -c $f 2>&1`;
+    is($out, "$f syntax OK\n", "perl -c $f: syntax OK, nothing else") or diag($out);
+}
+
+SKIP: {
+    skip 'c/libtrexpam.a is not built', 1 unless -f 'c/libtrexpam.a';
+    my $tmp = tempdir();
+    open my $fh, '<', 'c/store/store.h' or die "c/store/store.h: $!";
+    my $scope = grep { /\btp_store_read_begin\s*\(/ } <$fh>;    # as bench/session decides
+    my $def = $scope ? '' : '-DBENCH_NO_READ_SCOPE';
+    my $cmd = "$Config{cc} -O2 $def -Werror=implicit-function-declaration -Ic/store -Ic/crypto -o $tmp/fill"
+            . " bench/fill_sessions.c c/libtrexpam.a -lsqlite3 -lsodium -lcrypt -ldl";
+    my $out = `$cmd 2>&1`;
+    is($?, 0, 'bench/fill_sessions.c builds against c/libtrexpam.a') or diag($out);
+}
+
+done_testing;
