@@ -18,6 +18,11 @@
  *       built-in default stack): faillock preauth's user_get and
  *       fail_count, session's session_get, userdb account's user_get;
  *       ORDER webmail (examples/pam.d/webmail): session_get, user_get.
+ *       SECONDS 0: one check in this new process (open, the reads, close),
+ *       printing nothing: the floor of a CGI process's store work.
+ *   fill_sessions --exit
+ *       exits at once: the same program and libraries, loaded and gone (the
+ *       baseline of --reads with SECONDS 0).
  *   fill_sessions --touch DB IDS RATE K N
  *       a writer: the sessions of IDS whose line number is K modulo N, in
  *       turn, RATE per second, each through tp_store_session_touch(st,
@@ -341,6 +346,14 @@ static int reads(const char *path, const char *ids, double seconds, const char *
         free(v);
         return 1;
     }
+    if (seconds == 0) {                /* one check, as a CGI process makes it */
+        if ((bad = check_reads(st, &v[0], webmail)) != 0)
+            fprintf(stderr, "fill_sessions: the reads failed: %s\n", tp_store_error(st));
+        tp_store_close(st);
+        explicit_bzero(v, nids * sizeof *v);
+        free(v);
+        return bad;
+    }
     t0 = now_s();
     do {
         for (int i = 0; i < 100 && !bad; i++, k = (k + 1) % nids)
@@ -451,6 +464,8 @@ static int api(const char *path, double seconds, long long now)
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--exit") == 0)
+        return 0;
     if (argc == 5 && strcmp(argv[1], "--api") == 0) {
         srand((unsigned int)time(NULL));
         return api(argv[2], strtod(argv[3], NULL), number(argv[4], "NOW"));
@@ -466,6 +481,6 @@ int main(int argc, char **argv)
         return fill(argv[1], number(argv[2], "COUNT"), number(argv[3], "USERS"),
                     number(argv[4], "NOW"), number(argv[5], "SAMPLE"), argv[6]);
     fprintf(stderr, "usage: fill_sessions DB COUNT USERS NOW SAMPLE IDS | --reads DB IDS SECONDS ORDER"
-            " | --touch DB IDS RATE K N | --api DB SECONDS NOW | --count DB\n");
+            " | --touch DB IDS RATE K N | --api DB SECONDS NOW | --count DB | --exit\n");
     return 2;
 }
