@@ -154,24 +154,22 @@ sub blocks {
            grep { $_ * $size <= $#$v } 0 .. $n - 1;
 }
 
-# Added ms of $cmd over $base (two lists of interleaved run times): the
-# difference of the medians of all runs, and the same difference in each of
-# $n blocks (the spread).
+# Added ms of $cmd over $base (two lists of interleaved run times, run i of
+# each from the same round): the median of the differences run by run (a
+# pair saw the same machine, so a drift of its speed cancels out), and the
+# same median in each of $n blocks of rounds (the spread).
 sub added_ms {
     my ($cmd, $base, $n) = @_;
-    my @bc = blocks($cmd, $n);
-    my @bb = blocks($base, $n);
-    return ((med(@$cmd) - med(@$base)) * 1e3,
-            [ map { (med(@{ $bc[$_] }) - med(@{ $bb[$_] })) * 1e3 } 0 .. $#bc ]);
+    my @d = map { ($cmd->[$_] - $base->[$_]) * 1e3 } 0 .. ($#$cmd < $#$base ? $#$cmd : $#$base);
+    return (med(@d), [ map { med(@$_) } blocks(\@d, $n) ]);
 }
 
-# The ratio of the medians of two lists of interleaved run times, and the
-# same ratio in each of $n blocks.
+# The ratio of $cmd to $base in the same way: the median of the ratios run
+# by run, and the same median in each of $n blocks.
 sub ratio_of {
     my ($cmd, $base, $n) = @_;
-    my @bc = blocks($cmd, $n);
-    my @bb = blocks($base, $n);
-    return (med(@$cmd) / med(@$base), [ map { med(@{ $bc[$_] }) / med(@{ $bb[$_] }) } 0 .. $#bc ]);
+    my @r = map { $cmd->[$_] / $base->[$_] } 0 .. ($#$cmd < $#$base ? $#$cmd : $#$base);
+    return (med(@r), [ map { med(@$_) } blocks(\@r, $n) ]);
 }
 
 # ---- the machine ------------------------------------------------------------------------
