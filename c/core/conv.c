@@ -71,17 +71,25 @@ static int converse(trex_pam_handle_t *h, int n, const struct trex_pam_message *
     return rc;
 }
 
+/* Whether h is a handle of this process with a conversation (logged if not). */
+static int can_converse(trex_pam_handle_t *h)
+{
+    if (!tp_handle_ok(h))
+        return 0;
+    if (h->conv.conv == NULL) {
+        tp_log(h, LOG_ERR, "no conversation function");
+        return 0;
+    }
+    return 1;
+}
+
 int trex_pam_converse(trex_pam_handle_t *h, int n, const struct trex_pam_message **msg,
                       struct trex_pam_response **resp)
 {
     if (resp != NULL)
         *resp = NULL;
-    if (!tp_handle_ok(h) || n <= 0 || msg == NULL || resp == NULL)
+    if (n <= 0 || msg == NULL || resp == NULL || !can_converse(h))
         return TREX_PAM_SYSTEM_ERR;
-    if (h->conv.conv == NULL) {
-        tp_log(h, LOG_ERR, "no conversation function");
-        return TREX_PAM_SYSTEM_ERR;
-    }
     return converse(h, n, msg, resp);
 }
 
@@ -94,12 +102,8 @@ int trex_pam_prompt(trex_pam_handle_t *h, int style, char **response, const char
 
     if (response != NULL)
         *response = NULL;
-    if (!tp_handle_ok(h) || text == NULL)
+    if (text == NULL || !can_converse(h))
         return TREX_PAM_SYSTEM_ERR;
-    if (h->conv.conv == NULL) {
-        tp_log(h, LOG_ERR, "no conversation function");
-        return TREX_PAM_SYSTEM_ERR;
-    }
     rc = converse(h, 1, &mp, &r);
     if (rc != TREX_PAM_SUCCESS) {
         if (rc != TREX_PAM_CONV_AGAIN)

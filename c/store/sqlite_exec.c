@@ -231,7 +231,7 @@ static void end_read(struct sq *s)
         rollback(s);
 }
 
-static int write_tx(struct sq *s, tp_sq_body body, void *arg, const char *what)
+int tp_sq_write(struct sq *s, tp_sq_body body, void *arg, const char *what)
 {
     int64_t start = tp_sq_now_ms();
     int rc, code;
@@ -257,11 +257,6 @@ static int write_tx(struct sq *s, tp_sq_body body, void *arg, const char *what)
     }
 }
 
-int tp_sq_write(struct sq *s, tp_sq_body body, void *arg, const char *what)
-{
-    return write_tx(s, body, arg, what);
-}
-
 int tp_sq_write_lazy(struct sq *s, tp_sq_body body, void *arg, const char *what)
 {
     int code, rc;
@@ -269,8 +264,8 @@ int tp_sq_write_lazy(struct sq *s, tp_sq_body body, void *arg, const char *what)
     /* synchronous is a setting of the connection, read at each commit:
      * NORMAL for this one transaction, FULL again before anything else */
     if (run(s, S_SYNC_NORMAL) != SQLITE_OK)
-        return write_tx(s, body, arg, what);     /* still FULL: durable, and as correct */
-    code = write_tx(s, body, arg, what);
+        return tp_sq_write(s, body, arg, what);  /* still FULL: durable, and as correct */
+    code = tp_sq_write(s, body, arg, what);
     if ((rc = run(s, S_SYNC_FULL)) != SQLITE_OK) {
         /* a connection that cannot go back to FULL must not be used for the
          * durable writes: say so, the caller gets an error */
