@@ -15,8 +15,8 @@ void
 open(klass, ...)
     SV *klass
   PREINIT:
-    static const char *const names[] = { "path", "create", "group", "readonly", NULL };
-    SV *v[4];
+    static const char *const names[] = { "path", "create", "group", "readonly", "store", NULL };
+    SV *v[5];
     tpx_strs ss = { NULL, 0, 0 };
     const char *path;
     char err[512];
@@ -30,7 +30,10 @@ open(klass, ...)
         flags |= TREX_PAM_DB_GROUP;
     if (v[3] != NULL && SvTRUE(v[3]))
         flags |= TREX_PAM_DB_RDONLY;
-    path = tpx_db_str(aTHX_ cv, &ss, v[0], "path", 1);
+    if (v[0] != NULL && SvOK(v[0]) && v[4] != NULL && SvOK(v[4]))
+        tpx_db_croak(aTHX_ cv, "give the store as path or as store, not both");
+    path = v[4] != NULL && SvOK(v[4]) ? tpx_db_str(aTHX_ cv, &ss, v[4], "store", 1)
+                                      : tpx_db_str(aTHX_ cv, &ss, v[0], "path", 1);
     rc = trex_pam_db_open(path, flags, &db, err, sizeof err);
     tpx_strs_done(aTHX_ &ss);
     if (rc != TREX_PAM_SUCCESS)
@@ -57,6 +60,14 @@ path(self)
     SV *self
   CODE:
     RETVAL = newSVpv(trex_pam_db_path(tpx_db_of(aTHX_ self, cv, 1)->db), 0);
+  OUTPUT:
+    RETVAL
+
+SV *
+where(self)
+    SV *self
+  CODE:
+    RETVAL = newSVpv(trex_pam_db_where(tpx_db_of(aTHX_ self, cv, 1)->db), 0);
   OUTPUT:
     RETVAL
 
@@ -448,9 +459,11 @@ file(path = &PL_sv_undef)
     tpx_strs ss = { NULL, 0, 0 };
     const char *p;
   CODE:
-    /* TRex::PAM::DB::file([$path]): the file open(path => $path) would use. */
+    /* TRex::PAM::DB::file([$path]): the file open(path => $path) would
+     * use; undef for a server's location. */
     p = tpx_db_str(aTHX_ cv, &ss, path, "path", 1);
-    RETVAL = newSVpv(trex_pam_db_file(p), 0);
+    p = trex_pam_db_file(p);
+    RETVAL = p != NULL ? newSVpv(p, 0) : newSV(0);
     tpx_strs_done(aTHX_ &ss);
   OUTPUT:
     RETVAL

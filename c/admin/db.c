@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include "admin.h"
+#include "secret.h"
 
 void tp_admin_err(trex_pam_db_t *db, const char *fmt, ...)
 {
@@ -59,7 +60,7 @@ int tp_admin_begin(trex_pam_db_t *db, int how, int args_ok, const char *name)
         return TREX_PAM_SYSTEM_ERR;
     db->err[0] = '\0';
     if ((how & TP_ADMIN_WRITE) && (db->flags & TREX_PAM_DB_RDONLY)) {
-        tp_admin_err(db, "%s: opened read-only", db->path);
+        tp_admin_err(db, "%s: opened read-only", tp_store_where(db->st));
         return TREX_PAM_PERM_DENIED;
     }
     if (!args_ok)
@@ -161,7 +162,8 @@ int trex_pam_db_open(const char *path, int flags, trex_pam_db_t **out, char *err
             snprintf(err, errlen, "invalid open flags (create and read-only exclude each other)");
         return TREX_PAM_BAD_ITEM;
     }
-    file = tp_store_path(path, TREX_PAM_STORE_ENV);
+    if ((file = tp_store_location(path, NULL, err, errlen)) == NULL)
+        return TREX_PAM_SYSTEM_ERR;
     if ((db = calloc(1, sizeof *db)) == NULL || (db->path = strdup(file)) == NULL) {
         free(db);
         if (err != NULL && errlen > 0)
@@ -178,8 +180,9 @@ int trex_pam_db_open(const char *path, int flags, trex_pam_db_t **out, char *err
     rc = tp_store_open(db->path, sflags, &db->st, err, errlen);
     if (rc != TP_STORE_OK) {
         if (err != NULL && errlen > 0 && err[0] == '\0')
-            snprintf(err, errlen, "%s: cannot open the user database", db->path);
-        free(db->path);
+            snprintf(err, errlen, "%s: cannot open the user database",
+                     tp_store_file(db->path) != NULL ? tp_store_file(db->path) : "the store");
+        tp_secret_drop(&db->path);
         free(db);
         return rc == TP_STORE_UNAVAIL || rc == TP_STORE_NOTFOUND ? TREX_PAM_AUTHINFO_UNAVAIL
                                                                  : TREX_PAM_SYSTEM_ERR;
@@ -190,7 +193,7 @@ int trex_pam_db_open(const char *path, int flags, trex_pam_db_t **out, char *err
 
 const char *trex_pam_db_file(const char *path)
 {
-    return tp_store_path(path, TREX_PAM_STORE_ENV);
+    return tp_store_file(tp_store_location(path, NULL, NULL, 0));
 }
 
 void trex_pam_db_close(trex_pam_db_t *db)
@@ -198,13 +201,18 @@ void trex_pam_db_close(trex_pam_db_t *db)
     if (db == NULL)
         return;
     tp_store_close(db->st);
-    free(db->path);
+    tp_secret_drop(&db->path);     /* a server's location may hold its password */
     free(db);
 }
 
 const char *trex_pam_db_path(const trex_pam_db_t *db)
 {
     return db ? db->path : NULL;
+}
+
+const char *trex_pam_db_where(const trex_pam_db_t *db)
+{
+    return db ? tp_store_where(db->st) : NULL;
 }
 
 const char *trex_pam_db_error(const trex_pam_db_t *db)

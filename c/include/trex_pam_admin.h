@@ -66,20 +66,27 @@ typedef struct trex_pam_db trex_pam_db_t;
 #define TREX_PAM_DB_GROUP       0x4     /* with CREATE: mode 0660 (a group of services) */
 
 /*
- * Open the user database at path; NULL or "" means $TREX_PAM_DB, else the
- * compiled default (/var/lib/trex-pam/trex-pam.db). On success *db is the
- * handle; on failure *db is NULL and err (if non-NULL, errlen bytes) holds
- * the reason, naming the file. An existing database is never re-created or
- * repaired: a file that is not a TRex::PAM database is AUTHINFO_UNAVAIL.
+ * Open the store at path, a location: a file of the embedded store (a path,
+ * or sqlite:PATH) or a server's location (postgresql://...); NULL or ""
+ * means $TREX_PAM_STORE, else $TREX_PAM_DB, else the compiled default
+ * (/var/lib/trex-pam/trex-pam.db). On success *db is the handle; on
+ * failure *db is NULL and err (if non-NULL, errlen bytes) holds the reason,
+ * naming the store (never a password in the location). An existing store
+ * is never re-created or repaired: one that is not a TRex::PAM store is
+ * AUTHINFO_UNAVAIL.
  */
 int trex_pam_db_open(const char *path, int flags, trex_pam_db_t **db, char *err, size_t errlen);
-/* The file trex_pam_db_open(path, ...) would use (static or path itself;
- * read before the next change of $TREX_PAM_DB). */
+/* The file trex_pam_db_open(path, ...) would use, or NULL when that
+ * location is a server's (static or within path; read before the next
+ * change of the environment). */
 const char *trex_pam_db_file(const char *path);
 /* Closes the store and frees db (NULL: nothing). */
 void trex_pam_db_close(trex_pam_db_t *db);
-/* The file the handle uses (valid until close). */
+/* The location the handle uses, as given (valid until close). */
 const char *trex_pam_db_path(const trex_pam_db_t *db);
+/* The store's name for messages: the file, or a server's location without
+ * its password (valid until close). */
+const char *trex_pam_db_where(const trex_pam_db_t *db);
 /* Why the last call on db failed ("" after a success). Valid until the next call. */
 const char *trex_pam_db_error(const trex_pam_db_t *db);
 /* A fixed text for a status code of this API ("user already exists"). */

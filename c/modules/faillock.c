@@ -42,8 +42,8 @@
  *
  * Arguments: preauth|authfail|authsucc, deny=N (3; 0 never locks),
  * fail_interval=S (900), unlock_time=S|never (600), silent (also the
- * PAM_SILENT flag), audit, no_log_info, nodelay, db=PATH. Accepted with no
- * effect, since store users are not system users and the store replaces the
+ * PAM_SILENT flag), audit, no_log_info, nodelay, store=LOCATION or
+ * db=FILE (tp_store_location). Accepted with no effect, since store users are not system users and the store replaces the
  * tally directory and faillock.conf: even_deny_root (every user, root
  * included, is treated alike), root_unlock_time=, admin_group=, dir=, conf=,
  * local_users_only. Values over 604800 s or malformed keep the default and
@@ -74,6 +74,7 @@ struct opts {
     int64_t deny, fail_interval, unlock_time;
     int silent, audit, no_log_info, nodelay;
     const char *db;
+    const char *store;
 };
 
 struct state {                       /* module data: the handle's store connection */
@@ -102,6 +103,7 @@ static const struct tp_arg args[] = {
     { "no_log_info", TP_ARG_FLAG, OPT(no_log_info), 0, 0, 0 },
     { "nodelay", TP_ARG_FLAG, OPT(nodelay), 0, 0, 0 },
     { "db", TP_ARG_TEXT, OPT(db), 0, 0, 0 },
+    { "store", TP_ARG_TEXT, OPT(store), 0, 0, 0 },
     /* pam_faillock's, with no effect here (see the top of the file) */
     { "even_deny_root", TP_ARG_SKIP, 0, 0, 0, 0 },
     { "local_users_only", TP_ARG_SKIP, 0, 0, 0, 0 },
@@ -159,7 +161,8 @@ static int open_store(trex_pam_handle_t *h, struct tp_pool *pool, const struct o
     if ((rc = tp_pool_state(h, DATA_NAME, sizeof **out, state_free, (void **)out)) !=
         TREX_PAM_SUCCESS)
         return rc;
-    rc = tp_lease_use(h, pool, &(*out)->lease, tp_store_path(o->db, TREX_PAM_STORE_ENV), WHO);
+    rc = tp_lease_use(h, pool, &(*out)->lease, tp_lease_locate(h, o->store, o->db, WHO),
+                      WHO);
     return rc == TP_STORE_OK ? TREX_PAM_SUCCESS : tp_lease_pam_code(rc);
 }
 

@@ -55,7 +55,7 @@ static const struct trex_pam_module *lookup(const char *name)
  * The stack used when the configuration directory does not exist at all,
  * so that a new installation works before anyone writes a file: faillock,
  * then a session ID or a password (userdb) on the embedded store
- * ($TREX_PAM_DB or its default path), userdb's account and password rules,
+ * ($TREX_PAM_STORE, $TREX_PAM_DB or its default path), userdb's account and password rules,
  * session IDs. The same text ships as examples/pam.d/default;
  * t/36-default-stack.t keeps the two equal.
  */

@@ -32,7 +32,7 @@
  * is never tried as a password nor counted as a failed login by faillock.
  * A password that happens to have an ID's shape cannot log in.
  *
- * Arguments: db=PATH (tp_store_path), key_file=PATH (keyed digests; the same
+ * Arguments: store=LOCATION or db=FILE (tp_store_location), key_file=PATH (keyed digests; the same
  * on every line), idle=S (1800; 0 none), lifetime=S (43200; 0 none),
  * touch_interval=S (60: last use is written at most once per S per session,
  * so idle counts from a last use up to S old), purge_every=N (64: each
@@ -69,6 +69,7 @@ _Static_assert(TP_SESSION_DIGEST_LEN == TP_TOKEN_DIGEST_LEN, "digest sizes diffe
 
 struct opts {
     const char *db;
+    const char *store;
     const char *key_file;
     int64_t idle, lifetime, touch_interval, purge_every;
     int revoke_on_change;
@@ -94,6 +95,7 @@ static const struct tp_arg args[] = {
     { "touch_interval", TP_ARG_NUMBER, OPT(touch_interval), 0, MAX_SECONDS, 0 },
     { "purge_every", TP_ARG_NUMBER, OPT(purge_every), 0, 1000000, 0 },
     { "db", TP_ARG_TEXT, OPT(db), 0, 0, 0 },
+    { "store", TP_ARG_TEXT, OPT(store), 0, 0, 0 },
     { "key_file", TP_ARG_TEXT, OPT(key_file), 0, 0, 0 },
     { "revoke_on_change", TP_ARG_FLAG, OPT(revoke_on_change), 0, 0, 0 },
     { "debug", TP_ARG_FLAG, OPT(debug), 0, 0, 0 },
@@ -179,7 +181,8 @@ static int load_key(trex_pam_handle_t *h, struct state *s, const struct opts *o,
 static int prepare(trex_pam_handle_t *h, struct tp_pool *pool, struct state *s,
                    const struct opts *o, const unsigned char **key)
 {
-    int rc = tp_lease_use(h, pool, &s->lease, tp_store_path(o->db, TREX_PAM_STORE_ENV), WHO);
+    int rc = tp_lease_use(h, pool, &s->lease, tp_lease_locate(h, o->store, o->db, WHO),
+                          WHO);
     if (rc != TP_STORE_OK)
         return rc;
     return load_key(h, s, o, key) == 0 ? TP_STORE_OK : TP_STORE_UNAVAIL;

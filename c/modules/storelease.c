@@ -40,6 +40,17 @@ static void scope_pause(trex_pam_handle_t *h, void *arg)
     tp_lease_read_end(arg);
 }
 
+const char *tp_lease_locate(trex_pam_handle_t *h, const char *store, const char *db,
+                            const char *who)
+{
+    char err[256];
+    const char *where = tp_store_location(store, db, err, sizeof err);
+
+    if (where == NULL)
+        trex_pam_log(h, LOG_ERR, "%s: %s", who, err);
+    return where;
+}
+
 int tp_lease_use(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l,
                  const char *path, const char *who)
 {
@@ -47,6 +58,8 @@ int tp_lease_use(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l,
     const char *held = tp_lease_path(l);
     int rc = TP_STORE_OK;
 
+    if (path == NULL)             /* tp_lease_locate said why */
+        return TP_STORE_ERR;
     if (held == NULL || strcmp(held, path) != 0) {
         tp_lease_end(l);
         rc = tp_pool_lease(pool, path, l, err, sizeof err);

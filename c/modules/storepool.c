@@ -56,6 +56,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include "secret.h"
 #include "storepool.h"
 
 struct tp_hold;
@@ -65,6 +66,7 @@ struct tp_pconn {
     char *path;
     pid_t pid;                     /* the process that opened it */
     pthread_t owner;               /* the thread that opened it */
+    int server;                    /* a server's location: no file to check */
     int known;                     /* path's file just before the open: */
     dev_t dev;
     ino_t ino;
@@ -212,7 +214,7 @@ static void conn_unref(struct tp_pconn *c)
         reg_unlock();
     }
     tp_store_close(st);
-    free(c->path);
+    tp_secret_drop(&c->path);      /* a server's location may hold its password */
     free(c);
 }
 
@@ -333,12 +335,14 @@ static int open_conn(struct tp_pool *pool, const char *path, struct tp_lease *l,
     struct tp_pconn *c;
     struct stat sb;
     long long c_checked;
-    int known, src;
+    const char *file = tp_store_file(path);
+    int known = 0, src;
 
     /* the identity first: should the file be replaced between the two, the
      * next lease sees a change and opens it again, never the reverse */
     c_checked = mono_ns();
-    known = stat(path, &sb) == 0;
+    if (file != NULL)
+        known = stat(file, &sb) == 0;
     /* A WAL database must not be open in one process on two files under
      * one name: they would share the -wal and -shm files, the old file's
      * frames would be read as the new one's, and closing either would drop
@@ -353,7 +357,7 @@ static int open_conn(struct tp_pool *pool, const char *path, struct tp_lease *l,
     if ((c = calloc(1, sizeof *c)) == NULL || (c->path = strdup(path)) == NULL) {
         free(c);
         if (err != NULL && errlen > 0)
-            snprintf(err, errlen, "%s: out of memory", path);
+            snprintf(err, errlen, "%s: out of memory", file != NULL ? file : "opening the store");
         return TP_STORE_ERR;
     }
     if ((src = tp_store_open(path, 0, &c->st, err, errlen)) != TP_STORE_OK) {
@@ -363,7 +367,10 @@ static int open_conn(struct tp_pool *pool, const char *path, struct tp_lease *l,
     }
     c->pid = getpid();
     c->owner = pthread_self();
-    if (known) {
+    if (file == NULL) {            /* a server: shared and kept, nothing to stat */
+        c->server = 1;
+        c->shared = 1;
+    } else if (known) {
         c->known = 1;
         c->dev = sb.st_dev;
         c->ino = sb.st_ino;
@@ -374,7 +381,7 @@ static int open_conn(struct tp_pool *pool, const char *path, struct tp_lease *l,
     reg_link(c);
     reg_unlock();
     lease_take(l, c, 1);
-    if (pool != NULL && known)
+    if (pool != NULL && c->shared)
         (void)hold_add(pool, c);
     return TP_STORE_OK;
 }
@@ -422,12 +429,16 @@ int tp_pool_lease(struct tp_pool *pool, const char *path, struct tp_lease *l,
          * TP_POOL_RECHECK_NSEC (a stat(2) per lease was most of its cost);
          * the clock is read before the stat, so a replacement is seen by
          * every lease taken more than that interval after it */
+        if (c->server) {
+            lease_take(l, c, 0);
+            return TP_STORE_OK;
+        }
         now = mono_ns();
         if (now - c->checked < TP_POOL_RECHECK_NSEC && now >= c->checked) {
             lease_take(l, c, 0);
             return TP_STORE_OK;
         }
-        if (stat(path, &sb) == 0 && sb.st_dev == c->dev && sb.st_ino == c->ino) {
+        if (stat(tp_store_file(path), &sb) == 0 && sb.st_dev == c->dev && sb.st_ino == c->ino) {
             c->checked = now;
             lease_take(l, c, 0);
             return TP_STORE_OK;
@@ -488,14 +499,14 @@ int tp_lease_retry(struct tp_pool *pool, struct tp_lease *l, int src, char *err,
     if ((path = strdup(c->path)) == NULL) {
         l->fresh = 1;
         if (err != NULL && errlen > 0)
-            snprintf(err, errlen, "%s: out of memory", c->path);
+            snprintf(err, errlen, "reopening the store: out of memory");
         return 0;
     }
     /* closed (when no other lease holds it) before the path is opened again */
     retire(c);
     tp_lease_end(l);
     rc = open_conn(pool, path, l, err, errlen);
-    free(path);
+    tp_secret_drop(&path);
     l->fresh = 1;                  /* one second chance per lease, even when it failed */
     return rc == TP_STORE_OK;
 }

@@ -68,7 +68,7 @@ struct tp_lease {
 struct tp_pool *tp_pool_new(void);
 void tp_pool_free(struct tp_pool *pool);
 
-/* A lease on the store at path (as tp_store_path gives it), opened without
+/* A lease on the store at path (a location: tp_store_location), opened without
  * flags if need be: TP_STORE_OK, or the code of tp_store_open with its
  * reason in err (l->conn NULL). l must be empty ({ NULL, 0 } or ended). */
 int tp_pool_lease(struct tp_pool *pool, const char *path, struct tp_lease *l,
@@ -109,6 +109,11 @@ void tp_pool_instance_release(void *instance);
  * error. */
 int tp_pool_state(trex_pam_handle_t *h, const char *name, size_t size,
                   trex_pam_cleanup_fn cleanup, void **out);
+/* The location a module line names with store= or db= (store.h:
+ * tp_store_location), or NULL after a log line "who: reason" when the line
+ * names it twice or puts a server's location in db=. */
+const char *tp_lease_locate(trex_pam_handle_t *h, const char *store, const char *db,
+                            const char *who);
 /* Point l at the store at path: l is kept when it holds a connection to
  * that path already, else it is ended and leased anew from pool. Then the
  * read scope: the reads on the connection share one snapshot with those of

@@ -6,7 +6,9 @@
  * decisions below where the two differ.
  *
  * Arguments
- *   db=PATH          the store (else $TREX_PAM_DB, else TP_STORE_DEFAULT_PATH)
+ *   store=LOCATION   the store (db=FILE: a file of the embedded one); else
+ *                    $TREX_PAM_STORE, $TREX_PAM_DB, TP_STORE_DEFAULT_PATH
+ *                    (store.h: tp_store_location)
  *   method=M cost=N  the preferred hash (hash.h names; default yescrypt at
  *                    libxcrypt's default cost): new passwords, upgrades at
  *                    login, and the dummy hash for unknown users. A bad value

@@ -22,6 +22,7 @@
 
 struct opts {
     const char *db;
+    const char *store;
     const char *method, *cost;
     struct tp_hash_policy policy;
     int nullok, use_first_pass, use_authtok, nodelay, debug;

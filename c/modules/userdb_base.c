@@ -17,6 +17,7 @@
 #define OPT(field) offsetof(struct opts, field)
 static const struct tp_arg args[] = {
     { "db", TP_ARG_TEXT, OPT(db), 0, 0, 0 },
+    { "store", TP_ARG_TEXT, OPT(store), 0, 0, 0 },
     { "method", TP_ARG_TEXT, OPT(method), 0, 0, 0 },
     { "cost", TP_ARG_TEXT, OPT(cost), 0, 0, 0 },
     { "minlen", TP_ARG_NUMBER, OPT(minlen), 0, INT64_MAX, 0 },
@@ -78,11 +79,13 @@ struct tp_store *tp_userdb_store(const struct conn *c)
 int tp_userdb_conn(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o, int unavail,
                     struct conn **out)
 {
-    const char *path = tp_store_path(o->db, TREX_PAM_STORE_ENV);
+    const char *path = tp_lease_locate(h, o->store, o->db, WHO);
     char key[64 + 4096];
     int rc;
 
     *out = NULL;
+    if (path == NULL)
+        return unavail;
     if (snprintf(key, sizeof key, "trex-userdb:%s", path) >= (int)sizeof key) {
         trex_pam_log(h, LOG_ERR, "user database path too long");
         return unavail;

@@ -7,22 +7,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "backend.h"
 #include "secret.h"
 
 /* Asked in order; the embedded store, which takes any path, comes last. */
 static const struct tp_store_backend *const backends[] = { &tp_store_sqlite };
 
-const char *tp_store_path(const char *given, const char *env)
+/* ", postgresql:..." for each server backend, into buf (for messages). */
+static const char *server_names(char *buf, size_t size)
 {
-    const char *v;
+    size_t len = 0;
 
-    if (given != NULL && *given != '\0')
-        return given;
-    v = env != NULL ? secure_getenv(env) : NULL;    /* not in setuid programs */
-    if (v != NULL && *v != '\0')
-        return v;
-    return TP_STORE_DEFAULT_PATH;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (backends[i] != &tp_store_sqlite && len < size) {
+            int k = snprintf(buf + len, size - len, ", %s:...", backends[i]->name);
+            if (k > 0)
+                len += (size_t)k;
+        }
+    return buf;
 }
 
 int tp_store_fail(struct tp_store *st, int code, const char *fmt, ...)
@@ -38,8 +42,90 @@ int tp_store_fail(struct tp_store *st, int code, const char *fmt, ...)
     return code;
 }
 
+/* The length of location's scheme with its ':' ("sqlite:" is 7), or 0 when
+ * it has none (a path). */
+static size_t scheme_len(const char *location)
+{
+    size_t n = 0;
+
+    if (!((location[0] >= 'a' && location[0] <= 'z') || (location[0] >= 'A' && location[0] <= 'Z')))
+        return 0;
+    while (location[n] != '\0' && location[n] != ':') {
+        char c = location[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+              || c == '+' || c == '-' || c == '.'))
+            return 0;
+        n++;
+    }
+    return location[n] == ':' ? n + 1 : 0;
+}
+
+static int is_sqlite_scheme(const char *location, size_t n)
+{
+    return n == 7 && strncasecmp(location, "sqlite:", 7) == 0;
+}
+
+/* The server backend that claims location, or NULL. */
+static const struct tp_store_backend *server_for(const char *location)
+{
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (backends[i] != &tp_store_sqlite && backends[i]->claims(location))
+            return backends[i];
+    return NULL;
+}
+
+const char *tp_store_file(const char *location)
+{
+    size_t n;
+
+    if (location == NULL)
+        return NULL;
+    n = scheme_len(location);
+    if (n == 0)
+        return location;
+    return is_sqlite_scheme(location, n) ? location + n : NULL;
+}
+
+static const char *env_value(const char *name)
+{
+    const char *v = secure_getenv(name);     /* not in setuid programs */
+    return v != NULL && *v != '\0' ? v : NULL;
+}
+
+const char *tp_store_location(const char *store, const char *db, char *err, size_t errlen)
+{
+    const char *v;
+    size_t n;
+
+    if (err != NULL && errlen > 0)
+        *err = '\0';
+    if (store != NULL && *store == '\0')
+        store = NULL;
+    if (db != NULL && *db == '\0')
+        db = NULL;
+    if (store != NULL && db != NULL) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "both store= and db= name the store: give one");
+        return NULL;
+    }
+    if (db != NULL && (n = scheme_len(db)) != 0 && !is_sqlite_scheme(db, n)) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "db= names a file of the embedded store; a %.*s location"
+                     " goes in store=", (int)(n - 1), db);
+        return NULL;
+    }
+    if (store != NULL || db != NULL)
+        return store != NULL ? store : db;
+    if ((v = env_value(TP_STORE_LOCATION_ENV)) != NULL || (v = env_value(TP_STORE_FILE_ENV)) != NULL)
+        return v;
+    return TP_STORE_DEFAULT_PATH;
+}
+
 int tp_store_open(const char *path, int flags, struct tp_store **out, char *err, size_t errlen)
 {
+    const struct tp_store_backend *b;
+    size_t n;
+
     if (out != NULL)
         *out = NULL;
     if (err != NULL && errlen > 0)
@@ -47,16 +133,31 @@ int tp_store_open(const char *path, int flags, struct tp_store **out, char *err,
     if (out == NULL || path == NULL || *path == '\0'
         || (flags & ~(TP_STORE_CREATE | TP_STORE_RDONLY | TP_STORE_GROUP)) != 0
         || (flags & (TP_STORE_CREATE | TP_STORE_RDONLY)) == (TP_STORE_CREATE | TP_STORE_RDONLY)) {
+        /* the location may hold a password: named only when it is a file */
+        const char *file = path != NULL && *path != '\0' ? tp_store_file(path) : NULL;
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "%s: bad arguments to open the store",
-                     path != NULL && *path != '\0' ? path : "(no path)");
+                     file != NULL ? file : path != NULL && *path != '\0' ? "(a server)" : "(no path)");
         return TP_STORE_ERR;
     }
-    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
-        if (backends[i]->claims(path))
-            return backends[i]->open(path, flags, out, err, errlen);
-    if (err != NULL && errlen > 0)
-        snprintf(err, errlen, "%s: no store backend for this location", path);
+    if ((n = scheme_len(path)) == 0)
+        return tp_store_sqlite.open(path, flags, out, err, errlen);
+    if (is_sqlite_scheme(path, n)) {
+        if (path[n] == '\0') {
+            if (err != NULL && errlen > 0)
+                snprintf(err, errlen, "sqlite: names no file (sqlite:/var/lib/trex-pam/trex-pam.db)");
+            return TP_STORE_ERR;
+        }
+        return tp_store_sqlite.open(path + n, flags, out, err, errlen);
+    }
+    if ((b = server_for(path)) != NULL)
+        return b->open(path, flags, out, err, errlen);
+    if (err != NULL && errlen > 0) {
+        char names[256];
+        snprintf(err, errlen, "%.*s: no store backend of this build takes such a location"
+                 " (it takes a path, sqlite:PATH%s)", (int)(n - 1), path,
+                 server_names(names, sizeof names));
+    }
     return TP_STORE_UNAVAIL;
 }
 
@@ -64,6 +165,11 @@ void tp_store_close(struct tp_store *st)
 {
     if (st != NULL)
         st->backend->close(st);
+}
+
+const char *tp_store_where(const struct tp_store *st)
+{
+    return st != NULL ? st->where : "";
 }
 
 int tp_store_read_begin(struct tp_store *st)

@@ -77,14 +77,39 @@ enum {
 
 struct tp_store;
 
-/* The location to use: given (a module's db= argument) if non-NULL and not
- * empty, else the value of the environment variable env if set and not
- * empty (secure_getenv: never in a setuid program; env NULL: none), else
- * TP_STORE_DEFAULT_PATH. Not a copy. */
-const char *tp_store_path(const char *given, const char *env);
+/*
+ * Locations. A store is named by a location:
+ *   - a path, or "sqlite:" and a path: a file of the embedded store;
+ *   - "SCHEME:..." for a server backend (postgresql://..., postgres://...,
+ *     postgresql:KEYWORD=VALUE ...); a scheme is a letter, then letters,
+ *     digits, '+', '-' or '.', then ':'. A scheme no backend of this build
+ *     claims is refused (TP_STORE_UNAVAIL), never taken for a file name.
+ * A location may hold a secret (a server password): messages name the
+ * store by its backend's redacted form (the start of tp_store_error's
+ * line), never by the location as given.
+ */
+
+/* The environment variables, in order: any location, then a file. */
+#define TP_STORE_LOCATION_ENV "TREX_PAM_STORE"
+#define TP_STORE_FILE_ENV     "TREX_PAM_DB"
 
 /*
- * Open the store at path. Without TP_STORE_CREATE a missing file is
+ * The location a module line or an admin command names: store (any
+ * location) or db (a file of the embedded store), else
+ * $TREX_PAM_STORE, else $TREX_PAM_DB, else TP_STORE_DEFAULT_PATH (the
+ * variables through secure_getenv, so never in a setuid program; an empty
+ * argument or variable is none). NULL, with the reason in err, when both
+ * store and db are given, or db names a server's location. Not a copy.
+ */
+const char *tp_store_location(const char *store, const char *db, char *err, size_t errlen);
+
+/* The file of a location of the embedded store (the path itself, or what
+ * follows "sqlite:"); NULL for a server's location or a scheme no backend
+ * claims. Not a copy. */
+const char *tp_store_file(const char *location);
+
+/*
+ * Open the store at path (a location, above). Without TP_STORE_CREATE a missing file is
  * TP_STORE_UNAVAIL. A file that is not a database, is corrupt, or is some
  * other application's database (no TRex schema), or a schema version newer
  * than this code knows, is TP_STORE_UNAVAIL and is never modified. The
@@ -97,6 +122,9 @@ const char *tp_store_path(const char *given, const char *env);
  */
 int tp_store_open(const char *path, int flags, struct tp_store **out, char *err, size_t errlen);
 void tp_store_close(struct tp_store *st);
+/* The store's name for messages: the file, or a server's location with its
+ * password left out. */
+const char *tp_store_where(const struct tp_store *st);
 const char *tp_store_error(const struct tp_store *st);
 
 /* The read scope (above): TP_STORE_OK, or TP_STORE_ERR (nested too deep);

@@ -124,18 +124,73 @@ static int add_user(struct tp_store *st, const char *name, const char *hash)
 
 static void test_path(void)
 {
+    char err[256];
+    struct tp_store *st = NULL;
+
     unsetenv("TREX_PAM_DB");
-    tap_is_str(tp_store_path("/x/given.db", "TREX_PAM_DB"), "/x/given.db", "path: the db= argument first");
-    tap_is_str(tp_store_path(NULL, "TREX_PAM_DB"), TP_STORE_DEFAULT_PATH, "path: the default without env");
-    tap_is_str(tp_store_path("", "TREX_PAM_DB"), TP_STORE_DEFAULT_PATH, "path: an empty argument is none");
+    unsetenv("TREX_PAM_STORE");
+    tap_is_str(tp_store_location(NULL, "/x/given.db", err, sizeof err), "/x/given.db",
+               "location: the db= argument first");
+    tap_is_str(tp_store_location("postgresql://h/d", NULL, err, sizeof err), "postgresql://h/d",
+               "location: the store= argument");
+    tap_is_str(tp_store_location(NULL, NULL, err, sizeof err), TP_STORE_DEFAULT_PATH,
+               "location: the default without env");
+    tap_is_str(tp_store_location("", "", err, sizeof err), TP_STORE_DEFAULT_PATH,
+               "location: empty arguments are none");
     setenv("TREX_PAM_DB", "/env/db", 1);
-    tap_is_str(tp_store_path(NULL, "TREX_PAM_DB"), "/env/db", "path: $TREX_PAM_DB");
-    tap_is_str(tp_store_path("", "TREX_PAM_DB"), "/env/db", "path: $TREX_PAM_DB for an empty argument");
-    tap_is_str(tp_store_path("/x/given.db", "TREX_PAM_DB"), "/x/given.db", "path: the argument beats the env");
+    tap_is_str(tp_store_location(NULL, NULL, err, sizeof err), "/env/db", "location: $TREX_PAM_DB");
+    tap_is_str(tp_store_location(NULL, "", err, sizeof err), "/env/db",
+               "location: $TREX_PAM_DB for an empty argument");
+    tap_is_str(tp_store_location(NULL, "/x/given.db", err, sizeof err), "/x/given.db",
+               "location: the argument beats the env");
+    setenv("TREX_PAM_STORE", "sqlite:/env/store", 1);
+    tap_is_str(tp_store_location(NULL, NULL, err, sizeof err), "sqlite:/env/store",
+               "location: $TREX_PAM_STORE before $TREX_PAM_DB");
+    tap_is_str(tp_store_location("/x/s.db", NULL, err, sizeof err), "/x/s.db",
+               "location: store= beats the env");
+    setenv("TREX_PAM_STORE", "", 1);
+    tap_is_str(tp_store_location(NULL, NULL, err, sizeof err), "/env/db",
+               "location: an empty $TREX_PAM_STORE is none");
     setenv("TREX_PAM_DB", "", 1);
-    tap_is_str(tp_store_path(NULL, "TREX_PAM_DB"), TP_STORE_DEFAULT_PATH, "path: an empty env is none");
+    tap_is_str(tp_store_location(NULL, NULL, err, sizeof err), TP_STORE_DEFAULT_PATH,
+               "location: an empty env is none");
     unsetenv("TREX_PAM_DB");
-    tap_is_str(TP_STORE_DEFAULT_PATH, "/var/lib/trex-pam/trex-pam.db", "path: the documented default");
+    unsetenv("TREX_PAM_STORE");
+    tap_is_str(TP_STORE_DEFAULT_PATH, "/var/lib/trex-pam/trex-pam.db", "location: the documented default");
+
+    tap_ok(tp_store_location("/a.db", "/b.db", err, sizeof err) == NULL
+           && strstr(err, "both store= and db=") != NULL, "location: store= and db= together refused");
+    tap_ok(tp_store_location(NULL, "postgresql://u:SeCrEt@h/d", err, sizeof err) == NULL
+           && strstr(err, "store=") != NULL && strstr(err, "SeCrEt") == NULL,
+           "location: a server in db= refused, without its password");
+    tap_is_str(tp_store_location(NULL, "sqlite:/x.db", err, sizeof err), "sqlite:/x.db",
+               "location: db= may say sqlite:");
+
+    tap_is_str(tp_store_file("/var/x.db"), "/var/x.db", "file: a path");
+    tap_is_str(tp_store_file("sqlite:/var/x.db"), "/var/x.db", "file: after sqlite:");
+    tap_is_str(tp_store_file("SQLite:/var/x.db"), "/var/x.db", "file: the scheme in any case");
+    tap_ok(tp_store_file("postgresql://h/d") == NULL, "file: none for a server");
+    tap_ok(tp_store_file("redis://h") == NULL, "file: none for an unknown scheme");
+    tap_is_str(tp_store_file("./a:b.db"), "./a:b.db", "file: a colon after a slash is a path");
+
+    tap_is_int(tp_store_open(th_path("sq.db"), TP_STORE_CREATE, &st, err, sizeof err), TP_STORE_OK,
+               "open: a path");
+    tp_store_close(st);
+    {
+        char loc[4200];
+        snprintf(loc, sizeof loc, "sqlite:%s", th_path("sq.db"));
+        tap_is_int(tp_store_open(loc, 0, &st, err, sizeof err), TP_STORE_OK, "open: sqlite:PATH");
+        tap_is_str(st != NULL ? tp_store_where(st) : "", th_path("sq.db"), "open: its name is the file");
+        tp_store_close(st);
+    }
+    tap_is_int(tp_store_open("sqlite:", TP_STORE_CREATE, &st, err, sizeof err), TP_STORE_ERR,
+               "open: sqlite: without a file");
+    tap_is_int(tp_store_open("frob://user:SeCrEt@host/x", TP_STORE_CREATE, &st, err, sizeof err),
+               TP_STORE_UNAVAIL, "open: a scheme no backend takes");
+    tap_ok(strstr(err, "frob: no store backend") != NULL && strstr(err, "SeCrEt") == NULL,
+           "open: the refusal names the scheme, not the password");
+    tap_ok(access("frob:", F_OK) != 0 && access("frob:/", F_OK) != 0,
+           "open: an unknown scheme is never taken for a file");
 }
 
 static void close_null(void *arg)
@@ -314,9 +369,18 @@ static void test_permissions(void)
     st = open_ok(p, 0, "open through a symlinked directory");
     tp_store_close(st);
 
-    /* a relative name ("file:..." or ":memory:" would be read by SQLite as special) */
+    /* a relative name ("file:..." or ":memory:" would be read by SQLite as
+     * special); "file:" is a scheme no backend takes, so it needs sqlite: */
     if (chdir(safe) == 0) {
-        st = open_ok("file:rel.db", TP_STORE_CREATE, "a relative name that looks like a URI");
+        {
+            char err[1024];
+            tap_is_int(tp_store_open("file:rel.db", TP_STORE_CREATE, &st, err, sizeof err),
+                       TP_STORE_UNAVAIL, "a relative name that looks like a URI, bare: refused");
+            tap_ok(contains(err, "file: no store backend") && contains(err, "sqlite:PATH"),
+                   "bare URI-like name: the message names the scheme and sqlite:");
+            tap_ok(access("file:rel.db", F_OK) != 0, "bare URI-like name: nothing created");
+        }
+        st = open_ok("sqlite:file:rel.db", TP_STORE_CREATE, "a relative name that looks like a URI");
         tap_is_int(add_user(st, "r", "h"), TP_STORE_OK, "relative name: usable");
         tp_store_close(st);
         snprintf(p, sizeof p, "%s/file:rel.db", safe);

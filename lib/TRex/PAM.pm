@@ -936,12 +936,44 @@ Not exported. Croaks unless C<$usec> is a number of 0 or more.
 =head1 BUILT-IN MODULES
 
 Named in a F<pam.d> line without a path. Each logs through syslog (or
-C<$TREX_PAM_LOG>) and never logs a password, hash or session ID. The store
-is a SQLite file: the C<db=> argument, else C<$TREX_PAM_DB>, else
-F</var/lib/trex-pam/trex-pam.db>; create it and its users with L<trex-pam>.
-A persistent process keeps each module's store connection open across
-handles (reopened after C<fork>, or when the file is replaced: do not
-replace the file while such processes run; stop them first).
+C<$TREX_PAM_LOG>) and never logs a password, hash or session ID. The
+C<userdb>, C<session> and C<faillock> modules keep their data in a store
+(L</"Where the store is">); create it and its users with L<trex-pam>.
+A persistent process keeps one connection per store open across handles,
+shared by the modules that name the same store (reopened after C<fork>,
+or when the file is replaced: do not replace the file while such
+processes run; stop them first).
+
+=head2 Where the store is
+
+A module line names its store with C<store=>I<LOCATION>, or with
+C<db=>I<FILE> for a file of the embedded store; else C<$TREX_PAM_STORE>
+names it, else C<$TREX_PAM_DB> (a file), else the embedded store at
+F</var/lib/trex-pam/trex-pam.db>. A location is:
+
+=over
+
+=item a path, or C<sqlite:>I<PATH>
+
+The embedded store: one SQLite file, no server (the default).
+
+=item C<postgresql://>... or C<postgres://>...
+
+A PostgreSQL database, as libpq's connection URI, so that C<PGSERVICE>,
+F<.pgpass>, C<sslmode> and C<sslrootcert> work as for any PostgreSQL
+client; or C<postgresql:> followed by libpq's keyword/value string
+(C<postgresql:service=trex>). It holds users, sessions and failed logins
+for several web servers at once.
+
+=back
+
+  auth     required  userdb   store=postgresql://trex@db1.example.org/trex
+  session  required  session  store=postgresql://trex@db1.example.org/trex
+
+A line with both C<store=> and C<db=>, or with a server's location in
+C<db=>, fails its calls with a log line saying so. A location's password is
+never logged: messages name a server without it (prefer F<.pgpass> or a
+service file to a password in the location).
 
 =head2 userdb
 
@@ -985,7 +1017,7 @@ other characters than letters, digits and C<_> made C<_>).
 
 =back
 
-Arguments: C<db=>, C<method=> (yescrypt, gost-yescrypt, scrypt, bcrypt,
+Arguments: C<store=> or C<db=> (L</"Where the store is">), C<method=> (yescrypt, gost-yescrypt, scrypt, bcrypt,
 sha512crypt, ...), C<cost=>, C<nullok>, C<try_first_pass>,
 C<use_first_pass>, C<use_authtok>, C<minlen=> (8), C<maxlen=> (511),
 C<blocklist=FILE>, C<nodelay> (no 2-second delay after a failure),
@@ -1010,7 +1042,7 @@ it for every later request.
 
   my $rc = pam_get_item($pamh, 'TREX_SESSION_ID', my $sid);   # after pam_open_session
 
-Arguments: C<db=>, C<idle=> seconds (1800), C<lifetime=> seconds (43200),
+Arguments: C<store=> or C<db=> (L</"Where the store is">), C<idle=> seconds (1800), C<lifetime=> seconds (43200),
 C<touch_interval=> (60: last use written at most that often),
 C<purge_every=> (64: one C<open_session> in N purges expired sessions),
 C<key_file=> (keyed digests), C<revoke_on_change> (a password change ends
@@ -1027,7 +1059,7 @@ C<trex-pam faillock USER [--reset]>.
 
 Arguments: C<preauth>, C<authfail>, C<authsucc>, C<deny=> (3),
 C<fail_interval=> (900), C<unlock_time=> (600, or C<never>), C<silent>,
-C<nodelay>, C<db=>.
+C<nodelay>, C<store=> or C<db=> (L</"Where the store is">).
 
 =head2 permit, deny, debug
 
@@ -1257,6 +1289,15 @@ C<%ENV> before the call).
 =item C<TREX_PAM_LOG>
 
 C<syslog> (the default), C<stderr> or C<none>.
+
+=item C<TREX_PAM_STORE>
+
+The store of the modules whose line names none (L</"Where the store is">).
+
+=item C<TREX_PAM_DB>
+
+The embedded store's file when neither the line nor C<$TREX_PAM_STORE>
+names the store.
 
 =back
 

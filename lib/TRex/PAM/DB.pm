@@ -60,8 +60,10 @@ sessions the C<session> module opened for them, read and clear the failed
 logins the C<faillock> module counted. The command L<trex-pam(1)|trex-pam>
 is built on it.
 
-The file is the C<path> argument, else C<$TREX_PAM_DB>, else
-F</var/lib/trex-pam/trex-pam.db>. A file that is not a TRex::PAM database
+The store is the C<store> (or C<path>) argument, else C<$TREX_PAM_STORE>,
+else C<$TREX_PAM_DB>, else F</var/lib/trex-pam/trex-pam.db>: a file of the
+embedded store (a path, or C<sqlite:>I<PATH>) or a server's location such
+as C<postgresql://trex@db1/trex> (L<TRex::PAM/"Where the store is">). A file that is not a TRex::PAM database
 (missing, unreadable, corrupt, another application's, a newer schema, or in
 a world-writable directory) is refused and never modified.
 
@@ -99,7 +101,8 @@ own variables are yours: L</wipe> overwrites them.
   my $db = TRex::PAM::DB->open(%options);
 
 Opens (or with C<create>, creates) the user database and returns the object.
-Options: C<path> (the file; undef: C<$TREX_PAM_DB>, else the default),
+Options: C<store> (the location; undef: C<$TREX_PAM_STORE>, else
+C<$TREX_PAM_DB>, else the default) or C<path> (the same, spelt for a file),
 C<create> (create the file and its schema if absent, mode 0600),
 C<group> (with C<create>: mode 0660, for a group of services sharing it),
 C<readonly> (only lookups; every change croaks). Croaks with the reason,
@@ -116,9 +119,16 @@ Every later method call croaks, except C<error>, C<status> and C<close>.
 
 =head2 path
 
-  my $file = $db->path;
+  my $location = $db->path;
 
-The file in use.
+The location in use, as given (a server's may hold its password).
+
+=head2 where
+
+  print "using ", $db->where, "\n";
+
+The store's name for messages: the file, or a server's location with its
+password left out.
 
 =head2 error
 
@@ -392,8 +402,9 @@ byte string.
 
   my $file = TRex::PAM::DB::file($path);
 
-The file C<< open(path => $path) >> would use: C<$path> itself, else (undef
-or empty) C<$TREX_PAM_DB>, else the default.
+The file C<< open(path => $path) >> would use: C<$path> itself (or what
+follows C<sqlite:>), else (undef or empty) C<$TREX_PAM_STORE>, else
+C<$TREX_PAM_DB>, else the default; undef when that location is a server's.
 
 =head2 methods
 
@@ -479,7 +490,8 @@ misuse.
 
 =head1 ENVIRONMENT
 
-C<TREX_PAM_DB>: the database file when C<open> has no C<path>.
+C<TREX_PAM_STORE>: the store when C<open> has no C<store> or C<path>;
+C<TREX_PAM_DB>: the embedded store's file when neither names it.
 
 =head1 FORK AND THREADS
 

@@ -22,13 +22,13 @@ sub session_state {
     return 'live';
 }
 
-# sessions [--db FILE] [USER] [--idle S] [--lifetime S]
-# sessions [--db FILE] USER --revoke HANDLE... | --revoke-all
-# sessions [--db FILE] --purge [--idle S] [--lifetime S]
+# sessions [--db FILE | --store URI] [USER] [--idle S] [--lifetime S]
+# sessions [--db FILE | --store URI] USER --revoke HANDLE... | --revoke-all
+# sessions [--db FILE | --store URI] --purge [--idle S] [--lifetime S]
 sub cmd_sessions {
     my @args = @_;
     my %o = (revoke => []);
-    options(\@args, \%o, 'db=s', 'revoke=s@', 'revoke-all', 'purge', 'idle=s', 'lifetime=s');
+    options(\@args, \%o, 'db|store=s', 'revoke=s@', 'revoke-all', 'purge', 'idle=s', 'lifetime=s');
     bad_usage('sessions: want at most one user name') if @args > 1;
     my $user = $args[0];
     my $revoke = @{ $o{revoke} } || $o{'revoke-all'};
@@ -117,12 +117,12 @@ sub show_faillock {
     }
 }
 
-# faillock [--db FILE] [USER] [--deny N] [--fail-interval S] [--unlock-time S|never]
-# faillock [--db FILE] USER --reset
+# faillock [--db FILE | --store URI] [USER] [--deny N] [--fail-interval S] [--unlock-time S|never]
+# faillock [--db FILE | --store URI] USER --reset
 sub cmd_faillock {
     my @args = @_;
     my %o;
-    options(\@args, \%o, 'db=s', 'reset', 'deny=s', 'fail-interval=s', 'unlock-time=s');
+    options(\@args, \%o, 'db|store=s', 'reset', 'deny=s', 'fail-interval=s', 'unlock-time=s');
     bad_usage('faillock: want at most one user name') if @args > 1;
     my $user = $args[0];
     bad_usage('faillock: --reset wants a user name') if $o{reset} && !defined $user;

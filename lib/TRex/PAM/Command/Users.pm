@@ -15,26 +15,29 @@ our $VERSION = $TRex::PAM::VERSION;
 our @EXPORT_OK = qw(cmd_init cmd_useradd cmd_passwd cmd_usermod cmd_userdel cmd_list cmd_show
                     cmd_import);
 
-# init [--db FILE] [--group]: create the database (and its directory).
+# init [--db FILE | --store URI] [--group]: create the database (and its directory).
 sub cmd_init {
     my @args = @_;
     my ($path, $group);
-    options(\@args, 'db=s' => \$path, 'group|g' => \$group);
+    options(\@args, 'db|store=s' => \$path, 'group|g' => \$group);
     bad_usage("init: unexpected argument \"$args[0]\"") if @args;
     require TRex::PAM::DB;
     $path = db_path($path);
-    my $file = TRex::PAM::DB::file($path);
-    my $existed = -e $file;
-    (my $dir = $file) =~ s{/[^/]*\z}{};
+    my $file = TRex::PAM::DB::file($path);           # undef: a server's store
+    my $existed = defined $file && -e $file;
+    (my $dir = $file // '') =~ s{/[^/]*\z}{};
     if ($dir ne '' && !-d $dir) {
         require File::Path;
         File::Path::make_path($dir, { mode => $group ? 0750 : 0700, error => \my $err });
         return fail("$dir: cannot create the directory: " . join('; ', map { values %$_ } @$err))
             if @$err;
     }
-    my $db = open_db($file, create => 1, group => $group) or return EXIT_FAIL;
-    print "trex-pam: ", $db->path, $existed ? ": already a user database, left as it is\n"
-                                             : ": user database created\n";
+    my $db = open_db($file // $path, create => 1, group => $group)
+        or return EXIT_FAIL;
+    print "trex-pam: ", $db->where,
+        !defined $file ? ": the store's schema is in place\n"
+        : $existed     ? ": already a user database, left as it is\n"
+        :                ": user database created\n";
     return EXIT_OK;
 }
 
@@ -60,11 +63,11 @@ sub check_policy {
               $o->{method} // 'default', $o->{cost} // 'default', join(' ', TRex::PAM::DB::methods()));
 }
 
-# useradd [--db FILE] USER [fields] [--attr N=V]... [--no-password | --password-stdin]
+# useradd [--db FILE | --store URI] USER [fields] [--attr N=V]... [--no-password | --password-stdin]
 sub cmd_useradd {
     my @args = @_;
     my %o = (attr => []);
-    options(\@args, \%o, 'db=s', 'disabled', 'expires=s', 'max-days=s', 'min-days=s',
+    options(\@args, \%o, 'db|store=s', 'disabled', 'expires=s', 'max-days=s', 'min-days=s',
             'warn-days=s', 'force-change', 'attr=s@', 'no-password', 'password-stdin',
             'method=s', 'cost=s');
     my $user = one_user('useradd', \@args);
@@ -96,11 +99,11 @@ sub cmd_useradd {
     return EXIT_OK;
 }
 
-# passwd [--db FILE] USER [--password-stdin] [--method M] [--cost N] [--no-revoke-sessions]
+# passwd [--db FILE | --store URI] USER [--password-stdin] [--method M] [--cost N] [--no-revoke-sessions]
 sub cmd_passwd {
     my @args = @_;
     my %o = ('revoke-sessions' => 1);
-    options(\@args, \%o, 'db=s', 'password-stdin', 'method=s', 'cost=s', 'revoke-sessions!');
+    options(\@args, \%o, 'db|store=s', 'password-stdin', 'method=s', 'cost=s', 'revoke-sessions!');
     my $user = one_user('passwd', \@args);
     check_policy(\%o);
     my $db = open_db($o{db}) or return EXIT_FAIL;
@@ -122,11 +125,11 @@ sub cmd_passwd {
     return EXIT_OK;
 }
 
-# usermod [--db FILE] USER [--disable|--enable] [--expires DATE|never] ...
+# usermod [--db FILE | --store URI] USER [--disable|--enable] [--expires DATE|never] ...
 sub cmd_usermod {
     my @args = @_;
     my %o = (attr => [], 'delete-attr' => []);
-    options(\@args, \%o, 'db=s', 'disable', 'enable', 'expires=s', 'max-days=s', 'min-days=s',
+    options(\@args, \%o, 'db|store=s', 'disable', 'enable', 'expires=s', 'max-days=s', 'min-days=s',
             'warn-days=s', 'force-change!', 'attr=s@', 'delete-attr=s@');
     my $user = one_user('usermod', \@args);
     bad_usage('usermod: --disable and --enable exclude each other') if $o{disable} && $o{enable};
@@ -150,11 +153,11 @@ sub cmd_usermod {
     return EXIT_OK;
 }
 
-# userdel [--db FILE] USER
+# userdel [--db FILE | --store URI] USER
 sub cmd_userdel {
     my @args = @_;
     my %o;
-    options(\@args, \%o, 'db=s');
+    options(\@args, \%o, 'db|store=s');
     my $user = one_user('userdel', \@args);
     my $db = open_db($o{db}) or return EXIT_FAIL;
     eval { $db->user_delete($user); 1 } or return fail("userdel: " . $db->error);
@@ -169,11 +172,11 @@ sub account_state {
     return 'enabled';
 }
 
-# list [--db FILE] [--hashes]
+# list [--db FILE | --store URI] [--hashes]
 sub cmd_list {
     my @args = @_;
     my %o;
-    options(\@args, \%o, 'db=s', 'hashes');
+    options(\@args, \%o, 'db|store=s', 'hashes');
     bad_usage("list: unexpected argument \"$args[0]\"") if @args;
     my $db = open_db($o{db}, readonly => 1) or return EXIT_FAIL;
     my @users = eval { $db->users(with_hash => $o{hashes}) };
@@ -189,11 +192,11 @@ sub cmd_list {
     return EXIT_OK;
 }
 
-# show [--db FILE] USER [--hashes]
+# show [--db FILE | --store URI] USER [--hashes]
 sub cmd_show {
     my @args = @_;
     my %o;
-    options(\@args, \%o, 'db=s', 'hashes');
+    options(\@args, \%o, 'db|store=s', 'hashes');
     my $user = one_user('show', \@args);
     my $db = open_db($o{db}, readonly => 1) or return EXIT_FAIL;
     my $u = eval { $db->user($user, with_hash => $o{hashes}) };
@@ -218,11 +221,11 @@ sub cmd_show {
     return EXIT_OK;
 }
 
-# import [--db FILE] [--format shadow|htpasswd|dovecot] [--update] FILE
+# import [--db FILE | --store URI] [--format shadow|htpasswd|dovecot] [--update] FILE
 sub cmd_import {
     my @args = @_;
     my %o;
-    options(\@args, \%o, 'db=s', 'format|f=s', 'update');
+    options(\@args, \%o, 'db|store=s', 'format|f=s', 'update');
     bad_usage('import: want one file (or - for standard input)') unless @args == 1;
     my ($file) = @args;
     require TRex::PAM::Import;
