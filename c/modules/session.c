@@ -361,6 +361,8 @@ static int sess_open(trex_pam_handle_t *h, int flags, int argc, const char **arg
     ses.user = (char *)user;              /* lent: the store only reads it */
     ses.created = ses.last_used = now;
     ses.rhost = (char *)rhost;
+    ses.idle = o.idle;                    /* a store that expires keys may forget it then */
+    ses.expires = o.lifetime > 0 ? now + o.lifetime : 0;
     if (tp_store_session_add(st_of(s), &ses) != TP_STORE_OK) {
         store_failed(h, s, "creating a session");
         rc = TREX_PAM_SESSION_ERR;

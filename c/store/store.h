@@ -206,6 +206,14 @@ struct tp_session {
     int64_t created;
     int64_t last_used;
     char *rhost;            /* may be NULL */
+    /* Expiry hints, for session_add: how long the session may stay unused
+     * (seconds) and when it ends whatever its use (Unix time); 0: never.
+     * A store that forgets keys by itself (a cache server) may forget the
+     * session once either is past, counting unused time from last_used as
+     * touch moves it; the embedded store and PostgreSQL keep every session
+     * until it is deleted or purged, and leave these 0 in what get fills. */
+    int64_t idle;
+    int64_t expires;
 };
 
 /*
