@@ -93,4 +93,39 @@ isnt($rc, 0, 'trex-pam --store with an unknown scheme fails');
 like($out, qr/frob: no store backend/, '... saying why');
 unlike($out, qr/Pa55-SeCrEt/, '... without the password');
 
+# the store configuration file beside the configuration directory
+{
+    my $site = "$dir/site";
+    mkdir $site or die;
+    mkdir "$site/pam.d" or die;
+    local $ENV{TREX_PAM_CONFDIR} = "$site/pam.d";
+    open my $fh, '>', "$site/pam.d/conf" or die;
+    print {$fh} stack('');
+    close $fh;
+    SKIP: {
+        skip 'the default store exists on this machine', 1 if -e '/var/lib/trex-pam/trex-pam.db';
+        is(login('conf', 'pw-in-one'), PAM_AUTHINFO_UNAVAIL, 'no file, no store named: the default (absent here)');
+    }
+    open $fh, '>', "$site/trex-pam.conf" or die;
+    print {$fh} "# where the users are\nstore = sqlite:$f2\n";
+    close $fh;
+    chmod 0600, "$site/trex-pam.conf";
+    select(undef, undef, undef, 0.01);          # past the re-check interval
+    is(login('conf', 'pw-in-two'), PAM_SUCCESS, 'trex-pam.conf beside the directory names the store');
+    ($rc, $out) = trex('show', 'alice');
+    is($rc, 0, 'trex-pam uses it too (the directory of $TREX_PAM_CONFDIR)');
+    {
+        local $ENV{TREX_PAM_STORE} = "sqlite:$f1";
+        is(login('conf', 'pw-in-one'), PAM_SUCCESS, '$TREX_PAM_STORE before the file');
+    }
+    chmod 0620, "$site/trex-pam.conf";
+    select(undef, undef, undef, 0.01);
+    ($log, $r) = capture_stderr { login('conf', 'pw-in-two') };
+    is($r, PAM_AUTHINFO_UNAVAIL, 'a group-writable trex-pam.conf: refused, the login fails');
+    like($log, qr/trex-pam\.conf: writable by its group: chmod go-w/, '... and the log says what to change');
+    ($rc, $out) = trex('list');
+    isnt($rc, 0, 'trex-pam refuses it too');
+    like($out, qr/writable by its group/, '... saying why');
+}
+
 done_testing;

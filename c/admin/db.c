@@ -144,11 +144,20 @@ int64_t tp_admin_now(void)
 
 /* ---- opening ------------------------------------------------------------------ */
 
+/* The configuration directory a service would read, whose store
+ * configuration file names the store when nothing else does. */
+static const char *admin_confdir(void)
+{
+    const char *dir = secure_getenv("TREX_PAM_CONFDIR");
+    return dir != NULL && *dir != '\0' ? dir : TREX_PAM_DEFAULT_CONFDIR;
+}
+
 int trex_pam_db_open(const char *path, int flags, trex_pam_db_t **out, char *err, size_t errlen)
 {
     trex_pam_db_t *db = NULL;
     int sflags = 0, rc;
     const char *file;
+    char where[TP_STORE_LOCATION_MAX] = "";
 
     if (out != NULL)
         *out = NULL;
@@ -162,9 +171,14 @@ int trex_pam_db_open(const char *path, int flags, trex_pam_db_t **out, char *err
             snprintf(err, errlen, "invalid open flags (create and read-only exclude each other)");
         return TREX_PAM_BAD_ITEM;
     }
-    if ((file = tp_store_location(path, NULL, err, errlen)) == NULL)
-        return TREX_PAM_SYSTEM_ERR;
-    if ((db = calloc(1, sizeof *db)) == NULL || (db->path = strdup(file)) == NULL) {
+    if ((file = tp_store_location(path, NULL, admin_confdir(), where, sizeof where, err, errlen))
+        == NULL)
+        return TREX_PAM_AUTHINFO_UNAVAIL;
+    db = calloc(1, sizeof *db);
+    if (db != NULL)
+        db->path = strdup(file);
+    tp_secret_wipe(where, strlen(where));
+    if (db == NULL || db->path == NULL) {
         free(db);
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "out of memory");
@@ -193,7 +207,15 @@ int trex_pam_db_open(const char *path, int flags, trex_pam_db_t **out, char *err
 
 const char *trex_pam_db_file(const char *path)
 {
-    return tp_store_file(tp_store_location(path, NULL, NULL, 0));
+    static __thread char where[TP_STORE_LOCATION_MAX];
+    const char *loc, *file;
+
+    tp_secret_wipe(where, sizeof where);
+    loc = tp_store_location(path, NULL, admin_confdir(), where, sizeof where, NULL, 0);
+    file = loc != NULL ? tp_store_file(loc) : NULL;
+    if (file == NULL)
+        tp_secret_wipe(where, sizeof where);    /* a server's location: no copy kept */
+    return file;
 }
 
 void trex_pam_db_close(trex_pam_db_t *db)

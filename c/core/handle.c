@@ -105,3 +105,8 @@ void *trex_pam_binding(const trex_pam_handle_t *h)
 {
     return tp_handle_ok(h) ? h->binding : NULL;
 }
+
+const char *trex_pam_confdir(const trex_pam_handle_t *h)
+{
+    return tp_handle_ok(h) ? h->confdir : NULL;
+}

@@ -34,6 +34,7 @@ static const struct trex_pam_api api = {
     .secret_equal = trex_pam_secret_equal,
     .status_token = trex_pam_status_token,
     .at_pause = trex_pam_at_pause,
+    .confdir = trex_pam_confdir,
 };
 
 _Static_assert(sizeof(trex_pam_module_entry_fn) == sizeof(void *),

@@ -131,6 +131,13 @@ int trex_pam_converse(trex_pam_handle_t *pamh, int n, const struct trex_pam_mess
 typedef void (*trex_pam_pause_fn)(trex_pam_handle_t *pamh, void *arg);
 int trex_pam_at_pause(trex_pam_handle_t *pamh, trex_pam_pause_fn fn, void *arg);
 
+/* The configuration directory the handle reads its stack from: as the
+ * application named it, else $TREX_PAM_CONFDIR, else the compiled default,
+ * whether or not it exists (the built-in default stack applies when it does
+ * not). Lent for the handle's life. For files that configure a module
+ * beside the pam.d files. */
+const char *trex_pam_confdir(const trex_pam_handle_t *pamh);
+
 /* The pam.d token of a status ("auth_err" for TREX_PAM_AUTH_ERR), as used in
  * "[value=action]" controls; NULL outside 0..31. */
 const char *trex_pam_status_token(int status);
@@ -174,6 +181,7 @@ struct trex_pam_api {
     int (*secret_equal)(const void *, const void *, size_t);
     const char *(*status_token)(int);
     int (*at_pause)(trex_pam_handle_t *, trex_pam_pause_fn, void *);
+    const char *(*confdir)(const trex_pam_handle_t *);
 };
 
 /* The one symbol an external module exports. It returns its module table

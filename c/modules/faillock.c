@@ -161,8 +161,7 @@ static int open_store(trex_pam_handle_t *h, struct tp_pool *pool, const struct o
     if ((rc = tp_pool_state(h, DATA_NAME, sizeof **out, state_free, (void **)out)) !=
         TREX_PAM_SUCCESS)
         return rc;
-    rc = tp_lease_use(h, pool, &(*out)->lease, tp_lease_locate(h, o->store, o->db, WHO),
-                      WHO);
+    rc = tp_lease_use_at(h, pool, &(*out)->lease, o->store, o->db, WHO);
     return rc == TP_STORE_OK ? TREX_PAM_SUCCESS : tp_lease_pam_code(rc);
 }
 

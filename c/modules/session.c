@@ -181,8 +181,7 @@ static int load_key(trex_pam_handle_t *h, struct state *s, const struct opts *o,
 static int prepare(trex_pam_handle_t *h, struct tp_pool *pool, struct state *s,
                    const struct opts *o, const unsigned char **key)
 {
-    int rc = tp_lease_use(h, pool, &s->lease, tp_lease_locate(h, o->store, o->db, WHO),
-                          WHO);
+    int rc = tp_lease_use_at(h, pool, &s->lease, o->store, o->db, WHO);
     if (rc != TP_STORE_OK)
         return rc;
     return load_key(h, s, o, key) == 0 ? TP_STORE_OK : TP_STORE_UNAVAIL;

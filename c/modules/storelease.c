@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include "secret.h"
 #include "storepool.h"
 
 int tp_pool_state(trex_pam_handle_t *h, const char *name, size_t size,
@@ -40,15 +41,22 @@ static void scope_pause(trex_pam_handle_t *h, void *arg)
     tp_lease_read_end(arg);
 }
 
-const char *tp_lease_locate(trex_pam_handle_t *h, const char *store, const char *db,
-                            const char *who)
+int tp_lease_use_at(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l,
+                    const char *store, const char *db, const char *who)
 {
-    char err[256];
-    const char *where = tp_store_location(store, db, err, sizeof err);
+    char buf[TP_STORE_LOCATION_MAX], err[600];
+    const char *where;
+    int rc;
 
-    if (where == NULL)
+    buf[0] = '\0';
+    where = tp_store_location(store, db, trex_pam_confdir(h), buf, sizeof buf, err, sizeof err);
+    if (where == NULL) {
         trex_pam_log(h, LOG_ERR, "%s: %s", who, err);
-    return where;
+        return TP_STORE_UNAVAIL;
+    }
+    rc = tp_lease_use(h, pool, l, where, who);
+    tp_secret_wipe(buf, strlen(buf));  /* the file's location may hold a password */
+    return rc;
 }
 
 int tp_lease_use(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l,
@@ -58,8 +66,6 @@ int tp_lease_use(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l,
     const char *held = tp_lease_path(l);
     int rc = TP_STORE_OK;
 
-    if (path == NULL)             /* tp_lease_locate said why */
-        return TP_STORE_ERR;
     if (held == NULL || strcmp(held, path) != 0) {
         tp_lease_end(l);
         rc = tp_pool_lease(pool, path, l, err, sizeof err);

@@ -109,11 +109,14 @@ void tp_pool_instance_release(void *instance);
  * error. */
 int tp_pool_state(trex_pam_handle_t *h, const char *name, size_t size,
                   trex_pam_cleanup_fn cleanup, void **out);
-/* The location a module line names with store= or db= (store.h:
- * tp_store_location), or NULL after a log line "who: reason" when the line
- * names it twice or puts a server's location in db=. */
-const char *tp_lease_locate(trex_pam_handle_t *h, const char *store, const char *db,
-                            const char *who);
+/* tp_lease_use on the location a module line names with store= or db=, or
+ * the environment or the store configuration file beside the handle's
+ * configuration directory (store.h: tp_store_location). A line that names
+ * it twice or puts a server's location in db=, or a configuration file that
+ * is unsafe or malformed, gives TP_STORE_UNAVAIL after a log line
+ * "who: reason". */
+int tp_lease_use_at(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l,
+                    const char *store, const char *db, const char *who);
 /* Point l at the store at path: l is kept when it holds a connection to
  * that path already, else it is ended and leased anew from pool. Then the
  * read scope: the reads on the connection share one snapshot with those of

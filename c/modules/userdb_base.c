@@ -79,21 +79,21 @@ struct tp_store *tp_userdb_store(const struct conn *c)
 int tp_userdb_conn(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o, int unavail,
                     struct conn **out)
 {
-    const char *path = tp_lease_locate(h, o->store, o->db, WHO);
-    char key[64 + 4096];
+    char key[64 + 2 * TP_STORE_LOCATION_MAX];
     int rc;
 
     *out = NULL;
-    if (path == NULL)
-        return unavail;
-    if (snprintf(key, sizeof key, "trex-userdb:%s", path) >= (int)sizeof key) {
+    /* one connection per store the lines name (the same words, the same
+     * store: the environment and the configuration file are one for all) */
+    if (snprintf(key, sizeof key, "trex-userdb:%s|%s", o->store ? o->store : "",
+                 o->db ? o->db : "") >= (int)sizeof key) {
         trex_pam_log(h, LOG_ERR, "user database path too long");
         return unavail;
     }
     if ((rc = tp_pool_state(h, key, sizeof **out, conn_cleanup, (void **)out)) != TREX_PAM_SUCCESS)
         return rc;
-    return tp_lease_use(h, pool, &(*out)->lease, path, WHO) == TP_STORE_OK ? TREX_PAM_SUCCESS
-                                                                            : unavail;
+    rc = tp_lease_use_at(h, pool, &(*out)->lease, o->store, o->db, WHO);
+    return rc == TP_STORE_OK ? TREX_PAM_SUCCESS : unavail;
 }
 
 /* Looks name up: SUCCESS (u filled), USER_UNKNOWN, or unavail after a log

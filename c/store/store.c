@@ -92,10 +92,12 @@ static const char *env_value(const char *name)
     return v != NULL && *v != '\0' ? v : NULL;
 }
 
-const char *tp_store_location(const char *store, const char *db, char *err, size_t errlen)
+const char *tp_store_location(const char *store, const char *db, const char *confdir, char *buf,
+                              size_t size, char *err, size_t errlen)
 {
     const char *v;
     size_t n;
+    char why[512];
 
     if (err != NULL && errlen > 0)
         *err = '\0';
@@ -118,6 +120,16 @@ const char *tp_store_location(const char *store, const char *db, char *err, size
         return store != NULL ? store : db;
     if ((v = env_value(TP_STORE_LOCATION_ENV)) != NULL || (v = env_value(TP_STORE_FILE_ENV)) != NULL)
         return v;
+    if (buf != NULL && size > 0) {
+        switch (tp_store_conf_location(confdir, buf, size, why, sizeof why)) {
+        case 1:
+            return buf;
+        case -1:
+            if (err != NULL && errlen > 0)
+                snprintf(err, errlen, "%s", why);
+            return NULL;
+        }
+    }
     return TP_STORE_DEFAULT_PATH;
 }
 

@@ -93,15 +93,39 @@ struct tp_store;
 #define TP_STORE_LOCATION_ENV "TREX_PAM_STORE"
 #define TP_STORE_FILE_ENV     "TREX_PAM_DB"
 
+/* The longest location (with its NUL). */
+#define TP_STORE_LOCATION_MAX 4096
+
 /*
  * The location a module line or an admin command names: store (any
- * location) or db (a file of the embedded store), else
- * $TREX_PAM_STORE, else $TREX_PAM_DB, else TP_STORE_DEFAULT_PATH (the
- * variables through secure_getenv, so never in a setuid program; an empty
- * argument or variable is none). NULL, with the reason in err, when both
- * store and db are given, or db names a server's location. Not a copy.
+ * location) or db (a file of the embedded store), else $TREX_PAM_STORE,
+ * else $TREX_PAM_DB, else the store configuration file beside confdir
+ * (the directory of the pam.d files; NULL: none), else
+ * TP_STORE_DEFAULT_PATH. The variables are read through secure_getenv, so
+ * never in a setuid program; an empty argument or variable is none.
+ * The result is an argument, a variable, the default, or buf (size bytes)
+ * holding the configuration file's location: wipe buf after use, it may
+ * hold a password. NULL, with the reason in err, when both store and db
+ * are given, db names a server's location, or the configuration file is
+ * unsafe or malformed ("file:line: reason").
  */
-const char *tp_store_location(const char *store, const char *db, char *err, size_t errlen);
+const char *tp_store_location(const char *store, const char *db, const char *confdir, char *buf,
+                              size_t size, char *err, size_t errlen);
+
+/*
+ * The store configuration file: trex-pam.conf in the directory holding
+ * confdir (/etc/trex-pam.conf for /etc/trex-pam.d), with one setting,
+ * "store = LOCATION" ('#' comments, blank lines). Refused (-1, the reason in
+ * err) when owned by neither root nor this user, writable by group or
+ * others, not a regular file, malformed, or readable by others while its
+ * location holds a password. 1 and the location in buf, 0 when there is no
+ * such file. Read again only when its stat data changed (asked at most
+ * every millisecond).
+ */
+int tp_store_conf_location(const char *confdir, char *buf, size_t size, char *err, size_t errlen);
+/* 1 if location holds a password (user:password@ in a URI, or a password
+ * keyword or query parameter). */
+int tp_store_location_has_secret(const char *location);
 
 /* The file of a location of the embedded store (the path itself, or what
  * follows "sqlite:"); NULL for a server's location or a scheme no backend

@@ -45,7 +45,17 @@ static void test_start_end(void)
     tap_is_str(v, "login", "service keeps the part after the last '/', lower-cased");
     tap_is_int(trex_pam_get_item(h, TREX_PAM_USER, &v), TREX_PAM_SUCCESS, "get PAM_USER");
     tap_ok(v == NULL, "user NULL when started without one");
+    tap_is_str(trex_pam_confdir(h), th_dir(), "confdir: the directory the application named");
     tap_is_int(trex_pam_end(h, TREX_PAM_SUCCESS), TREX_PAM_SUCCESS, "end");
+    tap_ok(trex_pam_confdir(NULL) == NULL, "confdir: NULL for no handle");
+    setenv("TREX_PAM_CONFDIR", th_dir(), 1);
+    tap_is_int(trex_pam_start("login", "u", &conv, &h), TREX_PAM_SUCCESS, "start under $TREX_PAM_CONFDIR");
+    tap_is_str(h != NULL ? trex_pam_confdir(h) : "", th_dir(), "confdir: $TREX_PAM_CONFDIR");
+    trex_pam_end(h, TREX_PAM_SUCCESS);
+    unsetenv("TREX_PAM_CONFDIR");
+    tap_is_int(trex_pam_start("login", "u", &conv, &h), TREX_PAM_SUCCESS, "start with no directory named");
+    tap_is_str(h != NULL ? trex_pam_confdir(h) : "", TREX_PAM_DEFAULT_CONFDIR, "confdir: the compiled default");
+    trex_pam_end(h, TREX_PAM_SUCCESS);
 }
 
 static void test_items(void)

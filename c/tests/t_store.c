@@ -129,41 +129,41 @@ static void test_path(void)
 
     unsetenv("TREX_PAM_DB");
     unsetenv("TREX_PAM_STORE");
-    tap_is_str(tp_store_location(NULL, "/x/given.db", err, sizeof err), "/x/given.db",
+    tap_is_str(tp_store_location(NULL, "/x/given.db", NULL, NULL, 0, err, sizeof err), "/x/given.db",
                "location: the db= argument first");
-    tap_is_str(tp_store_location("postgresql://h/d", NULL, err, sizeof err), "postgresql://h/d",
+    tap_is_str(tp_store_location("postgresql://h/d", NULL, NULL, NULL, 0, err, sizeof err), "postgresql://h/d",
                "location: the store= argument");
-    tap_is_str(tp_store_location(NULL, NULL, err, sizeof err), TP_STORE_DEFAULT_PATH,
+    tap_is_str(tp_store_location(NULL, NULL, NULL, NULL, 0, err, sizeof err), TP_STORE_DEFAULT_PATH,
                "location: the default without env");
-    tap_is_str(tp_store_location("", "", err, sizeof err), TP_STORE_DEFAULT_PATH,
+    tap_is_str(tp_store_location("", "", NULL, NULL, 0, err, sizeof err), TP_STORE_DEFAULT_PATH,
                "location: empty arguments are none");
     setenv("TREX_PAM_DB", "/env/db", 1);
-    tap_is_str(tp_store_location(NULL, NULL, err, sizeof err), "/env/db", "location: $TREX_PAM_DB");
-    tap_is_str(tp_store_location(NULL, "", err, sizeof err), "/env/db",
+    tap_is_str(tp_store_location(NULL, NULL, NULL, NULL, 0, err, sizeof err), "/env/db", "location: $TREX_PAM_DB");
+    tap_is_str(tp_store_location(NULL, "", NULL, NULL, 0, err, sizeof err), "/env/db",
                "location: $TREX_PAM_DB for an empty argument");
-    tap_is_str(tp_store_location(NULL, "/x/given.db", err, sizeof err), "/x/given.db",
+    tap_is_str(tp_store_location(NULL, "/x/given.db", NULL, NULL, 0, err, sizeof err), "/x/given.db",
                "location: the argument beats the env");
     setenv("TREX_PAM_STORE", "sqlite:/env/store", 1);
-    tap_is_str(tp_store_location(NULL, NULL, err, sizeof err), "sqlite:/env/store",
+    tap_is_str(tp_store_location(NULL, NULL, NULL, NULL, 0, err, sizeof err), "sqlite:/env/store",
                "location: $TREX_PAM_STORE before $TREX_PAM_DB");
-    tap_is_str(tp_store_location("/x/s.db", NULL, err, sizeof err), "/x/s.db",
+    tap_is_str(tp_store_location("/x/s.db", NULL, NULL, NULL, 0, err, sizeof err), "/x/s.db",
                "location: store= beats the env");
     setenv("TREX_PAM_STORE", "", 1);
-    tap_is_str(tp_store_location(NULL, NULL, err, sizeof err), "/env/db",
+    tap_is_str(tp_store_location(NULL, NULL, NULL, NULL, 0, err, sizeof err), "/env/db",
                "location: an empty $TREX_PAM_STORE is none");
     setenv("TREX_PAM_DB", "", 1);
-    tap_is_str(tp_store_location(NULL, NULL, err, sizeof err), TP_STORE_DEFAULT_PATH,
+    tap_is_str(tp_store_location(NULL, NULL, NULL, NULL, 0, err, sizeof err), TP_STORE_DEFAULT_PATH,
                "location: an empty env is none");
     unsetenv("TREX_PAM_DB");
     unsetenv("TREX_PAM_STORE");
     tap_is_str(TP_STORE_DEFAULT_PATH, "/var/lib/trex-pam/trex-pam.db", "location: the documented default");
 
-    tap_ok(tp_store_location("/a.db", "/b.db", err, sizeof err) == NULL
+    tap_ok(tp_store_location("/a.db", "/b.db", NULL, NULL, 0, err, sizeof err) == NULL
            && strstr(err, "both store= and db=") != NULL, "location: store= and db= together refused");
-    tap_ok(tp_store_location(NULL, "postgresql://u:SeCrEt@h/d", err, sizeof err) == NULL
+    tap_ok(tp_store_location(NULL, "postgresql://u:SeCrEt@h/d", NULL, NULL, 0, err, sizeof err) == NULL
            && strstr(err, "store=") != NULL && strstr(err, "SeCrEt") == NULL,
            "location: a server in db= refused, without its password");
-    tap_is_str(tp_store_location(NULL, "sqlite:/x.db", err, sizeof err), "sqlite:/x.db",
+    tap_is_str(tp_store_location(NULL, "sqlite:/x.db", NULL, NULL, 0, err, sizeof err), "sqlite:/x.db",
                "location: db= may say sqlite:");
 
     tap_is_str(tp_store_file("/var/x.db"), "/var/x.db", "file: a path");
@@ -191,6 +191,89 @@ static void test_path(void)
            "open: the refusal names the scheme, not the password");
     tap_ok(access("frob:", F_OK) != 0 && access("frob:/", F_OK) != 0,
            "open: an unknown scheme is never taken for a file");
+}
+
+/* Writes text to path with mode. */
+static void write_mode(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    if (f != NULL) {
+        fputs(text, f);
+        fclose(f);
+    }
+    chmod(path, mode);
+}
+
+static void test_conf_file(void)
+{
+    char conf[4200], confdir[4200], buf[TP_STORE_LOCATION_MAX], err[4700];
+    const char *loc;
+    struct timespec pause = { 0, 2000000 };     /* past the 1 ms re-check */
+
+    unsetenv("TREX_PAM_DB");
+    unsetenv("TREX_PAM_STORE");
+    snprintf(confdir, sizeof confdir, "%s/site/pam.d", th_dir());
+    snprintf(conf, sizeof conf, "%s/site", th_dir());
+    mkdir(conf, 0700);
+    mkdir(confdir, 0700);
+    snprintf(conf, sizeof conf, "%s/site/trex-pam.conf", th_dir());
+
+    tap_is_str(tp_store_location(NULL, NULL, confdir, buf, sizeof buf, err, sizeof err),
+               TP_STORE_DEFAULT_PATH, "conf: no file, the default");
+    write_mode(conf, "# the store\n\n  store = sqlite:/srv/a.db  \n", 0600);
+    nanosleep(&pause, NULL);
+    loc = tp_store_location(NULL, NULL, confdir, buf, sizeof buf, err, sizeof err);
+    tap_is_str(loc, "sqlite:/srv/a.db", "conf: the file beside the directory names the store");
+    tap_ok(loc == buf, "conf: ... in the caller's buffer");
+    strcat(confdir, "/");
+    tap_is_str(tp_store_location(NULL, NULL, confdir, buf, sizeof buf, err, sizeof err),
+               "sqlite:/srv/a.db", "conf: a directory named with a trailing slash");
+    tap_is_str(tp_store_location("/line.db", NULL, confdir, buf, sizeof buf, err, sizeof err),
+               "/line.db", "conf: a line's store= first");
+    setenv("TREX_PAM_DB", "/env.db", 1);
+    tap_is_str(tp_store_location(NULL, NULL, confdir, buf, sizeof buf, err, sizeof err), "/env.db",
+               "conf: the environment before the file");
+    unsetenv("TREX_PAM_DB");
+    tap_is_str(tp_store_location(NULL, NULL, NULL, buf, sizeof buf, err, sizeof err),
+               TP_STORE_DEFAULT_PATH, "conf: no directory, no file");
+
+    nanosleep(&pause, NULL);
+    write_mode(conf, "store=postgresql://trex@db1/trex\n", 0644);
+    tap_is_str(tp_store_location(NULL, NULL, confdir, buf, sizeof buf, err, sizeof err),
+               "postgresql://trex@db1/trex", "conf: a changed file is read again");
+
+    struct { const char *text; mode_t mode; const char *why; const char *what; } bad[] = {
+        { "store = /a.db\n", 0620, "writable by its group", "group-writable" },
+        { "store = /a.db\n", 0606, "writable by everyone", "world-writable" },
+        { "store = postgresql://trex:SeCrEt@db1/trex\n", 0644, "holds a password", "a password readable by all" },
+        { "store = postgresql:host=db1 password=SeCrEt\n", 0604, "holds a password", "a password keyword readable by all" },
+        { "# x\nstore /a.db\n", 0600, "trex-pam.conf:2: not a setting", "no '='" },
+        { "stroe = /a.db\n", 0600, "trex-pam.conf:1: unknown setting \"stroe\"", "an unknown setting" },
+        { "store = /a.db\nstore = /b.db\n", 0600, "trex-pam.conf:2: store is set twice", "twice" },
+        { "store =\n", 0600, "trex-pam.conf:1: store names no location", "empty" },
+        { "# nothing\n", 0600, "names no store", "no setting" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        nanosleep(&pause, NULL);
+        unlink(conf);
+        write_mode(conf, bad[i].text, bad[i].mode);
+        loc = tp_store_location(NULL, NULL, confdir, buf, sizeof buf, err, sizeof err);
+        tap_ok(loc == NULL, "conf refused: %s", bad[i].what);
+        if (!tap_ok(strstr(err, bad[i].why) != NULL && strstr(err, "SeCrEt") == NULL,
+                    "conf refused: %s: the reason, no password", bad[i].what))
+            tap_diag("message: %s", err);
+    }
+    nanosleep(&pause, NULL);
+    write_mode(conf, "store = postgresql://trex:SeCrEt@db1/trex\n", 0600);
+    tap_is_str(tp_store_location(NULL, NULL, confdir, buf, sizeof buf, err, sizeof err),
+               "postgresql://trex:SeCrEt@db1/trex", "conf: a password in a file only its owner reads");
+    tap_ok(tp_store_location_has_secret("redis://:pw@h:6379") && tp_store_location_has_secret("postgresql://h/d?password=x")
+           && !tp_store_location_has_secret("postgresql://trex@h/d") && !tp_store_location_has_secret("/a/b.db"),
+           "has_secret: user:password@, password=, none");
+    nanosleep(&pause, NULL);
+    unlink(conf);
+    tap_is_str(tp_store_location(NULL, NULL, confdir, buf, sizeof buf, err, sizeof err),
+               TP_STORE_DEFAULT_PATH, "conf: a removed file names nothing");
 }
 
 static void close_null(void *arg)
@@ -1501,6 +1584,7 @@ int main(void)
 
     dir = th_dir();
     test_path();
+    test_conf_file();
     test_bad_args();
     test_create();
     test_permissions();

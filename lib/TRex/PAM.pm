@@ -948,8 +948,19 @@ processes run; stop them first).
 
 A module line names its store with C<store=>I<LOCATION>, or with
 C<db=>I<FILE> for a file of the embedded store; else C<$TREX_PAM_STORE>
-names it, else C<$TREX_PAM_DB> (a file), else the embedded store at
-F</var/lib/trex-pam/trex-pam.db>. A location is:
+names it, else C<$TREX_PAM_DB> (a file), else the store configuration file
+F<trex-pam.conf> beside the configuration directory
+(F</etc/trex-pam.conf> for F</etc/trex-pam.d>), else the embedded store at
+F</var/lib/trex-pam/trex-pam.db>. The configuration file names the store
+once for every line and for L<trex-pam>:
+
+  # /etc/trex-pam.conf
+  store = postgresql://trex@db1.example.org/trex
+
+It is refused, and every call that needs the store fails (the log says
+what to change), when it is owned by neither root nor the process's user,
+writable by its group or others, or readable by others while its location
+holds a password. A location is:
 
 =over
 

@@ -61,7 +61,9 @@ logins the C<faillock> module counted. The command L<trex-pam(1)|trex-pam>
 is built on it.
 
 The store is the C<store> (or C<path>) argument, else C<$TREX_PAM_STORE>,
-else C<$TREX_PAM_DB>, else F</var/lib/trex-pam/trex-pam.db>: a file of the
+else C<$TREX_PAM_DB>, else the store configuration file beside the
+configuration directory of C<$TREX_PAM_CONFDIR> (else
+F</etc/trex-pam.conf>), else F</var/lib/trex-pam/trex-pam.db>: a file of the
 embedded store (a path, or C<sqlite:>I<PATH>) or a server's location such
 as C<postgresql://trex@db1/trex> (L<TRex::PAM/"Where the store is">). A file that is not a TRex::PAM database
 (missing, unreadable, corrupt, another application's, a newer schema, or in
