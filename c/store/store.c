@@ -11,7 +11,10 @@
 #include "secret.h"
 
 /* Asked in order; the embedded store, which takes any path, comes last. */
-static const struct tp_store_backend *const backends[] = { &tp_store_sqlite };
+static const struct tp_store_backend *const backends[] = {
+    &tp_store_postgresql,
+    &tp_store_sqlite,
+};
 
 const char *tp_store_path(const char *given, const char *env)
 {
