@@ -101,7 +101,7 @@
     X(PQsendPrepare) X(PQsendQueryPrepared) X(PQflush) X(PQconsumeInput) X(PQisBusy) \
     X(PQgetResult) X(PQclear) X(PQresultStatus) X(PQresultErrorField) \
     X(PQresultErrorMessage) X(PQntuples) X(PQgetvalue) X(PQgetisnull) X(PQgetlength) \
-    X(PQcmdTuples) X(PQtransactionStatus)
+    X(PQcmdTuples) X(PQtransactionStatus) X(PQsetNoticeProcessor)
 
 struct tp_pq {
 #define TP_PQ_MEMBER(f) __typeof__(f) *f;
@@ -113,6 +113,9 @@ struct tp_pq {
 extern struct tp_pq tp_pq;
 /* Loads libpq once per process: 0, or -1 with the reason in why. */
 int tp_pg_load(char *why, size_t n);
+/* libpq's message as one line: newlines and the indentation after them
+ * become one space, trailing space is dropped. */
+void tp_pg_one_line(char *m);
 
 /* ---- the connection ---------------------------------------------------------------- */
 enum pg_stmt {

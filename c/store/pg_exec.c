@@ -247,12 +247,9 @@ int tp_pg_ready(struct pg *p)
 static void conn_message(struct pg *p, char *buf, size_t n)
 {
     const char *m = p->conn != NULL ? tp_pq.PQerrorMessage(p->conn) : "";
-    size_t len;
 
     snprintf(buf, n, "%s", m != NULL && *m != '\0' ? m : "connection lost");
-    len = strlen(buf);
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-        buf[--len] = '\0';
+    tp_pg_one_line(buf);
 }
 
 static int lost(struct pg *p, const char *what)

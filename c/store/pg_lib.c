@@ -47,3 +47,21 @@ int tp_pg_load(char *why, size_t n)
     snprintf(why, n, "%s", load_error);
     return -1;
 }
+
+void tp_pg_one_line(char *m)
+{
+    char *o = m;
+
+    for (const char *i = m; *i != '\0'; i++) {
+        if (*i == '\n' || *i == '\r') {
+            while (i[1] == '\n' || i[1] == '\r' || i[1] == '\t' || i[1] == ' ')
+                i++;
+            *o++ = ' ';
+        } else {
+            *o++ = *i == '\t' ? ' ' : *i;
+        }
+    }
+    while (o > m && o[-1] == ' ')
+        o--;
+    *o = '\0';
+}

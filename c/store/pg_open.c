@@ -263,16 +263,12 @@ static int holds_secret(const struct loc *l, const char *msg)
  * show a password. */
 static void clean_message(const struct loc *l, const char *m, char *buf, size_t n)
 {
-    size_t len;
-
     if (m == NULL || *m == '\0')
         m = "unknown error";
     if (holds_secret(l, m))
         m = "libpq's message withheld: it quotes the password";
     snprintf(buf, n, "%s", m);
-    len = strlen(buf);
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-        buf[--len] = '\0';
+    tp_pg_one_line(buf);
 }
 
 /* ---- the schema ------------------------------------------------------------------------ */
@@ -476,6 +472,12 @@ static int open_fail(struct pg *p, int code, char *err, size_t errlen)
     return code;
 }
 
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 /* Connects with the location's parameters, connect_timeout=5 when it has none. */
 static int connect_db(struct pg *p, struct loc *l)
 {
@@ -513,6 +515,9 @@ static int connect_db(struct pg *p, struct loc *l)
         p->conn = NULL;
         return tp_store_fail(&p->base, TP_STORE_UNAVAIL, "cannot connect: %s", m);
     }
+    /* the server's notices and warnings are not ours to print on the
+     * application's stderr */
+    tp_pq.PQsetNoticeProcessor(p->conn, ignore_notice, NULL);
     if (tp_pq.PQsetnonblocking(p->conn, 1) != 0) {
         tp_pq.PQfinish(p->conn);
         p->conn = NULL;
