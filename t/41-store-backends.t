@@ -4,7 +4,8 @@
 # keyword string over the socket; then what only the PostgreSQL store does
 # (c/tests/t_store_pg: schema, secrets, faults, concurrency, fork). The C
 # programs' TAP is passed through as in t/05-c-core.t. Without PostgreSQL
-# the server's part is skipped, except under TREX_PAM_FULL, where it fails.
+# the server's part is skipped, except under TREX_PAM_FULL, where it fails;
+# TREX_PAM_FULL also runs the ASan build's programs (c/build-asan) there.
 use strict;
 use warnings;
 use Test::More;
@@ -27,7 +28,8 @@ sub run_tap {
     while (my $r = $p->next) {
         if ($r->is_test) {
             $n++;
-            ok($r->is_ok, "$label: " . $r->description);
+            (my $d = $r->description) =~ s/^- //;
+            ok($r->is_ok, "$label: $d");
         } elsif ($r->is_comment) {
             note("$label: " . $r->as_string);
         }
@@ -54,5 +56,20 @@ SKIP: {
             TREX_PAM_TEST_PG_DATA  => $pg->data_dir,
             TREX_PAM_TEST_PG_STOP  => $pg->stop_command,
             TREX_PAM_TEST_PG_START => $pg->start_command);
+
+    # the same under AddressSanitizer/UBSan (libpq dlopen'ed into an ASan
+    # process), when t/06-c-asan.t's build is there (TREX_PAM_FULL)
+    my $asan = Cwd::getcwd() . '/c/build-asan/tests';
+    if ($ENV{TREX_PAM_FULL} && -x "$asan/t_store_contract" && -x "$asan/t_store_pg") {
+        my %san = (ASAN_OPTIONS => 'detect_leaks=1:abort_on_error=0:exitcode=97',
+                   UBSAN_OPTIONS => 'print_stacktrace=1:halt_on_error=1');
+        run_tap('asan postgresql uri', "$asan/t_store_contract", %san,
+                TREX_PAM_TEST_STORE => $pg->uri($pg->createdb));
+        run_tap('asan postgresql', "$asan/t_store_pg", %san,
+                TREX_PAM_TEST_PG       => $server,
+                TREX_PAM_TEST_PG_DATA  => $pg->data_dir,
+                TREX_PAM_TEST_PG_STOP  => $pg->stop_command,
+                TREX_PAM_TEST_PG_START => $pg->start_command);
+    }
 }
 done_testing;

@@ -307,10 +307,13 @@ static int server_error(struct pg *p, PGresult *r, const char *what)
              || strcmp(p->sqlstate, "42P01") == 0 || strcmp(p->sqlstate, "3F000") == 0
              || strcmp(p->sqlstate, "25006") == 0)
         code = TP_STORE_UNAVAIL;      /* the connection, the server, or its schema */
-    if (strcmp(p->sqlstate, "55P03") == 0 || strcmp(p->sqlstate, "57014") == 0)
+    if (strcmp(p->sqlstate, "55P03") == 0)
         return tp_store_fail(&p->base, TP_STORE_ERR,
-                             "%s: the rows stayed locked by others for %d s (%s)", what,
-                             p->timeout, msg);
+                             "%s: the rows stayed locked by other sessions (%s)", what, msg);
+    if (strcmp(p->sqlstate, "57014") == 0)
+        return tp_store_fail(&p->base, TP_STORE_ERR,
+                             "%s: the server gave up within the command timeout of %d s (%s)",
+                             what, p->timeout, msg);
     tp_store_fail(&p->base, code == RETRY ? TP_STORE_ERR : code, "%s: %s (SQLSTATE %s)", what,
                   msg, p->sqlstate);
     return code;

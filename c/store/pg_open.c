@@ -68,6 +68,7 @@ static const char *const migrations[] = {
 
 struct loc {
     char *conninfo;                 /* for libpq: without command_timeout (wiped, freed) */
+    size_t size;                    /* of conninfo's allocation */
     char *where;                    /* for messages: without any password */
     int timeout;
     const char *secret[8];          /* passwords inside conninfo, to keep out of messages */
@@ -229,7 +230,7 @@ static const char *split_keywords(struct loc *l, const char *s)
 static void loc_free(struct loc *l)
 {
     if (l->conninfo != NULL) {
-        tp_secret_wipe(l->conninfo, strlen(l->conninfo));
+        tp_secret_wipe(l->conninfo, l->size);   /* all of it: a parse may stop half way */
         free(l->conninfo);
     }
     free(l->where);
@@ -245,6 +246,8 @@ static const char *loc_parse(struct loc *l, const char *location)
     l->timeout = DEFAULT_TIMEOUT;
     if ((l->conninfo = malloc(n + 1)) == NULL || (l->where = malloc(n + 12)) == NULL)
         return "out of memory";
+    l->size = n + 1;
+    l->conninfo[0] = l->where[0] = '\0';
     if (is_uri(location))
         return split_uri(l, location);
     return split_keywords(l, location + 11);

@@ -12,7 +12,8 @@
  * password in any message; a server stopped, suspended (SIGSTOP) or
  * restarted gives UNAVAIL quickly and the next open works; failure tallies
  * from four processes at once are exact; a child closing an inherited
- * connection leaves the parent's working, and any other use is refused.
+ * connection leaves the parent's working, and any other use is refused; a
+ * row locked by another session makes a write fail in time, not wait.
  * Without TREX_PAM_TEST_PG: "1..0 # SKIP".
  */
 #include <signal.h>
@@ -70,6 +71,32 @@ static int sql(const char *db, const char *text)
     }
     tp_pq.PQfinish(c);
     return bad ? -1 : 0;
+}
+
+/* A raw connection to db holding a transaction open (NULL on failure). */
+static PGconn *hold(const char *db, const char *text)
+{
+    char uri[512];
+    const char *keys[] = { "dbname", NULL }, *vals[] = { uri, NULL };
+    PGconn *c;
+    PGresult *r;
+    int bad = 0;
+
+    snprintf(uri, sizeof uri, "%s/%s", server, db);
+    c = tp_pq.PQconnectdbParams(keys, vals, 1);
+    if (tp_pq.PQstatus(c) != CONNECTION_OK || !tp_pq.PQsendQuery(c, text)) {
+        tp_pq.PQfinish(c);
+        return NULL;
+    }
+    while ((r = tp_pq.PQgetResult(c)) != NULL) {
+        bad |= tp_pq.PQresultStatus(r) == PGRES_FATAL_ERROR;
+        tp_pq.PQclear(r);
+    }
+    if (bad) {
+        tp_pq.PQfinish(c);
+        return NULL;
+    }
+    return c;
 }
 
 /* A fresh database: its name (static buffer, one of 8). */
@@ -378,6 +405,37 @@ static void test_faults(const char *db)
     }
 }
 
+/* A row locked by another session: the wait is bounded (lock_timeout). */
+static void test_lock_wait(const char *db)
+{
+    PGconn *locker = hold(db, "BEGIN; SELECT 1 FROM trex_pam.users WHERE name = 'alice' FOR UPDATE");
+    struct tp_store *st;
+    struct tp_user u;
+    char err[1024];
+    double t0, dt;
+    int rc;
+
+    if (locker == NULL || open_rc(uri_of(db, "command_timeout=1"), 0, &st, err, sizeof err)
+                              != TP_STORE_OK) {
+        tap_ok(0, "set up a locked row");
+        if (locker != NULL)
+            tp_pq.PQfinish(locker);
+        return;
+    }
+    t0 = now_s();
+    rc = tp_store_fail_add(st, "alice", 100, 0, NULL);
+    dt = now_s() - t0;
+    tap_is_int(rc, TP_STORE_ERR, "a failure for a user whose row stays locked: ERR");
+    tap_ok(dt < 1.5, "within the command timeout (%.2f s)", dt);
+    tap_ok(contains(tp_store_error(st), "stayed locked"), "%s", tp_store_error(st));
+    tap_is_int(tp_store_user_get(st, "alice", &u), TP_STORE_OK, "the connection is still usable");
+    tp_user_clear(&u);
+    tp_pq.PQfinish(locker);
+    tap_is_int(tp_store_fail_add(st, "alice", 100, 0, NULL), TP_STORE_OK, "and writes once it is free");
+    tp_store_fail_reset(st, "alice");
+    tp_store_close(st);
+}
+
 /* ---- concurrency and fork ---------------------------------------------------------------- */
 
 static void test_concurrent_tallies(const char *db)
@@ -482,6 +540,7 @@ int main(void)
         tp_store_close(st);
     }
     test_secrets(db);
+    test_lock_wait(db);
     test_concurrent_tallies(db);
     test_fork(db);
     test_faults(db);
