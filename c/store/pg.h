@@ -58,7 +58,8 @@
  * operator.
  *
  * Transactions: every change is BEGIN ... COMMIT (durable when COMMIT is
- * answered), run again after a serialization failure (40001) or a
+ * answered; a server whose default is synchronous_commit = off is
+ * overruled for this session), run again after a serialization failure (40001) or a
  * deadlock (40P01), up to RETRY_TIMES times after a short random pause. A
  * session's touch commits with synchronous_commit off (store.h allows it).
  * Failure tallies lock the user's row (FOR NO KEY UPDATE) before adding,

@@ -373,13 +373,17 @@ static int body_setup(struct pg *p, void *arg)
 }
 
 /* The session's settings: names resolved in pg_catalog only, bytea as hex,
- * and no statement or lock wait longer than the command timeout. */
+ * no statement or lock wait longer than the command timeout, and commits
+ * acknowledged durable even where the server's default is
+ * synchronous_commit = off (a stronger setting is kept). */
 static void session_sql(struct pg *p, char *buf, size_t n, const char *then)
 {
     long ms = (long)p->timeout * 1000;
 
     snprintf(buf, n, "SET search_path = pg_catalog, pg_temp; SET bytea_output = hex;"
-             " SET statement_timeout = %ld; SET lock_timeout = %ld;%s %s",
+             " SET statement_timeout = %ld; SET lock_timeout = %ld;"
+             " SELECT set_config('synchronous_commit', 'on', false)"
+             " WHERE current_setting('synchronous_commit') = 'off';%s %s",
              ms * 9 / 10, ms * 3 / 4,
              p->rdonly ? " SET default_transaction_read_only = on;" : "", then);
 }
@@ -387,7 +391,7 @@ static void session_sql(struct pg *p, char *buf, size_t n, const char *then)
 /* Decides: use the schema, create or upgrade it, or refuse. */
 static int settle(struct pg *p, int flags)
 {
-    char sql[512];
+    char sql[768];
     PGresult *r;
     enum kind kind;
     int code, version = -1;
