@@ -293,6 +293,21 @@ static void test_secrets(const char *db)
     tap_ok(open_rc(loc, 0, &st, err, sizeof err) != TP_STORE_OK && !contains(err, "Wr0ngS3cret"),
            "a bad URI: %s", err);
 
+    /* other spellings: postgres://, and a service file (libpq's own) */
+    snprintf(loc, sizeof loc, "postgres://trex:trexpw@127.0.0.1:%s/%s", port, db);
+    tap_is_int(open_rc(loc, 0, &st, err, sizeof err), TP_STORE_OK, "postgres:// %s", err);
+    tp_store_close(st);
+    snprintf(loc, sizeof loc, "[trex]\nhost=127.0.0.1\nport=%s\nuser=trex\npassword=trexpw\n"
+             "dbname=%s\n", port, db);
+    th_file("pg_service.conf", loc);
+    setenv("PGSERVICEFILE", th_path("pg_service.conf"), 1);
+    tap_is_int(open_rc("postgresql:service=trex command_timeout=2", 0, &st, err, sizeof err),
+               TP_STORE_OK, "postgresql:service=trex through PGSERVICEFILE %s", err);
+    tap_is_int(tp_store_user_get(st, "alice", &u), TP_STORE_OK, "reads there");
+    tp_user_clear(&u);
+    tp_store_close(st);
+    unsetenv("PGSERVICEFILE");
+
     /* a working connection's messages: the location without its password */
     tap_is_int(open_rc(uri_of(db, "command_timeout=4"), 0, &st, err, sizeof err), TP_STORE_OK,
                "command_timeout in the URI");
