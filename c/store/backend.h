@@ -89,5 +89,6 @@ int tp_store_fail(struct tp_store *st, int code, const char *fmt, ...)
 
 /* The backends (store.c's table). */
 extern const struct tp_store_backend tp_store_sqlite;
+extern const struct tp_store_backend tp_store_postgresql;    /* libpq: dlopen'ed (pg.h) */
 
 #endif /* TP_STORE_BACKEND_H */

@@ -118,7 +118,9 @@ sub run_c_tests {
             $n++;
             Test::More::ok($r->is_ok, "$name: " . $r->description);
         }
-        Test::More::ok($n > 0, "$name: ran some tests");
+        # a program with nothing to test here says so (1..0 # SKIP why)
+        Test::More::ok($n > 0 || defined $p->skip_all, "$name: ran some tests"
+                       . (defined $p->skip_all ? " (skipped: " . $p->skip_all . ")" : ''));
         Test::More::ok(!$p->has_problems, "$name: exit " . ($p->exit // 'undef') . ", wait " . ($p->wait // 'undef'));
     }
     chdir $cwd or die "chdir $cwd: $!";

@@ -1,0 +1,210 @@
+/*
+ * pg.h - the PostgreSQL store: users, sessions and failure tallies kept by
+ * a PostgreSQL server (store.h for the contract). Private to c/store/:
+ * what its parts share.
+ *
+ *   pg_lib.c       libpq, loaded with dlopen at the first PostgreSQL open
+ *   pg_open.c      the location, connecting, the schema and its
+ *                  migrations, closing; the backend table
+ *   pg_exec.c      statements, waits bounded by the command timeout,
+ *                  errors, transactions and retries, read scopes
+ *   pg_users.c     users and their attributes
+ *   pg_sessions.c  sessions
+ *   pg_tallies.c   failure tallies
+ *
+ * libpq: not linked. A process on the SQLite store never loads libpq and
+ * what it pulls in (libssl, gssapi, ldap); the first open of a PostgreSQL
+ * location dlopens libpq.so.5 (RTLD_LOCAL, once per process) and takes
+ * the functions used here into tp_pq. libpq-fe.h only gives the types.
+ *
+ * Locations: "postgresql://..." and "postgres://..." (libpq's URI), and
+ * "postgresql:" followed by a libpq keyword/value string ("postgresql:
+ * host=/run/pg dbname=trex", "postgresql:service=trex"). Both go to libpq
+ * as they are (PGSERVICE, ~/.pgpass, sslmode ... work as usual), except
+ * one parameter of ours taken out first: command_timeout=SECONDS (1 to
+ * 3600, default 5), the longest wait for any answer of the server.
+ * connect_timeout=5 is added when the location has none. st->where, the
+ * prefix of every message, is the location without its password (URI
+ * user:password@, password= in a query or a keyword string); the copies
+ * of the raw location are wiped once connected.
+ *
+ * Waits: every command is sent non-blocking and its answer awaited with
+ * poll() for at most command_timeout; no answer by then closes the
+ * connection ("no answer from the server in N s", TP_STORE_UNAVAIL). The
+ * server is told the same bound (statement_timeout, lock_timeout), so no
+ * lock can hold a statement forever. A server down, restarting, refusing
+ * the login, or a connection lost: TP_STORE_UNAVAIL, and the connection
+ * is of no further use (the pool above opens another). A server that
+ * keeps a row locked past the bound: TP_STORE_ERR ("stayed locked").
+ *
+ * Schema: everything in the PostgreSQL schema trex_pam; trex_pam.meta
+ * holds ('application', 'TRex::PAM') and ('schema_version', N).
+ * migrations[i] takes version i to i + 1 (version 1: the tables as in the
+ * SQLite store, text keys in the "C" collation so every list is in the
+ * same byte order as SQLite's). TP_STORE_CREATE makes schema and tables in
+ * one transaction when absent; a read-write open upgrades an older
+ * version in one transaction. Both take pg_advisory_xact_lock(ADVISORY_KEY)
+ * first and look again, so processes doing it at once wait for each other
+ * and nothing is done twice. Without CREATE, a database without the schema
+ * is TP_STORE_UNAVAIL; a newer version is TP_STORE_UNAVAIL and never
+ * modified. A read-only open never writes (default_transaction_read_only
+ * is set on its session); TP_STORE_GROUP means nothing for a server.
+ *
+ * Statements: prepared on first use (named tp_<what>) and kept with the
+ * connection. Parameters go as text, except digests: binary bytea (32
+ * bytes, no escaping). Results come as text (bytea as hex, which the
+ * session reads decode). The session's search_path is pg_catalog only:
+ * every name is qualified, no other schema can shadow a function or an
+ * operator.
+ *
+ * Transactions: every change is BEGIN ... COMMIT (durable when COMMIT is
+ * answered; a server whose default is synchronous_commit = off is
+ * overruled for this session), run again after a serialization failure (40001) or a
+ * deadlock (40P01), up to RETRY_TIMES times after a short random pause. A
+ * session's touch commits with synchronous_commit off (store.h allows it).
+ * Failure tallies lock the user's row (FOR NO KEY UPDATE) before adding,
+ * so concurrent adds for one user are counted one after another.
+ *
+ * Read scopes: the first read inside a scope sends BEGIN ISOLATION LEVEL
+ * REPEATABLE READ READ ONLY with it (one snapshot), later reads use it,
+ * the outermost end commits it. A write inside a scope commits the read
+ * transaction first and is its own transaction; the next read begins a
+ * new snapshot. A scope with no read sends nothing. Outside a scope a read
+ * is one statement (autocommit).
+ *
+ * Fork: a connection belongs to the process that opened it. Closed in
+ * another process (a child dropping what it inherited), the socket is
+ * replaced by /dev/null before PQfinish, so nothing is written to the
+ * parent's connection; any other use there is TP_STORE_ERR "used after
+ * fork".
+ */
+#ifndef TP_STORE_PG_H
+#define TP_STORE_PG_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <libpq-fe.h>
+#include "backend.h"
+
+#define FAIL_KEEP           1024    /* failure rows kept per user (the newest) */
+#define RETRY_TIMES         5       /* runs of a transaction after 40001/40P01 */
+#define DEFAULT_TIMEOUT     5       /* command_timeout, seconds */
+#define MAX_TIMEOUT         3600
+#define ADVISORY_KEY        0x5452585053434845LL    /* "TRXPSCHE": schema changes */
+
+#define RETRY (-1)                  /* internal: 40001/40P01, run it again */
+#define MAX_PARAMS 10
+
+/* ---- pg_lib.c -------------------------------------------------------------------- */
+#define TP_PQ_FUNCS(X) \
+    X(PQconnectdbParams) X(PQconninfoParse) X(PQconninfoFree) X(PQstatus) \
+    X(PQerrorMessage) X(PQfinish) X(PQsocket) X(PQsetnonblocking) X(PQsendQuery) \
+    X(PQsendPrepare) X(PQsendQueryPrepared) X(PQflush) X(PQconsumeInput) X(PQisBusy) \
+    X(PQgetResult) X(PQclear) X(PQresultStatus) X(PQresultErrorField) \
+    X(PQresultErrorMessage) X(PQntuples) X(PQgetvalue) X(PQgetisnull) X(PQgetlength) \
+    X(PQcmdTuples) X(PQtransactionStatus) X(PQsetNoticeProcessor)
+
+struct tp_pq {
+#define TP_PQ_MEMBER(f) __typeof__(f) *f;
+    TP_PQ_FUNCS(TP_PQ_MEMBER)
+#undef TP_PQ_MEMBER
+};
+
+/* The functions, filled in by tp_pg_load. */
+extern struct tp_pq tp_pq;
+/* Loads libpq once per process: 0, or -1 with the reason in why. */
+int tp_pg_load(char *why, size_t n);
+/* libpq's message as one line: newlines and the indentation after them
+ * become one space, trailing space is dropped. */
+void tp_pg_one_line(char *m);
+
+/* ---- the connection ---------------------------------------------------------------- */
+enum pg_stmt {
+    P_USER_GET, P_USER_EXISTS, P_USER_ADD, P_USER_UPDATE, P_USER_SET_HASH, P_USER_DELETE,
+    P_USER_LIST, P_ATTR_PUT, P_ATTR_DELETE,
+    P_SES_ADD, P_SES_GET, P_SES_LAST, P_SES_TOUCH, P_SES_DELETE, P_SES_DELETE_USER,
+    P_SES_PURGE, P_SES_LIST_ALL, P_SES_LIST_USER,
+    P_FAIL_LOCK_ADD, P_FAIL_TRIM_COUNT, P_FAIL_COUNT, P_FAIL_RESET,
+    P_COUNT
+};
+
+struct pg {
+    struct tp_store base;           /* first: store.c sees only this */
+    PGconn *conn;                   /* NULL once broken and closed */
+    char *where;                    /* the location without its password */
+    pid_t pid;                      /* the process that opened it */
+    int timeout;                    /* command_timeout, seconds */
+    int rdonly;
+    uint64_t rng;                   /* for the pauses between retries */
+    int scope;                      /* depth of tp_store_read_begin */
+    int reading;                    /* the scope's read transaction is open */
+    char sqlstate[6];               /* of the last server error, "" if none */
+    unsigned char prepared[P_COUNT];
+};
+
+static inline struct pg *pg_of(struct tp_store *st)
+{
+    return (struct pg *)st;         /* base is the first member */
+}
+
+/* Parameters of one statement: text, an integer (as text), or a digest
+ * (binary bytea); the integers are formatted into buf. */
+struct pg_args {
+    int n;
+    const char *v[MAX_PARAMS];
+    int len[MAX_PARAMS];
+    int fmt[MAX_PARAMS];
+    char buf[MAX_PARAMS][24];
+};
+
+/* ---- pg_exec.c --------------------------------------------------------------------- */
+void pg_arg_text(struct pg_args *a, const char *v);     /* NULL: SQL NULL */
+void pg_arg_int(struct pg_args *a, int64_t v);
+void pg_arg_digest(struct pg_args *a, const unsigned char *d);  /* NULL: SQL NULL */
+
+/* The text of the statements (for preparing; pg_open.c needs none). */
+const char *tp_pg_sql(enum pg_stmt id);
+/* Runs statement id (prepared on first use); *res gets its result
+ * (PQclear it) when TP_STORE_OK. On a server error the code comes from
+ * its SQLSTATE (kept in p->sqlstate: the caller may turn 23505 into
+ * EXISTS ...), with p->base.err set; RETRY for 40001/40P01. */
+int tp_pg_run(struct pg *p, enum pg_stmt id, const struct pg_args *a, PGresult **res,
+              const char *what);
+/* Runs sql (no parameters, any number of statements) as a simple query;
+ * the last result in *res if res is not NULL. */
+int tp_pg_simple(struct pg *p, const char *sql, PGresult **res, const char *what);
+/* The rows a statement changed (PQcmdTuples). */
+int tp_pg_changes(PGresult *r);
+/* Column helpers: an integer (0 for NULL), a copy of a text (NULL for SQL
+ * NULL; *oom set when malloc fails), a bytea of exactly n bytes (0, -1). */
+int64_t tp_pg_int(PGresult *r, int row, int col);
+char *tp_pg_dup(PGresult *r, int row, int col, int *oom);
+int tp_pg_bytes(PGresult *r, int row, int col, unsigned char *out, size_t n);
+/* Wipes a column's text in the result (a hash) before PQclear frees it. */
+void tp_pg_wipe_col(PGresult *r, int col);
+int tp_pg_nomem(struct pg *p, const char *what);
+/* The connection is usable from here (same process, not broken): OK, or
+ * the code with the message. */
+int tp_pg_ready(struct pg *p);
+/* Closes a connection that cannot be trusted any more (timeout, lost). */
+void tp_pg_drop(struct pg *p);
+
+typedef int (*tp_pg_body)(struct pg *p, void *arg);
+/* body inside BEGIN ... COMMIT, all of it again after 40001/40P01. A body
+ * returning anything but TP_STORE_OK is rolled back. The read transaction
+ * of a scope, if open, is committed first. */
+int tp_pg_write(struct pg *p, tp_pg_body body, void *arg, const char *what);
+/* The same, committed with synchronous_commit off (a session's touch). */
+int tp_pg_write_lazy(struct pg *p, tp_pg_body body, void *arg, const char *what);
+/* A read: alone outside a scope; inside one, in its read transaction
+ * (begun here when none is open). */
+int tp_pg_read(struct pg *p, tp_pg_body body, void *arg, const char *what);
+int tp_pg_read_begin(struct tp_store *st);
+void tp_pg_read_end(struct tp_store *st);
+
+/* ---- the groups of calls (pg_users.c, pg_sessions.c, pg_tallies.c) ---------------- */
+extern const struct tp_store_users tp_pg_users;
+extern const struct tp_store_sessions tp_pg_sessions;
+extern const struct tp_store_tallies tp_pg_tallies;
+
+#endif /* TP_STORE_PG_H */

@@ -1,0 +1,592 @@
+/*
+ * pg_open.c - the PostgreSQL store's location, connection and schema:
+ * what a location says (and what of it may be shown), connecting, the
+ * schema and its migrations, closing; the backend table (pg.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "pg.h"
+#include "secret.h"
+
+#define APP_MARKER "TRex::PAM"
+
+/* ---- schema ------------------------------------------------------------------------ */
+
+static const char *const migrations[] = {
+    /* 0 -> 1: users, attributes, sessions, failure tallies (the SQLite
+     * store's version 2 tables and indexes); keys in the "C" collation */
+    "CREATE TABLE trex_pam.users ("
+    "  name text COLLATE \"C\" PRIMARY KEY,"
+    "  hash text NOT NULL,"
+    "  disabled integer NOT NULL DEFAULT 0,"
+    "  force_change integer NOT NULL DEFAULT 0,"
+    "  expires bigint NOT NULL DEFAULT 0,"
+    "  pw_changed bigint NOT NULL DEFAULT 0,"
+    "  pw_min_days integer NOT NULL DEFAULT 0,"
+    "  pw_max_days integer NOT NULL DEFAULT -1,"
+    "  pw_warn_days integer NOT NULL DEFAULT 0,"
+    "  created bigint NOT NULL"
+    ");"
+    "CREATE TABLE trex_pam.user_attrs ("
+    "  \"user\" text COLLATE \"C\" NOT NULL REFERENCES trex_pam.users(name)"
+    "    ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  name text COLLATE \"C\" NOT NULL,"
+    "  value text NOT NULL,"
+    "  PRIMARY KEY (\"user\", name)"
+    ");"
+    "CREATE TABLE trex_pam.sessions ("
+    "  digest bytea PRIMARY KEY CHECK (length(digest) = 32),"
+    "  \"user\" text COLLATE \"C\" NOT NULL REFERENCES trex_pam.users(name)"
+    "    ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  created bigint NOT NULL,"
+    "  last_used bigint NOT NULL,"
+    "  rhost text"
+    ");"
+    "CREATE INDEX sessions_user_created ON trex_pam.sessions (\"user\", created);"
+    "CREATE INDEX sessions_last_used ON trex_pam.sessions (last_used);"
+    "CREATE INDEX sessions_created ON trex_pam.sessions (created);"
+    "CREATE TABLE trex_pam.failures ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  \"user\" text COLLATE \"C\" NOT NULL REFERENCES trex_pam.users(name)"
+    "    ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  time bigint NOT NULL"
+    ");"
+    "CREATE INDEX failures_user_time ON trex_pam.failures (\"user\", time);",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+/* The oldest version a read-only connection uses as it is. */
+#define READABLE_FROM 1
+
+#define META_QUERY "SELECT key, value FROM trex_pam.meta WHERE key IN ('application', 'schema_version')"
+
+/* ---- the location ---------------------------------------------------------------------- */
+
+struct loc {
+    char *conninfo;                 /* for libpq: without command_timeout (wiped, freed) */
+    size_t size;                    /* of conninfo's allocation */
+    char *where;                    /* for messages: without any password */
+    int timeout;
+    const char *secret[8];          /* passwords inside conninfo, to keep out of messages */
+    size_t secret_len[8];
+    int nsecret;
+};
+
+static int is_uri(const char *s)
+{
+    return strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0;
+}
+
+static int pg_claims(const char *location)
+{
+    return location != NULL && (is_uri(location) || strncmp(location, "postgresql:", 11) == 0);
+}
+
+/* "5" -> 5; anything but 1..MAX_TIMEOUT digits: -1. */
+static int parse_timeout(const char *v, size_t n)
+{
+    long t = 0;
+
+    if (n == 0 || n > 5)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        t = t * 10 + (v[i] - '0');
+    }
+    return t > 0 && t <= MAX_TIMEOUT ? (int)t : -1;
+}
+
+static void put(char **o, const char *s, size_t n)
+{
+    memcpy(*o, s, n);
+    *o += n;
+}
+
+static void add_secret(struct loc *l, const char *s, size_t n)
+{
+    if (n > 0 && l->nsecret < 8) {
+        l->secret[l->nsecret] = s;
+        l->secret_len[l->nsecret++] = n;
+    }
+}
+
+/* A URI: user:password@ and password= dropped from where, command_timeout= from both. */
+static const char *split_uri(struct loc *l, const char *s)
+{
+    const char *q = strchr(s, '?'), *auth = strstr(s, "://") + 3, *end, *at = NULL, *colon;
+    size_t base = q != NULL ? (size_t)(q - s) : strlen(s);
+    char *c = l->conninfo, *w = l->where;
+
+    end = auth;
+    while (end < s + base && *end != '/')
+        end++;
+    for (const char *x = auth; x < end; x++)
+        if (*x == '@')
+            at = x;
+    colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    put(&c, s, base);
+    if (colon != NULL) {
+        put(&w, s, (size_t)(colon - s));
+        put(&w, at, (size_t)(s + base - at));
+        add_secret(l, l->conninfo + (colon + 1 - s), (size_t)(at - colon - 1));
+    } else {
+        put(&w, s, base);
+    }
+    if (q != NULL) {
+        int cfirst = 1, wfirst = 1;
+        for (const char *p = q + 1; *p != '\0';) {
+            const char *amp = strchr(p, '&');
+            size_t n = amp != NULL ? (size_t)(amp - p) : strlen(p);
+            if (n > 16 && strncmp(p, "command_timeout=", 16) == 0) {
+                if ((l->timeout = parse_timeout(p + 16, n - 16)) < 0)
+                    return "bad command_timeout (1 to 3600 seconds)";
+            } else if (n == 15 && strncmp(p, "command_timeout", 15) == 0) {
+                return "bad command_timeout (1 to 3600 seconds)";
+            } else if (n > 0) {
+                put(&c, cfirst ? "?" : "&", 1);
+                if (n >= 9 && strncmp(p, "password=", 9) == 0)
+                    add_secret(l, c + 9, n - 9);
+                put(&c, p, n);
+                cfirst = 0;
+                if (!(n >= 9 && strncmp(p, "password=", 9) == 0)) {
+                    put(&w, wfirst ? "?" : "&", 1);
+                    put(&w, p, n);
+                    wfirst = 0;
+                }
+            }
+            p += n + (amp != NULL);
+        }
+    }
+    *c = '\0';
+    *w = '\0';
+    return NULL;
+}
+
+/* A keyword/value string (libpq's syntax: key = value, value '...' with
+ * backslash escapes): command_timeout taken out, password= left out of where. */
+static const char *split_keywords(struct loc *l, const char *s)
+{
+    char *c = l->conninfo, *w = l->where;
+    const char *p = s;
+
+    put(&w, "postgresql:", 11);
+    for (;;) {
+        const char *start, *key, *key_end, *val, *val_end;
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        if (*p == '\0')
+            break;
+        start = key = p;
+        while (*p != '\0' && *p != '=' && *p != ' ' && *p != '\t' && *p != '\n')
+            p++;
+        key_end = p;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p != '=' || key_end == key)
+            return "bad location: keyword=value expected";
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        val = p;
+        if (*p == '\'') {
+            for (p++; *p != '\0' && *p != '\''; p++)
+                if (*p == '\\' && p[1] != '\0')
+                    p++;
+            if (*p != '\'')
+                return "bad location: unterminated quoted value";
+            p++;
+        } else {
+            for (; *p != '\0' && *p != ' ' && *p != '\t' && *p != '\n'; p++)
+                if (*p == '\\' && p[1] != '\0')
+                    p++;
+        }
+        val_end = p;
+        if ((size_t)(key_end - key) == 15 && strncmp(key, "command_timeout", 15) == 0) {
+            if ((l->timeout = parse_timeout(val, (size_t)(val_end - val))) < 0)
+                return "bad command_timeout (1 to 3600 seconds)";
+            continue;
+        }
+        if (c != l->conninfo)
+            put(&c, " ", 1);
+        if ((size_t)(key_end - key) == 8 && strncmp(key, "password", 8) == 0) {
+            add_secret(l, c + (val - start), (size_t)(val_end - val));
+        } else {
+            if (w[-1] != ':')
+                put(&w, " ", 1);
+            put(&w, start, (size_t)(val_end - start));
+        }
+        put(&c, start, (size_t)(val_end - start));
+    }
+    *c = '\0';
+    *w = '\0';
+    return NULL;
+}
+
+static void loc_free(struct loc *l)
+{
+    if (l->conninfo != NULL) {
+        tp_secret_wipe(l->conninfo, l->size);   /* all of it: a parse may stop half way */
+        free(l->conninfo);
+    }
+    free(l->where);
+    memset(l, 0, sizeof *l);
+}
+
+/* Fills l from location: NULL, or what is wrong with it (no secret in it). */
+static const char *loc_parse(struct loc *l, const char *location)
+{
+    size_t n = strlen(location);
+
+    memset(l, 0, sizeof *l);
+    l->timeout = DEFAULT_TIMEOUT;
+    if ((l->conninfo = malloc(n + 1)) == NULL || (l->where = malloc(n + 12)) == NULL)
+        return "out of memory";
+    l->size = n + 1;
+    l->conninfo[0] = l->where[0] = '\0';
+    if (is_uri(location))
+        return split_uri(l, location);
+    return split_keywords(l, location + 11);
+}
+
+/* 1 if a message holds one of the location's passwords. */
+static int holds_secret(const struct loc *l, const char *msg)
+{
+    for (int i = 0; i < l->nsecret; i++)
+        if (memmem(msg, strlen(msg), l->secret[i], l->secret_len[i]) != NULL)
+            return 1;
+    return 0;
+}
+
+/* libpq's message without its trailing newline, or a stand-in if it would
+ * show a password. */
+static void clean_message(const struct loc *l, const char *m, char *buf, size_t n)
+{
+    if (m == NULL || *m == '\0')
+        m = "unknown error";
+    if (holds_secret(l, m))
+        m = "libpq's message withheld: it quotes the password";
+    snprintf(buf, n, "%s", m);
+    tp_pg_one_line(buf);
+}
+
+/* ---- the schema ------------------------------------------------------------------------ */
+
+enum kind { K_OURS, K_NONE, K_FOREIGN, K_DAMAGED };
+
+/* What META_QUERY's rows say: K_OURS with the version, or K_DAMAGED. */
+static enum kind read_meta(PGresult *r, int *version)
+{
+    int marked = 0, have = 0;
+
+    *version = -1;
+    for (int i = 0; i < tp_pq.PQntuples(r); i++) {
+        const char *k = tp_pq.PQgetvalue(r, i, 0), *v = tp_pq.PQgetvalue(r, i, 1);
+        if (strcmp(k, "application") == 0) {
+            marked = strcmp(v, APP_MARKER) == 0;
+        } else {
+            char *end;
+            long ver;
+            errno = 0;
+            ver = strtol(v, &end, 10);
+            if (errno == 0 && end != v && *end == '\0' && ver >= 0 && ver < INT_MAX) {
+                *version = (int)ver;
+                have = 1;
+            }
+        }
+    }
+    return marked && have ? K_OURS : K_DAMAGED;
+}
+
+/* Inside a transaction, never failing on a missing table: what is there. */
+static int probe(struct pg *p, enum kind *kind, int *version)
+{
+    PGresult *r;
+    int code, has_meta, has_schema, nrel;
+
+    code = tp_pg_simple(p, "SELECT to_regclass('trex_pam.meta') IS NOT NULL,"
+                        " n.oid IS NOT NULL,"
+                        " (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid)"
+                        " FROM (SELECT 1) AS one"
+                        " LEFT JOIN pg_namespace AS n ON n.nspname = 'trex_pam'", &r,
+                        "reading the schema");
+    if (code != TP_STORE_OK)
+        return code;
+    has_meta = strcmp(tp_pq.PQgetvalue(r, 0, 0), "t") == 0;
+    has_schema = strcmp(tp_pq.PQgetvalue(r, 0, 1), "t") == 0;
+    nrel = (int)tp_pg_int(r, 0, 2);
+    tp_pq.PQclear(r);
+    if (!has_meta) {
+        *kind = has_schema && nrel > 0 ? K_FOREIGN : K_NONE;
+        return TP_STORE_OK;
+    }
+    if ((code = tp_pg_simple(p, META_QUERY, &r, "reading the schema")) != TP_STORE_OK)
+        return code;
+    *kind = read_meta(r, version);
+    tp_pq.PQclear(r);
+    return TP_STORE_OK;
+}
+
+static int migrate(struct pg *p, int from)
+{
+    char sql[160];
+    int code;
+
+    for (int v = from; v < SCHEMA_VERSION; v++)
+        if ((code = tp_pg_simple(p, migrations[v], NULL, "upgrading the schema")) != TP_STORE_OK)
+            return code;
+    snprintf(sql, sizeof sql, "UPDATE trex_pam.meta SET value = '%d' WHERE key = 'schema_version'",
+             SCHEMA_VERSION);
+    return tp_pg_simple(p, sql, NULL, "upgrading the schema");
+}
+
+/* In the write transaction, after the lock: look again (another process
+ * may have done it meanwhile), then create or upgrade. */
+static int body_setup(struct pg *p, void *arg)
+{
+    int flags = *(int *)arg, code, version = -1;
+    char sql[128];
+    enum kind kind;
+
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock(%lld)", (long long)ADVISORY_KEY);
+    if ((code = tp_pg_simple(p, sql, NULL, "locking the schema")) != TP_STORE_OK
+        || (code = probe(p, &kind, &version)) != TP_STORE_OK)
+        return code;
+    if (kind == K_OURS && version == SCHEMA_VERSION)
+        return TP_STORE_OK;
+    if (kind == K_OURS && version < SCHEMA_VERSION)
+        return migrate(p, version);
+    if (kind != K_NONE || !(flags & TP_STORE_CREATE))
+        return tp_store_fail(&p->base, TP_STORE_UNAVAIL,
+                             "the schema trex_pam changed while opening it; left untouched");
+    code = tp_pg_simple(p, "CREATE SCHEMA IF NOT EXISTS trex_pam;"
+                        "CREATE TABLE trex_pam.meta (key text COLLATE \"C\" PRIMARY KEY,"
+                        " value text NOT NULL);"
+                        "INSERT INTO trex_pam.meta (key, value) VALUES"
+                        " ('application', '" APP_MARKER "'), ('schema_version', '0')",
+                        NULL, "creating the schema");
+    return code != TP_STORE_OK ? code : migrate(p, 0);
+}
+
+/* The session's settings: names resolved in pg_catalog only, bytea as hex,
+ * no statement or lock wait longer than the command timeout, and commits
+ * acknowledged durable even where the server's default is
+ * synchronous_commit = off (a stronger setting is kept). */
+static void session_sql(struct pg *p, char *buf, size_t n, const char *then)
+{
+    long ms = (long)p->timeout * 1000;
+
+    snprintf(buf, n, "SET search_path = pg_catalog, pg_temp; SET bytea_output = hex;"
+             " SET statement_timeout = %ld; SET lock_timeout = %ld;"
+             " SELECT set_config('synchronous_commit', 'on', false)"
+             " WHERE current_setting('synchronous_commit') = 'off';%s %s",
+             ms * 9 / 10, ms * 3 / 4,
+             p->rdonly ? " SET default_transaction_read_only = on;" : "", then);
+}
+
+/* Decides: use the schema, create or upgrade it, or refuse. */
+static int settle(struct pg *p, int flags)
+{
+    char sql[768];
+    PGresult *r;
+    enum kind kind;
+    int code, version = -1;
+
+    /* the usual case in one round trip: the settings and the meta rows */
+    session_sql(p, sql, sizeof sql, META_QUERY);
+    code = tp_pg_simple(p, sql, &r, "opening");
+    if (code == TP_STORE_OK) {
+        kind = read_meta(r, &version);
+        tp_pq.PQclear(r);
+    } else if (p->conn != NULL
+               && (strcmp(p->sqlstate, "42P01") == 0 || strcmp(p->sqlstate, "3F000") == 0)) {
+        /* no meta table: the settings went with the failed statement */
+        session_sql(p, sql, sizeof sql, "");
+        if ((code = tp_pg_simple(p, sql, NULL, "opening")) != TP_STORE_OK
+            || (code = probe(p, &kind, &version)) != TP_STORE_OK)
+            return code;
+    } else {
+        return code;
+    }
+    switch (kind) {
+    case K_OURS:
+        if (version == SCHEMA_VERSION)
+            return TP_STORE_OK;
+        if (version > SCHEMA_VERSION)
+            return tp_store_fail(&p->base, TP_STORE_UNAVAIL,
+                                 "schema version %d was made by a newer TRex::PAM"
+                                 " (this one knows up to %d)", version, SCHEMA_VERSION);
+        if ((flags & TP_STORE_RDONLY) && version >= READABLE_FROM)
+            return TP_STORE_OK;
+        if (flags & TP_STORE_RDONLY)
+            return tp_store_fail(&p->base, TP_STORE_UNAVAIL,
+                                 "schema version %d needs an upgrade to %d; open it read-write once",
+                                 version, SCHEMA_VERSION);
+        break;
+    case K_FOREIGN:
+        return tp_store_fail(&p->base, TP_STORE_UNAVAIL,
+                             "the schema trex_pam holds no TRex::PAM meta table; left untouched");
+    case K_DAMAGED:
+        return tp_store_fail(&p->base, TP_STORE_UNAVAIL,
+                             "damaged TRex::PAM schema: trex_pam.meta has no TRex::PAM marker"
+                             " or version; left untouched");
+    case K_NONE:
+        if (!(flags & TP_STORE_CREATE))
+            return tp_store_fail(&p->base, TP_STORE_UNAVAIL,
+                                 "no TRex::PAM schema here (trex-pam init --store ...)");
+        break;
+    }
+    return tp_pg_write(p, body_setup, &flags, "setting up the schema");
+}
+
+/* ---- opening and closing ---------------------------------------------------------------- */
+
+static void pg_close(struct tp_store *st)
+{
+    struct pg *p = pg_of(st);
+
+    if (p->conn != NULL && p->pid != getpid()) {
+        /* Another process's connection (inherited through fork): whatever
+         * PQfinish writes (Terminate, a TLS close) goes to /dev/null, never
+         * to the socket the parent is using. */
+        int fd = tp_pq.PQsocket(p->conn), nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (fd >= 0 && nul >= 0 && dup2(nul, fd) < 0) {
+            close(nul);
+            free(p->where);
+            free(p);                  /* leak libpq's state rather than write */
+            return;
+        }
+        if (nul >= 0)
+            close(nul);
+    }
+    if (p->conn != NULL)
+        tp_pq.PQfinish(p->conn);
+    free(p->where);
+    free(p);
+}
+
+static int open_fail(struct pg *p, int code, char *err, size_t errlen)
+{
+    if (code == RETRY)
+        code = TP_STORE_ERR;
+    if (err != NULL && errlen > 0)
+        snprintf(err, errlen, "%s", p->base.err);
+    pg_close(&p->base);
+    return code;
+}
+
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* Connects with the location's parameters, connect_timeout=5 when it has none. */
+static int connect_db(struct pg *p, struct loc *l)
+{
+    const char *keys[4] = { "fallback_application_name", "dbname", NULL, NULL };
+    const char *vals[4] = { "trex-pam", l->conninfo, NULL, NULL };
+    PQconninfoOption *opts;
+    char *perr = NULL, m[512];
+    int has_timeout = 0;
+
+    if ((opts = tp_pq.PQconninfoParse(l->conninfo, &perr)) == NULL) {
+        clean_message(l, perr != NULL ? perr : "out of memory", m, sizeof m);
+        if (perr != NULL) {
+            tp_secret_wipe(perr, strlen(perr));
+            free(perr);               /* PQfreemem is free() */
+        }
+        return tp_store_fail(&p->base, TP_STORE_ERR, "bad location: %s", m);
+    }
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val != NULL && *o->val != '\0')
+            has_timeout = 1;
+        if (o->val != NULL)
+            tp_secret_wipe(o->val, strlen(o->val));
+    }
+    tp_pq.PQconninfoFree(opts);
+    if (!has_timeout) {
+        keys[2] = "connect_timeout";
+        vals[2] = "5";
+    }
+    p->conn = tp_pq.PQconnectdbParams(keys, vals, 1);
+    if (p->conn == NULL)
+        return tp_store_fail(&p->base, TP_STORE_ERR, "cannot connect: out of memory");
+    if (tp_pq.PQstatus(p->conn) != CONNECTION_OK) {
+        clean_message(l, tp_pq.PQerrorMessage(p->conn), m, sizeof m);
+        tp_pq.PQfinish(p->conn);
+        p->conn = NULL;
+        return tp_store_fail(&p->base, TP_STORE_UNAVAIL, "cannot connect: %s", m);
+    }
+    /* the server's notices and warnings are not ours to print on the
+     * application's stderr */
+    tp_pq.PQsetNoticeProcessor(p->conn, ignore_notice, NULL);
+    if (tp_pq.PQsetnonblocking(p->conn, 1) != 0) {
+        tp_pq.PQfinish(p->conn);
+        p->conn = NULL;
+        return tp_store_fail(&p->base, TP_STORE_UNAVAIL, "cannot use the connection");
+    }
+    return TP_STORE_OK;
+}
+
+static int pg_open(const char *location, int flags, struct tp_store **out, char *err,
+                   size_t errlen)
+{
+    struct pg *p = calloc(1, sizeof *p);
+    struct loc l;
+    const char *bad;
+    char why[600];
+    int code;
+
+    if (p == NULL) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "postgresql: out of memory");
+        return TP_STORE_ERR;
+    }
+    p->base.backend = &tp_store_postgresql;
+    p->base.where = "postgresql";
+    p->pid = getpid();
+    p->rdonly = (flags & TP_STORE_RDONLY) != 0;
+    p->rng = ((uint64_t)getpid() * 0x9E3779B97F4A7C15ull ^ (uintptr_t)p) | 1;
+    bad = loc_parse(&l, location);
+    if (l.where != NULL) {            /* the location as far as parsed, never a password */
+        p->where = l.where;
+        l.where = NULL;
+        p->base.where = p->where;
+    }
+    if (bad != NULL) {
+        if (p->where != NULL)
+            p->where[0] = '\0';
+        p->base.where = "postgresql";  /* a half-parsed location could end in a secret */
+        loc_free(&l);
+        return open_fail(p, tp_store_fail(&p->base, TP_STORE_ERR, "%s", bad), err, errlen);
+    }
+    p->timeout = l.timeout;
+    if (tp_pg_load(why, sizeof why) != 0) {
+        loc_free(&l);
+        return open_fail(p, tp_store_fail(&p->base, TP_STORE_UNAVAIL, "%s", why), err, errlen);
+    }
+    code = connect_db(p, &l);
+    loc_free(&l);                     /* the raw location: wiped */
+    if (code != TP_STORE_OK || (code = settle(p, flags)) != TP_STORE_OK)
+        return open_fail(p, code, err, errlen);
+    p->base.err[0] = '\0';
+    *out = &p->base;
+    return TP_STORE_OK;
+}
+
+const struct tp_store_backend tp_store_postgresql = {
+    .name = "postgresql",
+    .claims = pg_claims,
+    .open = pg_open,
+    .close = pg_close,
+    .read_begin = tp_pg_read_begin,
+    .read_end = tp_pg_read_end,
+    .users = &tp_pg_users,
+    .sessions = &tp_pg_sessions,
+    .tallies = &tp_pg_tallies,
+};

@@ -1,0 +1,369 @@
+/*
+ * pg_users.c - users and their attributes in the PostgreSQL store (pg.h).
+ * A user lookup is one statement: the users primary key joined to the
+ * attribute rows under the same key.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "pg.h"
+
+#define USER_NCOLS 9
+
+/* Reads the user columns starting at column c of row i into u (not the name). */
+static int read_user(PGresult *r, int i, int c, struct tp_user *u)
+{
+    int oom = 0;
+
+    u->hash = tp_pg_dup(r, i, c, &oom);
+    if (u->hash == NULL && !oom)
+        u->hash = strdup("");         /* NOT NULL in the schema; never NULL for callers */
+    u->disabled = tp_pg_int(r, i, c + 1) != 0;
+    u->force_change = tp_pg_int(r, i, c + 2) != 0;
+    u->expires = tp_pg_int(r, i, c + 3);
+    u->pw_changed = tp_pg_int(r, i, c + 4);
+    u->pw_min_days = (int)tp_pg_int(r, i, c + 5);
+    u->pw_max_days = (int)tp_pg_int(r, i, c + 6);
+    u->pw_warn_days = (int)tp_pg_int(r, i, c + 7);
+    u->created = tp_pg_int(r, i, c + 8);
+    return oom || u->hash == NULL ? -1 : 0;
+}
+
+/* Appends the attribute in columns c, c+1 of row i (if not NULL: LEFT JOIN). */
+static int read_attr(PGresult *r, int i, int c, struct tp_user *u)
+{
+    struct tp_attr *a;
+    int oom = 0;
+
+    if (tp_pq.PQgetisnull(r, i, c))
+        return 0;
+    if ((a = realloc(u->attrs, (u->nattrs + 1) * sizeof *a)) == NULL)
+        return -1;
+    u->attrs = a;
+    a += u->nattrs;
+    a->name = tp_pg_dup(r, i, c, &oom);
+    a->value = tp_pg_dup(r, i, c + 1, &oom);
+    if (oom || a->name == NULL || a->value == NULL) {
+        free(a->name);
+        free(a->value);
+        return -1;
+    }
+    u->nattrs++;
+    return 0;
+}
+
+/* Frees a result holding hashes in column col, wiped first. */
+static void clear_hashes(PGresult *r, int col)
+{
+    tp_pg_wipe_col(r, col);
+    tp_pq.PQclear(r);
+}
+
+struct user_get_arg {
+    const char *name;
+    struct tp_user *out;
+};
+
+static int body_user_get(struct pg *p, void *arg)
+{
+    struct user_get_arg *g = arg;
+    struct pg_args a = { 0 };
+    PGresult *r;
+    int code, rows, bad = 0;
+
+    pg_arg_text(&a, g->name);
+    if ((code = tp_pg_run(p, P_USER_GET, &a, &r, "reading a user")) != TP_STORE_OK)
+        return code;
+    rows = tp_pq.PQntuples(r);
+    if (rows > 0)
+        bad = read_user(r, 0, 0, g->out) != 0 || (g->out->name = strdup(g->name)) == NULL;
+    for (int i = 0; !bad && i < rows; i++)
+        bad = read_attr(r, i, USER_NCOLS, g->out) != 0;
+    clear_hashes(r, 0);
+    if (bad) {
+        tp_user_clear(g->out);
+        return tp_pg_nomem(p, "reading a user");
+    }
+    if (rows == 0)
+        return tp_store_fail(&p->base, TP_STORE_NOTFOUND, "no such user");
+    return TP_STORE_OK;
+}
+
+static int pg_user_get(struct tp_store *st, const char *name, struct tp_user *out)
+{
+    struct user_get_arg g = { name, out };
+    return tp_pg_read(pg_of(st), body_user_get, &g, "reading a user");
+}
+
+/* 1 the user exists, 0 not, -1 error (*code). */
+static int user_exists(struct pg *p, const char *name, const char *what, int *code)
+{
+    struct pg_args a = { 0 };
+    PGresult *r;
+    int n;
+
+    pg_arg_text(&a, name);
+    if ((*code = tp_pg_run(p, P_USER_EXISTS, &a, &r, what)) != TP_STORE_OK)
+        return -1;
+    n = tp_pq.PQntuples(r);
+    tp_pq.PQclear(r);
+    return n > 0;
+}
+
+static int put_attr(struct pg *p, const char *user, const char *attr, const char *value,
+                    const char *what)
+{
+    struct pg_args a = { 0 };
+    PGresult *r;
+    int code;
+
+    pg_arg_text(&a, user);
+    pg_arg_text(&a, attr);
+    pg_arg_text(&a, value);
+    code = tp_pg_run(p, P_ATTR_PUT, &a, &r, what);
+    if (code == TP_STORE_OK)
+        tp_pq.PQclear(r);
+    else if (strcmp(p->sqlstate, "23503") == 0)
+        return tp_store_fail(&p->base, TP_STORE_NOTFOUND, "no such user");
+    return code;
+}
+
+static int body_user_add(struct pg *p, void *arg)
+{
+    const struct tp_user *u = arg;
+    struct pg_args a = { 0 };
+    PGresult *r;
+    int code;
+
+    pg_arg_text(&a, u->name);
+    pg_arg_text(&a, u->hash);
+    pg_arg_int(&a, u->disabled != 0);
+    pg_arg_int(&a, u->force_change != 0);
+    pg_arg_int(&a, u->expires);
+    pg_arg_int(&a, u->pw_changed);
+    pg_arg_int(&a, u->pw_min_days);
+    pg_arg_int(&a, u->pw_max_days);
+    pg_arg_int(&a, u->pw_warn_days);
+    pg_arg_int(&a, u->created != 0 ? u->created : (int64_t)time(NULL));
+    code = tp_pg_run(p, P_USER_ADD, &a, &r, "adding a user");
+    if (code != TP_STORE_OK)
+        return strcmp(p->sqlstate, "23505") == 0
+                   ? tp_store_fail(&p->base, TP_STORE_EXISTS, "adding a user: the name is taken")
+                   : code;
+    tp_pq.PQclear(r);
+    for (size_t i = 0; i < u->nattrs; i++)
+        if ((code = put_attr(p, u->name, u->attrs[i].name, u->attrs[i].value,
+                             "adding a user")) != TP_STORE_OK)
+            return code;
+    return TP_STORE_OK;
+}
+
+static int pg_user_add(struct tp_store *st, const struct tp_user *u)
+{
+    return tp_pg_write(pg_of(st), body_user_add, (void *)u, "adding a user");
+}
+
+struct user_update_arg {
+    const struct tp_user *u;
+    unsigned int mask;
+};
+
+static int body_user_update(struct pg *p, void *arg)
+{
+    struct user_update_arg *x = arg;
+    const struct tp_user *u = x->u;
+    struct pg_args a = { 0 };
+    PGresult *r;
+    int code, n;
+
+    pg_arg_text(&a, u->name);
+    pg_arg_int(&a, (int64_t)x->mask);
+    pg_arg_text(&a, (x->mask & TP_USER_HASH) ? u->hash : NULL);
+    pg_arg_int(&a, u->disabled != 0);
+    pg_arg_int(&a, u->force_change != 0);
+    pg_arg_int(&a, u->expires);
+    pg_arg_int(&a, u->pw_changed);
+    pg_arg_int(&a, u->pw_min_days);
+    pg_arg_int(&a, u->pw_max_days);
+    pg_arg_int(&a, u->pw_warn_days);
+    if ((code = tp_pg_run(p, P_USER_UPDATE, &a, &r, "updating a user")) != TP_STORE_OK)
+        return code;
+    n = tp_pg_changes(r);
+    tp_pq.PQclear(r);
+    return n > 0 ? TP_STORE_OK : tp_store_fail(&p->base, TP_STORE_NOTFOUND, "no such user");
+}
+
+static int pg_user_update(struct tp_store *st, const struct tp_user *u, unsigned int mask)
+{
+    struct user_update_arg a = { u, mask };
+    return tp_pg_write(pg_of(st), body_user_update, &a, "updating a user");
+}
+
+struct set_hash_arg {
+    const char *name, *expect_old, *new_hash;
+    int64_t changed_at;
+};
+
+static int body_user_set_hash(struct pg *p, void *arg)
+{
+    struct set_hash_arg *x = arg;
+    struct pg_args a = { 0 };
+    PGresult *r;
+    int code, changed, exists;
+
+    pg_arg_text(&a, x->name);
+    pg_arg_text(&a, x->expect_old);
+    pg_arg_text(&a, x->new_hash);
+    pg_arg_int(&a, x->changed_at);
+    if ((code = tp_pg_run(p, P_USER_SET_HASH, &a, &r, "changing a password hash")) != TP_STORE_OK)
+        return code;
+    changed = tp_pg_int(r, 0, 0) > 0;
+    exists = strcmp(tp_pq.PQgetvalue(r, 0, 1), "t") == 0;
+    tp_pq.PQclear(r);
+    if (changed)
+        return TP_STORE_OK;
+    if (exists)
+        return tp_store_fail(&p->base, TP_STORE_CONFLICT,
+                             "changing a password hash: it was changed meanwhile");
+    return tp_store_fail(&p->base, TP_STORE_NOTFOUND, "no such user");
+}
+
+static int pg_user_set_hash(struct tp_store *st, const char *name, const char *expect_old,
+                            const char *new_hash, int64_t changed_at)
+{
+    struct set_hash_arg a = { name, expect_old, new_hash, changed_at };
+    return tp_pg_write(pg_of(st), body_user_set_hash, &a, "changing a password hash");
+}
+
+static int body_user_delete(struct pg *p, void *arg)
+{
+    struct pg_args a = { 0 };
+    PGresult *r;
+    int code, n;
+
+    pg_arg_text(&a, arg);
+    /* attributes, sessions, failures: ON DELETE CASCADE */
+    if ((code = tp_pg_run(p, P_USER_DELETE, &a, &r, "deleting a user")) != TP_STORE_OK)
+        return code;
+    n = tp_pg_changes(r);
+    tp_pq.PQclear(r);
+    return n > 0 ? TP_STORE_OK : tp_store_fail(&p->base, TP_STORE_NOTFOUND, "no such user");
+}
+
+static int pg_user_delete(struct tp_store *st, const char *name)
+{
+    return tp_pg_write(pg_of(st), body_user_delete, (void *)name, "deleting a user");
+}
+
+struct attr_arg {
+    const char *name, *attr, *value;
+};
+
+static int body_attr_set(struct pg *p, void *arg)
+{
+    struct attr_arg *x = arg;
+    struct pg_args a = { 0 };
+    PGresult *r;
+    int code = TP_STORE_OK;
+
+    switch (user_exists(p, x->name, "setting an attribute", &code)) {
+    case 1:
+        break;
+    case 0:
+        return tp_store_fail(&p->base, TP_STORE_NOTFOUND, "no such user");
+    default:
+        return code;
+    }
+    if (x->value != NULL)
+        return put_attr(p, x->name, x->attr, x->value, "setting an attribute");
+    pg_arg_text(&a, x->name);
+    pg_arg_text(&a, x->attr);
+    if ((code = tp_pg_run(p, P_ATTR_DELETE, &a, &r, "deleting an attribute")) != TP_STORE_OK)
+        return code;
+    tp_pq.PQclear(r);
+    return TP_STORE_OK;
+}
+
+static int pg_attr_set(struct tp_store *st, const char *name, const char *attr, const char *value)
+{
+    struct attr_arg a = { name, attr, value };
+    return tp_pg_write(pg_of(st), body_attr_set, &a, "setting an attribute");
+}
+
+/* Lists are read whole, then handed out: the callback may use the store
+ * (even change it) and a retry never repeats a callback. */
+struct user_vec {
+    struct tp_user *v;
+    size_t n, cap;
+};
+
+static void user_vec_clear(struct user_vec *uv)
+{
+    for (size_t i = 0; i < uv->n; i++)
+        tp_user_clear(&uv->v[i]);
+    free(uv->v);
+    memset(uv, 0, sizeof *uv);
+}
+
+static int body_user_list(struct pg *p, void *arg)
+{
+    struct user_vec *uv = arg;
+    struct tp_user *u = NULL;
+    PGresult *r;
+    int code, rows, bad = 0, oom = 0;
+
+    if ((code = tp_pg_run(p, P_USER_LIST, NULL, &r, "listing users")) != TP_STORE_OK)
+        return code;
+    rows = tp_pq.PQntuples(r);
+    for (int i = 0; !bad && i < rows; i++) {
+        const char *name = tp_pq.PQgetvalue(r, i, 0);
+        if (u == NULL || strcmp(u->name, name) != 0) {
+            if (uv->n == uv->cap) {
+                size_t cap = uv->cap ? 2 * uv->cap : 16;
+                struct tp_user *v = realloc(uv->v, cap * sizeof *v);
+                if (v == NULL) {
+                    bad = 1;
+                    break;
+                }
+                uv->v = v;
+                uv->cap = cap;
+            }
+            u = &uv->v[uv->n++];
+            tp_user_init(u);
+            if ((u->name = tp_pg_dup(r, i, 0, &oom)) == NULL || read_user(r, i, 1, u) != 0) {
+                bad = 1;
+                break;
+            }
+        }
+        bad = read_attr(r, i, 1 + USER_NCOLS, u) != 0;
+    }
+    clear_hashes(r, 1);
+    if (bad) {
+        user_vec_clear(uv);
+        return tp_pg_nomem(p, "listing users");
+    }
+    return TP_STORE_OK;
+}
+
+static int pg_user_list(struct tp_store *st, int (*fn)(void *data, const struct tp_user *u),
+                        void *data)
+{
+    struct user_vec uv = { NULL, 0, 0 };
+    int code = tp_pg_read(pg_of(st), body_user_list, &uv, "listing users");
+
+    for (size_t i = 0; code == TP_STORE_OK && i < uv.n; i++)
+        if (fn(data, &uv.v[i]) != 0)
+            break;
+    user_vec_clear(&uv);
+    return code;
+}
+
+const struct tp_store_users tp_pg_users = {
+    .get = pg_user_get,
+    .add = pg_user_add,
+    .update = pg_user_update,
+    .set_hash = pg_user_set_hash,
+    .remove = pg_user_delete,
+    .attr_set = pg_attr_set,
+    .list = pg_user_list,
+};
