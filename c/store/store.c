@@ -12,7 +12,7 @@
 #include "secret.h"
 
 /* Asked in order; the embedded store, which takes any path, comes last. */
-static const struct tp_store_backend *const backends[] = { &tp_store_sqlite };
+static const struct tp_store_backend *const backends[] = { &tp_store_redis, &tp_store_sqlite };
 
 /* ", postgresql:..." for each server backend, into buf (for messages). */
 static const char *server_names(char *buf, size_t size)
