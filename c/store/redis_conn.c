@@ -24,6 +24,7 @@ struct loc {
     char *path;                     /* unix socket */
     char *user, *pass;              /* percent-decoded; NULL: none */
     long db;
+    int db_given;                   /* by db= */
     char prefix[PREFIX_MAX + 1];
     double connect_timeout, command_timeout;
 };
@@ -145,6 +146,7 @@ static int parse_query(const char *q, struct loc *l, char *err, size_t errlen)
             bad = parse_seconds(v, vn, &l->command_timeout) != 0;
         } else if (k == 2 && strncmp(q, "db", 2) == 0) {
             bad = parse_db(v, vn, &l->db) != 0;
+            l->db_given = 1;
         } else {
             snprintf(err, errlen, "redis: unknown parameter \"%.*s\" in the location (it takes"
                      " prefix, connect_timeout, command_timeout, db)", (int)(k > 32 ? 32 : k), q);
@@ -273,9 +275,15 @@ static int parse_location(const char *s, struct loc *l, char *err, size_t errlen
         if ((l->host = strndup(h, (size_t)(hend - h))) == NULL)
             goto nomem;
     }
-    if (*auth_end == '/' && auth_end + 1 < q && parse_db(auth_end + 1, (size_t)(q - auth_end - 1), &l->db) != 0) {
-        snprintf(err, errlen, "redis: the location's path is a database number (redis://host/0)");
-        return TP_STORE_ERR;
+    if (*auth_end == '/' && auth_end + 1 < q) {
+        if (l->db_given) {
+            snprintf(err, errlen, "redis: the location names the database twice (path and db=)");
+            return TP_STORE_ERR;
+        }
+        if (parse_db(auth_end + 1, (size_t)(q - auth_end - 1), &l->db) != 0) {
+            snprintf(err, errlen, "redis: the location's path is a database number (redis://host/0)");
+            return TP_STORE_ERR;
+        }
     }
     return TP_STORE_OK;
 bad_host:

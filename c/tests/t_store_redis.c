@@ -5,7 +5,12 @@
  * runs: locations, refusals, a refused connection, no secret in messages,
  * libhiredis not loaded before the first Redis open.
  *
- *   t_store_redis               the contract and the Redis specifics
+ *   t_store_redis               the contract and the Redis specifics: users
+ *                               UNAVAIL, TTLs, prefixes, scripts (NOSCRIPT),
+ *                               RDONLY, the session module on Redis and its
+ *                               pooled connection reopened after the server
+ *                               dropped it, processes and fork, unix sockets,
+ *                               a stopped server (command_timeout)
  *   t_store_redis restart-before   writes, then kills the server (-9)
  *   t_store_redis restart-after    after the .t restarted it: still there
  *   t_store_redis auth             a server with a password and an ACL user
@@ -29,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include "harness.h"
+#include "redis.h"
 
 static const char *base;            /* the server's location, no query */
 
@@ -360,6 +366,8 @@ static void offline(void)
     tap_is_int(open_code("redis://127.0.0.1:99999/", err, sizeof err), TP_STORE_ERR, "port 99999: ERR");
     tap_is_int(open_code("redis://127.0.0.1/x", err, sizeof err), TP_STORE_ERR, "a path not a db: ERR");
     tap_is_int(open_code("unix:relative.sock", err, sizeof err), TP_STORE_ERR, "a relative socket: ERR");
+    tap_is_int(open_code("redis://127.0.0.1:1/2?db=3", err, sizeof err), TP_STORE_ERR,
+               "the database named twice: ERR");
     tap_is_int(open_code("rediss://u:hunter22@127.0.0.1/", err, sizeof err), TP_STORE_UNAVAIL,
                "rediss: UNAVAIL");
     tap_ok(strstr(err, "TLS") != NULL && strstr(err, "hunter22") == NULL, "  saying why (%s)", err);
@@ -481,6 +489,141 @@ static void check_prefix(void)
     tp_store_close(b);
 }
 
+
+/* EVALSHA names our scripts as the server does; EVAL after NOSCRIPT. */
+static void check_scripts(struct tp_store *st)
+{
+    const char *flush[2] = { "SCRIPT", "FLUSH" };
+    const char *ex[3] = { "SCRIPT", "EXISTS", tp_rd_script_sha(RS_FAIL_ADD) };
+    char out[256];
+    int count = 0;
+
+    tap_is_int(raw(2, flush), 0, "SCRIPT FLUSH");
+    tap_is_int(tp_store_fail_add(st, "script", 1, 0, &count), TP_STORE_OK,
+               "a script after the server forgot them (NOSCRIPT, then EVAL)");
+    tap_is_int(count, 1, "  counts");
+    /* SCRIPT EXISTS answers an array of one integer: read it by hand */
+    snprintf(out, sizeof out, "*3\r\n$6\r\nSCRIPT\r\n$6\r\nEXISTS\r\n$40\r\n%s\r\n", ex[2]);
+    {
+        char line[64] = "";
+        size_t got = 0;
+        int lines = 0;
+        if (write(raw_fd, out, strlen(out)) == (ssize_t)strlen(out))
+            while (lines < 2 && got < sizeof line - 1 && read(raw_fd, line + got, 1) == 1)
+                if (line[got++] == '\n')
+                    lines++;
+        line[got] = '\0';
+        tap_is_str(line, "*1\r\n:1\r\n", "our SHA-1 of the script is the server's");
+    }
+    tp_store_fail_reset(st, "script");
+}
+
+static void check_rdonly(struct tp_store *rw)
+{
+    struct tp_store *st = NULL;
+    char err[1024];
+    unsigned char d[TP_SESSION_DIGEST_LEN];
+    int n = 0;
+
+    add(rw, 14, 1, "rita", 100, 0, 0);
+    tap_is_int(tp_store_open(base, TP_STORE_RDONLY, &st, err, sizeof err), TP_STORE_OK,
+               "a read-only open");
+    if (st == NULL)
+        return;
+    tap_ok(exists(st, 14, 1), "  reads");
+    tap_is_int(add(st, 14, 2, "rita", 100, 0, 0), TP_STORE_ERR, "  writes nothing: ERR");
+    tap_ok(strstr(tp_store_error(st), "read-only") != NULL, "  (%s)", tp_store_error(st));
+    digest_of(d, 14, 1);
+    tap_is_int(tp_store_session_touch(st, d, 150, 100), TP_STORE_OK, "  a touch that needs no write: OK");
+    tap_is_int(tp_store_session_touch(st, d, 500, 100), TP_STORE_ERR, "  one that needs one: ERR");
+    tap_is_int(tp_store_session_list(st, "rita", count_cb, &n), TP_STORE_OK, "  lists");
+    tap_is_int(tp_store_fail_reset(st, "rita"), TP_STORE_ERR, "  no reset");
+    tp_store_close(st);
+    tp_store_session_delete_user(rw, "rita", NULL, NULL);
+}
+
+static int first_digest(void *data, const struct tp_session *x)
+{
+    memcpy(data, x->digest, TP_SESSION_DIGEST_LEN);
+    return 1;
+}
+
+static const char *named(trex_pam_handle_t *h, const char *name)
+{
+    const char *v = NULL;
+    if (trex_pam_get_named_item(h, name, &v) != TREX_PAM_SUCCESS)
+        return "(error)";
+    return v;
+}
+
+/* The session module on a Redis store, with a configuration cache so the
+ * pool keeps the connection across handles; the server then drops every
+ * connection (as a restart does) and the next check reopens and goes on. */
+static void check_module(void)
+{
+    struct trex_pam_confcache *cache = trex_pam_confcache_new();
+    const char *kill_av[4] = { "CLIENT", "KILL", "TYPE", "normal" };
+    char store[600], id[128] = "";
+    trex_pam_handle_t *h;
+    const char *v;
+
+    snprintf(store, sizeof store, "store=%s?prefix=mod:", base);
+    th_define("@STORE@", store);
+    th_file("web", "auth [success=done ignore=ignore default=die] session @STORE@\n"
+                   "auth required test:pw\n"
+                   "account required permit\n"
+                   "session required session idle=600 @STORE@\n");
+    th_settle();
+    th_cache(cache);
+    h = th_start_pass("web", "mona", "secret");
+    if (h != NULL && trex_pam_authenticate(h, 0) == TREX_PAM_SUCCESS
+        && trex_pam_open_session(h, 0) == TREX_PAM_SUCCESS
+        && (v = named(h, TREX_PAM_ITEM_SESSION_ID)) != NULL)
+        snprintf(id, sizeof id, "%s", v);
+    trex_pam_end(h, 0);
+    tap_ok(id[0] != '\0', "the session module opens a session on Redis");
+    {
+        struct tp_store *st = open_or_diag(loc("prefix=mod:"));
+        unsigned char d[TP_SESSION_DIGEST_LEN] = { 0 };
+        char key[160];
+        long long t;
+        size_t n = (size_t)snprintf(key, sizeof key, "mod:s:");
+        if (st != NULL)
+            tp_store_session_list(st, "mona", first_digest, d);
+        for (int j = 0; j < TP_SESSION_DIGEST_LEN; j++)
+            n += (size_t)snprintf(key + n, sizeof key - n, "%02x", d[j]);
+        t = raw2("TTL", key);
+        tap_ok(t > 590 && t <= 600, "  its key lives idle=600 s (%lld)", t);
+        tp_store_close(st);
+    }
+    h = th_start_pass("web", "mona", id);
+    tap_is_int(h != NULL ? trex_pam_authenticate(h, 0) : -1, TREX_PAM_SUCCESS, "  the ID authenticates");
+    tap_is_int(th_pw_calls(), 0, "  without the password module");
+    trex_pam_end(h, 0);
+    { long long k = raw(4, kill_av); tap_ok(k >= 2, "the server drops every connection but ours (%lld)", k); }
+    th_log_reset();
+    h = th_start_pass("web", "mona", id);
+    tap_is_int(h != NULL ? trex_pam_authenticate(h, 0) : -1, TREX_PAM_SUCCESS,
+               "  the pooled connection is reopened: the ID still authenticates");
+    trex_pam_end(h, 0);
+    tap_ok(th_logged("failed on a kept connection") && th_logged("closed the connection; opening it again"),
+           "  the log says so");
+    tap_ok(!th_logged("secret") && strstr(th_log_all(), id) == NULL, "  and holds no secret nor the ID");
+    {
+        struct tp_store *st = open_or_diag(loc("prefix=mod:"));
+        int n = -1;
+        tap_is_int(st != NULL ? tp_store_session_delete_user(st, "mona", NULL, &n) : -1, TP_STORE_OK,
+                   "revoke every session of mona");
+        tap_is_int(n, 1, "  one");
+        tp_store_close(st);
+    }
+    h = th_start_pass("web", "mona", id);
+    tap_ok(h != NULL && trex_pam_authenticate(h, 0) != TREX_PAM_SUCCESS, "  the ID no longer works");
+    trex_pam_end(h, 0);
+    th_cache(NULL);
+    trex_pam_confcache_free(cache);
+}
+
 /* ---- processes -------------------------------------------------------------------------- */
 
 static int adder(int k)
@@ -579,6 +722,14 @@ static void check_unix(const char *sock)
     tap_is_int(add(st, 13, 1, "sam", 5, 0, 0), TP_STORE_OK, "  and keeps sessions");
     tap_ok(exists(st, 13, 1), "  found again");
     tap_is_int(tp_store_session_delete_user(st, "sam", NULL, NULL), TP_STORE_OK, "  deleted");
+    {
+        char w3[600];
+        struct tp_store *st3;
+        snprintf(w3, sizeof w3, "unix://%s?db=1", sock);
+        st3 = open_or_diag(w3);
+        tap_ok(st3 != NULL && !exists(st3, 13, 1), "unix:///PATH?db=1 opens");
+        tp_store_close(st3);
+    }
     snprintf(where, sizeof where, "unix:%s", sock);
     tap_is_str(tp_store_where(st), where, "  named unix:PATH");
     tp_store_close(st);
@@ -759,7 +910,15 @@ int main(int argc, char **argv)
     check_tallies(st);
     check_ttl(st, port);
     check_prefix();
+    check_scripts(st);
+    check_rdonly(st);
     check_processes(st);
+    check_module();
+    {
+        struct tp_session x;
+        tap_is_int(get(st, 1, 1, &x), TP_STORE_UNAVAIL, "a connection the server dropped: UNAVAIL");
+        tap_ok(strstr(tp_store_error(st), "closed the connection") != NULL, "  (%s)", tp_store_error(st));
+    }
     tp_store_close(st);
     if (sock != NULL)
         check_unix(sock);
