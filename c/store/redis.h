@@ -3,7 +3,8 @@
  * the contract). Private to c/store/: what its parts share.
  *
  *   redis_lib.c       libhiredis, loaded at the first open; SHA-1 of the scripts
- *   redis_conn.c      locations, connecting, AUTH/SELECT, requests, faults; the
+ *   redis_loc.c       locations: reading them, naming them without the password
+ *   redis_conn.c      connecting, AUTH/SELECT, requests, faults; the
  *                     backend table
  *   redis_sessions.c  sessions
  *   redis_tallies.c   failure tallies
@@ -62,6 +63,8 @@
  * TTL, count) and reset. The scripts build the keys of P s: and P u: from
  * the prefix they are given, so the backend is for one server, not a
  * cluster.
+ * Two stores on one server need prefixes of which neither begins the
+ * other ("a:" and "a:s:" would overlap in SCAN MATCH "a:s:*").
  * Purge scans (SCAN MATCH P s:* and P u:*, batches of SCAN_COUNT, each
  * batch one script): an admin operation, O(keys of the database). Listing
  * every user's sessions scans P s:* the same way; one user's list reads
@@ -80,7 +83,11 @@
  * be lost like SQLite's.
  *
  * Faults: connect_timeout bounds the connect, command_timeout every
- * request after it (SO_RCVTIMEO/SO_SNDTIMEO). A server that refuses,
+ * request after it (SO_RCVTIMEO/SO_SNDTIMEO); a host name is resolved by
+ * the system's resolver first, outside connect_timeout (name the server by
+ * its address where that matters). hiredis writes with write(2): SIGPIPE is
+ * blocked around each request, and one it raised is taken back, so a server
+ * gone never kills the caller. A server that refuses,
  * cannot be reached, does not answer in time (stopped, overloaded), drops
  * the connection, refuses our credentials, is LOADING its data or needs a
  * password we do not have is TP_STORE_UNAVAIL with one line naming the
@@ -148,6 +155,27 @@ static inline struct rd *rd_of(struct tp_store *st)
 {
     return (struct rd *)st;         /* base is the first member */
 }
+
+/* A location, read (redis_loc.c). */
+struct rd_loc {
+    char *host;                     /* TCP; NULL for a unix socket */
+    int port;
+    char *path;                     /* unix socket */
+    char *user, *pass;              /* percent-decoded; NULL: none */
+    long db;
+    int db_given;                   /* by db= */
+    char prefix[PREFIX_MAX + 1];
+    double connect_timeout, command_timeout;
+};
+
+/* ---- redis_loc.c ---------------------------------------------------------------- */
+int tp_rd_claims(const char *location);
+/* TP_STORE_OK, or a code with the reason in err (never the password);
+ * l is filled in either case, and the caller clears it (tp_rd_loc_clear). */
+int tp_rd_parse_location(const char *location, struct rd_loc *l, char *err, size_t errlen);
+void tp_rd_loc_clear(struct rd_loc *l);
+/* The location without its password (malloc'd), for messages. */
+char *tp_rd_where(const struct rd_loc *l);
 
 /* ---- redis_lib.c ---------------------------------------------------------------- */
 /* libhiredis, loaded once per process; NULL with the reason in err. */

@@ -379,6 +379,10 @@ static void offline(void)
     tap_ok(strncmp(err, "redis://bob@127.0.0.1:1/2: cannot connect", 41) == 0,
            "  named without the password (%s)", err);
     tap_ok(strstr(err, "hunter22") == NULL, "  no password in it");
+    t = now_s();
+    tap_is_int(open_code("redis://192.0.2.1:6379/?connect_timeout=0.3", err, sizeof err),
+               TP_STORE_UNAVAIL, "an unreachable host (TEST-NET-1): UNAVAIL");
+    tap_ok(now_s() - t < 1.5, "  within connect_timeout=0.3 (%.2f s: %s)", now_s() - t, err);
     tap_is_int(open_code("unix:/nonexistent/redis.sock?db=3", err, sizeof err), TP_STORE_UNAVAIL,
                "no socket: UNAVAIL");
     tap_ok(strncmp(err, "unix:/nonexistent/redis.sock?db=3: ", 35) == 0, "  named (%s)", err);
