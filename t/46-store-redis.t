@@ -4,7 +4,8 @@
 # prefixes, processes and fork, a stopped server; then writes and has the
 # server killed, and after the restart here finds the revoke and the
 # lockout kept (appendonly, appendfsync always); then AUTH with a password
-# and an ACL user, and no secret in any message.
+# and an ACL user, and no secret in any message; last, the message when
+# libhiredis cannot be loaded.
 use strict;
 use warnings;
 use Test::More;
@@ -23,11 +24,10 @@ delete @ENV{qw(TREX_PAM_TEST_REDIS_PASS TREX_PAM_TEST_REDIS_ACL_USER TREX_PAM_TE
 sub run_mode {
     my ($mode, $srv, %env) = @_;
     require TAP::Parser;
+    %env = (TREX_PAM_TEST_REDIS => $srv->location, TREX_PAM_TEST_REDIS_PORT => $srv->port,
+            TREX_PAM_TEST_REDIS_PID => $srv->pid, TREX_PAM_TEST_REDIS_SOCK => $srv->socket, %env)
+        if $srv;
     local $ENV{TREX_PAM_TESTDIR} = $dir;
-    local $ENV{TREX_PAM_TEST_REDIS} = $srv->location;
-    local $ENV{TREX_PAM_TEST_REDIS_PORT} = $srv->port;
-    local $ENV{TREX_PAM_TEST_REDIS_PID} = $srv->pid;
-    local $ENV{TREX_PAM_TEST_REDIS_SOCK} = $srv->socket;
     local @ENV{ keys %env } = values %env;
     my $p = TAP::Parser->new({ exec => [ $bin, $mode eq 'main' ? () : $mode ] });
     my $n = 0;
@@ -55,6 +55,15 @@ sub run_mode {
     run_mode('auth', $srv, TREX_PAM_TEST_REDIS_PASS => $pass, TREX_PAM_TEST_REDIS_ACL_USER => 'alice',
              TREX_PAM_TEST_REDIS_ACL_PASS => 'al1ce-SeCrEt');
     $srv->stop;
+}
+
+{
+    # a libhiredis that cannot be loaded: found first through LD_LIBRARY_PATH
+    my $lib = TRexTest::tempdir();
+    open my $fh, '>', "$lib/libhiredis.so.0.14" or die "$lib: $!";
+    print {$fh} "not a shared object\n";
+    close $fh;
+    run_mode('nolib', undef, LD_LIBRARY_PATH => $lib);
 }
 
 done_testing;

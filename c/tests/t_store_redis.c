@@ -14,6 +14,7 @@
  *   t_store_redis restart-before   writes, then kills the server (-9)
  *   t_store_redis restart-after    after the .t restarted it: still there
  *   t_store_redis auth             a server with a password and an ACL user
+ *   t_store_redis nolib            no server; LD_LIBRARY_PATH finds a broken libhiredis
  *
  * Environment (from the .t): TREX_PAM_TEST_REDIS (a location, no query),
  * TREX_PAM_TEST_REDIS_PORT, _PID, _SOCK; for auth _PASS, _ACL_USER, _ACL_PASS.
@@ -892,8 +893,17 @@ int main(int argc, char **argv)
             tap_skip("no redis-server (t/46-store-redis.t starts one)");
             return th_done();
         }
-    } else if (base == NULL || port == 0 || server <= 0) {
+    } else if (strcmp(mode, "nolib") != 0 && (base == NULL || port == 0 || server <= 0)) {
         th_bail("%s needs TREX_PAM_TEST_REDIS, _PORT and _PID", mode);
+    }
+    if (strcmp(mode, "nolib") == 0) {      /* LD_LIBRARY_PATH holds a broken libhiredis */
+        char err[1024];
+        tap_is_int(open_code("redis://u:hunter22@127.0.0.1:1/", err, sizeof err), TP_STORE_UNAVAIL,
+                   "no usable libhiredis: UNAVAIL");
+        tap_ok(strncmp(err, "redis: cannot load libhiredis.so.0.14 (install libhiredis0.14): ", 64) == 0,
+               "  saying what to install (%s)", err);
+        tap_ok(strstr(err, "hunter22") == NULL, "  no password in it");
+        return th_done();
     }
     if (strcmp(mode, "restart-before") == 0) {
         restart_before(server);
