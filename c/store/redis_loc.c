@@ -189,21 +189,14 @@ int tp_rd_parse_location(const char *s, struct rd_loc *l, char *err, size_t errl
     }
     unix_sock = !has_scheme(s, "redis:");
     rest = s + strcspn(s, ":") + 1;
-    q = rest + strcspn(rest, "?");
-    if (*q == '?' && (code = parse_query(q + 1, l, err, errlen)) != TP_STORE_OK)
-        return code;
-    if (unix_sock && strncmp(rest, "//", 2) != 0) {
-        auth_end = rest;                        /* unix:/path */
-    } else if (strncmp(rest, "//", 2) != 0) {
-        snprintf(err, errlen, "redis: a location redis://[[user]:password@]host[:port][/db]");
-        return TP_STORE_ERR;
-    } else {
+    if (strncmp(rest, "//", 2) == 0) {
+        /* the userinfo first, so that a '?' or '@' of a password is never
+         * read as the query (whose text a message may quote): it ends at
+         * the last '@' (none is valid after it in redis://), or for a
+         * unix socket at the last '@' before the path */
         rest += 2;
-        auth_end = rest + strcspn(rest, "/?");
-        if (auth_end > q)
-            auth_end = q;
         at = NULL;
-        for (const char *p = rest; p < auth_end; p++)
+        for (const char *p = rest; *p != '\0' && !(unix_sock && *p == '/'); p++)
             if (*p == '@')
                 at = p;
         if (at != NULL) {
@@ -211,7 +204,16 @@ int tp_rd_parse_location(const char *s, struct rd_loc *l, char *err, size_t errl
                 return code;
             rest = at + 1;
         }
+        auth_end = rest + strcspn(rest, "/?");
+    } else if (unix_sock) {
+        auth_end = rest;                        /* unix:/path */
+    } else {
+        snprintf(err, errlen, "redis: a location redis://[[user]:password@]host[:port][/db]");
+        return TP_STORE_ERR;
     }
+    q = auth_end + strcspn(auth_end, "?");
+    if (*q == '?' && (code = parse_query(q + 1, l, err, errlen)) != TP_STORE_OK)
+        return code;
     if (unix_sock) {
         if (rest != auth_end || *auth_end != '/' || q == auth_end + 1) {
             snprintf(err, errlen, "redis: a unix location names the socket by its full path"

@@ -390,6 +390,21 @@ static void offline(void)
     tap_is_int(open_code("redis+unix://:p%41ss@/nonexistent/r.sock", err, sizeof err),
                TP_STORE_UNAVAIL, "redis+unix:// with a password: read, then UNAVAIL");
     tap_ok(strstr(err, "pAss") == NULL && strstr(err, "p%41ss") == NULL, "  no password (%s)", err);
+    {
+        /* passwords with the URI's own delimiters, not percent-encoded */
+        static const char *const raw_pw[][2] = {
+            { "redis://:ab?cd=ef@127.0.0.1:1/", "cd=ef" },
+            { "redis://:p@ss@127.0.0.1:1/", "p@ss" },
+            { "redis://u:q?colour=x@127.0.0.1:1/", "colour" },
+            { "unix://:x?y=1@/nonexistent/s.sock", "y=1" },
+            { "redis://:sl/ash@127.0.0.1:1/", "ash" },
+        };
+        for (size_t i = 0; i < sizeof raw_pw / sizeof raw_pw[0]; i++) {
+            int rc = open_code(raw_pw[i][0], err, sizeof err);
+            tap_ok((rc == TP_STORE_UNAVAIL || rc == TP_STORE_ERR) && strstr(err, raw_pw[i][1]) == NULL,
+                   "a password with a delimiter (%zu): refused, no part of it quoted (%s)", i, err);
+        }
+    }
     tap_is_int(open_code("redis://:bad%4@127.0.0.1:1/", err, sizeof err), TP_STORE_ERR,
                "a bad %%-escape: ERR");
     tap_ok(strstr(err, "bad%4") == NULL, "  not quoted (%s)", err);
