@@ -1,6 +1,6 @@
 /*
- * redis_conn.c - a Redis location, the connection to it, its requests and
- * their faults; the backend table (redis.h).
+ * redis_conn.c - the connection to a Redis server, its requests and their
+ * faults; opening and closing; the backend table (redis.h).
  */
 #include <errno.h>
 #include <pthread.h>
