@@ -17,6 +17,9 @@
  * on its own store= first, so a faillock line pointed at a Redis store
  * answers with the store's UNAVAIL for that lookup.
  *
+ * Server: Redis 4.0 or later (HSET of several fields; Redis 6 for ACL
+ * users), one server or a primary, not a cluster; tested with 7.0.
+ *
  * Locations
  *   redis://[[user]:password@]host[:port][/db][?query]   (port 6379, db 0)
  *   unix:/path/to/redis.sock[?query]
