@@ -642,6 +642,15 @@ static void check_module(void)
     trex_pam_end(h, 0);
     th_cache(NULL);
     trex_pam_confcache_free(cache);
+
+    /* faillock looks the user up on its own store first: on a store that
+     * keeps no users it fails closed, saying why */
+    th_file("lock", "auth requisite faillock preauth nodelay @STORE@\n"
+                    "auth required test:pw\n");
+    th_log_reset();
+    tap_is_int(th_auth("lock", "mona", "secret", 0), TREX_PAM_AUTHINFO_UNAVAIL,
+               "faillock on a Redis store: AUTHINFO_UNAVAIL (its user lookup), never success");
+    tap_ok(th_logged("keeps no users"), "  the log says why");
 }
 
 /* ---- processes -------------------------------------------------------------------------- */
