@@ -38,9 +38,10 @@
  *
  * Secrets: st->where is the location without its password
  * (redis://user@host:6379/0, unix:/path?db=1), built by us; the location
- * as given is never copied into a message. Our copy of the password is
- * wiped once AUTH is sent (hiredis's own output buffer for that request is
- * freed by hiredis, not wiped). Session IDs are never sent: only digests.
+ * as given is never copied into a message. The AUTH request is formatted
+ * and written by us, not hiredis (whose buffers are freed unwiped), and
+ * both our copies of the password, decoded and in the request, are wiped
+ * once it is sent. Session IDs are never sent: only digests.
  *
  * Keys (P = the prefix)
  *   P s:<hex digest>  hash: user, created, last_used, idle, expires, rhost
@@ -126,6 +127,7 @@ struct tp_rd_lib {
     redisContext *(*connect_unix)(const char *path, const struct timeval tv);
     int (*set_timeout)(redisContext *c, const struct timeval tv);
     void *(*command_argv)(redisContext *c, int argc, const char **argv, const size_t *argvlen);
+    int (*get_reply)(redisContext *c, void **reply);
     void (*free_reply)(void *reply);
     void (*free_context)(redisContext *c);
 };

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include "redis.h"
 #include "secret.h"
 
@@ -64,6 +65,8 @@ int tp_rd_usable(struct rd *r, int write, const char *what)
     return TP_STORE_OK;
 }
 
+static int io_failed(struct rd *r, int e, const char *what);
+
 /* The request; *out any reply, error replies too. */
 static int raw_command(struct rd *r, int argc, const char **argv, const size_t *lens,
                        redisReply **out, const char *what)
@@ -84,6 +87,12 @@ static int raw_command(struct rd *r, int argc, const char **argv, const size_t *
     pipe_restore(&g);
     if (*out != NULL)
         return TP_STORE_OK;
+    return io_failed(r, e, what);
+}
+
+/* A request that got no reply: the connection is broken from now on. */
+static int io_failed(struct rd *r, int e, const char *what)
+{
     r->broken = 1;
     if (r->c->err == REDIS_ERR_OOM)
         return tp_store_fail(&r->base, TP_STORE_ERR, "%s: out of memory", what);
@@ -239,6 +248,70 @@ static void rd_close(struct tp_store *st)
     free(r);
 }
 
+/*
+ * AUTH [user] password, formatted and written here rather than by hiredis,
+ * whose output buffer would be freed with the password still in it: ours
+ * is wiped. The socket's send timeout (command_timeout) bounds the write.
+ */
+static int send_auth(struct rd *r, const char *user, const char *pass)
+{
+    size_t ul = user != NULL ? strlen(user) : 0, pl = strlen(pass), cap = ul + pl + 64;
+    size_t n = 0, off = 0;
+    char *buf = malloc(cap);
+    int code = TP_STORE_OK;
+
+    if (buf == NULL)
+        return tp_store_fail(&r->base, TP_STORE_ERR, "authenticating: out of memory");
+    n = (size_t)snprintf(buf, cap, "*%d\r\n$4\r\nAUTH\r\n", user != NULL ? 3 : 2);
+    if (user != NULL) {
+        n += (size_t)snprintf(buf + n, cap - n, "$%zu\r\n", ul);
+        memcpy(buf + n, user, ul);
+        memcpy(buf + n + ul, "\r\n", 2);
+        n += ul + 2;
+    }
+    n += (size_t)snprintf(buf + n, cap - n, "$%zu\r\n", pl);
+    memcpy(buf + n, pass, pl);
+    memcpy(buf + n + pl, "\r\n", 2);
+    n += pl + 2;
+    while (off < n) {
+        ssize_t k = send(r->c->fd, buf + off, n - off, MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            int e = errno;
+            r->broken = 1;
+            code = e == EAGAIN || e == EWOULDBLOCK
+                   ? tp_store_fail(&r->base, TP_STORE_UNAVAIL, "authenticating: no answer within"
+                                   " %g s (command_timeout)", r->command_timeout)
+                   : tp_store_fail(&r->base, TP_STORE_UNAVAIL, "authenticating: lost the"
+                                   " connection: %s", strerror(e));
+            break;
+        }
+        off += (size_t)k;
+    }
+    tp_secret_wipe(buf, cap);
+    free(buf);
+    return code;
+}
+
+/* The reply to what send_auth wrote. */
+static int read_reply(struct rd *r, redisReply **out, const char *what)
+{
+    struct pipe_guard g;
+    void *reply = NULL;
+    int rc, e;
+
+    pipe_block(&g);
+    errno = 0;
+    rc = r->lib->get_reply(r->c, &reply);
+    e = errno;
+    pipe_restore(&g);
+    *out = reply;
+    if (rc == REDIS_OK && reply != NULL)
+        return TP_STORE_OK;
+    return io_failed(r, e, what);
+}
+
 /* AUTH and SELECT right after the connect. */
 static int handshake(struct rd *r, struct rd_loc *l)
 {
@@ -246,15 +319,11 @@ static int handshake(struct rd *r, struct rd_loc *l)
     int code;
 
     if (l->pass != NULL) {
-        const char *av[3] = { "AUTH", l->user, l->pass };
-        int ac = 3;
-        if (l->user == NULL) {
-            av[1] = l->pass;
-            ac = 2;
-        }
-        code = raw_command(r, ac, av, NULL, &x, "authenticating");
+        code = send_auth(r, l->user, l->pass);
         tp_secret_drop(&l->pass);
         if (code != TP_STORE_OK)
+            return code;
+        if ((code = read_reply(r, &x, "authenticating")) != TP_STORE_OK)
             return code;
         if (x->type == REDIS_REPLY_ERROR) {
             code = starts(x, "LOADING") ? reply_error(r, x, "authenticating")

@@ -116,6 +116,7 @@ static void load(void)
     *(void **)&lib.connect_unix = sym(dl, "redisConnectUnixWithTimeout", &missing);
     *(void **)&lib.set_timeout = sym(dl, "redisSetTimeout", &missing);
     *(void **)&lib.command_argv = sym(dl, "redisCommandArgv", &missing);
+    *(void **)&lib.get_reply = sym(dl, "redisGetReply", &missing);
     *(void **)&lib.free_reply = sym(dl, "freeReplyObject", &missing);
     *(void **)&lib.free_context = sym(dl, "redisFree", &missing);
     if (missing) {

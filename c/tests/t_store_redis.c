@@ -893,6 +893,20 @@ static void check_auth(int port)
         tp_store_fail_reset(st, "amy");
         tp_store_close(st);
     }
+    {
+        pid_t server = (pid_t)atoi(getenv("TREX_PAM_TEST_REDIS_PID"));
+        double t;
+        int rc;
+        snprintf(where, sizeof where, "redis://:%s@127.0.0.1:%d/?command_timeout=1", enc, port);
+        kill(server, SIGSTOP);
+        t = now_s();
+        rc = tp_store_open(where, 0, &st, err, sizeof err);
+        t = now_s() - t;
+        kill(server, SIGCONT);
+        tap_is_int(rc, TP_STORE_UNAVAIL, "AUTH to a stopped server: UNAVAIL");
+        tap_ok(t >= 0.9 && t < 3 && strstr(err, "no answer within 1 s") != NULL,
+               "  after command_timeout=1 (%.2f s: %s)", t, err);
+    }
     snprintf(where, sizeof where, "redis://%s:x%s@127.0.0.1:%d/", user, upass, port);
     tap_is_int(tp_store_open(where, 0, &st, err, sizeof err), TP_STORE_UNAVAIL,
                "an ACL user, wrong password: UNAVAIL");
