@@ -726,7 +726,7 @@ static void check_processes(struct tp_store *st)
     fflush(stdout);
     if ((pid = fork()) == 0) {
         struct tp_session s;
-        int rc = tp_store_session_get(st, (unsigned char[TP_SESSION_DIGEST_LEN]){ 12, 0, 1 }, &s);
+        int rc = get(st, 12, 1, &s);
         int ok = rc == TP_STORE_ERR && strstr(tp_store_error(st), "used after fork") != NULL;
         tp_store_close(st);
         _exit(ok ? 0 : 1);
@@ -734,8 +734,11 @@ static void check_processes(struct tp_store *st)
     tap_ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)
            && WEXITSTATUS(status) == 0, "in a child: ERR, used after fork; then closed there");
     tap_ok(exists(st, 12, 1), "the parent's connection still works");
-    tap_is_int(tp_store_session_delete(st, (unsigned char[TP_SESSION_DIGEST_LEN]){ 12, 0, 1, [31] = 0x5a }),
-               TP_STORE_OK, "  for writes too");
+    {
+        unsigned char d[TP_SESSION_DIGEST_LEN];
+        digest_of(d, 12, 1);
+        tap_is_int(tp_store_session_delete(st, d), TP_STORE_OK, "  for writes too");
+    }
 }
 
 static void check_unix(const char *sock)
