@@ -88,6 +88,7 @@ int tp_store_fail(struct tp_store *st, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* The backends (store.c's table). */
+extern const struct tp_store_backend tp_store_redis;
 extern const struct tp_store_backend tp_store_sqlite;
 extern const struct tp_store_backend tp_store_postgresql;    /* libpq: dlopen'ed (pg.h) */
 

@@ -14,6 +14,7 @@
 /* Asked in order; the embedded store, which takes any path, comes last. */
 static const struct tp_store_backend *const backends[] = {
     &tp_store_postgresql,
+    &tp_store_redis,
     &tp_store_sqlite,
 };
 
