@@ -974,12 +974,58 @@ A PostgreSQL database, as libpq's connection URI, so that C<PGSERVICE>,
 F<.pgpass>, C<sslmode> and C<sslrootcert> work as for any PostgreSQL
 client; or C<postgresql:> followed by libpq's keyword/value string
 (C<postgresql:service=trex>). It holds users, sessions and failed logins
-for several web servers at once.
+for several web servers at once. Its own query parameter
+C<command_timeout=>I<SECONDS> (1 to 3600, default 5) bounds the wait for
+any answer of the server; C<connect_timeout> (libpq's) is 5 unless given.
+The schema (C<trex_pam>, versioned) is made by C<trex-pam init --store>
+I<URI>; no other schema is touched. libpq is loaded at the first use of
+such a location, so a process on the embedded store never loads it.
+
+=item C<redis://>[[I<user>]:I<password>@]I<host>[:I<port>][/I<db>], C<unix:>I<PATH>
+
+A Redis server (4.0 or later; 6 for an ACL I<user>), by TCP or by its unix
+socket (also C<unix://>... and C<redis+unix://>...), with a query of
+C<prefix=> (the key prefix, default C<trex-pam:>; give each application on
+a shared server its own), C<db=>, C<connect_timeout=> and
+C<command_timeout=> (seconds, default 5 each). It holds sessions and
+failed logins, not users: keep those in the embedded store or in
+PostgreSQL. Sessions expire by the keys' time to live, set from the
+session line's C<idle=> and C<lifetime=>; a user's failures are kept 7 days
+after the latest one. Debian's hiredis has no TLS, so C<rediss://> is
+refused: reach a remote server over a private network, a unix socket, or
+a local TLS tunnel (stunnel, spiped). Redis keeps what it acknowledged
+across a restart only with C<appendonly yes> and C<appendfsync always> in
+its configuration: then a logout, a lockout or a reset stays as it was
+(with C<everysec>, the last second of them may be lost; with snapshots
+alone, everything since the last one).
 
 =back
 
   auth     required  userdb   store=postgresql://trex@db1.example.org/trex
   session  required  session  store=postgresql://trex@db1.example.org/trex
+
+Users and failed logins on PostgreSQL (named once, in F<trex-pam.conf>),
+sessions on Redis (named on the session lines):
+
+  # /etc/trex-pam.conf
+  store = postgresql://trex@db1.example.org/trex
+
+  # /etc/trex-pam.d/webmail
+  auth     [success=done ignore=ignore default=die] session store=redis://10.0.0.5/0
+  auth     requisite               faillock preauth
+  auth     [success=1 default=bad] userdb
+  auth     [default=die]           faillock authfail
+  auth     sufficient              faillock authsucc
+  auth     required                deny
+  account  required                userdb
+  password requisite               userdb minlen=10
+  password optional                session revoke_on_change store=redis://10.0.0.5/0
+  session  required                session store=redis://10.0.0.5/0
+
+A server that is down, does not answer within its timeout, or refuses the
+login makes the call fail with C<PAM_AUTHINFO_UNAVAIL> (never success), and
+the log names the backend, the server and the reason; the next call
+connects again.
 
 A line with both C<store=> and C<db=>, or with a server's location in
 C<db=>, fails its calls with a log line saying so. A location's password is
