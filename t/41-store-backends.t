@@ -2,7 +2,8 @@
 # SQLite file, and fresh databases on a private PostgreSQL server
 # (TRexTest::PgServer) reached by URI over TCP with a password and by a
 # keyword string over the socket; then what only the PostgreSQL store does
-# (c/tests/t_store_pg: schema, secrets, faults, concurrency, fork). The C
+# (c/tests/t_store_pg: schema, secrets, faults, concurrency, fork), and
+# 8 processes x 1,000 mixed operations on it (c/tests/t_store_conc). The C
 # programs' TAP is passed through as in t/05-c-core.t. Without PostgreSQL
 # the server's part is skipped, except under TREX_PAM_FULL, where it fails;
 # TREX_PAM_FULL also runs the ASan build's programs (c/build-asan) there.
@@ -15,8 +16,8 @@ use lib 't/lib';
 use TRexTest::PgServer;
 
 my $dir = Cwd::getcwd() . '/c/tests';
-my ($contract, $pgtest) = map { "$dir/$_" } qw(t_store_contract t_store_pg);
-plan skip_all => 'c/tests not built (make -C c)' unless -x $contract && -x $pgtest;
+my ($contract, $pgtest, $conc) = map { "$dir/$_" } qw(t_store_contract t_store_pg t_store_conc);
+plan skip_all => 'c/tests not built (make -C c)' unless -x $contract && -x $pgtest && -x $conc;
 
 sub run_tap {
     my ($label, $bin, %env) = @_;
@@ -50,6 +51,8 @@ SKIP: {
     }
     run_tap('postgresql uri', $contract, TREX_PAM_TEST_STORE => $pg->uri($pg->createdb));
     run_tap('postgresql keywords', $contract, TREX_PAM_TEST_STORE => $pg->conninfo($pg->createdb));
+    # 8 processes x 1,000 mixed operations: no lost update, exact tallies
+    run_tap('postgresql concurrency', $conc, TREX_PAM_TEST_STORE => $pg->uri($pg->createdb));
     (my $server = $pg->uri('x')) =~ s{/x$}{};
     run_tap('postgresql', $pgtest,
             TREX_PAM_TEST_PG       => $server,

@@ -5,7 +5,7 @@
 # server killed, and after the restart here finds the revoke and the
 # lockout kept (appendonly, appendfsync always); then AUTH with a password
 # and an ACL user, and no secret in any message; last, the message when
-# libhiredis cannot be loaded.
+# libhiredis cannot be loaded; and 8 processes x 1,000 mixed operations.
 use strict;
 use warnings;
 use Test::More;
@@ -47,6 +47,24 @@ sub run_mode {
     run_mode('restart-before', $srv);         # kills the server (-9) itself
     $srv->restart;
     run_mode('restart-after', $srv);
+    $srv->stop;
+}
+{
+    # 8 processes x 1,000 mixed operations (c/tests/t_store_conc): exact
+    # tallies, no session lost, a user's sessions removed atomically
+    my $srv = TRexTest::RedisServer->new;
+    require TAP::Parser;
+    local $ENV{TREX_PAM_TESTDIR} = $dir;
+    local $ENV{TREX_PAM_TEST_STORE} = $srv->location . '?prefix=conc:';
+    my $p = TAP::Parser->new({ exec => ["$dir/t_store_conc"] });
+    my $n = 0;
+    while (my $r = $p->next) {
+        diag($r->as_string) if $r->is_comment || $r->is_bailout;
+        next unless $r->is_test;
+        $n++;
+        ok($r->is_ok && !$r->has_skip, 'concurrency: ' . $r->description);
+    }
+    ok($n > 0 && !$p->has_problems, "concurrency: ran $n tests, exit " . ($p->exit // 'undef'));
     $srv->stop;
 }
 {

@@ -8,8 +8,8 @@
  *    store afresh every 50 operations:
  *    - compare-and-swap increments of one user's hash (read, set_hash from
  *      n to n+1): the successes add up to the final value;
- *    - fail_add on one user: the final count is the number of adds, and each
- *      process sees its counts grow;
+ *    - fail_add on two users, each shared by half the processes: the final
+ *      counts are the numbers of adds, and each process sees its counts grow;
  *    - user_add races on shared names: exactly one winner per name;
  *    - reads, session touches and listings in between;
  *    and no call returns anything but the expected codes.
@@ -17,6 +17,13 @@
  *    (UPGRADE_ROUNDS times), half read-write and half read-only: all
  *    succeed and use it, the upgrade is made once (version 2, its indexes,
  *    every row kept).
+ *
+ * With $TREX_PAM_TEST_STORE naming an empty server store (PostgreSQL,
+ * Redis), only 2 runs, on it, with 8 processes x 1,000 operations. On a
+ * store that keeps no users (Redis) the swaps and user_adds give way to
+ * session adds (each listed once at the end: none lost) and removals of
+ * all of a user's sessions but one, racing the adds (atomic: the kept one
+ * survives every removal).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,18 +33,16 @@
 #include <sys/wait.h>
 #include "harness.h"
 
-#ifndef NPROC
-#define NPROC 6
-#endif
-#ifndef NOPS
-#define NOPS  300
-#endif
+#define NPROC 8                     /* at most; nproc of them run */
+#define NOPS  1000                  /* at most; nops each */
 #define NAMES (NOPS / 4)
+static int nproc = 6, nops = 300;
+static int no_users;                /* the store keeps no users: sessions instead */
 #define CREATE_ROUNDS 25
 #define UPGRADE_ROUNDS 10
 
 struct result {
-    int cas_ok, cas_conflict, fails, fail_order_bad, touches;
+    int cas_ok, cas_conflict, fails, fail_order_bad, touches, added, rev_added, removed;
     int errors;                     /* any unexpected code */
     unsigned char won[NAMES];
     char first_error[1200];
@@ -78,6 +83,51 @@ static struct tp_store *reopen(struct tp_store *st, const char *path, struct res
     return st;
 }
 
+/* A session of user for process id, operation i (its digest unique to both). */
+static void session_for(struct tp_session *s, const char *user, int id, int i)
+{
+    memset(s, 0, sizeof *s);
+    memset(s->digest, 0xA5, sizeof s->digest);
+    s->digest[0] = (unsigned char)(id + 1);
+    s->digest[1] = (unsigned char)(i >> 8);
+    s->digest[2] = (unsigned char)i;
+    s->user = (char *)user;
+    s->created = s->last_used = 1000 + i;
+}
+
+/* The swap and user_add of the hammer, for a store that keeps no users:
+ * a new session of the process's own user "many<id>" (case 0); a new
+ * session of "rev" (case 2), or, every 40th time, all of "rev"'s sessions
+ * but the one the parent made removed, counting what went. */
+static void sessions_op(struct tp_store *st, int id, int i, struct result *r)
+{
+    unsigned char keep[TP_SESSION_DIGEST_LEN];
+    struct tp_session s;
+    char user[16];
+    int rc, n = 0;
+
+    memset(keep, 0xEE, sizeof keep);
+    snprintf(user, sizeof user, "many%d", id);
+    if (i % 4 == 0) {
+        session_for(&s, user, id, i);
+        if ((rc = tp_store_session_add(st, &s)) == TP_STORE_OK)
+            r->added++;
+        else
+            note_error(r, st, "session_add", rc);
+    } else if (i % 40 == 2) {
+        if ((rc = tp_store_session_delete_user(st, "rev", keep, &n)) == TP_STORE_OK)
+            r->removed += n;
+        else
+            note_error(r, st, "session_delete_user", rc);
+    } else {
+        session_for(&s, "rev", id, i);
+        if ((rc = tp_store_session_add(st, &s)) == TP_STORE_OK)
+            r->rev_added++;
+        else
+            note_error(r, st, "session_add rev", rc);
+    }
+}
+
 static void hammer(const char *path, int id, struct result *r)
 {
     struct tp_store *st = NULL;
@@ -89,11 +139,15 @@ static void hammer(const char *path, int id, struct result *r)
     memset(&s, 0, sizeof s);
     memset(s.digest, id + 1, sizeof s.digest);
     s.user = "cas";
-    for (int i = 0; i < NOPS; i++) {
+    for (int i = 0; i < nops; i++) {
         if (i % 50 == 0 && (st = reopen(st, path, r)) == NULL)
             return;
         if (i == 0 && (rc = tp_store_session_add(st, &s)) != TP_STORE_OK)
             note_error(r, st, "session_add", rc);
+        if (no_users && i % 2 == 0) {
+            sessions_op(st, id, i, r);
+            continue;
+        }
         switch (i % 4) {
         case 0:                     /* read n, swap n -> n + 1 */
             if ((rc = tp_store_user_get(st, "cas", &u)) != TP_STORE_OK) {
@@ -113,7 +167,10 @@ static void hammer(const char *path, int id, struct result *r)
                 note_error(r, st, "set_hash", rc);
             break;
         case 1:
-            if ((rc = tp_store_fail_add(st, "fails", 1000 + i, 0, &count)) != TP_STORE_OK) {
+            /* two users, each shared by half the processes: counts stay
+             * below the 1,024 failures a store keeps per user */
+            if ((rc = tp_store_fail_add(st, id % 2 ? "fails1" : "fails0", 1000 + i, 0, &count))
+                != TP_STORE_OK) {
                 note_error(r, st, "fail_add", rc);
                 break;
             }
@@ -138,7 +195,7 @@ static void hammer(const char *path, int id, struct result *r)
                 r->touches++;
             else
                 note_error(r, st, "session_touch", rc);
-            if (i % 60 == 3) {
+            if (i % 60 == 3 && !no_users) {
                 count = 0;
                 if ((rc = tp_store_user_list(st, count_users, &count)) != TP_STORE_OK)
                     note_error(r, st, "user_list", rc);
@@ -156,10 +213,10 @@ static int run_children(const char *path, void (*fn)(const char *, int, struct r
     int go[2], out[NPROC][2], ok = 1;
     pid_t pid[NPROC];
 
-    memset(res, 0, NPROC * sizeof res[0]);
+    memset(res, 0, (size_t)nproc * sizeof res[0]);
     if (pipe(go) != 0)
         return 0;
-    for (int k = 0; k < NPROC; k++) {
+    for (int k = 0; k < nproc; k++) {
         if (pipe(out[k]) != 0 || (pid[k] = fork()) < 0)
             return 0;
         if (pid[k] == 0) {
@@ -178,7 +235,7 @@ static int run_children(const char *path, void (*fn)(const char *, int, struct r
     }
     close(go[0]);
     close(go[1]);                   /* start */
-    for (int k = 0; k < NPROC; k++) {
+    for (int k = 0; k < nproc; k++) {
         int status = 0;
         if (read(out[k][0], &res[k], sizeof res[k]) != (ssize_t)sizeof res[k])
             ok = 0;
@@ -252,7 +309,7 @@ static void upgrade_one(const char *path, int id, struct result *r)
 static void report_errors(const struct result res[NPROC], const char *what)
 {
     int errors = 0;
-    for (int k = 0; k < NPROC; k++) {
+    for (int k = 0; k < nproc; k++) {
         errors += res[k].errors;
         if (res[k].errors)
             tap_diag("%s: process %d: %d errors, first: %s", what, k, res[k].errors,
@@ -261,21 +318,25 @@ static void report_errors(const struct result res[NPROC], const char *what)
     tap_is_int(errors, 0, "%s: no call failed (no \"database is locked\")", what);
 }
 
-int main(void)
+static int count_sessions(void *data, const struct tp_session *s)
 {
-    static struct result res[NPROC];
+    (void)s;
+    (*(int *)data)++;
+    return 0;
+}
+
+/* 1. creating together, a few times over (the race is short) */
+static void test_create(struct result *res)
+{
     struct tp_store *st = NULL;
     char path[4096], err[1024];
-    struct tp_user u;
-    int creates_ok = 0, n, cas_ok = 0, conflicts = 0, fails = 0, bad_order = 0, touches = 0, count = 0;
-    int64_t latest;
+    int creates_ok = 0, n;
 
-    /* 1. creating together, a few times over (the race is short) */
     for (int round = 0; round < CREATE_ROUNDS; round++) {
         int ran, errors = 0;
         snprintf(path, sizeof path, "%s/created%d.db", th_dir(), round);
         ran = run_children(path, create_one, res);
-        for (int k = 0; k < NPROC; k++) {
+        for (int k = 0; k < nproc; k++) {
             errors += res[k].errors;
             if (res[k].errors)
                 tap_diag("create round %d: process %d: %s", round, k, res[k].first_error);
@@ -285,65 +346,133 @@ int main(void)
             tp_store_user_list(st, count_users, &n);
             tp_store_close(st);
         }
-        creates_ok += ran && errors == 0 && n == NPROC;
+        creates_ok += ran && errors == 0 && n == nproc;
     }
     tap_is_int(creates_ok, CREATE_ROUNDS,
                "create: %d rounds of %d processes creating one store at once: all succeed,"
-               " every user is there", CREATE_ROUNDS, NPROC);
+               " every user is there", CREATE_ROUNDS, nproc);
+}
 
-    /* 2. the hammer */
-    snprintf(path, sizeof path, "%s", th_path("hammer.db"));
+/* What the hammer left, on a store with users: the counter, the tally,
+ * the raced names. */
+static void check_users(struct tp_store *st, const struct result *res, int cas_ok, int fails)
+{
+    struct tp_user u;
+    int n = 0, once = 0;
+
+    if (tap_is_int(tp_store_user_get(st, "cas", &u), TP_STORE_OK, "hammer: read the counter")) {
+        tap_is_int(strtol(u.hash, NULL, 10), cas_ok, "hammer: no lost update (counter = swaps won)");
+        tp_user_clear(&u);
+    }
+    (void)fails;
+    tp_store_user_list(st, count_users, &n);
+    tap_is_int(n, 3 + nops / 4, "hammer: every raced name exists once");
+    for (int i = 0; i < nops / 4; i++) {
+        int winners = 0;
+        for (int k = 0; k < nproc; k++)
+            winners += res[k].won[i];
+        once += winners == 1;
+    }
+    tap_is_int(once, nops / 4, "hammer: exactly one user_add won each name");
+}
+
+/* What the hammer left, on a store without users: every session added is
+ * there or was counted by exactly one removal, the kept one survived. */
+static void check_sessions(struct tp_store *st, const struct result *res)
+{
+    struct tp_session s;
+    unsigned char keep[TP_SESSION_DIGEST_LEN];
+    int added = 0, listed = 0, rev_added = 0, removed = 0, left = 0;
+    char user[16];
+
+    for (int k = 0; k < nproc; k++) {
+        int n = 0;
+        snprintf(user, sizeof user, "many%d", k);
+        tp_store_session_list(st, user, count_sessions, &n);
+        listed += n;
+        added += res[k].added;
+        rev_added += res[k].rev_added;
+        removed += res[k].removed;
+    }
+    tap_is_int(added, nproc * (nops / 4), "hammer: every session_add succeeded");
+    tap_is_int(listed, added, "hammer: every session added is listed (none lost)");
+    tp_store_session_list(st, "rev", count_sessions, &left);
+    tap_is_int(removed + left, 1 + rev_added,
+               "hammer: removals racing adds: each session removed once or left (%d removed, %d left)",
+               removed, left);
+    memset(keep, 0xEE, sizeof keep);
+    tap_is_int(tp_store_session_get(st, keep, &s), TP_STORE_OK,
+               "hammer: the session kept by every removal is there");
+    tp_session_clear(&s);
+}
+
+/* 2. the hammer */
+static void test_hammer(const char *path, struct result *res)
+{
+    struct tp_store *st = NULL;
+    struct tp_user u;
+    struct tp_session s;
+    char err[1024];
+    int cas_ok = 0, conflicts = 0, fails = 0, bad_order = 0, touches = 0, count = 0, count1 = 0;
+    int64_t latest;
+
     if (!tap_is_int(tp_store_open(path, TP_STORE_CREATE, &st, err, sizeof err), TP_STORE_OK,
                     "hammer: create"))
         tap_diag("%s", err);
-    tp_user_init(&u);
-    u.name = "cas";
-    u.hash = "0";
-    tap_is_int(tp_store_user_add(st, &u), TP_STORE_OK, "hammer: counter user");
-    u.name = "fails";
-    tap_is_int(tp_store_user_add(st, &u), TP_STORE_OK, "hammer: tally user");
+    if (no_users) {
+        memset(&s, 0, sizeof s);
+        memset(s.digest, 0xEE, sizeof s.digest);
+        s.user = "rev";
+        tap_is_int(tp_store_session_add(st, &s), TP_STORE_OK, "hammer: the session to keep");
+    } else {
+        tp_user_init(&u);
+        u.name = "cas";
+        u.hash = "0";
+        tap_is_int(tp_store_user_add(st, &u), TP_STORE_OK, "hammer: counter user");
+        u.name = "fails0";
+        tap_is_int(tp_store_user_add(st, &u), TP_STORE_OK, "hammer: tally user 0");
+        u.name = "fails1";
+        tap_is_int(tp_store_user_add(st, &u), TP_STORE_OK, "hammer: tally user 1");
+    }
     tp_store_close(st);
     st = NULL;
 
-    tap_ok(run_children(path, hammer, res), "hammer: %d processes x %d operations ran", NPROC, NOPS);
+    tap_ok(run_children(path, hammer, res), "hammer: %d processes x %d operations ran", nproc, nops);
     report_errors(res, "hammer");
-    for (int k = 0; k < NPROC; k++) {
+    for (int k = 0; k < nproc; k++) {
         cas_ok += res[k].cas_ok;
         conflicts += res[k].cas_conflict;
         fails += res[k].fails;
         bad_order += res[k].fail_order_bad;
         touches += res[k].touches;
     }
-    tap_diag("hammer: %d swaps won, %d lost to a concurrent change", cas_ok, conflicts);
-    tap_is_int(cas_ok + conflicts, NPROC * (NOPS / 4), "hammer: every swap answered OK or CONFLICT");
-    tap_is_int(touches, NPROC * (NOPS / 4), "hammer: every touch answered OK");
+    if (!no_users) {
+        tap_diag("hammer: %d swaps won, %d lost to a concurrent change", cas_ok, conflicts);
+        tap_is_int(cas_ok + conflicts, nproc * (nops / 4), "hammer: every swap answered OK or CONFLICT");
+    }
+    tap_is_int(touches, nproc * (nops / 4), "hammer: every touch answered OK");
     tap_is_int(bad_order, 0, "hammer: each process saw its failure count grow");
 
     if (tap_is_int(tp_store_open(path, 0, &st, err, sizeof err), TP_STORE_OK, "hammer: reopen")) {
-        if (tap_is_int(tp_store_user_get(st, "cas", &u), TP_STORE_OK, "hammer: read the counter")) {
-            tap_is_int(strtol(u.hash, NULL, 10), cas_ok, "hammer: no lost update (counter = swaps won)");
-            tp_user_clear(&u);
-        }
-        tp_store_fail_count(st, "fails", 0, &count, &latest);
-        tap_is_int(count, fails, "hammer: every failure counted");
-        tap_is_int(fails, NPROC * (NOPS / 4), "hammer: every fail_add succeeded");
-        n = 0;
-        tp_store_user_list(st, count_users, &n);
-        tap_is_int(n, 2 + NAMES, "hammer: every raced name exists once");
+        tp_store_fail_count(st, "fails0", 0, &count, &latest);
+        tp_store_fail_count(st, "fails1", 0, &count1, &latest);
+        tap_is_int(count + count1, fails, "hammer: every failure counted (the tallies are exact)");
+        tap_is_int(count, (nproc + 1) / 2 * (nops / 4), "hammer: the first tally is exact");
+        tap_is_int(fails, nproc * (nops / 4), "hammer: every fail_add succeeded");
+        if (no_users)
+            check_sessions(st, res);
+        else
+            check_users(st, res, cas_ok, fails);
         tp_store_close(st);
     }
-    {
-        int once = 0;
-        for (int i = 0; i < NAMES; i++) {
-            int winners = 0;
-            for (int k = 0; k < NPROC; k++)
-                winners += res[k].won[i];
-            once += winners == 1;
-        }
-        tap_is_int(once, NAMES, "hammer: exactly one user_add won each name");
-    }
-    /* 3. upgrading together */
-    n = 0;
+}
+
+/* 3. upgrading together */
+static void test_upgrade(struct result *res)
+{
+    char path[4096];
+    int n = 0;
+
     for (int round = 0; round < UPGRADE_ROUNDS; round++) {
         int ran, errors = 0;
         snprintf(path, sizeof path, "%s/upgraded%d.db", th_dir(), round);
@@ -352,7 +481,7 @@ int main(void)
             continue;
         }
         ran = run_children(path, upgrade_one, res);
-        for (int k = 0; k < NPROC; k++) {
+        for (int k = 0; k < nproc; k++) {
             errors += res[k].errors;
             if (res[k].errors)
                 tap_diag("upgrade round %d: process %d: %s", round, k, res[k].first_error);
@@ -361,12 +490,29 @@ int main(void)
              && th_sql_int(path, "SELECT value FROM trex_pam_meta WHERE key = 'schema_version'") == 2
              && th_sql_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN"
                         " ('sessions_last_used', 'sessions_created', 'sessions_user_created')") == 3
-             && th_sql_int(path, "SELECT count(*) FROM users") == 1 + (NPROC + 1) / 2
+             && th_sql_int(path, "SELECT count(*) FROM users") == 1 + (nproc + 1) / 2
              && th_sql_int(path, "SELECT count(*) FROM sessions") == 1;
     }
     tap_is_int(n, UPGRADE_ROUNDS,
                "upgrade: %d rounds of %d processes (half read-only) opening one version 1 store"
-               " at once: all succeed, upgraded once, every row kept", UPGRADE_ROUNDS, NPROC);
+               " at once: all succeed, upgraded once, every row kept", UPGRADE_ROUNDS, nproc);
+}
 
+int main(void)
+{
+    static struct result res[NPROC];
+    const char *loc = getenv("TREX_PAM_TEST_STORE");
+
+    if (loc != NULL && *loc != '\0') {
+        /* a server store: 8 x 1,000 on it */
+        nproc = 8;
+        nops = 1000;
+        no_users = strncmp(loc, "redis", 5) == 0 || strncmp(loc, "unix:", 5) == 0;
+        test_hammer(loc, res);
+        return th_done();
+    }
+    test_create(res);
+    test_hammer(th_path("hammer.db"), res);
+    test_upgrade(res);
     return th_done();
 }
