@@ -87,6 +87,38 @@ struct tp_store_backend {
 int tp_store_fail(struct tp_store *st, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- what backends share (backend.c) ---- */
+
+/* Sleeps a random 1..2^min(shift, 6) ms (xorshift state in *rng, never 0),
+ * so processes retrying a transaction spread out. */
+void tp_backend_pause(uint64_t *rng, int shift);
+
+/* A list read whole before its callback runs: the callback may then use
+ * the store (even change it), and a retried read never repeats a callback.
+ * Start from { 0 }. _add gives a new element at the end (a user
+ * tp_user_init'ed, a session zeroed), or NULL when out of memory;
+ * _hand_out calls fn for each element until it returns non-zero, then
+ * clears the vector; _clear wipes and frees every element. */
+struct tp_user_vec {
+    struct tp_user *v;
+    size_t n, cap;
+};
+struct tp_user *tp_user_vec_add(struct tp_user_vec *uv);
+void tp_user_vec_hand_out(struct tp_user_vec *uv, int (*fn)(void *data, const struct tp_user *u),
+                          void *data);
+void tp_user_vec_clear(struct tp_user_vec *uv);
+
+struct tp_session_vec {
+    const char *user;               /* the user whose sessions are read; NULL: all */
+    struct tp_session *v;
+    size_t n, cap;
+};
+struct tp_session *tp_session_vec_add(struct tp_session_vec *sv);
+void tp_session_vec_drop_last(struct tp_session_vec *sv);     /* clears and forgets the last */
+void tp_session_vec_hand_out(struct tp_session_vec *sv,
+                             int (*fn)(void *data, const struct tp_session *s), void *data);
+void tp_session_vec_clear(struct tp_session_vec *sv);
+
 /* The backends (store.c's table). */
 extern const struct tp_store_backend tp_store_redis;
 extern const struct tp_store_backend tp_store_sqlite;

@@ -207,23 +207,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A random pause of 1..2^min(attempt+2,6) ms, so retrying processes spread out. */
-static void pause_retry(struct pg *p, int attempt)
-{
-    uint64_t x = p->rng;
-    unsigned int cap = 1u << (attempt + 2 < 6 ? attempt + 2 : 6);
-    struct timespec ts;
-
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    p->rng = x;
-    ts.tv_sec = 0;
-    ts.tv_nsec = (long)(1 + x % cap) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 void tp_pg_drop(struct pg *p)
 {
     if (p->conn != NULL)
@@ -460,7 +443,7 @@ static int write_tx(struct pg *p, const char *begin, tp_pg_body body, void *arg,
             return code;
         if (attempt + 1 >= RETRY_TIMES)
             return TP_STORE_ERR;      /* the message of the last failure is set */
-        pause_retry(p, attempt);
+        tp_backend_pause(&p->rng, attempt + 2);
     }
 }
 
@@ -501,7 +484,7 @@ int tp_pg_read(struct pg *p, tp_pg_body body, void *arg, const char *what)
             return TP_STORE_UNAVAIL;
         if (attempt + 1 >= RETRY_TIMES)
             return TP_STORE_ERR;
-        pause_retry(p, attempt);
+        tp_backend_pause(&p->rng, attempt + 2);
     }
 }
 

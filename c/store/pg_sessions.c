@@ -229,24 +229,9 @@ static int pg_session_purge(struct tp_store *st, int64_t idle_before, int64_t cr
     return code;
 }
 
-struct session_vec {
-    const char *user;
-    struct tp_session *v;
-    size_t n;
-};
-
-static void session_vec_clear(struct session_vec *sv)
-{
-    for (size_t i = 0; i < sv->n; i++)
-        tp_session_clear(&sv->v[i]);
-    free(sv->v);
-    sv->v = NULL;
-    sv->n = 0;
-}
-
 static int body_session_list(struct pg *p, void *arg)
 {
-    struct session_vec *sv = arg;
+    struct tp_session_vec *sv = arg;
     struct pg_args a = { 0 };
     PGresult *r;
     int code, rows, bad = 0;
@@ -258,15 +243,13 @@ static int body_session_list(struct pg *p, void *arg)
     if (code != TP_STORE_OK)
         return code;
     rows = tp_pq.PQntuples(r);
-    if (rows > 0 && (sv->v = calloc((size_t)rows, sizeof *sv->v)) == NULL)
-        bad = 1;
     for (int i = 0; !bad && i < rows; i++) {
-        sv->n++;
-        bad = read_session(r, i, 0, NULL, &sv->v[i]) != 0;
+        struct tp_session *x = tp_session_vec_add(sv);
+        bad = x == NULL || read_session(r, i, 0, NULL, x) != 0;
     }
     tp_pq.PQclear(r);
     if (bad) {
-        session_vec_clear(sv);
+        tp_session_vec_clear(sv);
         return tp_pg_nomem(p, "listing sessions");
     }
     return TP_STORE_OK;
@@ -275,13 +258,10 @@ static int body_session_list(struct pg *p, void *arg)
 static int pg_session_list(struct tp_store *st, const char *user,
                            int (*fn)(void *data, const struct tp_session *x), void *data)
 {
-    struct session_vec sv = { user, NULL, 0 };
+    struct tp_session_vec sv = { user, NULL, 0, 0 };
     int code = tp_pg_read(pg_of(st), body_session_list, &sv, "listing sessions");
 
-    for (size_t i = 0; code == TP_STORE_OK && i < sv.n; i++)
-        if (fn(data, &sv.v[i]) != 0)
-            break;
-    session_vec_clear(&sv);
+    tp_session_vec_hand_out(&sv, fn, data);
     return code;
 }
 

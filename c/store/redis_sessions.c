@@ -374,25 +374,11 @@ static int rd_session_purge(struct tp_store *st, int64_t idle_before, int64_t cr
     return code;
 }
 
-struct session_vec {
-    struct tp_session *v;
-    size_t n, cap;
-};
-
-static void session_vec_clear(struct session_vec *sv)
-{
-    for (size_t i = 0; i < sv->n; i++)
-        tp_session_clear(&sv->v[i]);
-    free(sv->v);
-    sv->v = NULL;
-    sv->n = sv->cap = 0;
-}
-
 /* A script's { { hex, user, created, last_used, idle, expires, rhost } ... }
  * into the vector. */
 static int collect(struct rd *r, redisReply *y, void *arg, const char *what)
 {
-    struct session_vec *sv = arg;
+    struct tp_session_vec *sv = arg;
     int code = TP_STORE_OK;
 
     if (y->type != REDIS_REPLY_ARRAY)
@@ -406,18 +392,10 @@ static int collect(struct rd *r, redisReply *y, void *arg, const char *what)
             code = tp_rd_bad_reply(r, what);
             break;
         }
-        if (sv->n == sv->cap) {
-            size_t cap = sv->cap ? 2 * sv->cap : 16;
-            struct tp_session *nv = realloc(sv->v, cap * sizeof *nv);
-            if (nv == NULL) {
-                code = nomem(r, what);
-                break;
-            }
-            sv->v = nv;
-            sv->cap = cap;
+        if ((x = tp_session_vec_add(sv)) == NULL) {
+            code = nomem(r, what);
+            break;
         }
-        x = &sv->v[sv->n];
-        memset(x, 0, sizeof *x);
         for (int f = 0; f < 6; f++)
             v[f] = (size_t)f + 1 < e->elements ? e->element[f + 1] : NULL;
         if (from_hex(e->element[0]->str, e->element[0]->len, x->digest) != 0)
@@ -425,11 +403,10 @@ static int collect(struct rd *r, redisReply *y, void *arg, const char *what)
         else
             bad = fill(x, v);
         if (bad != 0) {
-            tp_session_clear(x);
+            tp_session_vec_drop_last(sv);
             code = bad == -2 ? nomem(r, what) : tp_rd_bad_reply(r, what);
             break;
         }
-        sv->n++;
     }
     tp_rd_free(r, y);
     return code;
@@ -453,7 +430,7 @@ static int rd_session_list(struct tp_store *st, const char *user,
 {
     static const char what[] = "listing sessions";
     struct rd *r = rd_of(st);
-    struct session_vec sv = { NULL, 0, 0 };
+    struct tp_session_vec sv = { NULL, NULL, 0, 0 };
     int code;
 
     if ((code = tp_rd_usable(r, 0, what)) != TP_STORE_OK)
@@ -486,7 +463,7 @@ static int rd_session_list(struct tp_store *st, const char *user,
         if (fn(data, &sv.v[i]) != 0)
             break;
     }
-    session_vec_clear(&sv);
+    tp_session_vec_clear(&sv);
     return code;
 }
 

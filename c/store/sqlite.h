@@ -127,8 +127,6 @@ static inline struct sq *sq_of(struct tp_store *st)
 
 /* ---- sqlite_exec.c ------------------------------------------------------------- */
 int64_t tp_sq_now_ms(void);
-/* A random pause of 1..2^min(attempt,6) ms, so retrying processes spread out. */
-void tp_sq_pause(struct sq *s, int attempt);
 int tp_sq_busy(int rc);
 /* An SQLite failure as a store code, with a message naming the file and
  * the operation ("reading a user") and SQLite's reason; BUSY gives RETRY. */

@@ -69,23 +69,6 @@ int64_t tp_sq_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A random pause of 1..2^min(attempt,6) ms, so retrying processes spread out. */
-void tp_sq_pause(struct sq *s, int attempt)
-{
-    uint64_t x = s->rng;
-    unsigned int cap = 1u << (attempt < 6 ? attempt : 6);
-    struct timespec ts;
-
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    s->rng = x;
-    ts.tv_sec = 0;
-    ts.tv_nsec = (long)(1 + x % cap) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 int tp_sq_busy(int rc)
 {
     rc &= 0xff;
@@ -253,7 +236,7 @@ int tp_sq_write(struct sq *s, tp_sq_body body, void *arg, const char *what)
             return code;
         if (tp_sq_now_ms() - start > RETRY_MS)
             return gave_up(s, what, start);
-        tp_sq_pause(s, attempt);
+        tp_backend_pause(&s->rng, attempt);
     }
 }
 
@@ -299,7 +282,7 @@ int tp_sq_read(struct sq *s, tp_sq_body body, void *arg, const char *what)
             return code;
         if (tp_sq_now_ms() - start > RETRY_MS)
             return gave_up(s, what, start);
-        tp_sq_pause(s, attempt);
+        tp_backend_pause(&s->rng, attempt);
     }
 }
 

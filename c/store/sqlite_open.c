@@ -320,7 +320,7 @@ static int probe_wait(struct sq *s, struct probe *pr)
     for (int attempt = 0;; attempt++) {
         if (!tp_sq_busy(rc = probe_whole(s, pr)) || tp_sq_now_ms() - start > RETRY_MS)
             return rc;
-        tp_sq_pause(s, attempt);
+        tp_backend_pause(&s->rng, attempt);
     }
 }
 
@@ -375,7 +375,7 @@ static int set_wal(struct sq *s)
             return TP_STORE_OK;
         if (!tp_sq_busy(rc) || tp_sq_now_ms() - start > RETRY_MS)
             return probe_fail(s, rc);
-        tp_sq_pause(s, attempt);
+        tp_backend_pause(&s->rng, attempt);
     }
 }
 

@@ -258,24 +258,9 @@ static int sq_session_purge(struct tp_store *st, int64_t idle_before, int64_t cr
     return code;
 }
 
-struct session_vec {
-    const char *user;
-    struct tp_session *v;
-    size_t n, cap;
-};
-
-static void session_vec_clear(struct session_vec *sv)
-{
-    for (size_t i = 0; i < sv->n; i++)
-        tp_session_clear(&sv->v[i]);
-    free(sv->v);
-    sv->v = NULL;
-    sv->n = sv->cap = 0;
-}
-
 static int body_session_list(struct sq *s, void *arg)
 {
-    struct session_vec *sv = arg;
+    struct tp_session_vec *sv = arg;
     sqlite3_stmt *p;
     int rc, bad = 0;
 
@@ -284,22 +269,12 @@ static int body_session_list(struct sq *s, void *arg)
     if (sv->user != NULL)
         tp_sq_bind_text(p, 1, sv->user);
     while (!bad && (rc = sqlite3_step(p)) == SQLITE_ROW) {
-        if (sv->n == sv->cap) {
-            size_t cap = sv->cap ? 2 * sv->cap : 16;
-            struct tp_session *v = realloc(sv->v, cap * sizeof *v);
-            if (v == NULL) {
-                bad = 1;
-                break;
-            }
-            sv->v = v;
-            sv->cap = cap;
-        }
-        memset(&sv->v[sv->n], 0, sizeof sv->v[0]);
-        bad = read_session(p, 0, NULL, &sv->v[sv->n++]) != 0;
+        struct tp_session *x = tp_session_vec_add(sv);
+        bad = x == NULL || read_session(p, 0, NULL, x) != 0;
     }
     tp_sq_done(p);
     if (bad || rc != SQLITE_DONE) {
-        session_vec_clear(sv);
+        tp_session_vec_clear(sv);
         return bad ? tp_sq_nomem(s, "listing sessions") : tp_sq_fail(s, rc, "listing sessions");
     }
     return TP_STORE_OK;
@@ -308,13 +283,10 @@ static int body_session_list(struct sq *s, void *arg)
 static int sq_session_list(struct tp_store *st, const char *user,
                            int (*fn)(void *data, const struct tp_session *x), void *data)
 {
-    struct session_vec sv = { user, NULL, 0, 0 };
+    struct tp_session_vec sv = { user, NULL, 0, 0 };
     int code = tp_sq_read(sq_of(st), body_session_list, &sv, "listing sessions");
 
-    for (size_t i = 0; code == TP_STORE_OK && i < sv.n; i++)
-        if (fn(data, &sv.v[i]) != 0)
-            break;
-    session_vec_clear(&sv);
+    tp_session_vec_hand_out(&sv, fn, data);
     return code;
 }
 

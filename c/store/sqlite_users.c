@@ -295,24 +295,10 @@ static int sq_attr_set(struct tp_store *st, const char *name, const char *attr, 
     return tp_sq_write(sq_of(st), body_attr_set, &a, "setting an attribute");
 }
 
-/* Lists are read whole, then handed out: the callback may use the store
- * (even change it) and a retry never repeats a callback. */
-struct user_vec {
-    struct tp_user *v;
-    size_t n, cap;
-};
-
-static void user_vec_clear(struct user_vec *uv)
-{
-    for (size_t i = 0; i < uv->n; i++)
-        tp_user_clear(&uv->v[i]);
-    free(uv->v);
-    memset(uv, 0, sizeof *uv);
-}
-
+/* Lists are read whole (backend.h), then handed out. */
 static int body_user_list(struct sq *s, void *arg)
 {
-    struct user_vec *uv = arg;
+    struct tp_user_vec *uv = arg;
     struct tp_user *u = NULL;
     sqlite3_stmt *p;
     int rc, bad = 0, oom = 0;
@@ -326,18 +312,10 @@ static int body_user_list(struct sq *s, void *arg)
             break;
         }
         if (u == NULL || strcmp(u->name, name) != 0) {
-            if (uv->n == uv->cap) {
-                size_t cap = uv->cap ? 2 * uv->cap : 16;
-                struct tp_user *v = realloc(uv->v, cap * sizeof *v);
-                if (v == NULL) {
-                    bad = 1;
-                    break;
-                }
-                uv->v = v;
-                uv->cap = cap;
+            if ((u = tp_user_vec_add(uv)) == NULL) {
+                bad = 1;
+                break;
             }
-            u = &uv->v[uv->n++];
-            tp_user_init(u);
             if ((u->name = tp_sq_dup_col(p, 0, &oom)) == NULL || read_user(p, 1, u) != 0) {
                 bad = 1;
                 break;
@@ -348,7 +326,7 @@ static int body_user_list(struct sq *s, void *arg)
     }
     tp_sq_done(p);
     if (bad || rc != SQLITE_DONE) {
-        user_vec_clear(uv);
+        tp_user_vec_clear(uv);
         return bad ? tp_sq_nomem(s, "listing users") : tp_sq_fail(s, rc, "listing users");
     }
     return TP_STORE_OK;
@@ -357,13 +335,10 @@ static int body_user_list(struct sq *s, void *arg)
 static int sq_user_list(struct tp_store *st, int (*fn)(void *data, const struct tp_user *u),
                         void *data)
 {
-    struct user_vec uv = { NULL, 0, 0 };
+    struct tp_user_vec uv = { 0 };
     int code = tp_sq_read(sq_of(st), body_user_list, &uv, "listing users");
 
-    for (size_t i = 0; code == TP_STORE_OK && i < uv.n; i++)
-        if (fn(data, &uv.v[i]) != 0)
-            break;
-    user_vec_clear(&uv);
+    tp_user_vec_hand_out(&uv, fn, data);
     return code;
 }
 
