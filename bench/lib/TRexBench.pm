@@ -7,6 +7,7 @@ package TRexBench;
 use strict;
 use warnings;
 use Time::HiRes qw(time);
+use List::Util ();
 use Exporter 'import';
 
 our @EXPORT_OK = qw(med minmax fig figc loop answers spew slurp goal goal_na goals_print
@@ -127,12 +128,15 @@ sub slurp {
 # $procs: [ [name, [argv...], {env}], ... ]. Runs each command $runs times,
 # in turn (run 1 of every command, then run 2 ...), so all see the same
 # machine; the wall time of each run, from fork to wait, in seconds:
-# { name => [times in run order] }. Dies if a command fails.
+# { name => [times in run order] }. Dies if a command fails. With $shuffle,
+# each round runs the commands in a new random order: where a command
+# leaves work behind in another process (a database server ending the
+# connection's backend), no command always runs right after it.
 sub time_procs {
-    my ($procs, $runs) = @_;
+    my ($procs, $runs, $shuffle) = @_;
     my %t;
     for (1 .. $runs) {
-        for my $p (@$procs) {
+        for my $p ($shuffle ? List::Util::shuffle(@$procs) : @$procs) {
             my ($k, $cmd, $env) = @$p;
             local @ENV{ keys %{ $env || {} } } = values %{ $env || {} };
             my $t0 = time;
