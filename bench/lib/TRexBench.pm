@@ -10,7 +10,7 @@ use Time::HiRes qw(time);
 use List::Util ();
 use Exporter 'import';
 
-our @EXPORT_OK = qw(med minmax fig figc loop answers spew slurp goal goal_na goals_print
+our @EXPORT_OK = qw(med minmax fig figc loop answers spew slurp run_out goal goal_na goals_print
                     time_procs blocks added_ms ratio_of cpu_count loadavg);
 
 # ---- medians and spreads ----------------------------------------------------
@@ -122,6 +122,20 @@ sub slurp {
     open my $fh, '<', $p or die "$p: $!\n";
     local $/;
     return scalar <$fh>;
+}
+
+# A shell command's output (stderr too); dies with it on failure. $in: one
+# line for its stdin, through the file $dir/stdin (removed after).
+sub run_out {
+    my ($cmd, $in, $dir) = @_;
+    if (defined $in) {
+        spew("$dir/stdin", "$in\n");
+        $cmd .= " < $dir/stdin";
+    }
+    my $out = `$cmd 2>&1`;
+    unlink "$dir/stdin" if defined $in;
+    die "failed: $cmd\n$out" if $?;
+    return $out;
 }
 
 # ---- whole processes, interleaved ---------------------------------------------------------
