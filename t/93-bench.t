@@ -1,8 +1,10 @@
 #!/usr/bin/perl
 # The benchmarks under bench/ are not run here (each takes a minute or so):
-# each script and its helpers under bench/lib compile without a warning, and
+# each script and its helpers under bench/lib compile without a warning,
 # bench/fill_sessions.c builds against c/libtrexpam.a as bench/session builds
-# it, every store function it calls declared by c/store/store.h.
+# it, every store function it calls declared by c/store/store.h, and
+# bench/store_floor.c (bench/backends' floor: raw libpq, hiredis, sqlite3)
+# builds as C99 without a warning where the client headers are installed.
 use strict;
 use warnings;
 use Test::More;
@@ -10,9 +12,9 @@ use Config;
 use lib 't/lib';
 use TRexTest qw(tempdir);
 
-for my $f (qw(bench/cycle bench/password bench/session bench/lib/TRexBench.pm
-              bench/lib/TRexBench/Session.pm)) {
-    my $out = `$^X -Ibench/lib -c $f 2>&1`;
+for my $f (qw(bench/cycle bench/password bench/session bench/backends bench/lib/TRexBench.pm
+              bench/lib/TRexBench/Session.pm bench/lib/TRexBench/Servers.pm)) {
+    my $out = `$^X -Ibench/lib -It/lib -c $f 2>&1`;
     is($out, "$f syntax OK\n", "perl -c $f: syntax OK, nothing else") or diag($out);
 }
 
@@ -26,6 +28,18 @@ SKIP: {
             . " bench/fill_sessions.c c/libtrexpam.a -lsqlite3 -lsodium -lcrypt -ldl";
     my $out = `$cmd 2>&1`;
     is($?, 0, 'bench/fill_sessions.c builds against c/libtrexpam.a') or diag($out);
+}
+
+SKIP: {
+    my $inc = `pg_config --includedir 2>/dev/null` || "/usr/include/postgresql\n";
+    chomp $inc;
+    skip 'no libpq-fe.h or hiredis/hiredis.h (libpq-dev, libhiredis-dev)', 1
+        unless -f "$inc/libpq-fe.h" && -f '/usr/include/hiredis/hiredis.h';
+    my $tmp = tempdir();
+    my $cmd = "$Config{cc} -std=c99 -O2 -Wall -Wextra -Werror -I$inc -o $tmp/floor bench/store_floor.c"
+            . " -lpq -lhiredis -lsqlite3 -lsodium";
+    my $out = `$cmd 2>&1`;
+    is($?, 0, 'bench/store_floor.c builds as C99, -Wall -Wextra clean') or diag($out);
 }
 
 done_testing;

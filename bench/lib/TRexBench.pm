@@ -7,9 +7,10 @@ package TRexBench;
 use strict;
 use warnings;
 use Time::HiRes qw(time);
+use List::Util ();
 use Exporter 'import';
 
-our @EXPORT_OK = qw(med minmax fig figc loop answers spew slurp goal goal_na goals_print
+our @EXPORT_OK = qw(med minmax fig figc loop answers spew slurp run_out goal goal_na goals_print
                     time_procs blocks added_ms ratio_of cpu_count loadavg);
 
 # ---- medians and spreads ----------------------------------------------------
@@ -123,16 +124,33 @@ sub slurp {
     return scalar <$fh>;
 }
 
+# A shell command's output (stderr too); dies with it on failure. $in: one
+# line for its stdin, through the file $dir/stdin (removed after).
+sub run_out {
+    my ($cmd, $in, $dir) = @_;
+    if (defined $in) {
+        spew("$dir/stdin", "$in\n");
+        $cmd .= " < $dir/stdin";
+    }
+    my $out = `$cmd 2>&1`;
+    unlink "$dir/stdin" if defined $in;
+    die "failed: $cmd\n$out" if $?;
+    return $out;
+}
+
 # ---- whole processes, interleaved ---------------------------------------------------------
 # $procs: [ [name, [argv...], {env}], ... ]. Runs each command $runs times,
 # in turn (run 1 of every command, then run 2 ...), so all see the same
 # machine; the wall time of each run, from fork to wait, in seconds:
-# { name => [times in run order] }. Dies if a command fails.
+# { name => [times in run order] }. Dies if a command fails. With $shuffle,
+# each round runs the commands in a new random order: where a command
+# leaves work behind in another process (a database server ending the
+# connection's backend), no command always runs right after it.
 sub time_procs {
-    my ($procs, $runs) = @_;
+    my ($procs, $runs, $shuffle) = @_;
     my %t;
     for (1 .. $runs) {
-        for my $p (@$procs) {
+        for my $p ($shuffle ? List::Util::shuffle(@$procs) : @$procs) {
             my ($k, $cmd, $env) = @$p;
             local @ENV{ keys %{ $env || {} } } = values %{ $env || {} };
             my $t0 = time;

@@ -1,13 +1,78 @@
 package TRexBench::Session;
-# bench/lib/TRexBench/Session.pm - bench/session's processes: the one-shot
-# CGI scripts (a check; a check timed in parts; CGI::Session's load), the
-# LD_PRELOAD counter of store connections, the writers of last-use times
-# (bench/fill_sessions --touch) and processes checking at once.
+# bench/lib/TRexBench/Session.pm - the session checks of bench/session and
+# bench/backends: a check and the persistent child that loops on it, the
+# pam.d stacks with their store on the store lines, the one-shot CGI
+# scripts (a check; a check timed in parts; CGI::Session's load), the
+# LD_PRELOAD counter of store connections and of requests sent on sockets,
+# bench/fill_sessions (built, and its writers of last-use times) and
+# processes checking at once.
 use strict;
 use warnings;
 use Config;
 use POSIX ();
-use TRexBench qw(spew slurp med);
+use Time::HiRes ();
+use TRexBench qw(spew slurp med loop answers);
+
+# ---- a check, the stacks ------------------------------------------------------------
+# One session check (pam_start, pam_authenticate answered with the session
+# ID, pam_acct_mgmt, pam_end) of $user on $service, as a closure; dies when
+# the check fails. TRex::PAM must be loaded.
+sub trex_check {
+    my ($service, $user, $sid) = @_;
+    my $conv = answers($sid);
+    return sub {
+        my $h = TRex::PAM->new($service, $user, $conv);
+        ref $h or die "TRex::PAM: pam_start($service) gave $h\n";
+        my $ra = $h->pam_authenticate(0);
+        my $rb = $ra == 0 ? $h->pam_acct_mgmt(0) : -1;
+        die "TRex::PAM $service: authenticate ${\ $h->pam_strerror($ra)}, acct_mgmt $rb\n" if $ra || $rb;
+    };
+}
+
+# A persistent process's checks (a script's --child mode): loads TRex::PAM,
+# checks $user's session ($BENCH_SID) on $service for $seconds (at most $max
+# checks; 0: no limit) and prints "RATE CPUS" (checks per second, CPUs
+# used). With $BENCH_GATE: one check first, then "ready" on stdout, then it
+# waits for EOF on stdin (a common start: together). With $BENCH_LATENCY,
+# each check is timed alone and a second line gives those times (us).
+sub child_trex {
+    my ($service, $user, $seconds, $max) = @_;
+    require TRex::PAM;
+    my $one = trex_check($service, $user, $ENV{BENCH_SID});
+    if ($ENV{BENCH_GATE}) {
+        $one->();
+        $| = 1;
+        print "ready\n";
+        1 while sysread STDIN, my $b, 64;
+    }
+    my @lat;
+    my @cpu0 = times;
+    my ($n, $t) = loop($one, $seconds, $max, $ENV{BENCH_LATENCY} ? \@lat : undef);
+    my @cpu1 = times;
+    printf "%.3f %.3f\n", $n / $t, ($cpu1[0] + $cpu1[1] - $cpu0[0] - $cpu0[1]) / $t;
+    print join(' ', map { sprintf '%.1f', $_ * 1e6 } @lat), "\n" if $ENV{BENCH_LATENCY};
+}
+
+# The stack with $arg (say "db=/x.db" or "store=postgresql://...") on the
+# store lines (session, userdb, faillock); with $session_arg, the session
+# lines get that one instead (sessions on another store than users).
+sub with_store {
+    my ($stack, $arg, $session_arg) = @_;
+    $stack =~ s{^(\s*(?:auth|account|password|session)\s+(?:\[[^\]]*\]|\S+)\s+(faillock|session|userdb)\b[^\n]*)$}
+               {"$1 " . ($2 eq 'session' && defined $session_arg ? $session_arg : $arg)}mge;
+    return $stack;
+}
+
+# bench/fill_sessions.c built against c/libtrexpam.a into $dir: (its path,
+# whether the store has read scopes: without them the floor's reads are
+# each their own transaction). Dies with the compiler's output.
+sub build_fill {
+    my ($dir, $top) = @_;
+    my $scope = slurp("$top/c/store/store.h") =~ /\btp_store_read_begin\s*\(/;
+    my $out = `$Config{cc} -O2 @{[ $scope ? '' : '-DBENCH_NO_READ_SCOPE' ]} -I$top/c/store -I$top/c/crypto -o $dir/fill_sessions $top/bench/fill_sessions.c $top/c/libtrexpam.a -lsqlite3 -lsodium -lcrypt -ldl 2>&1`;
+    die "building bench/fill_sessions.c failed:\n$out" if $?;
+    return ("$dir/fill_sessions", $scope);
+}
 
 # ---- the one-shot processes ---------------------------------------------------------
 # trex.cgi: use TRex::PAM, one check (pam_start, pam_authenticate answered
@@ -82,14 +147,17 @@ sub clock_syscall {
 # The parts of $runs one-shot processes of each service (interleaved):
 # { service => { part => [seconds per process] } }, the parts: load, start,
 # open (first check - second check), check (the second), end, sum (load to
-# the end of the first handle).
+# the end of the first handle). $per: { service => {env} } for one service's
+# processes only.
 sub parts {
-    my ($perl, $inc, $dir, $runs, $services, $env) = @_;
+    my ($perl, $inc, $dir, $runs, $services, $env, $per) = @_;
     my %p;
     local @ENV{ keys %$env } = values %$env;
     local $ENV{BENCH_CLOCK} = clock_syscall() // '';
     for (1 .. $runs) {
         for my $svc (@$services) {
+            my $own = $per && $per->{$svc} || {};
+            local @ENV{ keys %$own } = values %$own;
             local $ENV{BENCH_SERVICE} = $svc;
             my $out = `$perl @$inc $dir/parts.pl`;
             die "parts of a CGI process ($svc) failed (exit status $?)\n" if $? || $out !~ /^[\d.]+( [\d.]+){5}$/;
@@ -106,7 +174,12 @@ sub parts {
     return \%p;
 }
 
-# ---- store connections opened: an LD_PRELOAD counter of sqlite3_open_v2 -------------
+# ---- store connections opened, requests sent: an LD_PRELOAD counter ---------------
+# sqlite3_open_v2 calls (connections to the embedded store), and writes to
+# sockets (send, sendto, sendmsg, write, writev on a socket descriptor): a
+# client of a server store writes each request once and waits for its
+# answer, so the writes of N checks are their round trips (plus, in a new
+# process, those of the connection's start and its goodbye).
 sub build_counter {
     my ($dir) = @_;
     spew("$dir/count.c", <<'C');
@@ -114,8 +187,11 @@ sub build_counter {
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 typedef struct sqlite3 sqlite3;
-static unsigned long opens;
+static unsigned long opens, sends;
 int sqlite3_open_v2(const char *f, sqlite3 **db, int fl, const char *vfs)
 {
     static int (*next)(const char *, sqlite3 **, int, const char *);
@@ -127,11 +203,28 @@ int sqlite3_open_v2(const char *f, sqlite3 **db, int fl, const char *vfs)
     opens++;
     return next(f, db, fl, vfs);
 }
+static void sent(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) sends++;
+}
+#define NEXT(T, name, args) static T (*next) args; \
+    if (!next && !(next = (T (*) args)dlsym(RTLD_NEXT, name))) abort()
+ssize_t send(int fd, const void *b, size_t n, int fl)
+{ NEXT(ssize_t, "send", (int, const void *, size_t, int)); sent(fd); return next(fd, b, n, fl); }
+ssize_t sendto(int fd, const void *b, size_t n, int fl, const struct sockaddr *a, socklen_t al)
+{ NEXT(ssize_t, "sendto", (int, const void *, size_t, int, const struct sockaddr *, socklen_t)); sent(fd); return next(fd, b, n, fl, a, al); }
+ssize_t sendmsg(int fd, const struct msghdr *m, int fl)
+{ NEXT(ssize_t, "sendmsg", (int, const struct msghdr *, int)); sent(fd); return next(fd, m, fl); }
+ssize_t write(int fd, const void *b, size_t n)
+{ NEXT(ssize_t, "write", (int, const void *, size_t)); sent(fd); return next(fd, b, n); }
+ssize_t writev(int fd, const struct iovec *v, int n)
+{ NEXT(ssize_t, "writev", (int, const struct iovec *, int)); sent(fd); return next(fd, v, n); }
 __attribute__((destructor)) static void report(void)
 {
     const char *p = getenv("BENCH_OPENS");
     FILE *fp = p ? fopen(p, "w") : NULL;
-    if (fp) { fprintf(fp, "%lu\n", opens); fclose(fp); }
+    if (fp) { fprintf(fp, "%lu %lu\n", opens, sends); fclose(fp); }
 }
 C
     my $out = `$Config{cc} -shared -fPIC -O2 -o $dir/count.so $dir/count.c -ldl 2>&1`;
@@ -139,8 +232,9 @@ C
     return ("$dir/count.so", undef);
 }
 
-# sqlite3_open_v2 calls of one command (argv) with %$env; undef if it failed.
-sub count_opens {
+# (sqlite3_open_v2 calls, socket writes) of one command (argv) with %$env;
+# () if it failed.
+sub counts {
     my ($so, $dir, $cmd, $env) = @_;
     local @ENV{ keys %$env } = values %$env;
     local $ENV{LD_PRELOAD} = $so;
@@ -150,8 +244,23 @@ sub count_opens {
     open STDOUT, '>', '/dev/null' or die "/dev/null: $!\n";
     system { $cmd->[0] } @$cmd;
     open STDOUT, '>&', $saved or die "stdout: $!\n";
-    return undef if $? || !-e "$dir/opens";
-    return slurp("$dir/opens") + 0;
+    return () if $? || !-e "$dir/opens";
+    return split ' ', slurp("$dir/opens");
+}
+
+# sqlite3_open_v2 calls of one command; undef if it failed.
+sub count_opens {
+    my @n = counts(@_);
+    return $n[0];
+}
+
+# Socket writes per operation: the command's count with $cmd->($max) for
+# max 1 and 21, the difference / 20 (what starting, connecting and ending
+# write cancels out); undef if a run failed.
+sub sends_per_op {
+    my ($so, $dir, $cmd, $env) = @_;
+    my @n = map { (counts($so, $dir, $cmd->($_), $env))[1] } 1, 21;
+    return defined $n[0] && defined $n[1] ? ($n[1] - $n[0]) / 20 : undef;
 }
 
 # ---- writers of last-use times ----------------------------------------------------------
@@ -189,39 +298,58 @@ sub writers_stop {
 }
 
 # ---- processes checking at once -------------------------------------------------------------
-# Children started together (each checks once, then waits for EOF on its
-# stdin), each `$script --child trex SERVICE USER SECONDS 0` with its own
-# session ID: [[rate, CPUs used], ...].
-sub together {
-    my ($script, $service, $seconds, $sids, @users) = @_;
+# Processes started together: each [argv, {env}] runs with $BENCH_GATE set,
+# checks once, says "ready", and waits for EOF on its stdin (child_trex);
+# once all are ready the gate opens. Returns each one's output lines after
+# "ready" ([lines...] per process, in order); dies if one fails.
+sub together_cmds {
+    my ($kids) = @_;
     pipe my $gate_r, my $gate_w or die "pipe: $!\n";
-    my @kids;
-    for my $user (@users) {
+    my @run;
+    for my $k (@$kids) {
+        my ($cmd, $env) = @$k;
         pipe my $r, my $w or die "pipe: $!\n";
         my $pid = fork // die "fork: $!\n";
         if ($pid == 0) {    # never returns into the script: its END would remove its directory
             close $gate_w;
             close $r;
             open(STDIN, '<&', $gate_r) && open(STDOUT, '>&', $w) or POSIX::_exit(127);
-            $ENV{BENCH_SID} = $sids->{$user};
+            @ENV{ keys %{ $env || {} } } = values %{ $env || {} };
             $ENV{BENCH_GATE} = 1;
-            exec($^X, $script, '--child', 'trex', $service, $user, $seconds, 0) or POSIX::_exit(127);
+            exec { $cmd->[0] } @$cmd or POSIX::_exit(127);
         }
         close $w;
-        push @kids, [$pid, $r];
+        push @run, [$pid, $r];
     }
     close $gate_r;
-    select undef, undef, undef, 0.3;    # let them load and check once
-    close $gate_w;                      # go
-    my @res;
-    for my $k (@kids) {
+    for my $k (@run) {      # each has checked once
         my $fh = $k->[1];
-        my $out = <$fh> // '';
+        my $line = <$fh> // '';
+        next if $line eq "ready\n";
+        kill 'TERM', map { $_->[0] } @run;
+        waitpid $_->[0], 0 for @run;
+        die "a checking process did not start\n";
+    }
+    close $gate_w;          # go
+    my @res;
+    for my $k (@run) {
+        my $fh = $k->[1];
+        my @lines = <$fh>;
+        chomp @lines;
         waitpid $k->[0], 0;
-        die "a checking process failed (exit status $?)\n" if $? || $out !~ /^([\d.]+) ([\d.]+)$/;
-        push @res, [$1, $2];
+        die "a checking process failed (exit status $?)\n" if $? || !@lines;
+        push @res, \@lines;
     }
     return \@res;
+}
+
+# Children of `$script --child trex SERVICE USER SECONDS 0` (child_trex),
+# one per user, each with its own session ID: [[rate, CPUs used], ...].
+sub together {
+    my ($script, $service, $seconds, $sids, @users) = @_;
+    my $out = together_cmds([ map { [[$^X, $script, '--child', 'trex', $service, $_, $seconds, 0],
+                                     { BENCH_SID => $sids->{$_} }] } @users ]);
+    return [ map { $_->[0] =~ /^([\d.]+) ([\d.]+)$/ ? [$1, $2] : die "a checking process said: $_->[0]\n" } @$out ];
 }
 
 # The p-th percentile (0..100) of a list (nearest rank).
