@@ -1,9 +1,11 @@
 /*
  * t_faillock.c - the faillock module (modules/faillock.c): pam_faillock's
  * preauth/authfail/authsucc in the recommended web stack (with a stand-in
- * for userdb), deny/fail_interval/unlock_time (ages written into the store
- * directly), the lock messages, silent, authsucc and account resets,
- * unknown users, the fail delay, bad arguments and an unusable store.
+ * for userdb), deny/fail_interval/unlock_time (failures of chosen ages
+ * added through the store), the lock messages, silent, authsucc and
+ * account resets, unknown users, the fail delay, bad arguments and an
+ * unusable store. On the store under test (harness.h: a new SQLite file,
+ * or $TREX_PAM_TEST_STORE).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -16,8 +18,8 @@
 #include "secret.h"
 #include "token.h"
 
-/* the test store; "@DB@" in a pam.d file is db=<it> */
-static char db[PATH_MAX];
+/* the store under test; "@DB@" in a pam.d file names it */
+static char db[TP_STORE_LOCATION_MAX];
 
 /* failures at given ages (seconds ago) */
 static void plant(const char *user, int n, int64_t age)
