@@ -1,48 +1,48 @@
 #!/usr/bin/perl
 # The Redis backend against a private redis-server (t/lib/TRexTest/RedisServer.pm):
-# c/tests/t_store_redis runs the session and tally contract, key TTLs, key
-# prefixes, processes and fork, a stopped server; then writes and has the
-# server killed, and after the restart here finds the revoke and the
-# lockout kept (appendonly, appendfsync always); then AUTH with a password
-# and an ACL user, and no secret in any message; last, the message when
-# libhiredis cannot be loaded; and 8 processes x 1,000 mixed operations.
+# c/tests/t_store_contract runs store.h's contract, as t/41 does on the
+# other backends (its users part skipped: Redis keeps none; TREX_PAM_FULL:
+# its ASan build too); c/tests/t_store_redis the Redis specifics: key TTLs,
+# key prefixes, scripts, processes and fork, a stopped server; then writes
+# and has the server killed, and after the restart here finds the revoke
+# and the lockout kept (appendonly, appendfsync always); then AUTH with a
+# password and an ACL user, and no secret in any message; the message
+# when libhiredis cannot be loaded; and 8 processes x 1,000 mixed
+# operations (c/tests/t_store_conc).
 use strict;
 use warnings;
 use Test::More;
 use Cwd ();
 use lib 't/lib';
-use TRexTest ();
+use TRexTest qw(run_tap);
 use TRexTest::RedisServer;
 
 my $dir = Cwd::getcwd() . '/c/tests';
-my $bin = "$dir/t_store_redis";
-plan skip_all => "$bin not built (make)" unless -x $bin;
+my ($bin, $contract) = map { "$dir/$_" } qw(t_store_redis t_store_contract);
+plan skip_all => "$bin not built (make)" unless -x $bin && -x $contract;
 TRexTest::RedisServer->skip_unless_available;
 delete @ENV{qw(TREX_PAM_TEST_REDIS_PASS TREX_PAM_TEST_REDIS_ACL_USER TREX_PAM_TEST_REDIS_ACL_PASS)};
 
-# Runs the binary in mode with the server's environment; every TAP line a test.
+# Runs the binary in mode with the server's environment; everything must run.
 sub run_mode {
     my ($mode, $srv, %env) = @_;
-    require TAP::Parser;
     %env = (TREX_PAM_TEST_REDIS => $srv->location, TREX_PAM_TEST_REDIS_PORT => $srv->port,
             TREX_PAM_TEST_REDIS_PID => $srv->pid, TREX_PAM_TEST_REDIS_SOCK => $srv->socket, %env)
         if $srv;
-    local $ENV{TREX_PAM_TESTDIR} = $dir;
-    local @ENV{ keys %env } = values %env;
-    my $p = TAP::Parser->new({ exec => [ $bin, $mode eq 'main' ? () : $mode ] });
-    my $n = 0;
-    while (my $r = $p->next) {
-        diag($r->as_string) if $r->is_comment || $r->is_bailout;
-        next unless $r->is_test;
-        $n++;
-        ok($r->is_ok && !$r->has_skip, "$mode: " . $r->description);
-    }
-    ok($n > 0, "$mode: ran some tests");
-    ok(!$p->has_problems, "$mode: exit " . ($p->exit // 'undef') . ", wait " . ($p->wait // 'undef'));
+    run_tap($mode, [ $bin, $mode eq 'main' ? () : $mode ], \%env, no_skip => 1);
 }
 
 {
     my $srv = TRexTest::RedisServer->new(persist => 1);
+    # store.h's contract, as on SQLite and PostgreSQL (t/41), under a
+    # prefix of its own; its users part is skipped: Redis keeps none
+    run_tap('contract', [$contract], { TREX_PAM_TEST_STORE => $srv->location . '?prefix=contract:' });
+    my $asan = Cwd::getcwd() . '/c/build-asan/tests/t_store_contract';
+    run_tap('asan contract', [$asan],
+            { ASAN_OPTIONS => 'detect_leaks=1:abort_on_error=0:exitcode=97',
+              UBSAN_OPTIONS => 'print_stacktrace=1:halt_on_error=1',
+              TREX_PAM_TEST_STORE => $srv->location . '?prefix=asan-contract:' })
+        if $ENV{TREX_PAM_FULL} && -x $asan;
     run_mode('main', $srv);
     run_mode('restart-before', $srv);         # kills the server (-9) itself
     $srv->restart;
@@ -53,18 +53,8 @@ sub run_mode {
     # 8 processes x 1,000 mixed operations (c/tests/t_store_conc): exact
     # tallies, no session lost, a user's sessions removed atomically
     my $srv = TRexTest::RedisServer->new;
-    require TAP::Parser;
-    local $ENV{TREX_PAM_TESTDIR} = $dir;
-    local $ENV{TREX_PAM_TEST_STORE} = $srv->location . '?prefix=conc:';
-    my $p = TAP::Parser->new({ exec => ["$dir/t_store_conc"] });
-    my $n = 0;
-    while (my $r = $p->next) {
-        diag($r->as_string) if $r->is_comment || $r->is_bailout;
-        next unless $r->is_test;
-        $n++;
-        ok($r->is_ok && !$r->has_skip, 'concurrency: ' . $r->description);
-    }
-    ok($n > 0 && !$p->has_problems, "concurrency: ran $n tests, exit " . ($p->exit // 'undef'));
+    run_tap('concurrency', ["$dir/t_store_conc"],
+            { TREX_PAM_TEST_STORE => $srv->location . '?prefix=conc:' }, no_skip => 1);
     $srv->stop;
 }
 {

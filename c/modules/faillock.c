@@ -18,9 +18,22 @@
  * latest one, and the latest less than unlock_time ago (unlock_time 0 or
  * "never": until cleared). The first failure after a lock ran out starts
  * the count afresh. Every auth call asks for a 2 s fail delay (nodelay: none).
- * A user unknown to the store, or an empty user name, gives PAM_IGNORE
- * (logged; with audit, the name too); an unusable store
+ * A user unknown to the users' store (below), or an empty user name, gives
+ * PAM_IGNORE (logged; with audit, the name too); an unusable store
  * PAM_AUTHINFO_UNAVAIL (PAM_SYSTEM_ERR for other store errors): never open.
+ *
+ * The users' store: where faillock checks that PAM_USER exists before it
+ * counts anything. users=LOCATION names it; without it, the tally's own
+ * store when that keeps users (tp_store_keeps), else the location the
+ * environment or trex-pam.conf names for lines that name none
+ * (tp_store_location with no argument: so "userdb" on PostgreSQL and
+ * "faillock store=redis://..." need no users= when trex-pam.conf names the
+ * PostgreSQL store). When that location keeps no users either, every name
+ * is counted without a lookup (an unknown name then looks like a known
+ * one). A users' store that cannot be used, a users= that names a store
+ * keeping no users, or one that names another store than a tally's store
+ * that keeps users (a store counts failures of its own users only) is
+ * PAM_AUTHINFO_UNAVAIL, logged: never open.
  *
  * Web stack: "auth requisite faillock preauth" first (a locked account is
  * refused before any password hash, sessions included), then session and
@@ -29,9 +42,10 @@
  * in the account stack there: account runs on every session request and
  * would clear the tally between an attacker's guesses.
  *
- * The store connection is the instance's (storepool.h): kept open across
- * the handles of a configuration, one per path, taken by a handle at its
- * first use and kept until trex_pam_end.
+ * The store connections are the instance's (storepool.h): kept open across
+ * the handles of a configuration, one per location (the tally's store and
+ * the users' store share one when they are the same), taken by a handle at
+ * its first use and kept until trex_pam_end.
  *
  * Concurrency: each failure is one atomic insert-and-count in the store, so
  * none is lost and exactly one process sees the deny-th and logs the lock.
@@ -43,7 +57,8 @@
  * Arguments: preauth|authfail|authsucc, deny=N (3; 0 never locks),
  * fail_interval=S (900), unlock_time=S|never (600), silent (also the
  * PAM_SILENT flag), audit, no_log_info, nodelay, store=LOCATION or
- * db=FILE (tp_store_location). Accepted with no effect, since store users are not system users and the store replaces the
+ * db=FILE (tp_store_location), users=LOCATION (the users' store, above).
+ * Accepted with no effect, since store users are not system users and the store replaces the
  * tally directory and faillock.conf: even_deny_root (every user, root
  * included, is treated alike), root_unlock_time=, admin_group=, dir=, conf=,
  * local_users_only. Values over 604800 s or malformed keep the default and
@@ -75,10 +90,12 @@ struct opts {
     int silent, audit, no_log_info, nodelay;
     const char *db;
     const char *store;
+    const char *users;
 };
 
-struct state {                       /* module data: the handle's store connection */
-    struct tp_lease lease;           /* from the instance's pool (storepool.h) */
+struct state {                       /* module data: the handle's store connections */
+    struct tp_lease lease;           /* the tallies', from the instance's pool (storepool.h) */
+    struct tp_lease users;           /* the users' store when it is another */
 };
 
 struct tally {
@@ -104,6 +121,7 @@ static const struct tp_arg args[] = {
     { "nodelay", TP_ARG_FLAG, OPT(nodelay), 0, 0, 0 },
     { "db", TP_ARG_TEXT, OPT(db), 0, 0, 0 },
     { "store", TP_ARG_TEXT, OPT(store), 0, 0, 0 },
+    { "users", TP_ARG_TEXT, OPT(users), 0, 0, 0 },
     /* pam_faillock's, with no effect here (see the top of the file) */
     { "even_deny_root", TP_ARG_SKIP, 0, 0, 0, 0 },
     { "local_users_only", TP_ARG_SKIP, 0, 0, 0, 0 },
@@ -129,6 +147,8 @@ static void parse_opts(trex_pam_handle_t *h, int argc, const char **argv, int fl
     o->fail_interval = 900;
     o->unlock_time = 600;
     (void)tp_args_parse(h, &table, argc, argv, o);
+    if (o->users != NULL && *o->users == '\0')
+        o->users = NULL;                 /* as an empty store= */
     if (flags & TREX_PAM_SILENT)
         o->silent = 1;
 }
@@ -141,6 +161,7 @@ static void state_free(trex_pam_handle_t *h, void *data, int status)
     if (s == NULL)
         return;
     tp_lease_end(&s->lease);
+    tp_lease_end(&s->users);
     free(s);
 }
 
@@ -165,12 +186,54 @@ static int open_store(trex_pam_handle_t *h, struct tp_pool *pool, const struct o
     return rc == TP_STORE_OK ? TREX_PAM_SUCCESS : tp_lease_pam_code(rc);
 }
 
-/* PAM_USER (prompting if need be) known to the store: SUCCESS, IGNORE for
- * an empty or unknown one, or an error. */
+/* The lease on the users' store (the top of the file) into *out: s->lease
+ * when the tally's store keeps users and no users= names another, else
+ * s->users; NULL when no store keeps users (every name counts). A PAM code. */
+static int users_lease(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o,
+                       struct state *s, struct tp_lease **out)
+{
+    int own = tp_store_keeps(tp_lease_store(&s->lease), TP_STORE_KEEPS_USERS);
+    int src;
+
+    *out = NULL;
+    if (o->users == NULL && own) {
+        *out = &s->lease;
+        return TREX_PAM_SUCCESS;
+    }
+    /* users=, or the location of lines that name none */
+    if ((src = tp_lease_use_at(h, pool, &s->users, o->users, NULL, WHO)) != TP_STORE_OK) {
+        if (o->users == NULL)
+            trex_pam_log(h, LOG_ERR, "faillock: %s keeps no users, and the store that names them"
+                         " cannot be used: name it with users=LOCATION",
+                         tp_store_where(tp_lease_store(&s->lease)));
+        return tp_lease_pam_code(src);
+    }
+    if (own && strcmp(tp_lease_path(&s->users), tp_lease_path(&s->lease)) != 0) {
+        /* its failures belong to its users: another store's could not be counted */
+        trex_pam_log(h, LOG_ERR, "faillock: users= names another store than %s, which keeps"
+                     " its own users", tp_store_where(tp_lease_store(&s->lease)));
+        return TREX_PAM_AUTHINFO_UNAVAIL;
+    }
+    if (tp_store_keeps(tp_lease_store(&s->users), TP_STORE_KEEPS_USERS)) {
+        *out = &s->users;
+        return TREX_PAM_SUCCESS;
+    }
+    if (o->users != NULL) {
+        trex_pam_log(h, LOG_ERR, "faillock: users=: %s keeps no users",
+                     tp_store_where(tp_lease_store(&s->users)));
+        return TREX_PAM_AUTHINFO_UNAVAIL;
+    }
+    return TREX_PAM_SUCCESS;
+}
+
+/* PAM_USER (prompting if need be) known to the users' store: SUCCESS,
+ * IGNORE for an empty or unknown one, or an error; *st is the tally's
+ * store. */
 static int get_known_user(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o,
                           const char **user, struct tp_store **st)
 {
     struct tp_user u;
+    struct tp_lease *ul;
     struct state *s;
     int rc, src;
 
@@ -180,14 +243,19 @@ static int get_known_user(trex_pam_handle_t *h, struct tp_pool *pool, const stru
         return TREX_PAM_IGNORE;
     if ((rc = open_store(h, pool, o, &s)) != TREX_PAM_SUCCESS)
         return rc;
+    if ((rc = users_lease(h, pool, o, s, &ul)) != TREX_PAM_SUCCESS)
+        return rc;
+    *st = tp_lease_store(&s->lease);
+    if (ul == NULL)
+        return TREX_PAM_SUCCESS;         /* no store keeps users: every name counts */
     tp_user_init(&u);
-    src = tp_store_user_get(tp_lease_store(&s->lease), *user, &u);
+    src = tp_store_user_get(tp_lease_store(ul), *user, &u);
     tp_user_clear(&u);
-    if (tp_lease_again(h, pool, &s->lease, src, WHO)) {
-        src = tp_store_user_get(tp_lease_store(&s->lease), *user, &u);
+    if (tp_lease_again(h, pool, ul, src, WHO)) {
+        src = tp_store_user_get(tp_lease_store(ul), *user, &u);
         tp_user_clear(&u);
     }
-    *st = tp_lease_store(&s->lease);
+    *st = tp_lease_store(&s->lease);     /* the lookup may have opened it again */
     if (src == TP_STORE_NOTFOUND) {
         if (o->audit)
             trex_pam_log(h, LOG_NOTICE, "faillock: User unknown: %.100s", *user);
@@ -196,7 +264,7 @@ static int get_known_user(trex_pam_handle_t *h, struct tp_pool *pool, const stru
         return TREX_PAM_IGNORE;
     }
     if (src != TP_STORE_OK) {
-        store_failed(h, *st, "user lookup", *user);
+        store_failed(h, tp_lease_store(ul), "user lookup", *user);
         return tp_lease_pam_code(src);
     }
     return TREX_PAM_SUCCESS;

@@ -46,6 +46,14 @@
  * shared with userdb and faillock, taken by a handle at its first use and
  * kept until trex_pam_end; the reads of one service call share one read
  * transaction.
+ *
+ * Users: the module never looks one up, so it works the same on a store
+ * that keeps none (Redis) while userdb's users are elsewhere. A store that
+ * keeps users refuses a session for an unknown name (SESSION_ERR) and ends
+ * a user's sessions with the user; one that keeps none takes any name (the
+ * stack has authenticated it) and keeps a deleted user's sessions until
+ * they expire or are revoked, while "account required userdb" refuses
+ * that user at every request.
  */
 #include <limits.h>
 #include <stddef.h>

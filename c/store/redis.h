@@ -13,9 +13,9 @@
  * is NULL, so every user call is TP_STORE_UNAVAIL, "a redis store keeps no
  * users"). Redis cannot know whether a user exists: session_add and
  * fail_add take any name. The session module adds sessions only for a user
- * its stack has authenticated, and faillock looks the user up (user_get)
- * on its own store= first, so a faillock line pointed at a Redis store
- * answers with the store's UNAVAIL for that lookup.
+ * its stack has authenticated, and faillock looks the user up in a store
+ * that keeps users (its users=, or the location of lines that name none)
+ * before it counts.
  *
  * Server: Redis 4.0 or later (HSET of several fields; Redis 6 for ACL
  * users), one server or a primary, not a cluster; tested with 7.0.

@@ -183,6 +183,19 @@ void tp_store_close(struct tp_store *st)
         st->backend->close(st);
 }
 
+int tp_store_keeps(const struct tp_store *st, unsigned int what)
+{
+    const struct tp_store_backend *b = st != NULL ? st->backend : NULL;
+
+    if (b == NULL || what == 0
+        || (what & ~(unsigned int)(TP_STORE_KEEPS_USERS | TP_STORE_KEEPS_SESSIONS
+                                   | TP_STORE_KEEPS_TALLIES)) != 0)
+        return 0;
+    return (!(what & TP_STORE_KEEPS_USERS) || b->users != NULL)
+           && (!(what & TP_STORE_KEEPS_SESSIONS) || b->sessions != NULL)
+           && (!(what & TP_STORE_KEEPS_TALLIES) || b->tallies != NULL);
+}
+
 const char *tp_store_where(const struct tp_store *st)
 {
     return st != NULL ? st->where : "";

@@ -28,6 +28,13 @@
  *   that count or remove a user's rows (fail_count, fail_reset,
  *   session_delete_user, session_list) return TP_STORE_OK with nothing
  *   counted, removed or listed.
+ * - What a store keeps: a backend may keep only some of users, sessions
+ *   and failure tallies (tp_store_keeps; Redis keeps no users). Calls of a
+ *   kind it does not keep return TP_STORE_UNAVAIL ("a redis store keeps
+ *   no users"). A store that keeps no users cannot know them: its
+ *   session_add and fail_add take any name, and a user deleted elsewhere
+ *   keeps their rows there (the caller checks the user in the store that
+ *   keeps users, and ends what it must itself).
  * - List callbacks run after the rows are read, so they may use the store
  *   (even change it); a callback returning non-zero stops the walk and the
  *   call still returns TP_STORE_OK.
@@ -146,6 +153,14 @@ const char *tp_store_file(const char *location);
  */
 int tp_store_open(const char *path, int flags, struct tp_store **out, char *err, size_t errlen);
 void tp_store_close(struct tp_store *st);
+
+/* What a store keeps (tp_store_keeps' what: one or more, or'ed). */
+#define TP_STORE_KEEPS_USERS     0x1     /* users and their attributes */
+#define TP_STORE_KEEPS_SESSIONS  0x2
+#define TP_STORE_KEEPS_TALLIES   0x4     /* failure tallies */
+/* 1 if the store keeps every kind in what, else 0 (also for NULL). A
+ * property of its backend: it never changes while the store is open. */
+int tp_store_keeps(const struct tp_store *st, unsigned int what);
 /* The store's name for messages: the file, or a server's location with its
  * password left out. */
 const char *tp_store_where(const struct tp_store *st);
@@ -246,7 +261,8 @@ struct tp_session {
  * and delete_user are index searches too (schema version 2), never a scan.
  */
 void tp_session_clear(struct tp_session *s);
-/* NOTFOUND if s->user is not a user; EXISTS if the digest is stored already.
+/* NOTFOUND if s->user is not a user (a store that keeps users); EXISTS if
+ * the digest is stored already.
  * created 0 means now; last_used 0 means created. */
 int tp_store_session_add(struct tp_store *st, const struct tp_session *s);
 /* NOTFOUND if no session has this digest (out is then all zero). */
@@ -277,9 +293,9 @@ int tp_store_session_list(struct tp_store *st, const char *user,
 
 /* Records one failure at now and gives the number of failures at or after
  * since (including this one), atomically under concurrent writers.
- * NOTFOUND for an unknown user. Only the 1024 newest failures of a user are
- * kept (older ones are deleted here), so counts stop at 1024. count may be
- * NULL. */
+ * NOTFOUND for an unknown user (a store that keeps users). Only the 1024
+ * newest failures of a user are kept (older ones are deleted here), so
+ * counts stop at 1024. count may be NULL. */
 int tp_store_fail_add(struct tp_store *st, const char *user, int64_t now, int64_t since,
                       int *count);
 /* The failures at or after since, and the time of the latest (0 if none);

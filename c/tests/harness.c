@@ -1,6 +1,5 @@
-/* harness.c - see harness.h. */
+/* harness.c - see harness.h (the stores: harness_store.c). */
 #include "harness.h"
-#include <crypt.h>
 #include <dirent.h>
 #include <limits.h>
 #include <signal.h>
@@ -13,7 +12,6 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <sqlite3.h>
 
 /* ---- the temporary directory ------------------------------------------------ */
 
@@ -517,152 +515,6 @@ int th_login(const char *service, const char *user, const char *pass)
     return run(service, user, pass, 0, 1);
 }
 
-/* ---- stores ------------------------------------------------------------------------------ */
-
-struct tp_store *th_store(const char *path, int flags)
-{
-    struct tp_store *st = NULL;
-    char err[1024] = "";
-    int rc = tp_store_open(path, flags, &st, err, sizeof err);
-    if (rc != TP_STORE_OK) {
-        tap_diag("store %s: code %d: %s", path, rc, err);
-        return NULL;
-    }
-    return st;
-}
-
-int th_user(struct tp_store *st, const char *name, const char *password,
-            const struct tp_hash_policy *policy)
-{
-    struct tp_hash_policy def;
-    struct tp_user u;
-    char hash[CRYPT_OUTPUT_SIZE] = "";
-
-    if (policy == NULL) {
-        tp_hash_policy_default(&def);
-        policy = &def;
-    }
-    if (password != NULL && tp_hash_make(password, policy, hash, sizeof hash) != 0) {
-        tap_diag("cannot hash the password of %s", name);
-        return -1;
-    }
-    tp_user_init(&u);
-    u.name = (char *)name;
-    u.hash = hash;
-    if (st == NULL || tp_store_user_add(st, &u) != TP_STORE_OK) {
-        tap_diag("user_add %s: %s", name, st != NULL ? tp_store_error(st) : "no store");
-        return -1;
-    }
-    return 0;
-}
-
-const char *th_user_store(const char *name, const char *const *users)
-{
-    const char *path = th_path(name);
-    struct tp_store *st = th_store(path, TP_STORE_CREATE);
-    char arg[PATH_MAX + 8];
-
-    if (st == NULL)
-        th_bail("cannot create the store %s", path);
-    for (size_t i = 0; users[i] != NULL; i++)
-        th_user(st, users[i], NULL, NULL);
-    tp_store_close(st);
-    snprintf(arg, sizeof arg, "db=%s", path);
-    th_define("@DB@", arg);
-    return path;
-}
-
-int th_fail_count(const char *path, const char *user)
-{
-    struct tp_store *st = th_store(path, 0);
-    int64_t latest = 0;
-    int n = -1;
-
-    if (st != NULL && tp_store_fail_count(st, user, 0, &n, &latest) != TP_STORE_OK)
-        n = -1;
-    tp_store_close(st);
-    return n;
-}
-
-int th_sql(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    char *msg = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    if (rc != SQLITE_OK)
-        tap_diag("sql on %s: %s: %s", path, sql, msg ? msg : sqlite3_errmsg(db));
-    sqlite3_free(msg);
-    sqlite3_close(db);
-    return rc;
-}
-
-long long th_sql_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *p = NULL;
-    long long v = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-        && sqlite3_prepare_v2(db, sql, -1, &p, NULL) == SQLITE_OK && sqlite3_step(p) == SQLITE_ROW)
-        v = sqlite3_column_int64(p, 0);
-    sqlite3_finalize(p);
-    sqlite3_close(db);
-    return v;
-}
-
-char *th_sql_text(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *p = NULL;
-    char *v = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-        && sqlite3_prepare_v2(db, sql, -1, &p, NULL) == SQLITE_OK && sqlite3_step(p) == SQLITE_ROW
-        && sqlite3_column_text(p, 0) != NULL)
-        v = strdup((const char *)sqlite3_column_text(p, 0));
-    sqlite3_finalize(p);
-    sqlite3_close(db);
-    return v;
-}
-
-/* The version 1 tables as migration 0 -> 1 made them. */
-static const char v1_schema[] =
-    "CREATE TABLE trex_pam_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)"
-    " WITHOUT ROWID;"
-    "INSERT INTO trex_pam_meta VALUES ('application', 'TRex::PAM'), ('schema_version', '1');"
-    "CREATE TABLE users (name TEXT PRIMARY KEY NOT NULL, hash TEXT NOT NULL,"
-    " disabled INTEGER NOT NULL DEFAULT 0, force_change INTEGER NOT NULL DEFAULT 0,"
-    " expires INTEGER NOT NULL DEFAULT 0, pw_changed INTEGER NOT NULL DEFAULT 0,"
-    " pw_min_days INTEGER NOT NULL DEFAULT 0, pw_max_days INTEGER NOT NULL DEFAULT -1,"
-    " pw_warn_days INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE TABLE user_attrs ("
-    " user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,"
-    " name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (user, name)) WITHOUT ROWID;"
-    "CREATE TABLE sessions ("
-    " digest BLOB PRIMARY KEY NOT NULL CHECK (length(digest) = 32),"
-    " user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,"
-    " created INTEGER NOT NULL, last_used INTEGER NOT NULL, rhost TEXT) WITHOUT ROWID;"
-    "CREATE INDEX sessions_user ON sessions(user);"
-    "CREATE TABLE failures ("
-    " user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,"
-    " time INTEGER NOT NULL);"
-    "CREATE INDEX failures_user_time ON failures(user, time);";
-
-int th_store_v1(const char *path, const char *rows)
-{
-    size_t n = sizeof v1_schema + strlen(rows) + 100;
-    char *sql = malloc(n);
-    int rc;
-
-    if (sql == NULL)
-        return -1;
-    snprintf(sql, n, "PRAGMA journal_mode = WAL; PRAGMA application_id = %d;%s%s", TH_STORE_APP_ID,
-             v1_schema, rows);
-    rc = th_sql(path, sql);
-    free(sql);
-    return rc == SQLITE_OK && chmod(path, 0600) == 0 ? 0 : -1;
-}
-
 /* ---- checks ------------------------------------------------------------------------------- */
 
 int th_returns(void (*fn)(void *), void *arg, const char *fmt, ...)
@@ -752,6 +604,20 @@ void th_bail(const char *fmt, ...)
     fflush(stdout);
     cleanup();
     exit(1);
+}
+
+int th_skip_all(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("1..0 # SKIP ", stdout);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+    cleanup();
+    return 0;
 }
 
 int th_done(void)

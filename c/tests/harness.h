@@ -3,7 +3,8 @@
  * private temporary directory with pam.d files in it, handles started on
  * it with a scripted conversation, a captured log and a fail delay that
  * is recorded instead of slept, a resolver for the test's own modules,
- * temporary stores, and a check that a call returns normally.
+ * temporary stores and the store under test (harness_store.c), and a
+ * check that a call returns normally.
  *
  * A test calls what it needs and ends with `return th_done();` (tap_done
  * plus the clean-up). State is per process: a forked child works on its
@@ -146,14 +147,41 @@ struct tp_store *th_store(const char *path, int flags);
  * diagnostic. */
 int th_user(struct tp_store *st, const char *name, const char *password,
             const struct tp_hash_policy *policy);
-/* A new store th_path(name) holding users (a NULL-ended list; no
- * passwords: the empty hash), with "@DB@" defined for th_file as
- * "db=<its path>": its path (one of th_path's buffers: copy it). A store
- * that cannot be made bails out. */
-const char *th_user_store(const char *name, const char *const *users);
 /* The failure tally of user in the store at path (all of it); -1 if it
  * cannot be read. */
 int th_fail_count(const char *path, const char *user);
+
+/* ---- the store under test ------------------------------------------------------
+ * The module tests (t_userdb, t_session, t_faillock) run on the store that
+ * $TREX_PAM_TEST_STORE names (t/47-modules-backends.t gives each program a
+ * fresh PostgreSQL database or a fresh key prefix on a Redis server), or,
+ * without it, on a new SQLite file. A store that keeps no users (Redis)
+ * keeps them in the store $TREX_PAM_TEST_USERS names, or in a new SQLite
+ * file. */
+#define TH_TEST_STORE_ENV "TREX_PAM_TEST_STORE"
+#define TH_TEST_USERS_ENV "TREX_PAM_TEST_USERS"
+/* Sets up the store under test, else a new SQLite file th_path(name): it
+ * must be empty (else the run bails out, as when a store cannot be made).
+ * The users (a NULL-ended list; no passwords: the empty hash) go to it, or
+ * to the users' store above when it keeps none; that store's location then
+ * becomes $TREX_PAM_STORE, the one of module lines that name none (where
+ * faillock finds its users without users=). Defines for th_file "@DB@" as
+ * the module argument naming the store under test and "@USERS@" as the one
+ * naming the users' store (the same when it keeps users): "db=PATH" for a
+ * file, else "store=LOCATION". Returns the store's location (valid until
+ * the process ends). */
+const char *th_user_store(const char *name, const char *const *users);
+/* After th_user_store: the users' store's location. */
+const char *th_users_location(void);
+/* The store under test's kind, for messages: "sqlite", or its location's
+ * scheme ("postgresql", "redis", ...). */
+const char *th_store_kind(void);
+/* For checks of the embedded store's own files (modes, a corrupt file, a
+ * file renamed away): 1 on SQLite; else n skip lines naming what and the
+ * kind, and 0. */
+int th_sqlite_only(int n, const char *what);
+
+/* ---- plain SQLite ------------------------------------------------------------------ */
 /* The store's application_id, and a store of schema version 1 made by
  * hand (the tables as migration 0 -> 1 made them, mode 0600), then the SQL
  * rows: 0 or -1. */
@@ -178,6 +206,9 @@ int th_returns(void (*fn)(void *), void *arg, const char *fmt, ...) TAP_PRINTF(3
 int th_parallel(int n, int (*fn)(int k));
 /* "Bail out! ..." (the run stops), the directory removed, exit status 1. */
 void th_bail(const char *fmt, ...) TAP_PRINTF(1, 2) TH_NORETURN;
+/* "1..0 # SKIP ..." (nothing of the program runs here; no check may have
+ * run before), the directory removed: main's return value (0). */
+int th_skip_all(const char *fmt, ...) TAP_PRINTF(1, 2);
 /* tap_done, after removing the directory: main's return value. */
 int th_done(void);
 

@@ -1,9 +1,11 @@
 /*
  * t_faillock.c - the faillock module (modules/faillock.c): pam_faillock's
  * preauth/authfail/authsucc in the recommended web stack (with a stand-in
- * for userdb), deny/fail_interval/unlock_time (ages written into the store
- * directly), the lock messages, silent, authsucc and account resets,
- * unknown users, the fail delay, bad arguments and an unusable store.
+ * for userdb), deny/fail_interval/unlock_time (failures of chosen ages
+ * added through the store), the lock messages, silent, authsucc and
+ * account resets, unknown users, users= and a store that keeps no users,
+ * the fail delay, bad arguments and an unusable store. On the store under
+ * test (harness.h: a new SQLite file, or $TREX_PAM_TEST_STORE).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -16,8 +18,8 @@
 #include "secret.h"
 #include "token.h"
 
-/* the test store; "@DB@" in a pam.d file is db=<it> */
-static char db[PATH_MAX];
+/* the store under test; "@DB@" in a pam.d file names it */
+static char db[TP_STORE_LOCATION_MAX];
 
 /* failures at given ages (seconds ago) */
 static void plant(const char *user, int n, int64_t age)
@@ -278,6 +280,104 @@ static void test_unknown(void)
     tap_is_int(th_auth("empty", "alice", "x", 0), TREX_PAM_PERM_DENIED, "a known one: SUCCESS (bad here)");
 }
 
+/* users=: where faillock checks that the user exists. A store that keeps
+ * users counts only its own users' failures; one that keeps none (Redis)
+ * takes them from users=, or from the location of lines that name none
+ * ($TREX_PAM_STORE here: th_user_store set it), or counts any name. */
+static void fl_service(const char *name, const char *args)
+{
+    char text[3 * TP_STORE_LOCATION_MAX];
+
+    snprintf(text, sizeof text,
+             "auth requisite test:faillock preauth nodelay @DB@ %s\n"
+             "auth [success=1 default=bad] test:pw\n"
+             "auth [default=die] test:faillock authfail nodelay @DB@ %s\n"
+             "auth sufficient test:faillock authsucc nodelay @DB@ %s\n"
+             "auth required deny\n", args, args, args);
+    th_file(name, text);
+}
+
+static void test_users(void)
+{
+    char arg[TP_STORE_LOCATION_MAX + 16];
+    const char *other = th_path("other-users.db");
+    const char *env = getenv(TP_STORE_LOCATION_ENV);
+    char *saved = env != NULL ? strdup(env) : NULL;
+    struct tp_store *ost = th_store(other, TP_STORE_CREATE);
+    int keeps = strcmp(th_users_location(), db) == 0;
+
+    th_user(ost, "olga", NULL, NULL);
+    tp_store_close(ost);
+    snprintf(arg, sizeof arg, "users=%s", th_users_location());
+    fl_service("named", arg);
+    tap_is_int(th_auth("named", "alice", "wrong", 0), TREX_PAM_AUTH_ERR,
+               "users= naming the users' store: a wrong password");
+    tap_is_int(th_fail_count(db, "alice"), 1, "  counted");
+    tap_is_int(th_auth("named", "mallory", "wrong", 0), TREX_PAM_AUTH_ERR, "  an unknown user");
+    tap_is_int(th_fail_count(db, "mallory"), 0, "  not counted");
+    reset("alice");
+    fl_service("empty-users", "users=");
+    tap_is_int(th_auth("empty-users", "alice", "wrong", 0), TREX_PAM_AUTH_ERR,
+               "an empty users= is none");
+    tap_is_int(th_fail_count(db, "alice"), 1, "  counted as without it");
+    reset("alice");
+
+    snprintf(arg, sizeof arg, "users=%s", other);
+    fl_service("other", arg);
+    if (keeps) {
+        th_log_reset();
+        tap_is_int(th_auth("other", "olga", "secret", 0), TREX_PAM_AUTHINFO_UNAVAIL,
+                   "users= naming another store than one that keeps users: AUTHINFO_UNAVAIL");
+        tap_ok(th_logged("users= names another store than"), "  saying why");
+        tap_is_int(th_pw_calls(), 0, "  and the stack stops there");
+        for (int i = 0; i < 12; i++)
+            tap_skip("a store that keeps no users: not %s", th_store_kind());
+        goto out;
+    }
+    for (int i = 0; i < 3; i++)
+        tap_skip("users= on a store that keeps users: not %s", th_store_kind());
+    tap_is_int(th_auth("other", "olga", "wrong", 0), TREX_PAM_AUTH_ERR,
+               "users= naming another store: its user's failure");
+    tap_is_int(th_fail_count(db, "olga"), 1, "  counted in the store of the line");
+    tap_is_int(th_auth("other", "alice", "wrong", 0), TREX_PAM_AUTH_ERR,
+               "  a user it does not have");
+    tap_is_int(th_fail_count(db, "alice"), 0, "  not counted");
+    snprintf(arg, sizeof arg, "users=%s", db);
+    fl_service("redis-users", arg);
+    th_log_reset();
+    tap_is_int(th_auth("redis-users", "alice", "secret", 0), TREX_PAM_AUTHINFO_UNAVAIL,
+               "users= naming a store that keeps no users: AUTHINFO_UNAVAIL");
+    tap_ok(th_logged("keeps no users"), "  saying why");
+    fl_service("none-users", "users=@DIR@/none.db");
+    tap_is_int(th_auth("none-users", "alice", "secret", 0), TREX_PAM_AUTHINFO_UNAVAIL,
+               "users= naming no store: AUTHINFO_UNAVAIL");
+
+    /* no users=: the location of lines that name none */
+    setenv(TP_STORE_LOCATION_ENV, th_path("none.db"), 1);
+    th_log_reset();
+    tap_is_int(th_auth("web", "alice", "secret", 0), TREX_PAM_AUTHINFO_UNAVAIL,
+               "no users=, and $TREX_PAM_STORE names no store: AUTHINFO_UNAVAIL");
+    tap_ok(th_logged("name it with users=LOCATION"), "  saying what to do");
+    setenv(TP_STORE_LOCATION_ENV, db, 1);
+    for (int i = 0; i < 3; i++)
+        th_auth("web", "mallory", "wrong", 0);
+    tap_is_int(th_fail_count(db, "mallory"), 3,
+               "no store keeps users: every name is counted, an unknown one too");
+    tap_is_int(th_auth("web", "mallory", "secret", 0), TREX_PAM_AUTH_ERR, "  and locked");
+    tap_is_str(th_seen(), LOCKED3 "|INFO:(10 minutes left to unlock)", "  as a known one is");
+    reset("mallory");
+    reset("olga");
+out:
+    if (saved != NULL)
+        setenv(TP_STORE_LOCATION_ENV, saved, 1);
+    else
+        unsetenv(TP_STORE_LOCATION_ENV);
+    if (saved != NULL)
+        tp_secret_wipe(saved, strlen(saved));      /* a location may hold a password */
+    free(saved);
+    tp_secret_wipe(arg, sizeof arg);
+}
+
 static void test_unavail(void)
 {
     th_file("nodb", "auth requisite test:faillock preauth db=@DIR@/none.db\n"
@@ -297,6 +397,7 @@ int main(void)
     test_unlock();
     test_args();
     test_unknown();
+    test_users();
     test_unavail();
     return th_done();
 }

@@ -3,10 +3,13 @@
  * the web flow (login opens a session whose ID the application reads,
  * later handles authenticate with the ID as password),
  * another user's ID, passwords passed on to the next module, idle and
- * absolute expiry (ages written into the store directly), coalesced
- * last-use writes, close_session, revoke_on_change, purging, keyed digests,
- * an unusable store, concurrent checks from several processes, and that no
- * ID ever reaches the log.
+ * absolute expiry (sessions of chosen ages added through the store),
+ * coalesced last-use writes, close_session, revoke_on_change, purging,
+ * keyed digests, an unusable store, concurrent checks from several
+ * processes, the default stack with userdb and faillock, and that no ID
+ * ever reaches the log. On the store under test (harness.h: a new SQLite
+ * file, or $TREX_PAM_TEST_STORE; on one that keeps no users, userdb's and
+ * faillock's users are in another store).
  */
 #include <limits.h>
 #include <signal.h>
@@ -23,8 +26,9 @@
 #include "secret.h"
 #include "token.h"
 
-/* the test store; "@DB@" in a pam.d file is db=<it> */
-static char db[PATH_MAX];
+/* the store under test; "@DB@" in a pam.d file names it, "@USERS@" the
+ * users' store */
+static char db[TP_STORE_LOCATION_MAX];
 
 /* every ID handed out or presented during the test */
 static char ids[64][TP_TOKEN_TEXT_SIZE];
@@ -513,25 +517,26 @@ static void test_concurrent(void)
 
 /*
  * The recommended default stack, exactly (with test: names for the two
- * modules until they are built-ins, and db= for the test store):
+ * modules until they are built-ins, and the test's stores named; faillock
+ * finds the users through $TREX_PAM_STORE when its store keeps none):
  * "faillock preauth, userdb or session, faillock authfail/authsucc, userdb
  * account and password, session".
  */
 #define DEFAULT_STACK \
     "auth     requisite                                test:faillock preauth @DB@\n" \
     "auth     [success=done ignore=ignore default=die] test:session @DB@\n" \
-    "auth     [success=1 default=bad]                  userdb @DB@\n" \
+    "auth     [success=1 default=bad]                  userdb @USERS@\n" \
     "auth     [default=die]                            test:faillock authfail @DB@\n" \
     "auth     sufficient                               test:faillock authsucc @DB@\n" \
     "auth     required                                 deny\n" \
-    "account  required                                 userdb @DB@\n" \
-    "password requisite                                userdb @DB@\n" \
+    "account  required                                 userdb @USERS@\n" \
+    "password requisite                                userdb @USERS@\n" \
     "password optional                                 test:session revoke_on_change @DB@\n" \
     "session  required                                 test:session @DB@\n"
 
 static void set_disabled(const char *user, int disabled)
 {
-    struct tp_store *st = th_store(db, 0);
+    struct tp_store *st = th_store(th_users_location(), 0);
     struct tp_user u;
     tp_user_init(&u);
     u.name = (char *)user;
@@ -545,7 +550,7 @@ static void set_disabled(const char *user, int disabled)
 static void test_default_stack(void)
 {
     char a[TP_TOKEN_TEXT_SIZE], b[TP_TOKEN_TEXT_SIZE], old[TP_TOKEN_TEXT_SIZE];
-    struct tp_store *st = th_store(db, 0);
+    struct tp_store *st = th_store(th_users_location(), 0);
     trex_pam_handle_t *h;
     int64_t now = (int64_t)time(NULL);
     int rc;

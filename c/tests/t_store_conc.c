@@ -507,7 +507,13 @@ int main(void)
         /* a server store: 8 x 1,000 on it */
         nproc = 8;
         nops = 1000;
-        no_users = strncmp(loc, "redis", 5) == 0 || strncmp(loc, "unix:", 5) == 0;
+        {
+            struct tp_store *st = th_store(loc, TP_STORE_CREATE);
+            if (st == NULL)
+                th_bail("cannot open the store under test");
+            no_users = !tp_store_keeps(st, TP_STORE_KEEPS_USERS);
+            tp_store_close(st);
+        }
         test_hammer(loc, res);
         return th_done();
     }

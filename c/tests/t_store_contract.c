@@ -2,12 +2,18 @@
  * t_store_contract.c - store.h's contract, written once for every backend:
  * run against the empty store named by $TREX_PAM_TEST_STORE (opened with
  * TP_STORE_CREATE; t/41-store-backends.t passes a fresh SQLite file and a
- * fresh PostgreSQL database). Users and attributes, set_hash's
- * compare-and-swap, sessions with touch coalescing, delete_user with keep
- * and purge, list order and callbacks, failure tallies with `since` and
- * the cap of 1024, the NOTFOUND/OK rules for unknown users, and read
- * scopes (a second connection's write is not seen inside a scope, is seen
- * after it; a write in the scope ends its snapshot).
+ * fresh PostgreSQL database, t/46-store-redis.t a fresh key prefix on a
+ * Redis server). Users and attributes, set_hash's compare-and-swap,
+ * sessions with touch coalescing, delete_user with keep and purge, list
+ * order and callbacks, failure tallies with `since` and the cap of 1024,
+ * the NOTFOUND/OK rules for unknown users, and read scopes (a second
+ * connection's write is not seen inside a scope, is seen after it; a write
+ * in the scope ends its snapshot).
+ * A store that keeps no users (tp_store_keeps): every user call is
+ * UNAVAIL saying so, sessions and failures of any name are taken, and the
+ * checks of users, of rows going with their user and of read scopes (made
+ * with users; such a store may have none: every read one request) are
+ * skipped, one skip line per group.
  * Without the variable: "1..0 # SKIP".
  */
 #include <stdio.h>
@@ -17,6 +23,7 @@
 #include "harness.h"
 
 static const char *loc;
+static int keeps_users;              /* the store under test keeps users */
 
 static struct tp_store *open_store(void)
 {
@@ -191,11 +198,39 @@ static void test_users(struct tp_store *st)
     tap_is_int(tp_store_user_delete(st, "Z"), TP_STORE_NOTFOUND, "user_delete again: NOTFOUND");
 }
 
+/* A store that keeps no users: every user call says so. */
+static void test_no_users(struct tp_store *st)
+{
+    struct tp_user u, got;
+    struct names n;
+
+    tp_user_init(&u);
+    u.name = "alice";
+    u.hash = "";
+    memset(&n, 0, sizeof n);
+    tap_is_int(tp_store_user_get(st, "alice", &got), TP_STORE_UNAVAIL, "no users: user_get UNAVAIL");
+    tap_ok(strstr(tp_store_error(st), "keeps no users") != NULL, "  saying so (%s)",
+           tp_store_error(st));
+    tp_user_clear(&got);
+    tap_is_int(tp_store_user_add(st, &u), TP_STORE_UNAVAIL, "no users: user_add UNAVAIL");
+    tap_is_int(tp_store_user_update(st, &u, TP_USER_DISABLED), TP_STORE_UNAVAIL,
+               "no users: user_update UNAVAIL");
+    tap_is_int(tp_store_user_set_hash(st, "alice", NULL, "", 1), TP_STORE_UNAVAIL,
+               "no users: user_set_hash UNAVAIL");
+    tap_is_int(tp_store_user_delete(st, "alice"), TP_STORE_UNAVAIL, "no users: user_delete UNAVAIL");
+    tap_is_int(tp_store_attr_set(st, "alice", "a", "b"), TP_STORE_UNAVAIL,
+               "no users: attr_set UNAVAIL");
+    tap_is_int(tp_store_user_list(st, collect_user, &n), TP_STORE_UNAVAIL,
+               "no users: user_list UNAVAIL");
+    tap_is_int(n.calls, 0, "  nothing listed");
+    tap_skip("users and attributes (40 checks): %s keeps no users", tp_store_where(st));
+}
+
 /* ---- sessions -------------------------------------------------------------------- */
 
 struct seen {
     char buf[2048];
-    int calls;
+    int calls, stop_after;
     struct tp_store *del;             /* deletes each session it sees */
 };
 
@@ -209,7 +244,7 @@ static int collect_session(void *data, const struct tp_session *s)
     strncat(x->buf, one, sizeof x->buf - strlen(x->buf) - 1);
     if (x->del != NULL)
         tp_store_session_delete(x->del, s->digest);
-    return 0;
+    return x->stop_after > 0 && x->calls >= x->stop_after;
 }
 
 static struct tp_session ses(int k, const char *user, int64_t created, int64_t last_used,
@@ -235,10 +270,20 @@ static void test_sessions(struct tp_store *st)
     time_t before = time(NULL);
 
     s.user = "nobody";
-    tap_is_int(tp_store_session_add(st, &s), TP_STORE_NOTFOUND, "session_add: unknown user");
+    if (keeps_users) {
+        tap_is_int(tp_store_session_add(st, &s), TP_STORE_NOTFOUND, "session_add: unknown user");
+    } else {
+        tap_is_int(tp_store_session_add(st, &s), TP_STORE_OK,
+                   "session_add: a store that keeps no users takes any name");
+        tap_is_int(tp_store_session_delete(st, s.digest), TP_STORE_OK, "  (deleted again)");
+    }
     s.user = "alice";
     tap_is_int(tp_store_session_add(st, &s), TP_STORE_OK, "session_add");
     tap_is_int(tp_store_session_add(st, &s), TP_STORE_EXISTS, "session_add again: EXISTS");
+    s.user = "bob";
+    tap_is_int(tp_store_session_add(st, &s), TP_STORE_EXISTS,
+               "session_add of the digest for another user: EXISTS");
+    s.user = "alice";
     tap_is_int(tp_store_session_get(st, s.digest, &got), TP_STORE_OK, "session_get");
     tap_ok(memcmp(got.digest, s.digest, sizeof got.digest) == 0 && got.user != NULL
            && strcmp(got.user, "alice") == 0 && got.created == 1000 && got.last_used == 1000
@@ -294,6 +339,11 @@ static void test_sessions(struct tp_store *st)
     tap_ok(strncmp(x.buf, "B:13:5000|alice:11:100|", 23) == 0 && strstr(x.buf, "|bob:2:") != NULL
            && x.calls == 6, "every session in (user, created, digest) order");
     memset(&x, 0, sizeof x);
+    x.stop_after = 2;
+    tap_is_int(tp_store_session_list(st, "alice", collect_session, &x), TP_STORE_OK,
+               "session_list stopped by the callback: OK");
+    tap_is_str(x.buf, "alice:11:100|alice:12:100|", "  the walk stopped after two");
+    memset(&x, 0, sizeof x);
     tap_is_int(tp_store_session_list(st, "nobody", collect_session, &x), TP_STORE_OK,
                "session_list: unknown user OK");
     tap_is_int(x.calls, 0, "nothing listed");
@@ -324,6 +374,9 @@ static void test_sessions(struct tp_store *st)
     tap_is_int(count, 1, "one idle session purged");
     tap_is_int(tp_store_session_purge(st, 0, 60, &count), TP_STORE_OK, "purge created");
     tap_is_int(count, 1, "one old session purged");
+    memset(&x, 0, sizeof x);
+    tp_store_session_list(st, "alice", collect_session, &x);
+    tap_is_str(x.buf, "alice:22:4000|", "the purged ones are gone from the user's list too");
     /* callbacks run after the rows are read: they may change the store */
     memset(&x, 0, sizeof x);
     x.del = st;
@@ -341,8 +394,14 @@ static void test_tallies(struct tp_store *st)
     int count = -1, fails = 0;
     int64_t latest = -1;
 
-    tap_is_int(tp_store_fail_add(st, "nobody", 100, 0, &count), TP_STORE_NOTFOUND,
-               "fail_add: unknown user");
+    if (keeps_users) {
+        tap_is_int(tp_store_fail_add(st, "nobody", 100, 0, &count), TP_STORE_NOTFOUND,
+                   "fail_add: unknown user");
+    } else {
+        tap_is_int(tp_store_fail_add(st, "anybody", 100, 0, &count), TP_STORE_OK,
+                   "fail_add: a store that keeps no users takes any name");
+        tap_is_int(tp_store_fail_reset(st, "anybody"), TP_STORE_OK, "  (reset again)");
+    }
     tap_is_int(tp_store_fail_count(st, "nobody", 0, &count, &latest), TP_STORE_OK,
                "fail_count: unknown user OK");
     tap_ok(count == 0 && latest == 0, "0 and 0");
@@ -358,6 +417,10 @@ static void test_tallies(struct tp_store *st)
     tap_ok(count == 4 && latest == 300, "fail_count: 4, latest 300");
     tp_store_fail_count(st, "bob", 200, &count, &latest);
     tap_ok(count == 2 && latest == 300, "fail_count since 200: 2");
+    tp_store_fail_add(st, "bob", 300, 250, &count);
+    tap_is_int(count, 2, "two failures in the same second: both counted");
+    tp_store_fail_count(st, "bob", 0, &count, &latest);
+    tap_ok(count == 5 && latest == 300, "  and kept (5, latest 300)");
     tp_store_fail_count(st, "bob", 301, &count, &latest);
     tap_ok(count == 0 && latest == 0, "fail_count since after the last: 0 and 0");
     tap_is_int(tp_store_fail_count(st, "bob", 0, NULL, NULL), TP_STORE_OK, "fail_count, outputs NULL");
@@ -381,7 +444,9 @@ static void test_tallies(struct tp_store *st)
     tap_is_int(count, 1, "since bounds the count of an add");
 
     /* a user's rows go with the user */
-    {
+    if (!keeps_users) {
+        tap_skip("a user's rows go with the user (5 checks): %s keeps no users", tp_store_where(st));
+    } else {
         struct tp_session s = ses(30, "bob", 100, 0, NULL);
         struct seen x;
         tp_store_session_add(st, &s);
@@ -459,16 +524,26 @@ int main(void)
 {
     struct tp_store *st;
 
-    loc = getenv("TREX_PAM_TEST_STORE");
-    if (loc == NULL || *loc == '\0') {
-        printf("1..0 # SKIP TREX_PAM_TEST_STORE names no store to test\n");
-        return 0;
-    }
+    loc = getenv(TH_TEST_STORE_ENV);
+    if (loc == NULL || *loc == '\0')
+        return th_skip_all("%s names no store to test", TH_TEST_STORE_ENV);
     st = open_store();
-    test_users(st);
+    keeps_users = tp_store_keeps(st, TP_STORE_KEEPS_USERS);
+    tap_ok(tp_store_keeps(st, TP_STORE_KEEPS_SESSIONS | TP_STORE_KEEPS_TALLIES),
+           "%s keeps sessions and failure tallies", tp_store_where(st));
+    tap_ok(!tp_store_keeps(st, 0) && !tp_store_keeps(st, 0x8) && !tp_store_keeps(NULL, 1),
+           "tp_store_keeps: nothing, an unknown kind, no store: 0");
+    if (keeps_users)
+        test_users(st);
+    else
+        test_no_users(st);
     test_sessions(st);
     test_tallies(st);
-    test_scopes(st);
+    if (keeps_users)
+        test_scopes(st);
+    else
+        tap_skip("read scopes (13 checks): made with users, which %s keeps none of",
+                 tp_store_where(st));
     tp_store_close(st);
     return th_done();
 }

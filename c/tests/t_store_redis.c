@@ -5,9 +5,8 @@
  * runs: locations, refusals, a refused connection, no secret in messages,
  * libhiredis not loaded before the first Redis open.
  *
- *   t_store_redis               the contract and the Redis specifics: users
- *                               UNAVAIL, TTLs, prefixes, scripts (NOSCRIPT),
- *                               RDONLY, the session module on Redis and its
+ *   t_store_redis               the Redis specifics: TTLs, prefixes, scripts
+ *                               (NOSCRIPT), RDONLY, the session module's
  *                               pooled connection reopened after the server
  *                               dropped it, processes and fork, unix sockets,
  *                               a stopped server (command_timeout)
@@ -19,8 +18,10 @@
  * Environment (from the .t): TREX_PAM_TEST_REDIS (a location, no query),
  * TREX_PAM_TEST_REDIS_PORT, _PID, _SOCK; for auth _PASS, _ACL_USER, _ACL_PASS.
  *
- * The session and tally checks (check_sessions, check_tallies) take any
- * store and keep to store.h alone, so they can move to a contract suite.
+ * What every backend does (store.h: sessions, tallies, users UNAVAIL on a
+ * store that keeps none) is t_store_contract's, which t/46-store-redis.t
+ * runs on this server too; the session and faillock modules on Redis are
+ * t_session's and t_faillock's (t/47-modules-backends.t).
  */
 #include <errno.h>
 #include <signal.h>
@@ -146,122 +147,6 @@ static const char *list(struct tp_store *st, const char *user, int stop_at)
     if (tp_store_session_list(st, user, note, &l) != TP_STORE_OK)
         return tp_store_error(st);
     return l.text;
-}
-
-/* ---- the contract: sessions and tallies (any backend that keeps them) -------- */
-
-static void check_sessions(struct tp_store *st, int tag)
-{
-    struct tp_session s;
-    unsigned char d[TP_SESSION_DIGEST_LEN];
-    int n = -1;
-
-    tap_is_int(add(st, tag, 1, "alice", 1000, 0, 0), TP_STORE_OK, "session add");
-    tap_is_int(add(st, tag, 1, "bob", 1000, 0, 0), TP_STORE_EXISTS, "a digest stored: EXISTS");
-    tap_is_int(get(st, tag, 1, &s), TP_STORE_OK, "session get");
-    tap_is_str(s.user, "alice", "get: user");
-    tap_ok(s.created == 1000 && s.last_used == 1000, "get: created, last_used");
-    tap_is_str(s.rhost, "10.0.0.1", "get: rhost");
-    tap_ok(s.digest[0] == tag && s.digest[2] == 1, "get: the digest");
-    tp_session_clear(&s);
-    tap_is_int(add(st, tag, 2, "alice", 900, 0, 0), TP_STORE_OK, "a second session");
-    tap_is_int(get(st, tag, 2, &s), TP_STORE_OK, "get the second");
-    tap_ok(s.rhost == NULL, "rhost NULL stays NULL");
-    tp_session_clear(&s);
-    tap_is_int(get(st, tag, 99, &s), TP_STORE_NOTFOUND, "get of no session: NOTFOUND");
-    tap_ok(s.user == NULL && s.created == 0, "NOTFOUND leaves out zeroed");
-
-    digest_of(d, tag, 1);
-    tap_is_int(tp_store_session_touch(st, d, 1030, 60), TP_STORE_OK, "touch, fresh enough");
-    get(st, tag, 1, &s);
-    tap_is_int((long)s.last_used, 1000, "coalesced: no write within min_interval");
-    tp_session_clear(&s);
-    tap_is_int(tp_store_session_touch(st, d, 1100, 60), TP_STORE_OK, "touch, stale");
-    get(st, tag, 1, &s);
-    tap_is_int((long)s.last_used, 1100, "touch wrote last_used");
-    tp_session_clear(&s);
-    tap_is_int(tp_store_session_touch(st, d, 1050, 0), TP_STORE_OK, "touch with an older now");
-    get(st, tag, 1, &s);
-    tap_is_int((long)s.last_used, 1100, "last_used never moves back");
-    tp_session_clear(&s);
-    digest_of(d, tag, 98);
-    tap_is_int(tp_store_session_touch(st, d, 2000, 0), TP_STORE_NOTFOUND, "touch of no session");
-
-    tap_is_int(add(st, tag, 3, "carol", 950, 0, 0), TP_STORE_OK, "carol's session");
-    tap_is_int(add(st, tag, 4, "alice", 900, 0, 0), TP_STORE_OK, "alice, same created");
-    tap_is_str(list(st, "alice", 0), "alice/900/2,alice/900/4,alice/1000/1",
-               "a user's list: created, then digest order");
-    tap_is_str(list(st, "alice", 2), "alice/900/2,alice/900/4", "a callback stops the walk");
-    tap_is_str(list(st, NULL, 0), "alice/900/2,alice/900/4,alice/1000/1,carol/950/3",
-               "every user's list: user, created, digest");
-    tap_is_str(list(st, "nobody", 0), "", "an unknown user's list is empty");
-
-    digest_of(d, tag, 3);
-    tap_is_int(tp_store_session_delete(st, d), TP_STORE_OK, "delete");
-    tap_is_int(tp_store_session_delete(st, d), TP_STORE_NOTFOUND, "delete again: NOTFOUND");
-    tap_is_str(list(st, "carol", 0), "", "gone from the user's list");
-
-    digest_of(d, tag, 2);
-    tap_is_int(tp_store_session_delete_user(st, "alice", d, &n), TP_STORE_OK, "delete_user, keep one");
-    tap_is_int(n, 2, "delete_user counts");
-    tap_is_str(list(st, "alice", 0), "alice/900/2", "the kept one stays");
-    tap_is_int(tp_store_session_delete_user(st, "nobody", NULL, &n), TP_STORE_OK,
-               "delete_user of an unknown user: OK");
-    tap_is_int(n, 0, "  and 0");
-    tap_is_int(tp_store_session_delete_user(st, "alice", NULL, NULL), TP_STORE_OK,
-               "delete_user, all, count NULL");
-    tap_is_str(list(st, NULL, 0), "", "nothing left");
-
-    /* purge: last_used < idle_before or created < created_before */
-    add(st, tag, 10, "dave", 100, 0, 0);
-    add(st, tag, 11, "dave", 200, 0, 0);
-    add(st, tag, 12, "erin", 300, 0, 0);
-    digest_of(d, tag, 10);
-    tp_store_session_touch(st, d, 500, 0);
-    tap_is_int(tp_store_session_purge(st, 0, 0, &n), TP_STORE_OK, "purge with no bound");
-    tap_is_int(n, 0, "  deletes nothing");
-    tap_is_int(tp_store_session_purge(st, 250, 0, &n), TP_STORE_OK, "purge idle before 250");
-    tap_is_int(n, 1, "  deletes the one idle since 200");
-    tap_is_str(list(st, NULL, 0), "dave/100/10,erin/300/12", "  the touched one stays");
-    tap_is_int(tp_store_session_purge(st, 0, 301, &n), TP_STORE_OK, "purge created before 301");
-    tap_is_int(n, 2, "  deletes both");
-    tap_is_str(list(st, NULL, 0), "", "  nothing left");
-    tap_is_str(list(st, "dave", 0), "", "  nor in dave's list");
-}
-
-static void check_tallies(struct tp_store *st)
-{
-    int count = -1;
-    int64_t latest = -1;
-
-    tap_is_int(tp_store_fail_count(st, "tally", 0, &count, &latest), TP_STORE_OK,
-               "count of a user without failures");
-    tap_ok(count == 0 && latest == 0, "  0 and 0");
-    tap_is_int(tp_store_fail_add(st, "tally", 100, 0, &count), TP_STORE_OK, "fail_add");
-    tap_is_int(count, 1, "  counts it");
-    tp_store_fail_add(st, "tally", 200, 0, NULL);
-    tp_store_fail_add(st, "tally", 200, 0, NULL);
-    tap_is_int(tp_store_fail_add(st, "tally", 300, 150, &count), TP_STORE_OK, "fail_add since 150");
-    tap_is_int(count, 3, "  counts the failures at or after since (200, 200, 300)");
-    tap_is_int(tp_store_fail_count(st, "tally", 200, &count, &latest), TP_STORE_OK, "fail_count");
-    tap_ok(count == 3 && latest == 300, "  3, latest 300 (got %d, %lld)", count, (long long)latest);
-    tp_store_fail_count(st, "tally", 301, &count, &latest);
-    tap_ok(count == 0 && latest == 0, "  none since 301: 0 and 0");
-    tap_is_int(tp_store_fail_reset(st, "tally"), TP_STORE_OK, "fail_reset");
-    tp_store_fail_count(st, "tally", 0, &count, &latest);
-    tap_ok(count == 0 && latest == 0, "  forgets them");
-    tap_is_int(tp_store_fail_reset(st, "nobody"), TP_STORE_OK, "reset of an unknown user");
-
-    for (int i = 0; i < 1030; i++)
-        if (tp_store_fail_add(st, "storm", 10000 + i, 0, &count) != TP_STORE_OK)
-            break;
-    tap_is_int(count, 1024, "a storm: counts stop at 1024");
-    tp_store_fail_count(st, "storm", 0, &count, &latest);
-    tap_ok(count == 1024 && latest == 11029, "the 1024 newest kept (%d, %lld)", count,
-           (long long)latest);
-    tp_store_fail_count(st, "storm", 10006, &count, NULL);
-    tap_is_int(count, 1024, "  the oldest went first");
-    tp_store_fail_reset(st, "storm");
 }
 
 /* ---- a second connection of our own, to look at keys ---------------------------- */
@@ -419,15 +304,6 @@ static int count_cb(void *data, const struct tp_session *s)
     return 0;
 }
 
-static void check_users_unavail(struct tp_store *st)
-{
-    struct tp_user u;
-    tap_is_int(tp_store_user_get(st, "alice", &u), TP_STORE_UNAVAIL, "user_get: UNAVAIL");
-    tap_ok(strstr(tp_store_error(st), "keeps no users") != NULL, "  it keeps no users (%s)",
-           tp_store_error(st));
-    tap_is_int(tp_store_user_delete(st, "alice"), TP_STORE_UNAVAIL, "user_delete: UNAVAIL");
-}
-
 static void check_ttl(struct tp_store *st, int port)
 {
     int64_t now = (int64_t)time(NULL);
@@ -578,7 +454,8 @@ static const char *named(trex_pam_handle_t *h, const char *name)
 
 /* The session module on a Redis store, with a configuration cache so the
  * pool keeps the connection across handles; the server then drops every
- * connection (as a restart does) and the next check reopens and goes on. */
+ * connection (as a restart does) and the next check reopens and goes on.
+ * (What the module does on Redis otherwise is t_session's.) */
 static void check_module(void)
 {
     struct trex_pam_confcache *cache = trex_pam_confcache_new();
@@ -642,15 +519,6 @@ static void check_module(void)
     trex_pam_end(h, 0);
     th_cache(NULL);
     trex_pam_confcache_free(cache);
-
-    /* faillock looks the user up on its own store first: on a store that
-     * keeps no users it fails closed, saying why */
-    th_file("lock", "auth requisite faillock preauth nodelay @STORE@\n"
-                    "auth required test:pw\n");
-    th_log_reset();
-    tap_is_int(th_auth("lock", "mona", "secret", 0), TREX_PAM_AUTHINFO_UNAVAIL,
-               "faillock on a Redis store: AUTHINFO_UNAVAIL (its user lookup), never success");
-    tap_ok(th_logged("keeps no users"), "  the log says why");
 }
 
 /* ---- processes -------------------------------------------------------------------------- */
@@ -960,9 +828,6 @@ int main(int argc, char **argv)
     }
     if ((st = open_or_diag(base)) == NULL)
         th_bail("cannot open %s", base);
-    check_users_unavail(st);
-    check_sessions(st, 1);
-    check_tallies(st);
     check_ttl(st, port);
     check_prefix();
     check_scripts(st);

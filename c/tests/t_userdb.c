@@ -1,7 +1,10 @@
 /*
  * t_userdb.c - the userdb module through the application API: pam.d
- * services in a temporary directory naming a temporary store, a scripted
- * conversation, and the store read back directly. authenticate (right and
+ * services in a temporary directory naming the store under test
+ * (harness.h: a new SQLite file, or $TREX_PAM_TEST_STORE; skipped on one
+ * that keeps no users), a scripted conversation, and the store read back
+ * through store.h (a second and a third store, and the checks of the
+ * embedded store's own files, are SQLite files). authenticate (right and
  * wrong passwords, unknown users, nullok, token reuse, hash upgrades),
  * acct_mgmt (every rule), setcred (attributes as environment), chauthtok
  * (both passes, the administrator, every quality rule), store failures, one
@@ -20,7 +23,7 @@
 
 #define DAY 86400
 
-static char db[PATH_MAX], db2[PATH_MAX], db3[PATH_MAX], conndb[PATH_MAX];
+static char db[TP_STORE_LOCATION_MAX], db2[PATH_MAX], db3[PATH_MAX], conndb[PATH_MAX];
 static struct tp_store *st, *st2, *st3;
 static int64_t now;
 
@@ -860,6 +863,8 @@ static void test_store(void)
     tap_is_int(trex_pam_chauthtok(h, 0), TREX_PAM_AUTHINFO_UNAVAIL, "missing store: chauthtok AUTHINFO_UNAVAIL");
     trex_pam_end(h, 0);
 
+    if (!th_sqlite_only(3, "a corrupt file"))
+        goto env;
     snprintf(corrupt, sizeof corrupt, "%s", th_path("corrupt.db"));
     memset(text, 'Z', sizeof text);
     f = fopen(corrupt, "w");
@@ -881,17 +886,22 @@ static void test_store(void)
         tap_ok(n == sizeof text && memcmp(back, text, n) == 0, "corrupt store: left untouched");
     }
 
-    setenv("TREX_PAM_DB", db, 1);
-    h = th_start("envdb", "alice");
-    th_answers(1, "Alice-pass-1");
-    tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "no db=: $TREX_PAM_DB");
-    trex_pam_end(h, 0);
-    unsetenv("TREX_PAM_DB");
+env:
+    /* a file in $TREX_PAM_DB, any location in $TREX_PAM_STORE */
+    {
+        const char *var = tp_store_file(db) == db ? TP_STORE_FILE_ENV : TP_STORE_LOCATION_ENV;
+        setenv(var, db, 1);
+        h = th_start("envdb", "alice");
+        th_answers(1, "Alice-pass-1");
+        tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "no store=: $%s", var);
+        trex_pam_end(h, 0);
+        unsetenv(var);
+    }
 
     /* one connection per handle: once open, the calls on the handle keep
      * working after the file is renamed away, while a new handle cannot
      * open it (that the cleanup closes it, ASan's leak check shows) */
-    {
+    if (th_sqlite_only(8, "a store renamed away")) {
         char moved[PATH_MAX + 16];
         struct tp_store *cs = NULL;
         struct tp_user u = mk("conn", "Conn-pass-123");
@@ -1008,27 +1018,27 @@ static void test_log_clean(void)
 static int setup(void)
 {
     static const struct th_text files[] = {
-        { "login", "auth required userdb db=@DB@ nodelay\naccount required userdb db=@DB@\n"
-                   "password required userdb db=@DB@ nodelay blocklist=@DIR@/block\n" },
-        { "passwd", "password required userdb db=@DB@ nodelay blocklist=@DIR@/block\n" },
-        { "passwd_max20", "password required userdb db=@DB@ nodelay maxlen=20\n" },
-        { "passwd_noblock", "password required userdb db=@DB@ nodelay blocklist=@DIR@/no-such-file\n" },
-        { "passwd_first", "password required userdb db=@DB@ nodelay use_first_pass\n" },
-        { "passwd_nullok", "password required userdb db=@DB@ nodelay nullok\n" },
-        { "nullok", "auth required userdb db=@DB@ nodelay nullok\n" },
-        { "first", "auth optional userdb db=@DB2@ nodelay\nauth required userdb db=@DB@ use_first_pass nodelay\n" },
-        { "first_only", "auth required userdb db=@DB@ use_first_pass nodelay\n" },
-        { "tryfirst", "auth optional userdb db=@DB2@ nodelay\nauth required userdb db=@DB@ try_first_pass nodelay\n" },
-        { "tryfirst_only", "auth required userdb db=@DB@ try_first_pass nodelay\n" },
-        { "delay", "auth required userdb db=@DB@\n" },
-        { "badargs", "auth required userdb db=@DB@ nodelay bogus revoke_sessions method=rot13 debug\n" },
-        { "linuxname", "auth required pam_userdb.so db=@DB@ nodelay\n" },
-        { "sha6000", "auth required userdb db=@DB@ nodelay method=sha512crypt cost=6000\n" },
-        { "chain", "password required userdb db=@DB3@ nodelay\npassword required userdb db=@DB@ use_authtok nodelay\n" },
+        { "login", "auth required userdb @DB@ nodelay\naccount required userdb @DB@\n"
+                   "password required userdb @DB@ nodelay blocklist=@DIR@/block\n" },
+        { "passwd", "password required userdb @DB@ nodelay blocklist=@DIR@/block\n" },
+        { "passwd_max20", "password required userdb @DB@ nodelay maxlen=20\n" },
+        { "passwd_noblock", "password required userdb @DB@ nodelay blocklist=@DIR@/no-such-file\n" },
+        { "passwd_first", "password required userdb @DB@ nodelay use_first_pass\n" },
+        { "passwd_nullok", "password required userdb @DB@ nodelay nullok\n" },
+        { "nullok", "auth required userdb @DB@ nodelay nullok\n" },
+        { "first", "auth optional userdb db=@DB2@ nodelay\nauth required userdb @DB@ use_first_pass nodelay\n" },
+        { "first_only", "auth required userdb @DB@ use_first_pass nodelay\n" },
+        { "tryfirst", "auth optional userdb db=@DB2@ nodelay\nauth required userdb @DB@ try_first_pass nodelay\n" },
+        { "tryfirst_only", "auth required userdb @DB@ try_first_pass nodelay\n" },
+        { "delay", "auth required userdb @DB@\n" },
+        { "badargs", "auth required userdb @DB@ nodelay bogus revoke_sessions method=rot13 debug\n" },
+        { "linuxname", "auth required pam_userdb.so @DB@ nodelay\n" },
+        { "sha6000", "auth required userdb @DB@ nodelay method=sha512crypt cost=6000\n" },
+        { "chain", "password required userdb db=@DB3@ nodelay\npassword required userdb @DB@ use_authtok nodelay\n" },
         { "chain_short", "password required userdb db=@DB3@ nodelay minlen=1\n"
-                         "password required userdb db=@DB@ use_authtok nodelay\n" },
-        { "optional_pw", "password optional userdb db=@DB@ nodelay\npassword required permit\n" },
-        { "authtok_only", "password required userdb db=@DB@ use_authtok nodelay\n" },
+                         "password required userdb @DB@ use_authtok nodelay\n" },
+        { "optional_pw", "password optional userdb @DB@ nodelay\npassword required permit\n" },
+        { "authtok_only", "password required userdb @DB@ use_authtok nodelay\n" },
         { "missing", "auth required userdb db=/nonexistent/trex.db\naccount required userdb db=/nonexistent/trex.db\n"
                      "password required userdb db=/nonexistent/trex.db\n" },
         { "corrupt", "auth required userdb db=@DIR@/corrupt.db\n" },
@@ -1038,15 +1048,18 @@ static int setup(void)
         { NULL, NULL }
     };
 
-    snprintf(db, sizeof db, "%s", th_path("users.db"));
+    static const char *const none[] = { NULL };
+
+    snprintf(db, sizeof db, "%s", th_user_store("users.db", none));
+    if (strcmp(th_users_location(), db) != 0)
+        return 1;                     /* the store under test keeps no users */
     snprintf(db2, sizeof db2, "%s", th_path("empty.db"));
     snprintf(db3, sizeof db3, "%s", th_path("third.db"));
     snprintf(conndb, sizeof conndb, "%s", th_path("conn.db"));
-    th_define("@DB@", db);
     th_define("@DB2@", db2);
     th_define("@DB3@", db3);
     th_define("@CONN@", conndb);
-    if ((st = th_store(db, TP_STORE_CREATE)) == NULL || (st2 = th_store(db2, TP_STORE_CREATE)) == NULL ||
+    if ((st = th_store(db, 0)) == NULL || (st2 = th_store(db2, TP_STORE_CREATE)) == NULL ||
         (st3 = th_store(db3, TP_STORE_CREATE)) == NULL)
         return -1;
     th_files(files);
@@ -1057,7 +1070,11 @@ static int setup(void)
 
 int main(void)
 {
-    if (setup() != 0)
+    int rc = setup();
+
+    if (rc > 0)
+        return th_skip_all("userdb needs a store that keeps users; %s keeps none", th_store_kind());
+    if (rc != 0)
         th_bail("cannot set up the stores and the configuration");
     test_authenticate();
     test_upgrade();

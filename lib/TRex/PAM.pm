@@ -1027,6 +1027,10 @@ login makes the call fail with C<PAM_AUTHINFO_UNAVAIL> (never success), and
 the log names the backend, the server and the reason; the next call
 connects again.
 
+The failed logins may go to Redis too (C<faillock ... store=redis://...>):
+C<faillock> then looks the users up in the store F<trex-pam.conf> names, or
+in the one its C<users=> names (L</faillock>).
+
 A line with both C<store=> and C<db=>, or with a server's location in
 C<db=>, fails its calls with a log line saying so. A location's password is
 never logged: messages name a server without it (prefer F<.pgpass> or a
@@ -1141,9 +1145,25 @@ failure, C<authsucc> clears them; counters are updated atomically by
 concurrent processes. See F<examples/pam.d/default> for the lines, and
 C<trex-pam faillock USER [--reset]>.
 
+Failures are counted only for a user that exists: an unknown user gives
+C<PAM_IGNORE> and nothing is recorded. The users are looked up in the
+store that C<users=>I<LOCATION> names; without it, in the line's own store
+when that keeps users, else (a Redis store) in the store that lines naming
+none use (C<$TREX_PAM_STORE>, C<$TREX_PAM_DB>, F<trex-pam.conf>, the
+default: L</"Where the store is">). When that store keeps no users either,
+every name is counted, an unknown one like a known one. A store of users
+that cannot be used, a C<users=> naming a store that keeps no users, or a
+C<users=> naming another store than a line's own store that keeps users
+(such a store counts the failures of its own users only) fails the call
+with C<PAM_AUTHINFO_UNAVAIL> and a log line: faillock never lets a login
+through because it could not look.
+
+  auth requisite faillock preauth store=redis://10.0.0.5:6379/0 users=postgresql://trex@db1/trex
+
 Arguments: C<preauth>, C<authfail>, C<authsucc>, C<deny=> (3),
 C<fail_interval=> (900), C<unlock_time=> (600, or C<never>), C<silent>,
-C<nodelay>, C<store=> or C<db=> (L</"Where the store is">).
+C<nodelay>, C<store=> or C<db=> (L</"Where the store is">), C<users=>
+(where the users are, above).
 
 =head2 permit, deny, debug
 

@@ -1,12 +1,12 @@
 package TRexTest;
 # Helpers for TRex::PAM's tests: a private pam.d directory, stderr capture,
-# scripted conversations.
+# scripted conversations, the C test programs' TAP passed through.
 use strict;
 use warnings;
 use File::Temp ();
 use Exporter 'import';
 
-our @EXPORT = qw(confdir service scripted_conv capture_stderr slurp tempdir rmtree run_c_tests);
+our @EXPORT = qw(confdir service scripted_conv capture_stderr slurp tempdir rmtree run_c_tests run_tap);
 
 # The core logs to syslog by default; tests keep quiet unless they capture.
 $ENV{TREX_PAM_LOG} = 'none';
@@ -124,6 +124,43 @@ sub run_c_tests {
         Test::More::ok(!$p->has_problems, "$name: exit " . ($p->exit // 'undef') . ", wait " . ($p->wait // 'undef'));
     }
     chdir $cwd or die "chdir $cwd: $!";
+}
+
+# run_tap($label, [$bin, @args], \%env, %opt): one C test program through
+# TAP::Parser with %env added to the environment (TREX_PAM_TESTDIR: the
+# program's directory): every test line one test here named "$label: ...",
+# a check the program skipped skipped here with its reason (a failure with
+# no_skip => 1: where everything must run), then one test that it ran some
+# and one for its exit and wait status (a crash can leave the exit at 0).
+# Comments are notes (diagnostics with no_skip). Returns whether all passed.
+sub run_tap {
+    my ($label, $cmd, $env, %opt) = @_;
+    require TAP::Parser;
+    require File::Basename;
+    my %env = (TREX_PAM_TESTDIR => File::Basename::dirname($cmd->[0]), %{ $env || {} });
+    local @ENV{ keys %env } = values %env;
+    my $p = TAP::Parser->new({ exec => $cmd });
+    my ($n, $good) = (0, 1);
+    while (my $r = $p->next) {
+        if ($r->is_test) {
+            $n++;
+            (my $d = $r->description) =~ s/^- //;
+            if ($r->has_skip && !$opt{no_skip}) {
+              SKIP: { Test::More::skip("$label: " . $r->explanation, 1) }
+                next;
+            }
+            $good &= Test::More::ok($r->is_ok && !$r->has_skip,
+                                    "$label: $d" . ($r->has_skip ? ' (skipped: ' . $r->explanation . ')' : ''));
+        } elsif ($r->is_comment || $r->is_bailout) {
+            $opt{no_skip} || $r->is_bailout ? Test::More::diag("$label: " . $r->as_string)
+                                            : Test::More::note("$label: " . $r->as_string);
+        }
+    }
+    $good &= Test::More::ok($n > 0 || ($p->skip_all && !$opt{no_skip}), "$label: ran some tests"
+                            . ($p->skip_all ? ' (skipped: ' . $p->skip_all . ')' : ''));
+    $good &= Test::More::ok(!$p->has_problems,
+                            "$label: exit " . ($p->exit // 'undef') . ', wait ' . ($p->wait // 'undef'));
+    return $good;
 }
 
 1;
