@@ -4,8 +4,10 @@
  * what its parts share.
  *
  *   pg_lib.c       libpq, loaded with dlopen at the first PostgreSQL open
- *   pg_open.c      the location, connecting, the schema and its
- *                  migrations, closing; the backend table
+ *   pg_loc.c       locations: what they say, naming them without the
+ *                  password, libpq's messages checked for it
+ *   pg_open.c      connecting, the schema and its migrations, closing;
+ *                  the backend table
  *   pg_exec.c      statements, waits bounded by the command timeout,
  *                  errors, transactions and retries, read scopes
  *   pg_users.c     users and their attributes
@@ -117,6 +119,28 @@ int tp_pg_load(char *why, size_t n);
 /* libpq's message as one line: newlines and the indentation after them
  * become one space, trailing space is dropped. */
 void tp_pg_one_line(char *m);
+
+/* ---- pg_loc.c: locations -------------------------------------------------------- */
+struct pg_loc {
+    char *conninfo;                 /* for libpq: without command_timeout (wiped, freed) */
+    size_t size;                    /* of conninfo's allocation */
+    char *where;                    /* for messages: without any password */
+    int timeout;
+    const char *secret[8];          /* passwords inside conninfo, to keep out of messages */
+    size_t secret_len[8];
+    int nsecret;
+};
+
+int tp_pg_claims(const char *location);
+/* Fills l from location: NULL, or what is wrong with it (no secret in it);
+ * tp_pg_loc_free wipes and frees it either way. */
+const char *tp_pg_loc_parse(struct pg_loc *l, const char *location);
+void tp_pg_loc_free(struct pg_loc *l);
+/* "5" -> 5; anything but 1..MAX_TIMEOUT in digits: -1. */
+int tp_pg_parse_timeout(const char *v, size_t n);
+/* libpq's message m as one line into buf, or a stand-in if it would show
+ * one of l's passwords. */
+void tp_pg_clean_message(const struct pg_loc *l, const char *m, char *buf, size_t n);
 
 /* ---- the connection ---------------------------------------------------------------- */
 enum pg_stmt {
