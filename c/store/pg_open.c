@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,14 +276,39 @@ static void ignore_notice(void *arg, const char *message)
     (void)message;
 }
 
-/* Connects with the location's parameters, connect_timeout=5 when it has none. */
+/* The connect_timeout of the parsed conninfo (seconds), DEFAULT_TIMEOUT
+ * when it names none; -1 for a value out of 1..MAX_TIMEOUT. */
+static int connect_timeout_of(PQconninfoOption *opts)
+{
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val != NULL && *o->val != '\0')
+            return tp_pg_parse_timeout(o->val, strlen(o->val));
+    return DEFAULT_TIMEOUT;
+}
+
+static void drop_conn(struct pg *p)
+{
+    tp_pq.PQfinish(p->conn);
+    p->conn = NULL;
+}
+
+/*
+ * Connects with the location's parameters, without blocking: libpq's
+ * connect_timeout counts per host and address tried and not below 2 s, so
+ * the whole of it (every host, TLS, authentication) is bounded here by one
+ * deadline of connect_timeout seconds (default DEFAULT_TIMEOUT), which
+ * libpq is also given. Only a host name's lookup (the system's resolver)
+ * happens before the clock can stop it.
+ */
 static int connect_db(struct pg *p, struct pg_loc *l)
 {
-    const char *keys[4] = { "fallback_application_name", "dbname", NULL, NULL };
+    const char *keys[4] = { "fallback_application_name", "dbname", "connect_timeout", NULL };
     const char *vals[4] = { "trex-pam", l->conninfo, NULL, NULL };
     PQconninfoOption *opts;
-    char *perr = NULL, m[512];
-    int has_timeout = 0;
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    char *perr = NULL, m[512], secs[16];
+    int64_t deadline;
+    int timeout, rc;
 
     if ((opts = tp_pq.PQconninfoParse(l->conninfo, &perr)) == NULL) {
         tp_pg_clean_message(l, perr != NULL ? perr : "out of memory", m, sizeof m);
@@ -292,32 +318,44 @@ static int connect_db(struct pg *p, struct pg_loc *l)
         }
         return tp_store_fail(&p->base, TP_STORE_ERR, "bad location: %s", m);
     }
-    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val != NULL && *o->val != '\0')
-            has_timeout = 1;
+    timeout = connect_timeout_of(opts);
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
         if (o->val != NULL)
             tp_secret_wipe(o->val, strlen(o->val));
-    }
     tp_pq.PQconninfoFree(opts);
-    if (!has_timeout) {
-        keys[2] = "connect_timeout";
-        vals[2] = "5";
-    }
-    p->conn = tp_pq.PQconnectdbParams(keys, vals, 1);
-    if (p->conn == NULL)
+    if (timeout < 0)
+        return tp_store_fail(&p->base, TP_STORE_ERR, "bad connect_timeout (1 to %d seconds)",
+                             MAX_TIMEOUT);
+    snprintf(secs, sizeof secs, "%d", timeout);
+    vals[2] = secs;                   /* after dbname: it wins over the location's */
+    deadline = tp_pg_now_ms() + (int64_t)timeout * 1000;
+    if ((p->conn = tp_pq.PQconnectStartParams(keys, vals, 1)) == NULL)
         return tp_store_fail(&p->base, TP_STORE_ERR, "cannot connect: out of memory");
-    if (tp_pq.PQstatus(p->conn) != CONNECTION_OK) {
-        tp_pg_clean_message(l, tp_pq.PQerrorMessage(p->conn), m, sizeof m);
-        tp_pq.PQfinish(p->conn);
-        p->conn = NULL;
+    while (tp_pq.PQstatus(p->conn) != CONNECTION_BAD && st != PGRES_POLLING_OK
+           && st != PGRES_POLLING_FAILED) {
+        rc = tp_pg_wait(p, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+        if (rc == 0) {
+            drop_conn(p);
+            tp_store_fail(&p->base, TP_STORE_UNAVAIL, "cannot connect: no answer from the"
+                          " server in %d s (connect_timeout)", timeout);
+            p->base.timed_out = 1;
+            return TP_STORE_UNAVAIL;
+        }
+        if (rc < 0)
+            break;                    /* no socket, or poll failed: said below */
+        st = tp_pq.PQconnectPoll(p->conn);
+    }
+    if (tp_pq.PQstatus(p->conn) != CONNECTION_OK || st != PGRES_POLLING_OK) {
+        const char *e = tp_pq.PQerrorMessage(p->conn);
+        tp_pg_clean_message(l, e != NULL && *e != '\0' ? e : strerror(errno), m, sizeof m);
+        drop_conn(p);
         return tp_store_fail(&p->base, TP_STORE_UNAVAIL, "cannot connect: %s", m);
     }
     /* the server's notices and warnings are not ours to print on the
      * application's stderr */
     tp_pq.PQsetNoticeProcessor(p->conn, ignore_notice, NULL);
     if (tp_pq.PQsetnonblocking(p->conn, 1) != 0) {
-        tp_pq.PQfinish(p->conn);
-        p->conn = NULL;
+        drop_conn(p);
         return tp_store_fail(&p->base, TP_STORE_UNAVAIL, "cannot use the connection");
     }
     return TP_STORE_OK;
