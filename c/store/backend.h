@@ -33,6 +33,7 @@ struct tp_store {
     const struct tp_store_backend *backend;
     const char *where;              /* the location as given, for messages (owned by the backend) */
     char err[TP_STORE_ERRLEN];      /* the last error, "" if none; never a secret */
+    int timed_out;                  /* the last error was a wait that ran out (store.h) */
 };
 
 struct tp_store_users {

@@ -4,8 +4,10 @@
  * what its parts share.
  *
  *   pg_lib.c       libpq, loaded with dlopen at the first PostgreSQL open
- *   pg_open.c      the location, connecting, the schema and its
- *                  migrations, closing; the backend table
+ *   pg_loc.c       locations: what they say, naming them without the
+ *                  password, libpq's messages checked for it
+ *   pg_open.c      connecting, the schema and its migrations, closing;
+ *                  the backend table
  *   pg_exec.c      statements, waits bounded by the command timeout,
  *                  errors, transactions and retries, read scopes
  *   pg_users.c     users and their attributes
@@ -23,14 +25,26 @@
  * as they are (PGSERVICE, ~/.pgpass, sslmode ... work as usual), except
  * one parameter of ours taken out first: command_timeout=SECONDS (1 to
  * 3600, default 5), the longest wait for any answer of the server.
- * connect_timeout=5 is added when the location has none. st->where, the
+ * libpq's connect_timeout (1 to 3600 here, default 5) is ours too: see
+ * Waits. st->where, the
  * prefix of every message, is the location without its password (URI
  * user:password@, password= in a query or a keyword string); the copies
  * of the raw location are wiped once connected.
  *
- * Waits: every command is sent non-blocking and its answer awaited with
+ * Waits: the connect is libpq's non-blocking one (PQconnectStartParams,
+ * PQconnectPoll) under one deadline of connect_timeout seconds for all of
+ * it: every host and address tried, TLS, authentication (libpq's own
+ * connect_timeout counts per address and never below 2 s, and a server
+ * whose kernel accepts the connection while the server is stopped would
+ * hold a blocking connect that long per address). Only the lookup of a
+ * host name by the system's resolver happens before the clock starts
+ * (name the server by its address where that matters). A connect that
+ * ran out: "cannot connect: no answer from the server in N s
+ * (connect_timeout)", TP_STORE_UNAVAIL, tp_store_timed_out.
+ * Every command is sent non-blocking and its answer awaited with
  * poll() for at most command_timeout; no answer by then closes the
- * connection ("no answer from the server in N s", TP_STORE_UNAVAIL). The
+ * connection ("no answer from the server in N s", TP_STORE_UNAVAIL,
+ * tp_store_timed_out). The
  * server is told the same bound (statement_timeout, lock_timeout), so no
  * lock can hold a statement forever. A server down, restarting, refusing
  * the login, or a connection lost: TP_STORE_UNAVAIL, and the connection
@@ -97,7 +111,7 @@
 
 /* ---- pg_lib.c -------------------------------------------------------------------- */
 #define TP_PQ_FUNCS(X) \
-    X(PQconnectdbParams) X(PQconninfoParse) X(PQconninfoFree) X(PQstatus) \
+    X(PQconnectdbParams) X(PQconnectStartParams) X(PQconnectPoll) X(PQconninfoParse) X(PQconninfoFree) X(PQstatus) \
     X(PQerrorMessage) X(PQfinish) X(PQsocket) X(PQsetnonblocking) X(PQsendQuery) \
     X(PQsendPrepare) X(PQsendQueryPrepared) X(PQflush) X(PQconsumeInput) X(PQisBusy) \
     X(PQgetResult) X(PQclear) X(PQresultStatus) X(PQresultErrorField) \
@@ -117,6 +131,28 @@ int tp_pg_load(char *why, size_t n);
 /* libpq's message as one line: newlines and the indentation after them
  * become one space, trailing space is dropped. */
 void tp_pg_one_line(char *m);
+
+/* ---- pg_loc.c: locations -------------------------------------------------------- */
+struct pg_loc {
+    char *conninfo;                 /* for libpq: without command_timeout (wiped, freed) */
+    size_t size;                    /* of conninfo's allocation */
+    char *where;                    /* for messages: without any password */
+    int timeout;
+    const char *secret[8];          /* passwords inside conninfo, to keep out of messages */
+    size_t secret_len[8];
+    int nsecret;
+};
+
+int tp_pg_claims(const char *location);
+/* Fills l from location: NULL, or what is wrong with it (no secret in it);
+ * tp_pg_loc_free wipes and frees it either way. */
+const char *tp_pg_loc_parse(struct pg_loc *l, const char *location);
+void tp_pg_loc_free(struct pg_loc *l);
+/* "5" -> 5; anything but 1..MAX_TIMEOUT in digits: -1. */
+int tp_pg_parse_timeout(const char *v, size_t n);
+/* libpq's message m as one line into buf, or a stand-in if it would show
+ * one of l's passwords. */
+void tp_pg_clean_message(const struct pg_loc *l, const char *m, char *buf, size_t n);
 
 /* ---- the connection ---------------------------------------------------------------- */
 enum pg_stmt {
@@ -186,6 +222,12 @@ int tp_pg_nomem(struct pg *p, const char *what);
 /* The connection is usable from here (same process, not broken): OK, or
  * the code with the message. */
 int tp_pg_ready(struct pg *p);
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t tp_pg_now_ms(void);
+/* Waits until the connection's socket (asked afresh: it may change while
+ * connecting) is ready for events (POLLIN, POLLOUT) or deadline
+ * (tp_pg_now_ms) passes: 1 ready, 0 deadline, -1 error. */
+int tp_pg_wait(struct pg *p, short events, int64_t deadline);
 /* Closes a connection that cannot be trusted any more (timeout, lost). */
 void tp_pg_drop(struct pg *p);
 

@@ -200,7 +200,7 @@ int tp_pg_nomem(struct pg *p, const char *what)
 
 /* ---- the connection's state ------------------------------------------------------------ */
 
-static int64_t now_ms(void)
+int64_t tp_pg_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -247,12 +247,13 @@ static int lost(struct pg *p, const char *what)
 static int timed_out(struct pg *p, const char *what)
 {
     tp_pg_drop(p);
-    return tp_store_fail(&p->base, TP_STORE_UNAVAIL, "%s: no answer from the server in %d s",
-                         what, p->timeout);
+    tp_store_fail(&p->base, TP_STORE_UNAVAIL, "%s: no answer from the server in %d s", what,
+                  p->timeout);
+    p->base.timed_out = 1;
+    return TP_STORE_UNAVAIL;
 }
 
-/* Waits for the socket (events) until deadline: 1 ready, 0 timeout, -1 error. */
-static int wait_socket(struct pg *p, short events, int64_t deadline)
+int tp_pg_wait(struct pg *p, short events, int64_t deadline)
 {
     struct pollfd pfd = { .fd = tp_pq.PQsocket(p->conn), .events = events };
     int64_t left;
@@ -261,7 +262,7 @@ static int wait_socket(struct pg *p, short events, int64_t deadline)
     if (pfd.fd < 0)
         return -1;
     for (;;) {
-        if ((left = deadline - now_ms()) <= 0)
+        if ((left = deadline - tp_pg_now_ms()) <= 0)
             return 0;
         rc = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
         if (rc > 0)
@@ -309,13 +310,13 @@ static int server_error(struct pg *p, PGresult *r, const char *what)
  */
 static int collect(struct pg *p, PGresult **res, const char *what)
 {
-    int64_t deadline = now_ms() + (int64_t)p->timeout * 1000;
+    int64_t deadline = tp_pg_now_ms() + (int64_t)p->timeout * 1000;
     int code = TP_STORE_OK, rc;
     PGresult *r, *last = NULL;
 
     p->sqlstate[0] = '\0';
     while ((rc = tp_pq.PQflush(p->conn)) == 1) {
-        if ((rc = wait_socket(p, POLLOUT | POLLIN, deadline)) <= 0)
+        if ((rc = tp_pg_wait(p, POLLOUT | POLLIN, deadline)) <= 0)
             return rc == 0 ? timed_out(p, what) : lost(p, what);
         if (!tp_pq.PQconsumeInput(p->conn))
             return lost(p, what);
@@ -324,7 +325,7 @@ static int collect(struct pg *p, PGresult **res, const char *what)
         return lost(p, what);
     for (;;) {
         while (tp_pq.PQisBusy(p->conn)) {
-            if ((rc = wait_socket(p, POLLIN, deadline)) <= 0) {
+            if ((rc = tp_pg_wait(p, POLLIN, deadline)) <= 0) {
                 tp_pq.PQclear(last);
                 return rc == 0 ? timed_out(p, what) : lost(p, what);
             }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,216 +64,6 @@ static const char *const migrations[] = {
 #define READABLE_FROM 1
 
 #define META_QUERY "SELECT key, value FROM trex_pam.meta WHERE key IN ('application', 'schema_version')"
-
-/* ---- the location ---------------------------------------------------------------------- */
-
-struct loc {
-    char *conninfo;                 /* for libpq: without command_timeout (wiped, freed) */
-    size_t size;                    /* of conninfo's allocation */
-    char *where;                    /* for messages: without any password */
-    int timeout;
-    const char *secret[8];          /* passwords inside conninfo, to keep out of messages */
-    size_t secret_len[8];
-    int nsecret;
-};
-
-static int is_uri(const char *s)
-{
-    return strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0;
-}
-
-static int pg_claims(const char *location)
-{
-    return location != NULL && (is_uri(location) || strncmp(location, "postgresql:", 11) == 0);
-}
-
-/* "5" -> 5; anything but 1..MAX_TIMEOUT digits: -1. */
-static int parse_timeout(const char *v, size_t n)
-{
-    long t = 0;
-
-    if (n == 0 || n > 5)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        t = t * 10 + (v[i] - '0');
-    }
-    return t > 0 && t <= MAX_TIMEOUT ? (int)t : -1;
-}
-
-static void put(char **o, const char *s, size_t n)
-{
-    memcpy(*o, s, n);
-    *o += n;
-}
-
-static void add_secret(struct loc *l, const char *s, size_t n)
-{
-    if (n > 0 && l->nsecret < 8) {
-        l->secret[l->nsecret] = s;
-        l->secret_len[l->nsecret++] = n;
-    }
-}
-
-/* A URI: user:password@ and password= dropped from where, command_timeout= from both. */
-static const char *split_uri(struct loc *l, const char *s)
-{
-    const char *q = strchr(s, '?'), *auth = strstr(s, "://") + 3, *end, *at = NULL, *colon;
-    size_t base = q != NULL ? (size_t)(q - s) : strlen(s);
-    char *c = l->conninfo, *w = l->where;
-
-    end = auth;
-    while (end < s + base && *end != '/')
-        end++;
-    for (const char *x = auth; x < end; x++)
-        if (*x == '@')
-            at = x;
-    colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-    put(&c, s, base);
-    if (colon != NULL) {
-        put(&w, s, (size_t)(colon - s));
-        put(&w, at, (size_t)(s + base - at));
-        add_secret(l, l->conninfo + (colon + 1 - s), (size_t)(at - colon - 1));
-    } else {
-        put(&w, s, base);
-    }
-    if (q != NULL) {
-        int cfirst = 1, wfirst = 1;
-        for (const char *p = q + 1; *p != '\0';) {
-            const char *amp = strchr(p, '&');
-            size_t n = amp != NULL ? (size_t)(amp - p) : strlen(p);
-            if (n > 16 && strncmp(p, "command_timeout=", 16) == 0) {
-                if ((l->timeout = parse_timeout(p + 16, n - 16)) < 0)
-                    return "bad command_timeout (1 to 3600 seconds)";
-            } else if (n == 15 && strncmp(p, "command_timeout", 15) == 0) {
-                return "bad command_timeout (1 to 3600 seconds)";
-            } else if (n > 0) {
-                put(&c, cfirst ? "?" : "&", 1);
-                if (n >= 9 && strncmp(p, "password=", 9) == 0)
-                    add_secret(l, c + 9, n - 9);
-                put(&c, p, n);
-                cfirst = 0;
-                if (!(n >= 9 && strncmp(p, "password=", 9) == 0)) {
-                    put(&w, wfirst ? "?" : "&", 1);
-                    put(&w, p, n);
-                    wfirst = 0;
-                }
-            }
-            p += n + (amp != NULL);
-        }
-    }
-    *c = '\0';
-    *w = '\0';
-    return NULL;
-}
-
-/* A keyword/value string (libpq's syntax: key = value, value '...' with
- * backslash escapes): command_timeout taken out, password= left out of where. */
-static const char *split_keywords(struct loc *l, const char *s)
-{
-    char *c = l->conninfo, *w = l->where;
-    const char *p = s;
-
-    put(&w, "postgresql:", 11);
-    for (;;) {
-        const char *start, *key, *key_end, *val, *val_end;
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-            p++;
-        if (*p == '\0')
-            break;
-        start = key = p;
-        while (*p != '\0' && *p != '=' && *p != ' ' && *p != '\t' && *p != '\n')
-            p++;
-        key_end = p;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p != '=' || key_end == key)
-            return "bad location: keyword=value expected";
-        p++;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        val = p;
-        if (*p == '\'') {
-            for (p++; *p != '\0' && *p != '\''; p++)
-                if (*p == '\\' && p[1] != '\0')
-                    p++;
-            if (*p != '\'')
-                return "bad location: unterminated quoted value";
-            p++;
-        } else {
-            for (; *p != '\0' && *p != ' ' && *p != '\t' && *p != '\n'; p++)
-                if (*p == '\\' && p[1] != '\0')
-                    p++;
-        }
-        val_end = p;
-        if ((size_t)(key_end - key) == 15 && strncmp(key, "command_timeout", 15) == 0) {
-            if ((l->timeout = parse_timeout(val, (size_t)(val_end - val))) < 0)
-                return "bad command_timeout (1 to 3600 seconds)";
-            continue;
-        }
-        if (c != l->conninfo)
-            put(&c, " ", 1);
-        if ((size_t)(key_end - key) == 8 && strncmp(key, "password", 8) == 0) {
-            add_secret(l, c + (val - start), (size_t)(val_end - val));
-        } else {
-            if (w[-1] != ':')
-                put(&w, " ", 1);
-            put(&w, start, (size_t)(val_end - start));
-        }
-        put(&c, start, (size_t)(val_end - start));
-    }
-    *c = '\0';
-    *w = '\0';
-    return NULL;
-}
-
-static void loc_free(struct loc *l)
-{
-    if (l->conninfo != NULL) {
-        tp_secret_wipe(l->conninfo, l->size);   /* all of it: a parse may stop half way */
-        free(l->conninfo);
-    }
-    free(l->where);
-    memset(l, 0, sizeof *l);
-}
-
-/* Fills l from location: NULL, or what is wrong with it (no secret in it). */
-static const char *loc_parse(struct loc *l, const char *location)
-{
-    size_t n = strlen(location);
-
-    memset(l, 0, sizeof *l);
-    l->timeout = DEFAULT_TIMEOUT;
-    if ((l->conninfo = malloc(n + 1)) == NULL || (l->where = malloc(n + 12)) == NULL)
-        return "out of memory";
-    l->size = n + 1;
-    l->conninfo[0] = l->where[0] = '\0';
-    if (is_uri(location))
-        return split_uri(l, location);
-    return split_keywords(l, location + 11);
-}
-
-/* 1 if a message holds one of the location's passwords. */
-static int holds_secret(const struct loc *l, const char *msg)
-{
-    for (int i = 0; i < l->nsecret; i++)
-        if (memmem(msg, strlen(msg), l->secret[i], l->secret_len[i]) != NULL)
-            return 1;
-    return 0;
-}
-
-/* libpq's message without its trailing newline, or a stand-in if it would
- * show a password. */
-static void clean_message(const struct loc *l, const char *m, char *buf, size_t n)
-{
-    if (m == NULL || *m == '\0')
-        m = "unknown error";
-    if (holds_secret(l, m))
-        m = "libpq's message withheld: it quotes the password";
-    snprintf(buf, n, "%s", m);
-    tp_pg_one_line(buf);
-}
 
 /* ---- the schema ------------------------------------------------------------------------ */
 
@@ -485,49 +276,86 @@ static void ignore_notice(void *arg, const char *message)
     (void)message;
 }
 
-/* Connects with the location's parameters, connect_timeout=5 when it has none. */
-static int connect_db(struct pg *p, struct loc *l)
+/* The connect_timeout of the parsed conninfo (seconds), DEFAULT_TIMEOUT
+ * when it names none; -1 for a value out of 1..MAX_TIMEOUT. */
+static int connect_timeout_of(PQconninfoOption *opts)
 {
-    const char *keys[4] = { "fallback_application_name", "dbname", NULL, NULL };
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val != NULL && *o->val != '\0')
+            return tp_pg_parse_timeout(o->val, strlen(o->val));
+    return DEFAULT_TIMEOUT;
+}
+
+static void drop_conn(struct pg *p)
+{
+    tp_pq.PQfinish(p->conn);
+    p->conn = NULL;
+}
+
+/*
+ * Connects with the location's parameters, without blocking: libpq's
+ * connect_timeout counts per host and address tried and not below 2 s, so
+ * the whole of it (every host, TLS, authentication) is bounded here by one
+ * deadline of connect_timeout seconds (default DEFAULT_TIMEOUT), which
+ * libpq is also given. Only a host name's lookup (the system's resolver)
+ * happens before the clock can stop it.
+ */
+static int connect_db(struct pg *p, struct pg_loc *l)
+{
+    const char *keys[4] = { "fallback_application_name", "dbname", "connect_timeout", NULL };
     const char *vals[4] = { "trex-pam", l->conninfo, NULL, NULL };
     PQconninfoOption *opts;
-    char *perr = NULL, m[512];
-    int has_timeout = 0;
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    char *perr = NULL, m[512], secs[16];
+    int64_t deadline;
+    int timeout, rc;
 
     if ((opts = tp_pq.PQconninfoParse(l->conninfo, &perr)) == NULL) {
-        clean_message(l, perr != NULL ? perr : "out of memory", m, sizeof m);
+        tp_pg_clean_message(l, perr != NULL ? perr : "out of memory", m, sizeof m);
         if (perr != NULL) {
             tp_secret_wipe(perr, strlen(perr));
             free(perr);               /* PQfreemem is free() */
         }
         return tp_store_fail(&p->base, TP_STORE_ERR, "bad location: %s", m);
     }
-    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val != NULL && *o->val != '\0')
-            has_timeout = 1;
+    timeout = connect_timeout_of(opts);
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
         if (o->val != NULL)
             tp_secret_wipe(o->val, strlen(o->val));
-    }
     tp_pq.PQconninfoFree(opts);
-    if (!has_timeout) {
-        keys[2] = "connect_timeout";
-        vals[2] = "5";
-    }
-    p->conn = tp_pq.PQconnectdbParams(keys, vals, 1);
-    if (p->conn == NULL)
+    if (timeout < 0)
+        return tp_store_fail(&p->base, TP_STORE_ERR, "bad connect_timeout (1 to %d seconds)",
+                             MAX_TIMEOUT);
+    snprintf(secs, sizeof secs, "%d", timeout);
+    vals[2] = secs;                   /* after dbname: it wins over the location's */
+    deadline = tp_pg_now_ms() + (int64_t)timeout * 1000;
+    if ((p->conn = tp_pq.PQconnectStartParams(keys, vals, 1)) == NULL)
         return tp_store_fail(&p->base, TP_STORE_ERR, "cannot connect: out of memory");
-    if (tp_pq.PQstatus(p->conn) != CONNECTION_OK) {
-        clean_message(l, tp_pq.PQerrorMessage(p->conn), m, sizeof m);
-        tp_pq.PQfinish(p->conn);
-        p->conn = NULL;
+    while (tp_pq.PQstatus(p->conn) != CONNECTION_BAD && st != PGRES_POLLING_OK
+           && st != PGRES_POLLING_FAILED) {
+        rc = tp_pg_wait(p, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+        if (rc == 0) {
+            drop_conn(p);
+            tp_store_fail(&p->base, TP_STORE_UNAVAIL, "cannot connect: no answer from the"
+                          " server in %d s (connect_timeout)", timeout);
+            p->base.timed_out = 1;
+            return TP_STORE_UNAVAIL;
+        }
+        if (rc < 0)
+            break;                    /* no socket, or poll failed: said below */
+        st = tp_pq.PQconnectPoll(p->conn);
+    }
+    if (tp_pq.PQstatus(p->conn) != CONNECTION_OK || st != PGRES_POLLING_OK) {
+        const char *e = tp_pq.PQerrorMessage(p->conn);
+        tp_pg_clean_message(l, e != NULL && *e != '\0' ? e : strerror(errno), m, sizeof m);
+        drop_conn(p);
         return tp_store_fail(&p->base, TP_STORE_UNAVAIL, "cannot connect: %s", m);
     }
     /* the server's notices and warnings are not ours to print on the
      * application's stderr */
     tp_pq.PQsetNoticeProcessor(p->conn, ignore_notice, NULL);
     if (tp_pq.PQsetnonblocking(p->conn, 1) != 0) {
-        tp_pq.PQfinish(p->conn);
-        p->conn = NULL;
+        drop_conn(p);
         return tp_store_fail(&p->base, TP_STORE_UNAVAIL, "cannot use the connection");
     }
     return TP_STORE_OK;
@@ -537,7 +365,7 @@ static int pg_open(const char *location, int flags, struct tp_store **out, char 
                    size_t errlen)
 {
     struct pg *p = calloc(1, sizeof *p);
-    struct loc l;
+    struct pg_loc l;
     const char *bad;
     char why[600];
     int code;
@@ -552,7 +380,7 @@ static int pg_open(const char *location, int flags, struct tp_store **out, char 
     p->pid = getpid();
     p->rdonly = (flags & TP_STORE_RDONLY) != 0;
     p->rng = ((uint64_t)getpid() * 0x9E3779B97F4A7C15ull ^ (uintptr_t)p) | 1;
-    bad = loc_parse(&l, location);
+    bad = tp_pg_loc_parse(&l, location);
     if (l.where != NULL) {            /* the location as far as parsed, never a password */
         p->where = l.where;
         l.where = NULL;
@@ -562,16 +390,16 @@ static int pg_open(const char *location, int flags, struct tp_store **out, char 
         if (p->where != NULL)
             p->where[0] = '\0';
         p->base.where = "postgresql";  /* a half-parsed location could end in a secret */
-        loc_free(&l);
+        tp_pg_loc_free(&l);
         return open_fail(p, tp_store_fail(&p->base, TP_STORE_ERR, "%s", bad), err, errlen);
     }
     p->timeout = l.timeout;
     if (tp_pg_load(why, sizeof why) != 0) {
-        loc_free(&l);
+        tp_pg_loc_free(&l);
         return open_fail(p, tp_store_fail(&p->base, TP_STORE_UNAVAIL, "%s", why), err, errlen);
     }
     code = connect_db(p, &l);
-    loc_free(&l);                     /* the raw location: wiped */
+    tp_pg_loc_free(&l);                     /* the raw location: wiped */
     if (code != TP_STORE_OK || (code = settle(p, flags)) != TP_STORE_OK)
         return open_fail(p, code, err, errlen);
     p->base.err[0] = '\0';
@@ -581,7 +409,7 @@ static int pg_open(const char *location, int flags, struct tp_store **out, char 
 
 const struct tp_store_backend tp_store_postgresql = {
     .name = "postgresql",
-    .claims = pg_claims,
+    .claims = tp_pg_claims,
     .open = pg_open,
     .close = pg_close,
     .read_begin = tp_pg_read_begin,

@@ -87,7 +87,8 @@
  * be lost like SQLite's.
  *
  * Faults: connect_timeout bounds the connect, command_timeout every
- * request after it (SO_RCVTIMEO/SO_SNDTIMEO); a host name is resolved by
+ * request after it (SO_RCVTIMEO/SO_SNDTIMEO; a request that ran out is
+ * tp_store_timed_out); a host name is resolved by
  * the system's resolver first, outside connect_timeout (name the server by
  * its address where that matters). hiredis writes with write(2): SIGPIPE is
  * blocked around each request, and one it raised is taken back, so a server

@@ -96,10 +96,13 @@ static int io_failed(struct rd *r, int e, const char *what)
     r->broken = 1;
     if (r->c->err == REDIS_ERR_OOM)
         return tp_store_fail(&r->base, TP_STORE_ERR, "%s: out of memory", what);
-    if (r->c->err == REDIS_ERR_IO && (e == EAGAIN || e == EWOULDBLOCK))
-        return tp_store_fail(&r->base, TP_STORE_UNAVAIL, "%s: no answer within %g s"
-                             " (command_timeout): the server is stopped or overloaded",
-                             what, r->command_timeout);
+    if (r->c->err == REDIS_ERR_IO && (e == EAGAIN || e == EWOULDBLOCK)) {
+        tp_store_fail(&r->base, TP_STORE_UNAVAIL, "%s: no answer within %g s"
+                      " (command_timeout): the server is stopped or overloaded",
+                      what, r->command_timeout);
+        r->base.timed_out = 1;
+        return TP_STORE_UNAVAIL;
+    }
     if (r->c->err == REDIS_ERR_EOF)
         return tp_store_fail(&r->base, TP_STORE_UNAVAIL, "%s: the server closed the connection",
                              what);
@@ -280,7 +283,8 @@ static int send_auth(struct rd *r, const char *user, const char *pass)
         if (k <= 0) {
             int e = errno;
             r->broken = 1;
-            code = e == EAGAIN || e == EWOULDBLOCK
+            r->base.timed_out = e == EAGAIN || e == EWOULDBLOCK;
+            code = r->base.timed_out
                    ? tp_store_fail(&r->base, TP_STORE_UNAVAIL, "authenticating: no answer within"
                                    " %g s (command_timeout)", r->command_timeout)
                    : tp_store_fail(&r->base, TP_STORE_UNAVAIL, "authenticating: lost the"

@@ -219,6 +219,11 @@ const char *tp_store_error(const struct tp_store *st)
     return st != NULL ? st->err : "no store";
 }
 
+int tp_store_timed_out(const struct tp_store *st)
+{
+    return st != NULL && st->timed_out;
+}
+
 /* ---- struct helpers ---------------------------------------------------------- */
 
 void tp_user_init(struct tp_user *u)
@@ -259,6 +264,7 @@ static int usable(struct tp_store *st)
     if (st == NULL)
         return 0;
     st->err[0] = '\0';
+    st->timed_out = 0;
     return 1;
 }
 

@@ -165,6 +165,10 @@ int tp_store_keeps(const struct tp_store *st, unsigned int what);
  * password left out. */
 const char *tp_store_where(const struct tp_store *st);
 const char *tp_store_error(const struct tp_store *st);
+/* 1 if the last call failed because the server did not answer within the
+ * location's timeout (stopped, overloaded, unreachable without a refusal):
+ * trying again at once would most likely wait as long again. */
+int tp_store_timed_out(const struct tp_store *st);
 
 /* The read scope (above): TP_STORE_OK, or TP_STORE_ERR (nested too deep);
  * every successful begin needs its end. */

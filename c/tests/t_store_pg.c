@@ -289,6 +289,13 @@ static void test_secrets(const char *db)
     tap_ok(contains(err, "bad command_timeout") && !contains(err, "Wr0ngS3cret"), "%s", err);
     snprintf(loc, sizeof loc, "postgresql:dbname=%s command_timeout=3601 password=Wr0ngS3cret", db);
     tap_is_int(open_rc(loc, 0, &st, err, sizeof err), TP_STORE_ERR, "command_timeout=3601: ERR");
+    snprintf(loc, sizeof loc, "postgresql://trex:Wr0ngS3cret@127.0.0.1:%s/%s?connect_timeout=0",
+             port, db);
+    tap_is_int(open_rc(loc, 0, &st, err, sizeof err), TP_STORE_ERR,
+               "connect_timeout=0 (libpq: wait for ever): ERR");
+    tap_ok(contains(err, "bad connect_timeout") && !contains(err, "Wr0ngS3cret"), "%s", err);
+    snprintf(loc, sizeof loc, "postgresql:dbname=%s connect_timeout=3601 password=Wr0ngS3cret", db);
+    tap_is_int(open_rc(loc, 0, &st, err, sizeof err), TP_STORE_ERR, "connect_timeout=3601: ERR");
     snprintf(loc, sizeof loc, "postgresql://trex:Wr0ngS3cret@127.0.0.1:%s/%s?bogus=%%zz", port, db);
     tap_ok(open_rc(loc, 0, &st, err, sizeof err) != TP_STORE_OK && !contains(err, "Wr0ngS3cret"),
            "a bad URI: %s", err);
@@ -383,9 +390,34 @@ static void test_faults(const char *db)
         tap_ok(dt >= 0.9 && dt < 3, "after the command timeout, not a hang (%.2f s)", dt);
         tap_ok(contains(tp_store_error(st), "no answer from the server in 1 s"), "%s",
                tp_store_error(st));
+        tap_ok(tp_store_timed_out(st), "the failure is a timeout (tp_store_timed_out)");
         tap_is_int(tp_store_user_get(st, "alice", &u), TP_STORE_UNAVAIL,
                    "the connection stays unusable");
+        tap_ok(!tp_store_timed_out(st), "... which is no timeout: %s", tp_store_error(st));
         tp_store_close(st);
+        /* an open while suspended: the server's kernel accepts the TCP
+         * connection, nothing answers; the whole connect is bounded by
+         * connect_timeout, even below libpq's own minimum of 2 s */
+        signal_server(SIGSTOP);
+        t0 = now_s();
+        rc = open_rc(uri_of(db, "connect_timeout=1"), 0, &st, err, sizeof err);
+        dt = now_s() - t0;
+        signal_server(SIGCONT);
+        tap_is_int(rc, TP_STORE_UNAVAIL, "an open on a suspended server: UNAVAIL");
+        tap_ok(dt >= 0.9 && dt < 1.9, "after connect_timeout=1, not libpq's 2 s (%.2f s)", dt);
+        tap_ok(contains(err, "no answer from the server in 1 s (connect_timeout)")
+               && contains(err, "127.0.0.1") && !contains(err, "trexpw"), "%s", err);
+        if (rc == TP_STORE_OK)
+            tp_store_close(st);
+        signal_server(SIGSTOP);
+        t0 = now_s();
+        rc = open_rc(uri_of(db, "command_timeout=1"), 0, &st, err, sizeof err);
+        dt = now_s() - t0;
+        signal_server(SIGCONT);
+        tap_is_int(rc, TP_STORE_UNAVAIL, "the default connect_timeout (5 s) bounds it too");
+        tap_ok(dt >= 4.5 && dt < 9, "in %.2f s", dt);
+        if (rc == TP_STORE_OK)
+            tp_store_close(st);
         tap_is_int(open_rc(uri_of(db, NULL), 0, &st, err, sizeof err), TP_STORE_OK,
                    "resumed: a new open works");
         tp_store_close(st);

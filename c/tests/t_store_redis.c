@@ -655,8 +655,10 @@ static void check_stopped(pid_t server)
     tap_ok(t >= 0.9 && t < 3, "  after command_timeout=1 (%.2f s)", t);
     tap_ok(strstr(tp_store_error(st), "no answer within 1 s") != NULL, "  saying so (%s)",
            tp_store_error(st));
+    tap_ok(tp_store_timed_out(st), "  a timeout (tp_store_timed_out)");
     tap_is_int(get(st, 1, 1, &s), TP_STORE_UNAVAIL, "the connection stays broken");
     tap_ok(strstr(tp_store_error(st), "broke earlier") != NULL, "  (%s)", tp_store_error(st));
+    tap_ok(!tp_store_timed_out(st), "  which is no timeout");
     tp_store_close(st);
     st = open_or_diag(base);
     tap_ok(st != NULL && get(st, 1, 1, &s) == TP_STORE_NOTFOUND, "a new connection works");
