@@ -976,7 +976,7 @@ client; or C<postgresql:> followed by libpq's keyword/value string
 (C<postgresql:service=trex>). It holds users, sessions and failed logins
 for several web servers at once. Its own query parameter
 C<command_timeout=>I<SECONDS> (1 to 3600, default 5) bounds the wait for
-any answer of the server; C<connect_timeout> (libpq's) is 5 unless given.
+any answer of the server; C<connect_timeout> (libpq's, 1 to 3600) is 5 unless given, and bounds the whole connect (every address tried, the login), not each address.
 The schema (C<trex_pam>, versioned) is made by C<trex-pam init --store>
 I<URI>; no other schema is touched. libpq is loaded at the first use of
 such a location, so a process on the embedded store never loads it.
