@@ -13,30 +13,21 @@
 # spaces, default: this perl with blib, bin/trex-pam), CHROMIUM.
 use strict;
 use warnings;
-use Cwd qw(getcwd);
 use File::Copy qw(copy);
 use File::Path qw(make_path);
-use File::Temp qw(tempdir);
-use JSON::PP ();
-use POSIX qw(WNOHANG);
 use Test::More;
-use Time::HiRes qw(sleep time);
+use lib 't/lib';
+use TRexTest ();
+use TRexTest::Webmail qw(spew random_hex run_ok admin_command missing_web missing_browser
+                         serve stop_servers browser_tap no_secrets_in_logs);
 
 plan skip_all => 'the browser test runs with TREX_PAM_FULL=1' unless $ENV{TREX_PAM_FULL};
-
-my $top = getcwd();
-my $chromium = $ENV{CHROMIUM} || '/usr/bin/chromium';
-plan skip_all => "no Chromium at $chromium (Debian: apt-get install chromium)" unless -x $chromium;
-plan skip_all => 'no lighttpd (Debian: apt-get install lighttpd)' unless which('lighttpd', '/usr/sbin');
-my $node = which('node');
-plan skip_all => 'no node (Debian: apt-get install nodejs npm)' unless $node;
-plan skip_all => 'no playwright-core in t/e2e/node_modules (run: cd t/e2e && npm ci)'
-    unless -f "$top/t/e2e/node_modules/playwright-core/package.json";
-plan skip_all => 'no CGI.pm (Debian: apt-get install libcgi-pm-perl)' unless eval { require CGI; 1 };
+if (my $why = missing_browser() || missing_web()) { plan skip_all => $why }
 require TRex::PAM;
 
-my $tmp = tempdir('trex-e2e-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-chmod 0700, $tmp;
+my $top = TRexTest::Webmail::top();
+my $chromium = $ENV{CHROMIUM} || '/usr/bin/chromium';
+my $tmp = TRexTest::Webmail::workdir('trex-e2e');
 my $artifacts = "$top/t/artifacts";
 make_path($artifacts);
 my $db = "$tmp/trex-pam.db";
@@ -44,12 +35,11 @@ $ENV{TREX_PAM_DB}  = $db;
 $ENV{TREX_PAM_LOG} = 'stderr';
 delete $ENV{TREX_PAM_CONFDIR};
 
-my @admin = $ENV{TREX_E2E_ADMIN} ? split(' ', $ENV{TREX_E2E_ADMIN})
-          : ($^X, "-I$top/blib/lib", "-I$top/blib/arch", "$top/bin/trex-pam");
+my @admin = admin_command();
 
 # ---- the stacks: the shipped service file with deny=3, and a copy with idle=2
 my $src = $ENV{TREX_E2E_PAMD} || "$top/examples/pam.d/webmail";
-my $service = slurp($src);
+my $service = TRexTest::slurp($src);
 my $deny = 3;
 (my $main = $service) =~ s/\bdeny=\d+/deny=$deny/g
     or BAIL_OUT("$src has no deny= argument for the test to set");
@@ -92,21 +82,16 @@ spew("$tmp/Maildir/alice/new/1700000100.M2P2.test",
 utime 1700000000, 1700000000, glob("$tmp/Maildir/alice/cur/*");
 
 # ---- two servers on 127.0.0.1, the same store
-my (%server, $n_run);
+my %server;
 for my $s ([main => 'pamd'], [idle => 'pamd-idle']) {
     my ($name, $conf) = @$s;
-    my $state = "$tmp/state-$name";
-    my ($rc, $out) = run("$tmp/serve-$name", undef, $^X, "$top/examples/webmail/serve", '--background',
-                         '--state', $state, '--confdir', "$tmp/$conf", '--db', $db,
-                         '--maildir', "$tmp/Maildir");
-    my ($url) = $out =~ m{^(http://127\.0\.0\.1:\d+/)$}m;
-    unless (ok($rc == 0 && $url, "the $name server starts")) {
-        diag(slurp("$tmp/serve-$name.err"));
+    $server{$name} = serve($name, '--confdir', "$tmp/$conf", '--db', $db, '--maildir', "$tmp/Maildir");
+    unless (ok($server{$name}{ok}, "the $name server starts")) {
+        diag($server{$name}{err});
         stop_servers();
         done_testing();
         exit;
     }
-    $server{$name} = { url => $url, state => $state, pidfile => "$state/lighttpd.pid" };
 }
 
 # ---- the browser
@@ -121,129 +106,14 @@ my $cfg = {
     artifacts => $artifacts,
     chromium  => $chromium,
 };
-spew("$tmp/e2e.json", JSON::PP->new->canonical->encode($cfg));
-my $t0 = time;
-my ($rc, $out, $err) = run("$tmp/node", undef, $node, "$top/t/e2e/webmail.test.js", "$tmp/e2e.json");
-my $took = time - $t0;
+my $took = browser_tap('t/e2e/webmail.test.js', $cfg);
 stop_servers();
 
-my ($seen, $plan) = (0);
-for my $line (split /\n/, $out) {
-    if ($line =~ /^(not )?ok \d+ - (.*)$/) {
-        ok(!$1, $2);
-        $seen++;
-    }
-    elsif ($line =~ /^1\.\.(\d+)$/) { $plan = $1 }
-    elsif ($line =~ /^# ?(.*)$/) { note($1) }
-    elsif (length $line) { diag("node: $line") }
-}
-ok($seen > 0 && defined $plan && $plan == $seen, "the browser test ran to its end ($seen checks)")
-    or diag("exit status $rc; stderr:\n$err");
-ok($rc == 0, 'the browser test exits 0') or diag($err);
-
 # No password or session ID in any log of either server.
-{
-    my $secrets = eval { JSON::PP->new->decode(slurp("$tmp/secrets.json")) } // [];
-    my %all = map { $_ => 1 } @$secrets, map { values %$_ } values %users;
-    my ($text, @files) = ('');
-    for my $s (values %server) {
-        for my $f (map { "$s->{state}/$_" } qw(error.log cgi.log access.log lighttpd.out)) {
-            next unless -f $f;
-            push @files, $f;
-            $text .= slurp($f);
-        }
-    }
-    my @leaked = grep { index($text, $_) >= 0 } keys %all;
-    ok(@$secrets > 0 && -s "$server{main}{state}/cgi.log" && !@leaked,
-       sprintf('no password or session ID in the logs (%d secrets, %d files)', scalar keys %all, scalar @files))
-        or diag(scalar(@leaked) . ' secret(s) found in the logs');
-}
+no_secrets_in_logs([values %server], "$tmp/secrets.json", map { values %$_ } values %users);
 note(sprintf 'browser test: %.1f s', $took);
 
 for my $name (sort keys %server) {
     copy("$server{$name}{state}/$_", "$artifacts/webmail-$name-$_") for qw(error.log cgi.log);
 }
 done_testing();
-
-# ---- helpers
-
-sub which {
-    my ($prog, @extra) = @_;
-    for my $d (split(/:/, $ENV{PATH} // ''), @extra) {
-        return "$d/$prog" if length $d && -x "$d/$prog";
-    }
-    return;
-}
-
-sub slurp {
-    my ($f) = @_;
-    open my $fh, '<', $f or return '';
-    local $/;
-    return scalar <$fh>;
-}
-
-sub spew {
-    my ($f, $text) = @_;
-    open my $fh, '>', $f or die "$f: $!\n";
-    print {$fh} $text;
-    close $fh or die "$f: $!\n";
-}
-
-sub random_hex {
-    open my $fh, '<:raw', '/dev/urandom' or die "/dev/urandom: $!\n";
-    read $fh, my $b, $_[0];
-    return unpack 'H*', $b;
-}
-
-# Runs a command with $stdin (or /dev/null) as input, stdout and stderr into
-# $base.out and $base.err; at most 240 s. Returns (exit status, out, err).
-sub run {
-    my ($base, $stdin, @cmd) = @_;
-    my $in = '/dev/null';
-    if (defined $stdin) {
-        $in = "$base.in";
-        spew($in, $stdin);
-        chmod 0600, $in;
-    }
-    my $pid = fork // die "fork: $!\n";
-    if (!$pid) {
-        open STDIN, '<', $in or die;
-        open STDOUT, '>', "$base.out" or die;
-        open STDERR, '>', "$base.err" or die;
-        exec @cmd or die "exec $cmd[0]: $!\n";
-    }
-    my $deadline = time + 240;
-    my $w;
-    while (($w = waitpid $pid, WNOHANG) == 0 && time < $deadline) { sleep 0.1 }
-    if ($w == 0) {
-        kill 'KILL', $pid;
-        waitpid $pid, 0;
-        unlink $in if defined $stdin;
-        return (-1, slurp("$base.out"), slurp("$base.err") . "\n(killed after 240 s)");
-    }
-    my $status = $? >> 8;
-    unlink $in if defined $stdin;
-    return ($status, slurp("$base.out"), slurp("$base.err"));
-}
-
-sub run_ok {
-    my ($name, $stdin, @cmd) = @_;
-    my ($rc, $out, $err) = run("$tmp/cmd" . ++$n_run, $stdin, @cmd);
-    ok($rc == 0, $name) or diag("exit $rc\n$out$err");
-    return $rc == 0;
-}
-
-sub stop_servers {
-    for my $s (values %server) {
-        next if $s->{stopped}++;
-        my $pid = slurp($s->{pidfile});
-        next unless $pid =~ /^(\d+)\s*$/;
-        $pid = $1;
-        kill 'TERM', $pid;
-        my $until = time + 10;
-        sleep 0.05 while kill(0, $pid) && time < $until;
-        kill 'KILL', $pid if kill 0, $pid;
-    }
-}
-
-END { stop_servers() if %server }

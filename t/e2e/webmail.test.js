@@ -20,99 +20,25 @@
 //     "chromium": "/usr/bin/chromium" }
 //
 // Prints TAP on standard output (one "ok" per check) and exits 1 if any
-// check failed. Everything talks to 127.0.0.1 only.
+// check failed. Everything talks to 127.0.0.1 only. The machinery (TAP, the
+// browser, login, cookies, screenshots) is harness.js's.
 'use strict';
 
 const fs = require('fs');
-const path = require('path');
 const { execFileSync } = require('child_process');
-const { chromium } = require('playwright-core');
+const { harness } = require('./harness');
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const base = new URL(cfg.url);
-const idleBase = new URL(cfg.idle_url);
-for (const u of [base, idleBase]) {
-  if (u.hostname !== '127.0.0.1') throw new Error(`refusing a server not on 127.0.0.1: ${u}`);
-}
-fs.mkdirSync(cfg.artifacts, { recursive: true });
-
-let n = 0;
-let failed = 0;
-const secrets = new Set(); // passwords and session IDs seen: never in a page's HTML or a log
-for (const u of Object.values(cfg.users)) {
-  for (const k of ['password', 'new_password']) if (u[k]) secrets.add(u[k]);
-}
-
-function ok(cond, name, diag) {
-  n += 1;
-  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${name}`);
-  if (!cond) {
-    failed += 1;
-    if (diag) for (const line of String(diag).split('\n')) console.log(`# ${line}`);
-  }
-  return cond;
-}
-function note(msg) { console.log(`# ${msg}`); }
-
-const url = (p, b = base) => new URL(`/webmail.cgi${p}`, b).toString();
-const shot = async (page, name) => {
-  try { await page.screenshot({ path: path.join(cfg.artifacts, `webmail-${name}.png`), fullPage: true }); }
-  catch (e) { note(`screenshot ${name}: ${e.message}`); }
-};
-
-// Runs one part of the test; an exception fails it (with a screenshot) and
-// the test goes on with the next part.
-async function part(name, page, fn) {
-  try {
-    await fn();
-  } catch (e) {
-    ok(false, `${name}: no exception`, e.stack || e.message);
-    if (page) await shot(page, `${name.replace(/\W+/g, '-')}-error`);
-  }
-}
-
-async function login(page, user, password, b = base) {
-  await page.goto(url('/login', b));
-  await page.fill('#user', user);
-  await page.fill('#password', password);
-  await Promise.all([page.waitForLoadState('load'), page.click('#login button[type=submit]')]);
-}
-
-const errorText = async (page) => ((await page.locator('p.error').allTextContents()).join(' | '));
-const onMailbox = (page) => new URL(page.url()).pathname === '/webmail.cgi/mailbox';
-const onLogin = (page) => new URL(page.url()).pathname === '/webmail.cgi/login';
-
-async function sessionCookie(context, b = base) {
-  const cs = await context.cookies(b.toString());
-  const c = cs.find((x) => x.name === 'trex_session');
-  if (c && c.value.includes('.')) secrets.add(c.value.slice(c.value.indexOf('.') + 1));
-  return c;
-}
-
-async function checkNoSecretsInPage(page, what) {
-  const html = await page.content();
-  const leaked = [...secrets].filter((s) => html.includes(s));
-  ok(leaked.length === 0, `${what}: no password or session ID in the page`,
-     leaked.length ? `${leaked.length} secret(s) found in the HTML` : '');
-}
+const h = harness(cfg, 'webmail');
+const { ok, note, shot, part, errorText, onMailbox, onLogin, checkNoSecretsInPage, newContext } = h;
+const base = h.local(cfg.url);
+const idleBase = h.local(cfg.idle_url);
+const url = (p, b = base) => h.url(p, b);
+const login = (page, user, password, b = base) => h.login(page, user, password, b);
+const sessionCookie = (context, b = base) => h.sessionCookie(context, b);
 
 async function main() {
-  const started = Date.now();
-  const browser = await chromium.launch({
-    executablePath: cfg.chromium || '/usr/bin/chromium',
-    headless: true,
-    // playwright-core starts every browser with a new empty profile (its own
-    // temporary --user-data-dir); these are the flags this machine needs.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    timeout: 60000,
-  });
-  note(`chromium ${browser.version()}`);
-  const newContext = async () => {
-    const c = await browser.newContext({ viewport: { width: 1000, height: 760 } });
-    c.setDefaultTimeout(20000);
-    return c;
-  };
+  await h.launch();
 
   const alice = cfg.users.alice;
   const aliceCtx = await newContext();
@@ -328,21 +254,6 @@ async function main() {
     await shot(p5, '12-idle-expired');
   });
   await erinCtx.close();
-  await browser.close();
-
-  // 11. The secrets seen, for t/75 to look for in the servers' logs once
-  // they are stopped (lighttpd buffers its access log). The file is in the
-  // test's private temporary directory.
-  if (cfg.secrets_out) {
-    fs.writeFileSync(cfg.secrets_out, JSON.stringify([...secrets]), { mode: 0o600 });
-  }
-
-  note(`took ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-main()
-  .catch((e) => { ok(false, 'the test ran to its end', e.stack || e.message); })
-  .finally(() => {
-    console.log(`1..${n}`);
-    process.exitCode = failed ? 1 : 0;
-  });
+h.run(main);

@@ -12,9 +12,10 @@
 #                       POST /password  change the password (also the forced change)
 #                       POST /logout    end the session
 # Configuration (environment, set by the web server's configuration):
-#   TREX_PAM_CONFDIR, TREX_PAM_DB, TREX_PAM_LOG   read by TRex::PAM itself
+#   TREX_PAM_CONFDIR, TREX_PAM_STORE, TREX_PAM_DB, TREX_PAM_LOG   read by TRex::PAM
 #   MAILDIR_ROOT      the users' Maildirs are $MAILDIR_ROOT/<user>/{cur,new}
 #   WEBMAIL_STATE     a private directory (0700): the site secret for CSRF tokens
+#   WEBMAIL_SITE_SECRET  the site secret's file instead (servers behind one name share it)
 #   WEBMAIL_SERVICE   the PAM service name (default "webmail")
 #   WEBMAIL_STATIC    the URL prefix of style.css (default: the site root)
 #

@@ -211,6 +211,6 @@ sub DESTROY {
     File::Path::remove_tree($self->{dir});
 }
 
-END { $_->DESTROY for grep { defined } @servers; @servers = () }
+END { local $?; $_->DESTROY for grep { defined } @servers; @servers = () }
 
 1;

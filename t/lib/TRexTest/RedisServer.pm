@@ -6,6 +6,7 @@ package TRexTest::RedisServer;
 #   TRexTest::RedisServer->skip_unless_available;    # skip_all, or fail under TREX_PAM_FULL
 #   my $r = TRexTest::RedisServer->new(persist => 1, password => 'pw', users => { alice => 'pw2' });
 #   $r->location; $r->port; $r->pid; $r->socket;
+#   $r->command('SCARD', 'trex-pam:u:alice');         # a reply (no AUTH)
 #   $r->stop_signal('STOP'); $r->stop_signal('CONT'); $r->restart; $r->stop;
 use strict;
 use warnings;
@@ -93,6 +94,25 @@ sub ping {
     return $line =~ /^(?:\+PONG|-NOAUTH)/ ? 1 : 0;
 }
 
+# One command over TCP, without AUTH: its reply, an integer or a string
+# (undef for nil); dies on an error reply and on arrays.
+sub command {
+    my ($self, @args) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $self->{port}, Timeout => 5)
+        or die "redis: cannot connect: $!";
+    print {$s} '*' . @args . "\r\n", map { '$' . length($_) . "\r\n$_\r\n" } @args;
+    my $line = <$s> // die "redis: no reply to $args[0]";
+    $line =~ s/\r\n\z//;
+    my ($type, $rest) = (substr($line, 0, 1), substr($line, 1));
+    return $rest + 0 if $type eq ':';
+    return $rest if $type eq '+';
+    die "redis: $args[0]: $rest\n" if $type eq '-';
+    die "redis: $args[0]: a reply of type $type\n" unless $type eq '$';
+    return undef if $rest < 0;
+    read($s, my $buf, $rest + 2) == $rest + 2 or die "redis: a short reply to $args[0]";
+    return substr $buf, 0, $rest;
+}
+
 sub log_tail {
     my ($self) = @_;
     open my $fh, '<', "$self->{dir}/redis.log" or return '(no log)';
@@ -131,6 +151,6 @@ sub stop {
 
 sub DESTROY { $_[0]->stop }
 
-END { $_->stop for values %live }
+END { local $?; $_->stop for values %live }
 
 1;

@@ -34,7 +34,8 @@ my %ROUTE = (    # path => [a method, its handler, the handler of the others]
 # The configuration, from the environment the web server sets.
 sub env_config {
     return { service => $ENV{WEBMAIL_SERVICE} || 'webmail', state => $ENV{WEBMAIL_STATE},
-             maildir => $ENV{MAILDIR_ROOT}, static => $ENV{WEBMAIL_STATIC} // '' };
+             secret => $ENV{WEBMAIL_SITE_SECRET}, maildir => $ENV{MAILDIR_ROOT},
+             static => $ENV{WEBMAIL_STATIC} // '' };
 }
 
 # $req: {method, path (after the script), script_name, params, query,
@@ -184,9 +185,12 @@ sub enter {
     redirect($r, $where);
 }
 
+# The site secret's file: WEBMAIL_SITE_SECRET, else WEBMAIL_STATE/site-secret.
 sub secret {
     my ($r) = @_;
-    return TRex::Webmail::Csrf::site_secret($r->{conf}{state} || die "WEBMAIL_STATE is not set\n");
+    my $file = $r->{conf}{secret}
+        || ($r->{conf}{state} || die "neither WEBMAIL_SITE_SECRET nor WEBMAIL_STATE is set\n") . '/site-secret';
+    return TRex::Webmail::Csrf::site_secret($file);
 }
 
 sub session_csrf { TRex::Webmail::Csrf::session_token(secret($_[0]), $_[1]) }
@@ -307,7 +311,7 @@ logout. The request and the response are plain hashes, described above
 C<handle>, so that any entry point can use it: F<htdocs/webmail.cgi> builds the
 request from CGI.pm and prints the response. C<env_config> reads the
 configuration from the environment (WEBMAIL_SERVICE, WEBMAIL_STATE,
-MAILDIR_ROOT, WEBMAIL_STATIC).
+WEBMAIL_SITE_SECRET, MAILDIR_ROOT, WEBMAIL_STATIC).
 
 Every form carries a CSRF token; with a session it is bound to the session
 ID, before one to a nonce in the cookie C<trex_pre>. The session cookie

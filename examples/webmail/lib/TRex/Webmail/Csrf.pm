@@ -1,19 +1,18 @@
 package TRex::Webmail::Csrf;
-# The web mail's CSRF tokens: HMAC-SHA256 under a site secret kept in the
-# state directory, compared in constant time.
+# The web mail's CSRF tokens: HMAC-SHA256 under a site secret kept in a
+# file (by default in the state directory), compared in constant time.
 use strict;
 use warnings;
 use feature qw(state);
 use Digest::SHA qw(hmac_sha256_hex);
 use MIME::Base64 qw(encode_base64url);
 
-# The site secret: 32 random bytes in hex, in DIR/site-secret (0600), made
-# on first use. Read once per process.
+# The site secret: 32 random bytes in hex, in $file (0600), made on first
+# use. Read once per process.
 sub site_secret {
-    my ($dir) = @_;
+    my ($file) = @_;
     state %secret;
-    return $secret{$dir} if defined $secret{$dir};
-    my $file = "$dir/site-secret";
+    return $secret{$file} if defined $secret{$file};
     unless (-e $file) {
         require Fcntl;
         my $tmp = "$file.$$";
@@ -27,7 +26,7 @@ sub site_secret {
     open my $fh, '<', $file or die "cannot read $file: $!\n";
     chomp(my $secret = <$fh> // '');
     die "$file holds no secret\n" unless $secret =~ /\A[0-9a-f]{64}\z/;
-    return $secret{$dir} = $secret;
+    return $secret{$file} = $secret;
 }
 
 sub random_bytes {
@@ -73,8 +72,8 @@ TRex::Webmail::Csrf - site secret and CSRF tokens of the web mail example
 
 =head1 DESCRIPTION
 
-C<site_secret($dir)> reads (and on first use makes) the secret in
-F<$dir/site-secret>. C<session_token($secret, $sid)> is the token of a
+C<site_secret($file)> reads (and on first use makes) the secret in
+F<$file>: servers that share it accept each other's forms. C<session_token($secret, $sid)> is the token of a
 signed-in user's forms; C<nonce_token($secret, $nonce)> that of the forms
 shown before a session exists, whose random nonce (C<new_nonce>,
 C<valid_nonce>) travels in a cookie. C<same_string> compares a token in
