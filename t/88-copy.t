@@ -98,6 +98,29 @@ like($err, qr/\Atrex-pam: copy: --from: redis:\/\/127\.0\.0\.1:1\/0: cannot conn
 ($rc, $out, $err) = trex_pam('', 'copy', '--from', 'nosuch://u:Very-Secret-3@x/y', '--to', $src);
 like($err, qr/\Atrex-pam: copy: --from: nosuch: no store backend[^\n]+\n\z/, 'an unknown scheme: one line');
 
+# ---- the POD's examples of keeps, sessions_where, tallies and copy_to, as written ----------
+{
+    my $pod = slurp('lib/TRex/PAM/DB.pm');
+    my $to_file = "$dir/pod-copy.db";
+    TRex::PAM::DB->open(store => $to_file, create => 1);
+    for my $m (qw(sessions_where keeps tallies copy_to)) {
+        my ($ex) = $pod =~ /^=head2 \Q$m\E\n\n((?:  [^\n]*\n)+)/m;
+        ok($ex, "the POD of $m has an example") or next;
+        my $printed = '';
+        open my $fh, '>', \$printed or die;
+        my $old = select $fh;
+        local $SIG{__WARN__} = sub { $printed .= "warn: @_" };
+        my $ok = eval "no strict; my \$db = TRex::PAM::DB->open(store => \$src);
+            my (\$users, \$sessions, \$from, \$to) = (\$src, \$src, \$db,
+            TRex::PAM::DB->open(store => \$to_file)); $ex; 1";
+        select $old;
+        ok($ok, "... which runs") or diag($@);
+        like($printed, { sessions_where => qr/^sessions at \Q$src\E$/m, keeps => qr/^users here$/m,
+                         tallies => qr/^bob: 2 failures$/m, copy_to => qr/^3 users added$/m }->{$m},
+             "... and prints what it says");
+    }
+}
+
 # ---- SQLite -> PostgreSQL: users, sessions, tallies -----------------------------------------
 my ($pg, $pg_why) = TRexTest::PgServer->try_start;
 SKIP: {
