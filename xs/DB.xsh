@@ -15,10 +15,11 @@ void
 open(klass, ...)
     SV *klass
   PREINIT:
-    static const char *const names[] = { "path", "create", "group", "readonly", "store", NULL };
-    SV *v[5];
+    static const char *const names[] = { "path", "create", "group", "readonly", "store",
+                                         "sessions", NULL };
+    SV *v[6];
     tpx_strs ss = { NULL, 0, 0 };
-    const char *path;
+    const char *path, *sessions;
     char err[512];
     int flags = 0, rc;
     trex_pam_db_t *db = NULL;
@@ -34,7 +35,13 @@ open(klass, ...)
         tpx_db_croak(aTHX_ cv, "give the store as path or as store, not both");
     path = v[4] != NULL && SvOK(v[4]) ? tpx_db_str(aTHX_ cv, &ss, v[4], "store", 1)
                                       : tpx_db_str(aTHX_ cv, &ss, v[0], "path", 1);
+    sessions = tpx_db_str(aTHX_ cv, &ss, v[5], "sessions", 1);
     rc = trex_pam_db_open(path, flags, &db, err, sizeof err);
+    if (rc == TREX_PAM_SUCCESS && sessions != NULL && *sessions != '\0'
+        && (rc = trex_pam_db_use_sessions(db, sessions, err, sizeof err)) != TREX_PAM_SUCCESS) {
+        trex_pam_db_close(db);
+        db = NULL;
+    }
     tpx_strs_done(aTHX_ &ss);
     if (rc != TREX_PAM_SUCCESS)
         tpx_db_croak(aTHX_ cv, "%s", err[0] ? err : trex_pam_db_strerror(rc));
@@ -529,3 +536,4 @@ wipe(...)
         SvSETMAGIC(sv);
     }
 
+INCLUDE: DBStores.xsh

@@ -255,6 +255,49 @@ int tpx_db_fail_walk(void *data, int64_t time, int count)
     return 0;
 }
 
+/* trex_pam_db_tally_list's callback: { user, times => [...] } onto an AV. */
+int tpx_db_tally_walk(void *data, const char *user, const int64_t *times, size_t n)
+{
+    tpx_db_walk *w = (tpx_db_walk *)data;
+    dTPX_PERL(w);
+    HV *hv = newHV();
+    AV *av = newAV();
+
+    for (size_t i = 0; i < n; i++)
+        av_push(av, newSViv((IV)times[i]));
+    (void)hv_stores(hv, "user", newSVpv(user, 0));
+    (void)hv_stores(hv, "times", newRV_noinc((SV *)av));
+    av_push(w->av, newRV_noinc((SV *)hv));
+    return 0;
+}
+
+/* trex_pam_db_copy's notes: { kind, name, text } onto an AV. */
+void tpx_db_copy_note(void *data, const char *kind, const char *name, const char *text)
+{
+    tpx_db_walk *w = (tpx_db_walk *)data;
+    dTPX_PERL(w);
+    HV *hv = newHV();
+
+    (void)hv_stores(hv, "kind", newSVpv(kind, 0));
+    (void)hv_stores(hv, "name", newSVpv(name, 0));
+    (void)hv_stores(hv, "text", newSVpv(text, 0));
+    av_push(w->av, newRV_noinc((SV *)hv));
+}
+
+HV *tpx_db_count_hv(pTHX_ const struct trex_pam_db_copy_count *c)
+{
+    HV *hv = newHV();
+
+    (void)hv_stores(hv, "added", newSViv(c->added));
+    (void)hv_stores(hv, "updated", newSViv(c->updated));
+    (void)hv_stores(hv, "unchanged", newSViv(c->unchanged));
+    (void)hv_stores(hv, "replaced", newSViv(c->replaced));
+    (void)hv_stores(hv, "conflicts", newSViv(c->conflicts));
+    (void)hv_stores(hv, "skipped", newSViv(c->skipped));
+    (void)hv_stores(hv, "expired", newSViv(c->expired));
+    return hv;
+}
+
 /* A faillock duration argument: seconds 0..604800, or "never" (0) where
  * never_ok; undef or absent: dflt. */
 int64_t tpx_db_secs(pTHX_ CV *cv, tpx_strs *ss, SV *sv, const char *arg, int64_t max,

@@ -213,6 +213,11 @@ HV *tpx_db_user_hv(pTHX_ const struct trex_pam_db_user *u, int with_hash);
 int tpx_db_user_walk(void *data, const struct trex_pam_db_user *u);
 int tpx_db_session_walk(void *data, const struct trex_pam_db_session *x);
 int tpx_db_fail_walk(void *data, int64_t time, int count);
+/* Each user's tally ({ user, times }), each note of a copy ({ kind, name,
+ * text }) onto w->av; the counts of a copy as a new HV. */
+int tpx_db_tally_walk(void *data, const char *user, const int64_t *times, size_t n);
+void tpx_db_copy_note(void *data, const char *kind, const char *name, const char *text);
+HV *tpx_db_count_hv(pTHX_ const struct trex_pam_db_copy_count *c);
 
 #pragma GCC visibility pop
 

@@ -18,10 +18,17 @@
 
 struct trex_pam_db {
     struct tp_store *st;
+    struct tp_store *sst;           /* the sessions' store when not st (use_sessions) */
     int flags;
     char *path;
     char err[512];
 };
+
+/* The store of db's sessions: its own, or the one of trex_pam_db_use_sessions. */
+static inline struct tp_store *tp_admin_sessions(const trex_pam_db_t *db)
+{
+    return db->sst != NULL ? db->sst : db->st;
+}
 
 /* Sets db's error line (printf format); never pass a secret. */
 void tp_admin_err(trex_pam_db_t *db, const char *fmt, ...)
@@ -32,6 +39,8 @@ void tp_admin_err(trex_pam_db_t *db, const char *fmt, ...)
 /* A store code as an API status; the store's reason (or one naming the
  * user) goes to db's error line. */
 int tp_admin_from_store(trex_pam_db_t *db, int rc, const char *name);
+/* The same for a code of store st (another than db's: its reason). */
+int tp_admin_from_store_at(trex_pam_db_t *db, struct tp_store *st, int rc, const char *name);
 /* Start of every call: a usable handle (its error line cleared); for
  * TP_ADMIN_WRITE one not opened read-only; the caller's required arguments
  * present (args_ok, else SYSTEM_ERR); for TP_ADMIN_USER a valid user name
@@ -44,8 +53,12 @@ int tp_admin_begin(trex_pam_db_t *db, int how, int args_ok, const char *name);
  * repeating it: it may hold control characters). */
 int tp_admin_bad_user(trex_pam_db_t *db, const char *name);
 int tp_admin_bad_attr(trex_pam_db_t *db, const char *attr);
-/* SUCCESS if the user exists, USER_UNKNOWN or another error (line set). */
+/* SUCCESS if the user exists, USER_UNKNOWN or another error (line set).
+ * SUCCESS for any name on a store that keeps no users (it cannot tell). */
 int tp_admin_known_user(trex_pam_db_t *db, const char *name);
 int64_t tp_admin_now(void);
+/* The handle of a stored digest (trex_pam_admin.h): 0, or -1 (libsodium). */
+int tp_admin_handle(const unsigned char digest[TP_SESSION_DIGEST_LEN],
+                    char out[TREX_PAM_DB_HANDLE_LEN + 1]);
 
 #endif /* TP_ADMIN_H */

@@ -29,6 +29,11 @@ void tp_admin_err(trex_pam_db_t *db, const char *fmt, ...)
 /* A store code as an API status; the store's reason goes to db->err. */
 int tp_admin_from_store(trex_pam_db_t *db, int rc, const char *name)
 {
+    return tp_admin_from_store_at(db, db->st, rc, name);
+}
+
+int tp_admin_from_store_at(trex_pam_db_t *db, struct tp_store *st, int rc, const char *name)
+{
     switch (rc) {
     case TP_STORE_OK:
         return TREX_PAM_SUCCESS;
@@ -42,12 +47,12 @@ int tp_admin_from_store(trex_pam_db_t *db, int rc, const char *name)
         tp_admin_err(db, "%s: changed by someone else meanwhile; try again", name ? name : "?");
         return TREX_PAM_TRY_AGAIN;
     case TP_STORE_UNAVAIL: {
-        const char *why = tp_store_error(db->st);
+        const char *why = tp_store_error(st);
         tp_admin_err(db, "%s", why && *why ? why : "the user database cannot be used");
         return TREX_PAM_AUTHINFO_UNAVAIL;
     }
     default: {
-        const char *why = tp_store_error(db->st);
+        const char *why = tp_store_error(st);
         tp_admin_err(db, "%s", why && *why ? why : "user database error");
         return TREX_PAM_SYSTEM_ERR;
     }
@@ -131,6 +136,8 @@ int tp_admin_known_user(trex_pam_db_t *db, const char *name)
     struct tp_user u;
     int rc;
 
+    if (!tp_store_keeps(db->st, TP_STORE_KEEPS_USERS))
+        return TREX_PAM_SUCCESS;
     tp_user_init(&u);
     rc = tp_admin_from_store(db, tp_store_user_get(db->st, name, &u), name);
     tp_user_clear(&u);
@@ -218,10 +225,55 @@ const char *trex_pam_db_file(const char *path)
     return file;
 }
 
+int trex_pam_db_use_sessions(trex_pam_db_t *db, const char *location, char *err, size_t errlen)
+{
+    struct tp_store *st = NULL;
+    int rc;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (db == NULL || location == NULL || *location == '\0')
+        return TREX_PAM_SYSTEM_ERR;
+    rc = tp_store_open(location, (db->flags & TREX_PAM_DB_RDONLY) ? TP_STORE_RDONLY : 0, &st,
+                       err, errlen);
+    if (rc != TP_STORE_OK) {
+        if (err != NULL && errlen > 0 && err[0] == '\0')
+            snprintf(err, errlen, "%s: cannot open the sessions' store",
+                     tp_store_file(location) != NULL ? tp_store_file(location) : "the server");
+        return rc == TP_STORE_UNAVAIL || rc == TP_STORE_NOTFOUND ? TREX_PAM_AUTHINFO_UNAVAIL
+                                                                 : TREX_PAM_SYSTEM_ERR;
+    }
+    if (!tp_store_keeps(st, TP_STORE_KEEPS_SESSIONS)) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "%s: this store keeps no sessions", tp_store_where(st));
+        tp_store_close(st);
+        return TREX_PAM_BAD_ITEM;
+    }
+    tp_store_close(db->sst);
+    db->sst = st;
+    return TREX_PAM_SUCCESS;
+}
+
+const char *trex_pam_db_sessions_where(const trex_pam_db_t *db)
+{
+    return db ? tp_store_where(tp_admin_sessions(db)) : NULL;
+}
+
+int trex_pam_db_keeps(const trex_pam_db_t *db)
+{
+    if (db == NULL)
+        return 0;
+    return (tp_store_keeps(db->st, TP_STORE_KEEPS_USERS) ? TREX_PAM_DB_KEEPS_USERS : 0)
+           | (tp_store_keeps(tp_admin_sessions(db), TP_STORE_KEEPS_SESSIONS)
+              ? TREX_PAM_DB_KEEPS_SESSIONS : 0)
+           | (tp_store_keeps(db->st, TP_STORE_KEEPS_TALLIES) ? TREX_PAM_DB_KEEPS_TALLIES : 0);
+}
+
 void trex_pam_db_close(trex_pam_db_t *db)
 {
     if (db == NULL)
         return;
+    tp_store_close(db->sst);
     tp_store_close(db->st);
     tp_secret_drop(&db->path);     /* a server's location may hold its password */
     free(db);

@@ -16,8 +16,8 @@ _Static_assert(TP_SESSION_DIGEST_LEN == TP_TOKEN_DIGEST_LEN, "digest sizes diffe
 /* The handle of a stored digest: 8 lowercase hex digits and a NUL. The
  * fixed label separates it from the digests of IDs (also BLAKE2b): a
  * handle is never a part of what the store keeps for some ID. */
-static int make_handle(const unsigned char digest[TP_SESSION_DIGEST_LEN],
-                       char out[TREX_PAM_DB_HANDLE_LEN + 1])
+int tp_admin_handle(const unsigned char digest[TP_SESSION_DIGEST_LEN],
+                    char out[TREX_PAM_DB_HANDLE_LEN + 1])
 {
     return tp_token_label(digest, TREX_PAM_DB_HANDLE_KEY, out, TREX_PAM_DB_HANDLE_LEN);
 }
@@ -59,7 +59,7 @@ static int session_one(void *data, const struct tp_session *s)
     int stop;
 
     memset(&out, 0, sizeof out);
-    if (make_handle(s->digest, out.handle) != 0) {
+    if (tp_admin_handle(s->digest, out.handle) != 0) {
         w->rc = TREX_PAM_SYSTEM_ERR;
         return 1;
     }
@@ -91,7 +91,9 @@ int trex_pam_db_session_list(trex_pam_db_t *db, const char *name,
     w.fn = fn;
     w.data = data;
     w.rc = TREX_PAM_SUCCESS;
-    rc = tp_admin_from_store(db, tp_store_session_list(db->st, name, session_one, &w), name);
+    rc = tp_admin_from_store_at(db, tp_admin_sessions(db),
+                                tp_store_session_list(tp_admin_sessions(db), name, session_one, &w),
+                                name);
     if (rc == TREX_PAM_SUCCESS && w.rc != TREX_PAM_SUCCESS) {
         tp_admin_err(db, "computing a session handle failed");
         rc = w.rc;
@@ -113,7 +115,7 @@ static int session_match(void *data, const struct tp_session *s)
     struct session_find *f = data;
     char h[TREX_PAM_DB_HANDLE_LEN + 1];
 
-    if (make_handle(s->digest, h) != 0) {
+    if (tp_admin_handle(s->digest, h) != 0) {
         f->rc = TREX_PAM_SYSTEM_ERR;
         return 1;
     }
@@ -143,7 +145,9 @@ int trex_pam_db_session_revoke(trex_pam_db_t *db, const char *name, const char *
     if ((rc = tp_admin_known_user(db, name)) != TREX_PAM_SUCCESS)
         return rc;
     if (handle == NULL) {
-        rc = tp_admin_from_store(db, tp_store_session_delete_user(db->st, name, NULL, &n), name);
+        rc = tp_admin_from_store_at(db, tp_admin_sessions(db),
+                                    tp_store_session_delete_user(tp_admin_sessions(db), name, NULL, &n),
+                                    name);
         if (rc == TREX_PAM_SUCCESS && count != NULL)
             *count = n;
         return rc;
@@ -154,7 +158,9 @@ int trex_pam_db_session_revoke(trex_pam_db_t *db, const char *name, const char *
     for (size_t i = 0; i < TREX_PAM_DB_HANDLE_LEN; i++)
         f.handle[i] = (char)(handle[i] >= 'A' && handle[i] <= 'F' ? handle[i] - 'A' + 'a' : handle[i]);
     f.rc = TREX_PAM_SUCCESS;
-    rc = tp_admin_from_store(db, tp_store_session_list(db->st, name, session_match, &f), name);
+    rc = tp_admin_from_store_at(db, tp_admin_sessions(db),
+                                tp_store_session_list(tp_admin_sessions(db), name, session_match, &f),
+                                name);
     if (rc == TREX_PAM_SUCCESS && f.rc != TREX_PAM_SUCCESS) {
         tp_admin_err(db, "computing a session handle failed");
         rc = f.rc;
@@ -167,13 +173,14 @@ int trex_pam_db_session_revoke(trex_pam_db_t *db, const char *name, const char *
         rc = TREX_PAM_BAD_ITEM;
         goto done;
     }
-    src = f.found == 1 ? tp_store_session_delete(db->st, f.digest[0]) : TP_STORE_NOTFOUND;
+    src = f.found == 1 ? tp_store_session_delete(tp_admin_sessions(db), f.digest[0]) : TP_STORE_NOTFOUND;
     if (src == TP_STORE_NOTFOUND) {     /* none, or ended meanwhile */
         tp_admin_err(db, "%s: no session %s", name, f.handle);
         rc = TREX_PAM_DB_NO_SESSION;
         goto done;
     }
-    if ((rc = tp_admin_from_store(db, src, name)) == TREX_PAM_SUCCESS && count != NULL)
+    if ((rc = tp_admin_from_store_at(db, tp_admin_sessions(db), src, name)) == TREX_PAM_SUCCESS
+        && count != NULL)
         *count = 1;
 done:
     tp_secret_wipe(&f, sizeof f);
@@ -199,8 +206,10 @@ int trex_pam_db_session_purge(trex_pam_db_t *db, int64_t idle, int64_t lifetime,
     }
     t = tp_admin_now();
     /* the module's rule: expired when now - last_used > idle or now - created > lifetime */
-    rc = tp_admin_from_store(db, tp_store_session_purge(db->st, idle > 0 ? t - idle : 0,
-                                               lifetime > 0 ? t - lifetime : 0, &n), NULL);
+    rc = tp_admin_from_store_at(db, tp_admin_sessions(db),
+                                tp_store_session_purge(tp_admin_sessions(db), idle > 0 ? t - idle : 0,
+                                                       lifetime > 0 ? t - lifetime : 0, &n),
+                                NULL);
     if (rc == TREX_PAM_SUCCESS && count != NULL)
         *count = n;
     return rc;

@@ -1,10 +1,9 @@
 /*
  * tallies.c - the faillock module's failure tallies for the administrator
- * (trex_pam_admin.h): read, list by second, clear. Tallies are read with
- * the store's counting call only (the times of the failures are found by
- * bisection over the counts) and judged by the faillock module's rule: at
- * least deny failures less than fail_interval before the latest, and the
- * latest less than unlock_time ago.
+ * (trex_pam_admin.h): read, list (by second, or every user's), clear.
+ * A tally is judged by the faillock module's rule: at least deny failures
+ * less than fail_interval before the latest, and the latest less than
+ * unlock_time ago.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -55,96 +54,55 @@ int trex_pam_db_faillock_get(trex_pam_db_t *db, const char *name, int deny,
     return TREX_PAM_SUCCESS;
 }
 
-/* The failures of name from since up to and including the second until. */
-static int fail_window(trex_pam_db_t *db, const char *name, int64_t since, int64_t until, int *n)
-{
-    int all = 0, after = 0, rc;
-
-    *n = 0;
-    if ((rc = fail_since(db, name, since, &all, NULL)) != TREX_PAM_SUCCESS)
-        return rc;
-    if (until < INT64_MAX && (rc = fail_since(db, name, until + 1, &after, NULL)) != TREX_PAM_SUCCESS)
-        return rc;
-    *n = all - after;
-    return TREX_PAM_SUCCESS;
-}
-
-struct fail_second {
-    int64_t time;
-    int count;
+struct second_walk {
+    int (*fn)(void *data, int64_t time, int count);
+    void *data;
 };
+
+/* One user's times (oldest first) as seconds with their counts. */
+static int by_second(void *data, const char *user, const int64_t *times, size_t n)
+{
+    struct second_walk *w = data;
+
+    (void)user;
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i; j < n && times[j] == times[i]; j++)
+            ;
+        if (w->fn(w->data, times[i], (int)(j - i)) != 0)
+            return 1;
+    }
+    return 1;
+}
 
 int trex_pam_db_faillock_list(trex_pam_db_t *db, const char *name,
                               int (*fn)(void *data, int64_t time, int count), void *data)
 {
-    struct fail_second *v = NULL;
-    size_t n = 0, cap = 0;
-    int64_t latest = 0, t;
-    int total = 0, cum = 0, c = 0, rc;
+    struct second_walk w = { fn, data };
+    int rc;
 
     rc = tp_admin_begin(db, TP_ADMIN_READ | TP_ADMIN_USER, fn != NULL, name);
     if (rc != TREX_PAM_SUCCESS)
         return rc;
     if ((rc = tp_admin_known_user(db, name)) != TREX_PAM_SUCCESS)
         return rc;
-    if ((rc = fail_since(db, name, 0, &total, &latest)) != TREX_PAM_SUCCESS || total == 0)
+    return tp_admin_from_store(db, tp_store_fail_list(db->st, name, by_second, &w), name);
+}
+
+int trex_pam_db_tally_list(trex_pam_db_t *db, const char *name,
+                           int (*fn)(void *data, const char *user, const int64_t *times, size_t n),
+                           void *data)
+{
+    int rc;
+
+    if ((rc = tp_admin_begin(db, TP_ADMIN_READ, fn != NULL, NULL)) != TREX_PAM_SUCCESS)
         return rc;
-    /*
-     * The store gives counts, not rows. window(t), the failures from t up
-     * to latest, falls as t grows, one step per second with failures; from
-     * the latest second down, the next earlier one is the largest t below
-     * it where window(t) is more than so far (bisection), and the
-     * difference is its count. Failures recorded meanwhile (after latest)
-     * stay out of every window; a reset meanwhile ends the walk.
-     */
-    t = latest;
-    if ((rc = fail_window(db, name, t, latest, &cum)) != TREX_PAM_SUCCESS)
-        goto done;
-    for (int here = cum; here > 0;) {
-        if (n == cap) {
-            size_t ncap = cap ? 2 * cap : 16;
-            struct fail_second *nv = realloc(v, ncap * sizeof *nv);
-            if (nv == NULL) {
-                tp_admin_err(db, "out of memory");
-                rc = TREX_PAM_BUF_ERR;
-                goto done;
-            }
-            v = nv;
-            cap = ncap;
-        }
-        v[n].time = t;
-        v[n].count = here;
-        n++;
-        if (t <= 0 || cum >= total)
-            break;
-        if ((rc = fail_window(db, name, 0, latest, &c)) != TREX_PAM_SUCCESS)
-            goto done;
-        if (c <= cum)
-            break;                          /* none earlier (a reset meanwhile) */
-        {
-            int64_t lo = 0, hi = t - 1;     /* window(lo) > cum holds at lo = 0 */
-            while (lo < hi) {
-                int64_t mid = lo + (hi - lo + 1) / 2;
-                if ((rc = fail_window(db, name, mid, latest, &c)) != TREX_PAM_SUCCESS)
-                    goto done;
-                if (c > cum)
-                    lo = mid;
-                else
-                    hi = mid - 1;
-            }
-            if ((rc = fail_window(db, name, lo, latest, &c)) != TREX_PAM_SUCCESS)
-                goto done;
-            t = lo;
-        }
-        here = c - cum;
-        cum = c;
+    if (name != NULL) {
+        if (!trex_pam_db_valid_user(name))
+            return tp_admin_bad_user(db, name);
+        if ((rc = tp_admin_known_user(db, name)) != TREX_PAM_SUCCESS)
+            return rc;
     }
-    for (size_t i = n; i-- > 0;)
-        if (fn(data, v[i].time, v[i].count) != 0)
-            break;
-done:
-    free(v);
-    return rc;
+    return tp_admin_from_store(db, tp_store_fail_list(db->st, name, fn, data), name);
 }
 
 int trex_pam_db_faillock_reset(trex_pam_db_t *db, const char *name, int *count)

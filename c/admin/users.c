@@ -285,11 +285,22 @@ int trex_pam_db_attr_set(trex_pam_db_t *db, const char *name, const char *attr,
 
 int trex_pam_db_user_delete(trex_pam_db_t *db, const char *name)
 {
-    int rc;
+    int rc, src;
 
     if ((rc = tp_admin_begin(db, TP_ADMIN_WRITE | TP_ADMIN_USER, 1, name)) != TREX_PAM_SUCCESS)
         return rc;
-    return tp_admin_from_store(db, tp_store_user_delete(db->st, name), name);
+    if ((rc = tp_admin_from_store(db, tp_store_user_delete(db->st, name), name)) != TREX_PAM_SUCCESS
+        || db->sst == NULL)
+        return rc;
+    /* after the user went: no session can be opened for it in between */
+    if ((src = tp_store_session_delete_user(db->sst, name, NULL, NULL)) != TP_STORE_OK) {
+        char why[sizeof db->err];
+        tp_admin_from_store_at(db, db->sst, src, name);
+        snprintf(why, sizeof why, "%s", db->err);
+        tp_admin_err(db, "%s deleted, but its sessions were not ended: %s", name, why);
+        return src == TP_STORE_UNAVAIL ? TREX_PAM_AUTHINFO_UNAVAIL : TREX_PAM_SYSTEM_ERR;
+    }
+    return TREX_PAM_SUCCESS;
 }
 
 void trex_pam_db_user_free(struct trex_pam_db_user *u)

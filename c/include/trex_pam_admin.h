@@ -87,6 +87,31 @@ const char *trex_pam_db_path(const trex_pam_db_t *db);
 /* The store's name for messages: the file, or a server's location without
  * its password (valid until close). */
 const char *trex_pam_db_where(const trex_pam_db_t *db);
+/*
+ * Keep db's sessions in the store at location instead of its own (users in
+ * PostgreSQL, sessions in Redis): every session call on db (list, revoke,
+ * purge) goes there, and trex_pam_db_user_delete ends the user's sessions
+ * there too, after the user is deleted. The users stay in db's own store,
+ * which still answers whether a user exists. Opened read-only when db is.
+ * AUTHINFO_UNAVAIL (or BAD_ITEM for a store that keeps no sessions) with
+ * the reason in err, naming the store without its password; db's sessions
+ * then stay where they were.
+ */
+int trex_pam_db_use_sessions(trex_pam_db_t *db, const char *location, char *err, size_t errlen);
+/* The sessions' store's name for messages (db's own unless
+ * trex_pam_db_use_sessions named another); valid until close. */
+const char *trex_pam_db_sessions_where(const trex_pam_db_t *db);
+
+/* What the store keeps (the sessions: the sessions' store): TREX_PAM_DB_KEEPS_*
+ * bits. A store that keeps no users (Redis) answers every user call with
+ * AUTHINFO_UNAVAIL ("a redis store keeps no users"), and the calls on a
+ * user's sessions and failures take any valid name there (it cannot say
+ * whether the user exists). */
+#define TREX_PAM_DB_KEEPS_USERS     0x1
+#define TREX_PAM_DB_KEEPS_SESSIONS  0x2
+#define TREX_PAM_DB_KEEPS_TALLIES   0x4
+int trex_pam_db_keeps(const trex_pam_db_t *db);
+
 /* Why the last call on db failed ("" after a success). Valid until the next call. */
 const char *trex_pam_db_error(const trex_pam_db_t *db);
 /* A fixed text for a status code of this API ("user already exists"). */
@@ -240,14 +265,79 @@ int trex_pam_db_faillock_get(trex_pam_db_t *db, const char *name, int deny,
                              int64_t fail_interval, int64_t unlock_time,
                              struct trex_pam_db_faillock *out);
 /* Calls fn for each second in which user name has failures on record,
- * oldest first, with how many (count >= 1); fn returning non-zero stops.
- * Failures recorded during the call are left out (except in the second of
- * the latest); a reset during it ends the list early. */
+ * oldest first, with how many (count >= 1); fn returning non-zero stops. */
 int trex_pam_db_faillock_list(trex_pam_db_t *db, const char *name,
                               int (*fn)(void *data, int64_t time, int count), void *data);
+/* Calls fn once for each user with failures on record (name NULL: every
+ * such user, in name order; else that user alone, if it has any) with the
+ * times of its failures, oldest first (n >= 1; times lent for the call);
+ * fn returning non-zero stops. */
+int trex_pam_db_tally_list(trex_pam_db_t *db, const char *name,
+                           int (*fn)(void *data, const char *user, const int64_t *times, size_t n),
+                           void *data);
 /* Clears the failures of user name (unlocks it); *count (if non-NULL) gets
  * how many there were. */
 int trex_pam_db_faillock_reset(trex_pam_db_t *db, const char *name, int *count);
+
+/* ---- copying between stores ------------------------------------------------------ */
+
+/*
+ * trex_pam_db_copy copies the records of one store into another: users
+ * (every field, the hash byte for byte, the attributes, the creation
+ * time), sessions (digest, user, times, remote host; between the
+ * sessions' stores, see trex_pam_db_use_sessions) and failure tallies
+ * (every failure's time). First it reads both sides and plans: a record
+ * missing at the target is added; one the same there is unchanged; a
+ * session the same but for an older last use there is updated (its last
+ * use moves forward); one that differs is a conflict (a user: any field
+ * but the creation time, or an attribute; a session: its user, creation
+ * time or remote host; a tally: any failure's time). With conflicts and
+ * without REPLACE, or with DRY_RUN, nothing is written: the counts and
+ * notes are the plan's. Otherwise each record is written (a user replaced:
+ * its fields and attributes overwritten; a session: deleted and added; a
+ * tally: reset and added), each in a transaction of its own: a copy
+ * stopped half way by an error is finished by running it again, which
+ * writes only what is missing. A second run of a finished copy writes
+ * nothing (all unchanged).
+ *
+ * Sessions and tallies go only with a user the target has or this copy
+ * gives it (on a target that keeps users): those of a user in conflict,
+ * or missing at the target, are skipped. Sessions expired under idle and
+ * lifetime (the session module's rule; 0: no such limit) are left out and
+ * counted as expired; each session copied carries the expiry hints idle
+ * and created + lifetime, by which a Redis target forgets it.
+ *
+ * Refused before anything is read (BAD_ITEM, the reason in from's error
+ * line): no kind asked, a kind one side does not keep (users into or out
+ * of Redis), or the same store on both sides. The target must exist with
+ * its schema (opened without CREATE). Errors of either store are on from's
+ * error line, naming that store (never its password).
+ *
+ * note (NULL: none) is called for each conflict and each skipped record:
+ * kind "user", "session" or "tally", the user's name, and a text fit for
+ * one line ("differs at the target: password hash, attributes"; never a
+ * hash, an ID or a digest: a session is named by its handle).
+ */
+#define TREX_PAM_DB_COPY_USERS      0x01
+#define TREX_PAM_DB_COPY_SESSIONS   0x02
+#define TREX_PAM_DB_COPY_TALLIES    0x04
+#define TREX_PAM_DB_COPY_REPLACE    0x08    /* overwrite what differs at the target */
+#define TREX_PAM_DB_COPY_DRY_RUN    0x10    /* plan only: write nothing */
+
+struct trex_pam_db_copy_count {
+    int added, updated, unchanged, replaced, conflicts, skipped, expired;
+};
+
+struct trex_pam_db_copy_result {
+    struct trex_pam_db_copy_count users, sessions, tallies;
+    int written;                /* 1: the records were written; 0: a plan only */
+};
+
+int trex_pam_db_copy(trex_pam_db_t *from, trex_pam_db_t *to, int flags, int64_t idle,
+                     int64_t lifetime, struct trex_pam_db_copy_result *out,
+                     void (*note)(void *data, const char *kind, const char *name,
+                                  const char *text),
+                     void *data);
 
 /* ---- checks ------------------------------------------------------------------ */
 

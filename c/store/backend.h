@@ -60,11 +60,26 @@ struct tp_store_sessions {
                 int (*fn)(void *data, const struct tp_session *s), void *data);
 };
 
+/* Failures read by a backend's tallies list: (user, time) rows. */
+struct tp_fail_row {
+    char *user;
+    int64_t time;
+};
+struct tp_fail_rows {
+    struct tp_fail_row *v;
+    size_t n, cap;
+};
+/* Appends a copy of user (ulen bytes) and time: 0, or -1 out of memory. */
+int tp_fail_rows_add(struct tp_fail_rows *rows, const char *user, size_t ulen, int64_t time);
+
 struct tp_store_tallies {
     int (*add)(struct tp_store *st, const char *user, int64_t now, int64_t since, int *count);
     int (*count)(struct tp_store *st, const char *user, int64_t since, int *count,
                  int64_t *latest);
     int (*reset)(struct tp_store *st, const char *user);
+    /* Every failure of user (NULL: of every user) into rows, in any order;
+     * store.c sorts them and calls the caller's function. */
+    int (*list)(struct tp_store *st, const char *user, struct tp_fail_rows *rows);
 };
 
 struct tp_store_backend {

@@ -99,6 +99,9 @@ static const struct {
         "SELECT count(*), coalesce(max(time), 0) FROM trex_pam.failures"
         " WHERE \"user\" = $1 AND time >= $2" },
     [P_FAIL_RESET] = { "tp_fail_reset", "DELETE FROM trex_pam.failures WHERE \"user\" = $1" },
+    [P_FAIL_LIST_ALL] = { "tp_fail_list_all", "SELECT \"user\", time FROM trex_pam.failures" },
+    [P_FAIL_LIST_USER] = { "tp_fail_list_user",
+        "SELECT \"user\", time FROM trex_pam.failures WHERE \"user\" = $1" },
 };
 
 const char *tp_pg_sql(enum pg_stmt id)

@@ -107,8 +107,50 @@ static int pg_fail_reset(struct tp_store *st, const char *user)
     return tp_pg_write(pg_of(st), body_fail_reset, (void *)user, "resetting failures");
 }
 
+struct list_arg {
+    const char *user;
+    struct tp_fail_rows *rows;
+};
+
+/* The rows of the failures (a retried read starts them again). */
+static int body_fail_list(struct pg *p, void *arg)
+{
+    struct list_arg *x = arg;
+    struct pg_args a = { 0 };
+    PGresult *r;
+    int code, rows;
+
+    for (size_t i = 0; i < x->rows->n; i++)
+        free(x->rows->v[i].user);
+    x->rows->n = 0;
+    if (x->user != NULL)
+        pg_arg_text(&a, x->user);
+    code = tp_pg_run(p, x->user != NULL ? P_FAIL_LIST_USER : P_FAIL_LIST_ALL, &a, &r,
+                     "listing failures");
+    if (code != TP_STORE_OK)
+        return code;
+    rows = tp_pq.PQntuples(r);
+    for (int i = 0; i < rows; i++) {
+        if (tp_fail_rows_add(x->rows, tp_pq.PQgetvalue(r, i, 0),
+                             (size_t)tp_pq.PQgetlength(r, i, 0), tp_pg_int(r, i, 1)) != 0) {
+            tp_pq.PQclear(r);
+            return tp_pg_nomem(p, "listing failures");
+        }
+    }
+    tp_pq.PQclear(r);
+    return TP_STORE_OK;
+}
+
+static int pg_fail_list(struct tp_store *st, const char *user, struct tp_fail_rows *rows)
+{
+    struct list_arg a = { user, rows };
+
+    return tp_pg_read(pg_of(st), body_fail_list, &a, "listing failures");
+}
+
 const struct tp_store_tallies tp_pg_tallies = {
     .add = pg_fail_add,
     .count = pg_fail_count,
     .reset = pg_fail_reset,
+    .list = pg_fail_list,
 };

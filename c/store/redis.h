@@ -4,8 +4,8 @@
  *
  *   redis_lib.c       libhiredis, loaded at the first open; SHA-1 of the scripts
  *   redis_loc.c       locations: reading them, naming them without the password
- *   redis_conn.c      connecting, AUTH/SELECT, requests, faults; the
- *                     backend table
+ *   redis_conn.c      connecting, AUTH/SELECT, requests, faults, SCAN
+ *                     walks; the backend table
  *   redis_sessions.c  sessions
  *   redis_tallies.c   failure tallies
  *
@@ -71,8 +71,10 @@
  * other ("a:" and "a:s:" would overlap in SCAN MATCH "a:s:*").
  * Purge scans (SCAN MATCH P s:* and P u:*, batches of SCAN_COUNT, each
  * batch one script): an admin operation, O(keys of the database). Listing
- * every user's sessions scans P s:* the same way; one user's list reads
- * its set (one script).
+ * every user's sessions scans P s:* the same way, and every user's
+ * failures P f:*; one user's list reads its set or its sorted set (one
+ * script). Such a walk is no snapshot: a key changed meanwhile may be
+ * read before or after the change.
  *
  * Read scopes: none (read_begin/read_end NULL): every read is one request,
  * which keeps the contract.
@@ -138,7 +140,7 @@ struct tp_rd_lib {
 enum rd_script {
     RS_SES_ADD, RS_SES_TOUCH, RS_SES_DELETE, RS_SES_DELETE_USER, RS_SES_LIST_USER,
     RS_SES_READ, RS_SES_PURGE, RS_SES_CLEAN_SETS,
-    RS_FAIL_ADD, RS_FAIL_COUNT,
+    RS_FAIL_ADD, RS_FAIL_COUNT, RS_FAIL_READ,
     RS_COUNT
 };
 extern const char *const tp_rd_script_text[RS_COUNT];
@@ -207,6 +209,12 @@ int tp_rd_bad_reply(struct rd *r, const char *what);
 char *tp_rd_key(const struct rd *r, const char *a, const char *b, size_t blen, size_t *len);
 /* Parses a decimal integer reply or string ("123"); 0 on success. */
 int tp_rd_int(const redisReply *x, int64_t *v);
+/* Walks the keys matching prefix + pattern with SCAN (a key may come
+ * twice), running script on each batch of them (the keys, then argv); fn
+ * gets each script's reply, frees it, and returns a code. */
+typedef int (*tp_rd_batch_fn)(struct rd *r, redisReply *y, void *arg, const char *what);
+int tp_rd_scan(struct rd *r, const char *pattern, enum rd_script script, int argc,
+               const char **argv, tp_rd_batch_fn fn, void *arg, const char *what);
 
 /* ---- the groups of calls (redis_sessions.c, redis_tallies.c) ------------------ */
 extern const struct tp_store_sessions tp_rd_sessions;

@@ -414,6 +414,61 @@ fail:
     return code;
 }
 
+/*
+ * Walks the keys matching prefix + pattern with SCAN, SCAN_COUNT at a
+ * time, and runs script on each batch: the keys, then argv. fn gets each
+ * script's reply (and frees it); it returns a code.
+ */
+int tp_rd_scan(struct rd *r, const char *pattern, enum rd_script script, int argc,
+               const char **argv, tp_rd_batch_fn fn, void *arg, const char *what)
+{
+    char cursor[32] = "0", count[16];
+    size_t klen;
+    char *match = tp_rd_key(r, pattern, "", 0, &klen);
+    int code = TP_STORE_OK;
+
+    if (match == NULL)
+        return tp_store_fail(&r->base, TP_STORE_ERR, "%s: out of memory", what);
+    snprintf(count, sizeof count, "%d", SCAN_COUNT);
+    do {
+        const char *av[6] = { "SCAN", cursor, "MATCH", match, "COUNT", count };
+        const char *sv[64];
+        redisReply *y = NULL, *z = NULL, *keys;
+
+        if ((code = tp_rd_command(r, 6, av, NULL, &y, what)) != TP_STORE_OK)
+            break;
+        if (y->type != REDIS_REPLY_ARRAY || y->elements != 2
+            || y->element[0]->type != REDIS_REPLY_STRING || y->element[0]->len >= sizeof cursor
+            || (keys = y->element[1])->type != REDIS_REPLY_ARRAY) {
+            tp_rd_free(r, y);
+            code = tp_rd_bad_reply(r, what);
+            break;
+        }
+        memcpy(cursor, y->element[0]->str, y->element[0]->len);
+        cursor[y->element[0]->len] = '\0';
+        /* batches of at most 56 keys: the script's argv stays small */
+        for (size_t i = 0; code == TP_STORE_OK && i < keys->elements; i += 56) {
+            size_t n = keys->elements - i < 56 ? keys->elements - i : 56;
+            for (size_t j = 0; j < n; j++) {
+                if (keys->element[i + j]->type != REDIS_REPLY_STRING) {
+                    code = tp_rd_bad_reply(r, what);
+                    break;
+                }
+                sv[j] = keys->element[i + j]->str;
+            }
+            for (int j = 0; code == TP_STORE_OK && j < argc; j++)
+                sv[n + (size_t)j] = argv[j];
+            if (code == TP_STORE_OK)
+                code = tp_rd_script(r, script, (int)n, (int)n + argc, sv, NULL, &z, what);
+            if (code == TP_STORE_OK)
+                code = fn(r, z, arg, what);
+        }
+        tp_rd_free(r, y);
+    } while (code == TP_STORE_OK && strcmp(cursor, "0") != 0);
+    free(match);
+    return code;
+}
+
 const struct tp_store_backend tp_store_redis = {
     .name = "redis",
     .claims = tp_rd_claims,

@@ -138,6 +138,21 @@
     "local l = redis.call('ZREVRANGEBYSCORE', KEYS[1], '+inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, 1)\n" \
     "return { c, l[2] or '0' }\n"
 
+/* KEYS: f: keys (a SCAN batch, or one user's). ARGV: length of prefix ..
+ * "f:". { user, time, time ... } for each key with failures, oldest first. */
+#define FAIL_READ \
+    "local out = {}\n" \
+    "local skip = tonumber(ARGV[1])\n" \
+    "for _, k in ipairs(KEYS) do\n" \
+    "  local v = redis.call('ZRANGE', k, 0, -1, 'WITHSCORES')\n" \
+    "  if #v > 0 then\n" \
+    "    local t = { string.sub(k, skip + 1) }\n" \
+    "    for i = 2, #v, 2 do t[#t + 1] = v[i] end\n" \
+    "    out[#out + 1] = t\n" \
+    "  end\n" \
+    "end\n" \
+    "return out\n"
+
 const char *const tp_rd_script_text[RS_COUNT] = {
     [RS_SES_ADD] = SES_ADD,
     [RS_SES_TOUCH] = SES_TOUCH,
@@ -149,4 +164,5 @@ const char *const tp_rd_script_text[RS_COUNT] = {
     [RS_SES_CLEAN_SETS] = SES_CLEAN_SETS,
     [RS_FAIL_ADD] = FAIL_ADD,
     [RS_FAIL_COUNT] = FAIL_COUNT,
+    [RS_FAIL_READ] = FAIL_READ,
 };

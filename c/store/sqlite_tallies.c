@@ -120,8 +120,48 @@ static int sq_fail_reset(struct tp_store *st, const char *user)
     return tp_sq_write(sq_of(st), body_fail_reset, (void *)user, "resetting failures");
 }
 
+struct list_arg {
+    const char *user;
+    struct tp_fail_rows *rows;
+};
+
+/* The rows of the failures (a retried read starts them again). */
+static int body_fail_list(struct sq *s, void *arg)
+{
+    struct list_arg *a = arg;
+    sqlite3_stmt *p;
+    int rc;
+
+    for (size_t i = 0; i < a->rows->n; i++)
+        free(a->rows->v[i].user);
+    a->rows->n = 0;
+    if ((rc = tp_sq_prep(s, a->user != NULL ? S_FAIL_LIST_USER : S_FAIL_LIST_ALL, &p)) != SQLITE_OK)
+        return tp_sq_fail(s, rc, "listing failures");
+    if (a->user != NULL)
+        tp_sq_bind_text(p, 1, a->user);
+    while ((rc = sqlite3_step(p)) == SQLITE_ROW) {
+        const char *u = (const char *)sqlite3_column_text(p, 0);
+        if (u == NULL
+            || tp_fail_rows_add(a->rows, u, (size_t)sqlite3_column_bytes(p, 0),
+                                sqlite3_column_int64(p, 1)) != 0) {
+            tp_sq_done(p);
+            return tp_sq_nomem(s, "listing failures");
+        }
+    }
+    tp_sq_done(p);
+    return rc == SQLITE_DONE ? TP_STORE_OK : tp_sq_fail(s, rc, "listing failures");
+}
+
+static int sq_fail_list(struct tp_store *st, const char *user, struct tp_fail_rows *rows)
+{
+    struct list_arg a = { user, rows };
+
+    return tp_sq_read(sq_of(st), body_fail_list, &a, "listing failures");
+}
+
 const struct tp_store_tallies tp_sq_tallies = {
     .add = sq_fail_add,
     .count = sq_fail_count,
     .reset = sq_fail_reset,
+    .list = sq_fail_list,
 };

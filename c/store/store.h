@@ -308,5 +308,14 @@ int tp_store_fail_count(struct tp_store *st, const char *user, int64_t since, in
                         int64_t *latest);
 /* Forgets every failure of user (OK for an unknown user). */
 int tp_store_fail_reset(struct tp_store *st, const char *user);
+/* Calls fn once for each user with failures on record - every such user
+ * in name order (byte order) when user is NULL, else that user alone if it
+ * has any - with the times of its failures, oldest first (n >= 1; times is
+ * lent for the call). An unknown user, or one without failures: OK and no
+ * call. The rows are all read (one snapshot on every backend but Redis,
+ * which reads one user's key at a time) before the first call. */
+int tp_store_fail_list(struct tp_store *st, const char *user,
+                       int (*fn)(void *data, const char *user, const int64_t *times, size_t n),
+                       void *data);
 
 #endif /* TP_STORE_H */

@@ -142,6 +142,10 @@ const char *th_pw_seen(void);         /* the last password it was given, "" if n
 /* ---- stores --------------------------------------------------------------------- */
 /* tp_store_open(path, flags); NULL after a diagnostic if it fails. */
 struct tp_store *th_store(const char *path, int flags);
+/* tp_store_fail_list of user (NULL: every user) as text, "bob:100,200;
+ * carol:5", stopping after stop_after calls (0: never); "code N" when the
+ * call fails. Static, until the next call. */
+const char *th_fail_list(struct tp_store *st, const char *user, int stop_after);
 /* Adds user name with a hash of password under policy (NULL: the default
  * policy), or the empty hash if password is NULL: 0, or -1 after a
  * diagnostic. */

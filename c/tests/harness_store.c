@@ -268,3 +268,34 @@ int th_store_v1(const char *path, const char *rows)
     return rc == SQLITE_OK && chmod(path, 0600) == 0 ? 0 : -1;
 }
 
+struct fail_text {
+    char buf[65536];
+    size_t len;
+    int calls, stop_after;
+};
+
+static int fail_text_one(void *data, const char *user, const int64_t *times, size_t n)
+{
+    struct fail_text *f = data;
+
+    f->len += (size_t)snprintf(f->buf + f->len, sizeof f->buf - f->len, "%s%s:",
+                               f->calls++ ? ";" : "", user);
+    for (size_t i = 0; i < n && f->len < sizeof f->buf; i++)
+        f->len += (size_t)snprintf(f->buf + f->len, sizeof f->buf - f->len, "%s%lld",
+                                   i ? "," : "", (long long)times[i]);
+    if (f->len >= sizeof f->buf)
+        f->len = sizeof f->buf - 1;
+    return f->stop_after > 0 && f->calls >= f->stop_after;
+}
+
+const char *th_fail_list(struct tp_store *st, const char *user, int stop_after)
+{
+    static struct fail_text f;
+    int rc;
+
+    memset(&f, 0, sizeof f);
+    f.stop_after = stop_after;
+    if ((rc = tp_store_fail_list(st, user, fail_text_one, &f)) != TP_STORE_OK)
+        snprintf(f.buf, sizeof f.buf, "code %d", rc);
+    return f.buf;
+}

@@ -443,6 +443,25 @@ static void test_tallies(struct tp_store *st)
     tp_store_fail_add(st, "bob", 2000, 1500, &count);
     tap_is_int(count, 1, "since bounds the count of an add");
 
+    /* the list: users in name order, times oldest first, repeats kept */
+    tp_store_fail_reset(st, "bob");
+    tap_is_str(th_fail_list(st, NULL, 0), "", "fail_list: nothing on record, no call");
+    add_user(st, "carl", "");
+    tp_store_fail_add(st, "carl", 30, 0, NULL);
+    tp_store_fail_add(st, "bob", 20, 0, NULL);
+    tp_store_fail_add(st, "carl", 10, 0, NULL);
+    tp_store_fail_add(st, "bob", 20, 0, NULL);
+    tp_store_fail_add(st, "bob", 5, 0, NULL);
+    tap_is_str(th_fail_list(st, NULL, 0), "bob:5,20,20;carl:10,30", "fail_list: every user");
+    tap_is_str(th_fail_list(st, "carl", 0), "carl:10,30", "fail_list: one user");
+    tap_is_str(th_fail_list(st, "alice", 0), "", "fail_list: a user without failures, no call");
+    tap_is_str(th_fail_list(st, "nobody", 0), "", "fail_list: an unknown user, no call");
+    tap_is_str(th_fail_list(st, NULL, 1), "bob:5,20,20", "fail_list: fn's non-zero stops it");
+    tp_store_fail_reset(st, "carl");
+    if (keeps_users)
+        tp_store_user_delete(st, "carl");
+    tap_is_str(th_fail_list(st, NULL, 0), "bob:5,20,20", "fail_list: a user reset is gone");
+
     /* a user's rows go with the user */
     if (!keeps_users) {
         tap_skip("a user's rows go with the user (5 checks): %s keeps no users", tp_store_where(st));

@@ -304,6 +304,32 @@ static int count_cb(void *data, const struct tp_session *s)
     return 0;
 }
 
+/* tp_store_fail_list walks P f:* with SCAN: more keys than one batch, each
+ * user once, in name order. */
+static void check_fail_list_scan(struct tp_store *st)
+{
+    char name[32];
+    int bad = 0, calls = 0;
+    const char *all;
+
+    for (int i = 0; i < 1200; i++) {
+        snprintf(name, sizeof name, "u%04d", i);
+        bad += tp_store_fail_add(st, name, 100 + i, 0, NULL) != TP_STORE_OK;
+    }
+    tp_store_fail_add(st, "u0001", 1764495182, 0, NULL);
+    all = th_fail_list(st, NULL, 0);
+    for (const char *p = all; (p = strchr(p, ':')) != NULL; p++)
+        calls++;
+    tap_ok(bad == 0 && calls == 1200, "fail_list: 1200 users with failures, each once (%d)", calls);
+    tap_ok(strncmp(all, "u0000:100;u0001:101,1764495182;u0002:102;", 41) == 0,
+           "  in name order, times oldest first");
+    for (int i = 0; i < 1200; i++) {
+        snprintf(name, sizeof name, "u%04d", i);
+        tp_store_fail_reset(st, name);
+    }
+    tap_is_str(th_fail_list(st, NULL, 0), "", "  reset: none left");
+}
+
 static void check_ttl(struct tp_store *st, int port)
 {
     int64_t now = (int64_t)time(NULL);
@@ -830,6 +856,7 @@ int main(int argc, char **argv)
     }
     if ((st = open_or_diag(base)) == NULL)
         th_bail("cannot open %s", base);
+    check_fail_list_scan(st);
     check_ttl(st, port);
     check_prefix();
     check_scripts(st);

@@ -1,7 +1,7 @@
 package TRex::PAM::Command;
 
-# What the commands of bin/trex-pam share: exit codes, usage errors and
-# failures, option parsing, opening the user database, the values of
+# What the commands of bin/trex-pam share: exit codes, usage errors, help
+# and failures, option parsing, opening the user database, the values of
 # options (dates, days, seconds, attributes), reading a password, and the
 # way times are printed.
 use strict;
@@ -16,7 +16,7 @@ our $VERSION = $TRex::PAM::VERSION;
 
 our @EXPORT_OK = qw(
     EXIT_OK EXIT_FAIL EXIT_USAGE
-    usage fail bad_usage reason options checked one_user db_path open_db
+    usage command_help fail bad_usage reason options checked one_user db_path open_db
     parse_date parse_days parse_secs parse_attrs
     show_time show_date plural
     new_password
@@ -35,6 +35,33 @@ sub usage {
     require Pod::Usage;
     Pod::Usage::pod2usage(-exitval => $exit, -verbose => $verbose // 1, -noperldoc => 1,
                           -output => $exit == EXIT_OK ? \*STDOUT : \*STDERR);
+}
+
+# The help of one command: its synopsis lines and its items of COMMANDS,
+# from the POD of the command that runs ($0); then exit 0.
+sub command_help {
+    my ($cmd) = @_;
+    open my $fh, '<', $0 or usage(EXIT_OK, 1);
+    my $pod = do { local $/; <$fh> };
+    close $fh;
+    my ($synopsis) = $pod =~ /^=head1 SYNOPSIS\n(.*?)^=head1/ms;
+    my ($commands) = $pod =~ /^=head1 COMMANDS\n(.*?)^=back/ms;
+    my ($mine, @syn) = (0);
+    for (split /\n/, $synopsis // '') {
+        $mine = /^\s+trex-pam \Q$cmd\E(?:\s|$)/ ? 1 : /^\s+trex-pam / ? 0 : $mine;
+        push @syn, $_ if $mine;
+    }
+    my @items = grep { /^B<\Q$cmd\E>/ } split /^=item /m, $commands // '';
+    usage(EXIT_OK, 1) unless @items;
+    require Pod::Text;
+    my $text = '';
+    my $p = Pod::Text->new(sentence => 0, width => 78);
+    $p->output_string(\$text);
+    $p->parse_string_document("=pod\n\n=head1 SYNOPSIS\n\n" . join("\n", @syn)
+                              . "\n\n=head1 DESCRIPTION\n\n=over\n\n"
+                              . join('', map { "=item $_" } @items) . "=back\n\n=cut\n");
+    print $text;
+    exit EXIT_OK;
 }
 
 # ---- the user database ------------------------------------------------------------

@@ -19,7 +19,7 @@ __END__
 
 =head1 NAME
 
-TRex::PAM::DB - administer the users of TRex::PAM's embedded user database, their sessions and failed logins
+TRex::PAM::DB - administer TRex::PAM's users, their sessions and failed logins, in any store
 
 =head1 SYNOPSIS
 
@@ -49,23 +49,27 @@ TRex::PAM::DB - administer the users of TRex::PAM's embedded user database, thei
   $db->user_delete('alice');
   TRex::PAM::DB::wipe($password, $new_password);
 
+  my $pg = TRex::PAM::DB->open(store => 'postgresql://trex@db1.example/trex');
+  my $r = $db->copy_to($pg, sessions => 1, tallies => 1);   # the site grows
+
 =head1 DESCRIPTION
 
-The users that the C<userdb> module authenticates live in one SQLite file
-(the embedded store). This class is the administrator's way to that file:
-create it, add users with a password (hashed with libxcrypt) or with a hash
-imported from elsewhere, change passwords, account and password-ageing
-fields and free attributes, list and delete users, list and end the web
-sessions the C<session> module opened for them, read and clear the failed
-logins the C<faillock> module counted. The command L<trex-pam(1)|trex-pam>
-is built on it.
+The users that the C<userdb> module authenticates live in a store: one
+SQLite file (the embedded store, the default) or a PostgreSQL database;
+sessions and failure tallies may also live on a Redis server. This class
+is the administrator's way to any of them: create the store, add users
+with a password (hashed with libxcrypt) or an imported hash, change
+passwords, account and password-ageing fields and free attributes, list
+and delete users, list and end the web sessions the C<session> module
+opened, read and clear the failed logins the C<faillock> module counted,
+copy all of it into another store. L<trex-pam(1)|trex-pam> is built on it.
 
 The store is the C<store> (or C<path>) argument, else C<$TREX_PAM_STORE>,
 else C<$TREX_PAM_DB>, else the store configuration file beside the
 configuration directory of C<$TREX_PAM_CONFDIR> (else
 F</etc/trex-pam.conf>), else F</var/lib/trex-pam/trex-pam.db>: a file of the
-embedded store (a path, or C<sqlite:>I<PATH>) or a server's location such
-as C<postgresql://trex@db1/trex> (L<TRex::PAM/"Where the store is">). A file that is not a TRex::PAM database
+embedded store (a path, or C<sqlite:>I<PATH>) or a server's location
+(L</Opening each backend>). A file that is not a TRex::PAM database
 (missing, unreadable, corrupt, another application's, a newer schema, or in
 a world-writable directory) is refused and never modified.
 
@@ -107,10 +111,33 @@ Options: C<store> (the location; undef: C<$TREX_PAM_STORE>, else
 C<$TREX_PAM_DB>, else the default) or C<path> (the same, spelt for a file),
 C<create> (create the file and its schema if absent, mode 0600),
 C<group> (with C<create>: mode 0660, for a group of services sharing it),
-C<readonly> (only lookups; every change croaks). Croaks with the reason,
-naming the file, if the database cannot be used.
+C<readonly> (only lookups; every change croaks), C<sessions> (a location:
+keep the sessions there, see L</sessions_where>). Croaks with the reason,
+naming the store, if either store cannot be used.
 
   my $db = TRex::PAM::DB->open(path => "$dir/users.db", create => 1, group => 1);
+
+=head2 Opening each backend
+
+The location says which backend: a path or C<sqlite:>I<PATH> (the
+embedded store), C<postgresql://> (or C<postgres://>) and libpq's
+C<postgresql:>I<KEYWORD>C<=>I<VALUE> form, C<redis://>, C<unix:> and
+C<redis+unix://>. A server's schema is made by C<< create => 1 >> (or
+C<trex-pam init --store>); a Redis server needs none. Messages, C<where>
+included, never show the location's password.
+
+  my $file  = TRex::PAM::DB->open(store => "$dir/users.db", create => 1);
+  my $pg    = TRex::PAM::DB->open(store => 'postgresql://trex:secret@db1.example:5432/trex',
+                                  create => 1);
+  my $pgkw  = TRex::PAM::DB->open(store => 'postgresql:host=/run/postgresql dbname=trex');
+  my $redis = TRex::PAM::DB->open(store => 'redis://:secret@cache1.example:6379/2');
+  print $pg->where, "\n";                     # postgresql://trex@db1.example:5432/trex
+  print "no users there\n" unless $redis->keeps('users');
+  my $web = TRex::PAM::DB->open(store => 'postgresql://trex:secret@db1.example:5432/trex',
+                                sessions => 'redis://:secret@cache1.example:6379/2');
+
+A store that keeps no users (Redis) croaks at every user method; its
+session and failure methods take any valid user name.
 
 =head2 close
 
@@ -131,6 +158,24 @@ The location in use, as given (a server's may hold its password).
 
 The store's name for messages: the file, or a server's location with its
 password left out.
+
+=head2 sessions_where
+
+  my $db = TRex::PAM::DB->open(store => $users, sessions => $sessions);
+  print "sessions at ", $db->sessions_where, "\n";
+
+With C<sessions> given to L</open> (users in PostgreSQL, sessions on
+Redis: C<userdb store=postgresql://...>, C<session store=redis://...>),
+the session methods use that store and L</user_delete> ends the user's
+sessions there too; whether a user exists is still asked of the user
+store. C<sessions_where> names the sessions' store as L</where> does.
+
+=head2 keeps
+
+  print "users here\n" if $db->keeps('users');
+
+1 if the store keeps C<users>, C<sessions> (the sessions' store) or
+C<tallies> (failures), else 0. Croaks for another word.
 
 =head2 error
 
@@ -259,7 +304,10 @@ attributes to the PAM environment.
   $db->user_delete($name);
 
 Deletes the user with its attributes, sessions and failure tallies; croaks
-if there is no such user.
+if there is no such user. With a sessions' store of its own (L</open>'s
+C<sessions>), the user's sessions there end after the user is deleted; if
+that fails, it croaks saying the user is deleted but its sessions were not
+ended (end them with L</session_revoke_all>).
 
 =head2 user
 
@@ -387,6 +435,59 @@ module's defaults (3, 900, 600); C<deny> is 0 to 65535, the times 0 to
 Clears the user's failures, which unlocks the user at once; returns how
 many there were. Croaks for an unknown user.
 
+=head2 tallies
+
+  for my $t ($db->tallies) { printf "%s: %d failures\n", $t->{user}, scalar @{ $t->{times} } }
+
+The failures on record of every user that has any, by name, each
+C<< { user => 'alice', times => [1764495171, 1764495176] } >> (oldest
+first), or of one user (C<< $db->tallies('alice') >>: one element or none;
+croaks for an unknown user on a store that keeps users).
+
+=head1 COPYING BETWEEN STORES
+
+=head2 copy_to
+
+  my $r = $from->copy_to($to, users => 1, sessions => 1, tallies => 1,
+                         idle => 1800, lifetime => 43200);
+  print "$r->{users}{added} users added\n";
+  warn "$_->{kind} $_->{name}: $_->{text}\n" for @{ $r->{notes} };
+
+Copies the records of C<$from>'s store into C<$to>'s: users (C<users>,
+the default: every field, the hash byte for byte, attributes, creation
+time), sessions (C<sessions>: digest, user, times, remote host, between
+the sessions' stores) and failure tallies (C<tallies>). It refuses at
+once (croaks, status C<PAM_BAD_ITEM>) a kind one side does not keep
+(users into or out of Redis) or the same store on both sides; C<$to> must
+have its schema (open it without C<create>).
+
+It reads both sides first and plans: a record missing at the target is
+I<added>, the same there is I<unchanged>, a session the same but for an
+older last use is I<updated> (it moves forward), anything else is a
+I<conflict> (a user: any field but the creation time, or an attribute).
+With conflicts and without C<< replace => 1 >>, or with
+C<< dry_run => 1 >> (C<$to> may then be read-only), nothing is written
+and the counts are the plan's. Else each record is written in a
+transaction of its own (a conflict I<replaced> by the source's), so a copy
+stopped by an error is finished by running it again, and a second run
+writes nothing.
+
+Sessions and tallies go only with a user the target has or gets here
+(where it keeps users); others are I<skipped>. Sessions expired under
+C<idle> and C<lifetime> (seconds, 0: no limit; default 1800 and 43200:
+give the service's) are left out; the others carry them as expiry hints
+(a Redis target forgets them by these). The result:
+
+  { users => { added => 2, updated => 0, unchanged => 1, replaced => 0,
+               conflicts => 0, skipped => 0, expired => 0 },
+    sessions => { ... }, tallies => { ... },
+    written => 1,            # 0: a plan only (dry run, or conflicts)
+    notes => [ { kind => 'user', name => 'bob',
+                 text => 'differs at the target: password hash' } ] }
+
+A note is made for each conflict and each user whose records are skipped;
+it names fields, never a value (a session by its handle).
+
 =head1 FUNCTIONS
 
 =head2 hash_usable
@@ -483,6 +584,18 @@ C<session_revoke>: an ambiguous handle; status C<PAM_BAD_ITEM>.
 =item C<< nothing to purge: neither an idle time-out nor a lifetime >>
 
 C<session_purge> with both 0; status C<PAM_BAD_ITEM>.
+
+=item C<< STORE: a redis store keeps no users >>
+
+a user method on a store that keeps none; status C<PAM_AUTHINFO_UNAVAIL>.
+
+=item C<< STORE keeps no KIND: ... >>, C<< STORE is on both sides of the copy >>
+
+C<copy_to>, before anything is read; status C<PAM_BAD_ITEM>.
+
+=item C<< NAME deleted, but its sessions were not ended: ... >>
+
+C<user_delete> with a sessions' store that failed.
 
 =item C<< ARG is not a byte string (no wide character, no NUL) >>, C<< ARG is not defined >>, C<< ARG is not an integer ... >>, C<< unknown option "X" >>, C<< odd number of option arguments ... >>, C<< the database is closed >>, C<< the database was opened by process N; open it again in this one >>
 

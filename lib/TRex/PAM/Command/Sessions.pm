@@ -149,14 +149,14 @@ sub cmd_faillock {
         show_faillock($user, $f, \%p);
         return EXIT_OK;
     }
-    my @users = eval { $db->users };
+    my @tallies = eval { $db->tallies };
     return fail("faillock: " . $db->error) if $@;
     my $shown = 0;
-    for my $u (@users) {
-        my $f = eval { $db->faillock($u->{name}, %p) };
+    for my $t (@tallies) {
+        my $f = eval { $db->faillock($t->{user}, %p) };
         return fail("faillock: " . $db->error) if $@;
-        next unless $f && $f->{total};
-        show_faillock($u->{name}, $f, \%p);
+        next unless $f && $f->{total};          # reset meanwhile
+        show_faillock($t->{user}, $f, \%p);
         $shown++;
     }
     print "trex-pam: no failures on record\n" unless $shown;

@@ -35,7 +35,9 @@ sub cmd_init {
     my $db = open_db($file // $path, create => 1, group => $group)
         or return EXIT_FAIL;
     print "trex-pam: ", $db->where,
-        !defined $file ? ": the store's schema is in place\n"
+        !$db->keeps('users') ? ": reachable; this store needs no schema (it keeps sessions and"
+                               . " failure tallies, no users)\n"
+        : !defined $file ? ": the store's schema is in place\n"
         : $existed     ? ": already a user database, left as it is\n"
         :                ": user database created\n";
     return EXIT_OK;
@@ -99,14 +101,18 @@ sub cmd_useradd {
     return EXIT_OK;
 }
 
-# passwd [--db FILE | --store URI] USER [--password-stdin] [--method M] [--cost N] [--no-revoke-sessions]
+# passwd [--db FILE | --store URI] USER [--password-stdin] [--method M] [--cost N]
+#        [--no-revoke-sessions | --sessions LOCATION]
 sub cmd_passwd {
     my @args = @_;
     my %o = ('revoke-sessions' => 1);
-    options(\@args, \%o, 'db|store=s', 'password-stdin', 'method=s', 'cost=s', 'revoke-sessions!');
+    options(\@args, \%o, 'db|store=s', 'sessions=s', 'password-stdin', 'method=s', 'cost=s',
+            'revoke-sessions!');
     my $user = one_user('passwd', \@args);
     check_policy(\%o);
-    my $db = open_db($o{db}) or return EXIT_FAIL;
+    bad_usage('passwd: --sessions and --no-revoke-sessions exclude each other')
+        if defined $o{sessions} && !$o{'revoke-sessions'};
+    my $db = open_db($o{db}, sessions => $o{sessions}) or return EXIT_FAIL;
     my $known = eval { $db->user($user) };
     return fail("passwd: " . reason($@)) if $@;
     return fail("passwd: $user: no such user") unless $known;
@@ -121,17 +127,27 @@ sub cmd_passwd {
         if $o{'revoke-sessions'} && !defined $ended;
     print "trex-pam: password of $user changed",
           (defined $ended ? '; ' . ($ended ? plural($ended, 'session') . ' ended' : 'no session to end') : ''),
-          "\n";
+          sessions_at(\%o, $db), "\n";
     return EXIT_OK;
 }
 
+# " at WHERE" when --sessions named the sessions' store, else "".
+sub sessions_at {
+    my ($o, $db) = @_;
+    return defined $o->{sessions} ? ' at ' . $db->sessions_where : '';
+}
+
 # usermod [--db FILE | --store URI] USER [--disable|--enable] [--expires DATE|never] ...
+#         [--revoke-sessions [--sessions LOCATION]]
 sub cmd_usermod {
     my @args = @_;
     my %o = (attr => [], 'delete-attr' => []);
     options(\@args, \%o, 'db|store=s', 'disable', 'enable', 'expires=s', 'max-days=s', 'min-days=s',
-            'warn-days=s', 'force-change!', 'attr=s@', 'delete-attr=s@');
+            'warn-days=s', 'force-change!', 'attr=s@', 'delete-attr=s@', 'revoke-sessions',
+            'sessions=s');
     my $user = one_user('usermod', \@args);
+    bad_usage('usermod: --sessions wants --revoke-sessions')
+        if defined $o{sessions} && !$o{'revoke-sessions'};
     bad_usage('usermod: --disable and --enable exclude each other') if $o{disable} && $o{enable};
     my %f = field_options(\%o);
     $f{disabled} = 1 if $o{disable};
@@ -139,8 +155,8 @@ sub cmd_usermod {
     $f{force_change} = $o{'force-change'} ? 1 : 0 if defined $o{'force-change'};
     my $attrs = checked(sub { parse_attrs($o{attr}) });
     bad_usage('usermod: nothing to change (see trex-pam --help)')
-        unless %f || %$attrs || @{ $o{'delete-attr'} };
-    my $db = open_db($o{db}) or return EXIT_FAIL;
+        unless %f || %$attrs || @{ $o{'delete-attr'} } || $o{'revoke-sessions'};
+    my $db = open_db($o{db}, sessions => $o{sessions}) or return EXIT_FAIL;
     my $ok = eval {
         die "usermod: $user: no such user\n" unless $db->user($user);
         $db->user_set($user, %f) if %f;
@@ -149,19 +165,26 @@ sub cmd_usermod {
         1;
     };
     return fail($@ =~ /^usermod: / ? reason($@) : "usermod: " . $db->error) unless $ok;
-    print "trex-pam: user $user changed\n";
+    # after the change, as passwd does
+    my $ended = $o{'revoke-sessions'} ? eval { $db->session_revoke_all($user) } : undef;
+    return fail("usermod: user $user changed, but its sessions were not ended: " . $db->error)
+        if $o{'revoke-sessions'} && !defined $ended;
+    print "trex-pam: user $user changed",
+          (defined $ended ? '; ' . ($ended ? plural($ended, 'session') . ' ended' : 'no session to end') : ''),
+          sessions_at(\%o, $db), "\n";
     return EXIT_OK;
 }
 
-# userdel [--db FILE | --store URI] USER
+# userdel [--db FILE | --store URI] [--sessions LOCATION] USER
 sub cmd_userdel {
     my @args = @_;
     my %o;
-    options(\@args, \%o, 'db|store=s');
+    options(\@args, \%o, 'db|store=s', 'sessions=s');
     my $user = one_user('userdel', \@args);
-    my $db = open_db($o{db}) or return EXIT_FAIL;
+    my $db = open_db($o{db}, sessions => $o{sessions}) or return EXIT_FAIL;
     eval { $db->user_delete($user); 1 } or return fail("userdel: " . $db->error);
-    print "trex-pam: user $user deleted\n";
+    print "trex-pam: user $user deleted",
+          (defined $o{sessions} ? ', with its sessions at ' . $db->sessions_where : ''), "\n";
     return EXIT_OK;
 }
 
@@ -240,6 +263,8 @@ sub cmd_import {
         open $fh, '<:raw', $file or return fail("$file: $!");
     }
     my $db = open_db($o{db}) or return EXIT_FAIL;
+    return fail("import: " . $db->where . ": this store keeps no users (a path, sqlite:PATH or"
+                . " postgresql:... does)") unless $db->keeps('users');
     my ($format, @entries) = TRex::PAM::Import::read_file($o{format}, $fh);
     close $fh unless $file eq '-';
     my ($added, $updated, $skipped) = (0, 0, 0);
