@@ -31,9 +31,10 @@
  * pam_unix does) and ignored.
  *
  * Return codes and their pam_unix counterparts
- *   any call, the store cannot be opened or read  AUTHINFO_UNAVAIL
- *       (setcred: CRED_UNAVAIL, the setcred code for it); the log line names
- *       the file and the reason
+ *   any call, the store cannot be opened, read or written  AUTHINFO_UNAVAIL
+ *       (setcred: CRED_UNAVAIL, the setcred code for it); one log line names
+ *       the store (a file, or a server's backend and host) and the reason
+ *       (storepool.h: one per store and service call)
  *   authenticate
  *     unknown user          USER_UNKNOWN, after prompting and after a dummy
  *                           hash of the preferred method (pam_unix:
@@ -150,9 +151,11 @@ static void upgrade_hash(trex_pam_handle_t *h, const struct opts *o, struct conn
     else if (rc == TP_STORE_CONFLICT || rc == TP_STORE_NOTFOUND) {
         if (o->debug)
             trex_pam_log(h, LOG_DEBUG, "password of %s changed meanwhile; no upgrade", user);
-    } else
-        trex_pam_log(h, LOG_ERR, "cannot store the upgraded hash of %s: %s", user,
-                     tp_store_error(tp_userdb_store(c)));
+    } else {
+        char what[200];
+        snprintf(what, sizeof what, "cannot store the upgraded hash of %.100s", user);
+        (void)tp_lease_failed(h, &c->lease, rc, WHO, what);   /* the login goes on */
+    }
 }
 
 static int userdb_authenticate(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)

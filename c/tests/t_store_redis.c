@@ -503,7 +503,7 @@ static void check_module(void)
     tap_is_int(h != NULL ? trex_pam_authenticate(h, 0) : -1, TREX_PAM_SUCCESS,
                "  the pooled connection is reopened: the ID still authenticates");
     trex_pam_end(h, 0);
-    tap_ok(th_logged("failed on a kept connection") && th_logged("closed the connection; opening it again"),
+    tap_ok(th_logged("failed on a kept connection") && th_logged("closed the connection; opened it again"),
            "  the log says so");
     tap_ok(!th_logged("secret") && strstr(th_log_all(), id) == NULL, "  and holds no secret nor the ID");
     {
