@@ -1178,16 +1178,16 @@ C<PAM_TEXT_INFO>.
 With no configuration directory at all, this stack applies (also shipped as
 F<examples/pam.d/default>):
 
-  auth     requisite                                faillock preauth
-  auth     [success=done ignore=ignore default=die] session
-  auth     [success=1 default=bad]                  userdb
-  auth     [default=die]                            faillock authfail
-  auth     sufficient                               faillock authsucc
-  auth     required                                 deny
-  account  required                                 userdb
-  password requisite                                userdb
-  password optional                                 session revoke_on_change
-  session  required                                 session
+  auth     requisite                                          faillock preauth
+  auth     [success=done ignore=ignore default=die]           session
+  auth     [success=1 default=bad]                            userdb
+  auth     [default=die]                                      faillock authfail
+  auth     [success=done authinfo_unavail=die default=ignore] faillock authsucc
+  auth     required                                           deny
+  account  required                                           userdb
+  password requisite                                          userdb
+  password optional                                           session revoke_on_change
+  session  required                                           session
 
 F<examples/pam.d/webmail> puts the session line first, so that somebody
 else's failed guesses do not end a signed-in user's session.
