@@ -5,24 +5,31 @@
  * the lines, the modules answer, the core puts file:line before each
  * answer.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include "impl.h"
 
-/* 1 if an entry before stack[t].e[i] (in this or an earlier type) is the
- * same file and line: a file included twice is checked once. */
-static int seen_before(const struct tp_conf *c, int t, size_t i)
-{
-    const struct tp_entry *e = &c->stack[t].e[i];
+/* An entry and the order it is checked in: its file's (in the order the
+ * files first appear in the stacks), then its line. */
+struct line_ref {
+    const struct tp_entry *e;
+    size_t file_rank;
+};
 
-    for (int u = 0; u <= t; u++)
-        for (size_t j = 0; j < (u == t ? i : c->stack[u].n); j++) {
-            const struct tp_entry *x = &c->stack[u].e[j];
-            if (x->line == e->line && x->file != NULL && e->file != NULL
-                && strcmp(x->file, e->file) == 0)
-                return 1;
-        }
-    return 0;
+static int by_place(const void *a, const void *b)
+{
+    const struct line_ref *x = a, *y = b;
+
+    if (x->file_rank != y->file_rank)
+        return x->file_rank < y->file_rank ? -1 : 1;
+    return (x->e->line > y->e->line) - (x->e->line < y->e->line);
+}
+
+static int same_file(const struct tp_entry *a, const struct tp_entry *b)
+{
+    return a->file == b->file || (a->file != NULL && b->file != NULL
+                                  && strcmp(a->file, b->file) == 0);
 }
 
 static int check_entry(trex_pam_handle_t *h, const struct tp_entry *e)
@@ -52,6 +59,8 @@ static int check_entry(trex_pam_handle_t *h, const struct tp_entry *e)
 
 int trex_pam_check(trex_pam_handle_t *h)
 {
+    struct line_ref *refs;
+    size_t n = 0, total = 0;
     int rc, first = TREX_PAM_SUCCESS;
 
     if (!tp_handle_ok(h) || h->in_module)
@@ -59,13 +68,33 @@ int trex_pam_check(trex_pam_handle_t *h)
     if (tp_stack_stale(h) && (rc = tp_stack_load(h)) != TREX_PAM_SUCCESS)
         return rc;
     for (int t = 0; t < TP_NTYPES; t++)
+        total += h->conf->stack[t].n;
+    if (total == 0)
+        return TREX_PAM_SUCCESS;
+    if ((refs = calloc(total, sizeof *refs)) == NULL)
+        return TREX_PAM_BUF_ERR;
+    for (int t = 0; t < TP_NTYPES; t++)
         for (size_t i = 0; i < h->conf->stack[t].n; i++) {
-            if (seen_before(h->conf, t, i))
-                continue;
-            rc = check_entry(h, &h->conf->stack[t].e[i]);
-            if (first == TREX_PAM_SUCCESS)
-                first = rc;
+            const struct tp_entry *e = &h->conf->stack[t].e[i];
+            size_t rank = n;
+            for (size_t j = 0; j < n; j++)
+                if (same_file(refs[j].e, e)) {
+                    rank = refs[j].file_rank;
+                    break;
+                }
+            refs[n].e = e;
+            refs[n++].file_rank = rank;
         }
+    qsort(refs, n, sizeof *refs, by_place);
+    for (size_t i = 0; i < n; i++) {
+        /* a file included twice: each of its lines once */
+        if (i > 0 && refs[i].e->line == refs[i - 1].e->line && same_file(refs[i].e, refs[i - 1].e))
+            continue;
+        rc = check_entry(h, refs[i].e);
+        if (first == TREX_PAM_SUCCESS)
+            first = rc;
+    }
+    free(refs);
     tp_pause(h);                          /* what a module held for its checks */
     return first;
 }

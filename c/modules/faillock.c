@@ -408,6 +408,27 @@ static int fl_acct(trex_pam_handle_t *h, int flags, int argc, const char **argv,
     return TREX_PAM_SUCCESS;
 }
 
+/* trex-pam check-config: the tally's store can be used and keeps failure
+ * tallies; the users' store (the top of the file) can be used, and keeps
+ * users when users= names it. */
+static int fl_check(trex_pam_handle_t *h, int argc, const char **argv, void *inst, char *why,
+                    size_t whylen)
+{
+    const char *users = tp_args_value(argc, argv, "users");
+    unsigned int keeps = 0;
+    int rc;
+
+    (void)inst;
+    rc = tp_store_check_line(h, tp_args_value(argc, argv, "store"), tp_args_value(argc, argv, "db"),
+                             TP_STORE_KEEPS_TALLIES, WHO, &keeps, why, whylen);
+    if (users != NULL && *users == '\0')
+        users = NULL;
+    if (rc != TREX_PAM_SUCCESS || (users == NULL && (keeps & TP_STORE_KEEPS_USERS)))
+        return rc;
+    return tp_store_check_line(h, users, NULL, users != NULL ? TP_STORE_KEEPS_USERS : 0,
+                               WHO ": users", NULL, why, whylen);
+}
+
 const struct trex_pam_module tp_mod_faillock = {
     .abi = TREX_PAM_MODULE_ABI,
     .name = "faillock",
@@ -416,4 +437,5 @@ const struct trex_pam_module tp_mod_faillock = {
     .acct_mgmt = fl_acct,
     .release = tp_pool_instance_release,   /* the instance: a store pool (storepool.h) */
     .instance_new = tp_pool_instance_new,
+    .check = fl_check,
 };

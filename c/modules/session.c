@@ -502,6 +502,16 @@ static int sess_chauthtok(trex_pam_handle_t *h, int flags, int argc, const char 
     return rc;
 }
 
+/* trex-pam check-config: the line's store can be used and keeps sessions. */
+static int sess_check(trex_pam_handle_t *h, int argc, const char **argv, void *inst, char *why,
+                      size_t whylen)
+{
+    (void)inst;
+    return tp_store_check_line(h, tp_args_value(argc, argv, "store"),
+                               tp_args_value(argc, argv, "db"), TP_STORE_KEEPS_SESSIONS, WHO,
+                               NULL, why, whylen);
+}
+
 const struct trex_pam_module tp_mod_session = {
     .abi = TREX_PAM_MODULE_ABI,
     .name = "session",
@@ -513,4 +523,5 @@ const struct trex_pam_module tp_mod_session = {
     .chauthtok = sess_chauthtok,
     .release = tp_pool_instance_release,   /* the instance: a store pool (storepool.h) */
     .instance_new = tp_pool_instance_new,
+    .check = sess_check,
 };

@@ -130,6 +130,7 @@
 #include <time.h>
 #include "userdb.h"
 #include "secret.h"
+#include "modargs.h"
 
 /* ---- authenticate ------------------------------------------------------------ */
 
@@ -356,6 +357,16 @@ static int userdb_setcred(trex_pam_handle_t *h, int flags, int argc, const char 
 }
 
 
+/* trex-pam check-config: the line's store can be used and keeps users. */
+static int userdb_check(trex_pam_handle_t *h, int argc, const char **argv, void *inst,
+                        char *why, size_t whylen)
+{
+    (void)inst;
+    return tp_store_check_line(h, tp_args_value(argc, argv, "store"),
+                               tp_args_value(argc, argv, "db"), TP_STORE_KEEPS_USERS, WHO, NULL,
+                               why, whylen);
+}
+
 const struct trex_pam_module tp_mod_userdb = {
     .abi = TREX_PAM_MODULE_ABI,
     .name = "userdb",
@@ -365,5 +376,6 @@ const struct trex_pam_module tp_mod_userdb = {
     .chauthtok = tp_userdb_chauthtok,
     .release = tp_pool_instance_release,   /* the instance: a store pool (storepool.h) */
     .instance_new = tp_pool_instance_new,
+    .check = userdb_check,
 };
 

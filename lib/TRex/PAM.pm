@@ -913,6 +913,28 @@ is built on it. Not exported; croaks unless the arguments are byte strings.
   my ($rc, @problems) = TRex::PAM::check_config('webmail', '/etc/trex-pam.d');
   print "$_\n" for @problems;
 
+=head2 check_setup
+
+  ($status, @problems) = TRex::PAM::check_setup($service [, $confdir]);
+
+What L</check_config> does, and then every line asks its module whether it
+can work on this system: C<userdb>, C<session> and C<faillock> open the
+store the line uses (its C<store=> or C<db=>, else C<$TREX_PAM_STORE>,
+C<$TREX_PAM_DB>, F<trex-pam.conf>, the default: L</"Where the store is">)
+read-only, check that its schema is there and of a version this TRex::PAM
+can use, ask a server once (so a server that is down, stopped, or refuses
+the credentials is found), and check that the store keeps what the module
+needs (a Redis store keeps no users). Each problem is one
+C<file:line: module: store (SETTING): reason> line, SETTING naming where
+the location came from (C<store=>, C<db=>, C<$TREX_PAM_STORE>,
+C<$TREX_PAM_DB>, the configuration file's path, C<the default location>),
+never a password. C<$status> is C<PAM_SUCCESS> when there is none. It
+waits for a server as long as its location's timeouts say, once per store.
+C<trex-pam check-config> is built on it. Not exported.
+
+  my ($rc, @problems) = TRex::PAM::check_setup('webmail', '/etc/trex-pam.d');
+  # webmail:3: userdb: store (store=): postgresql://trex@db1/trex: cannot connect: ...
+
 =head2 config_recheck
 
   $usec = TRex::PAM::config_recheck();          # read
