@@ -419,14 +419,15 @@ static int fl_check(trex_pam_handle_t *h, int argc, const char **argv, void *ins
     int rc;
 
     (void)inst;
-    rc = tp_store_check_line(h, tp_args_value(argc, argv, "store"), tp_args_value(argc, argv, "db"),
-                             TP_STORE_KEEPS_TALLIES, WHO, &keeps, why, whylen);
+    rc = tp_store_check_line(h, "store", tp_args_value(argc, argv, "store"),
+                             tp_args_value(argc, argv, "db"), TP_STORE_KEEPS_TALLIES, WHO, &keeps,
+                             why, whylen);
     if (users != NULL && *users == '\0')
         users = NULL;
     if (rc != TREX_PAM_SUCCESS || (users == NULL && (keeps & TP_STORE_KEEPS_USERS)))
         return rc;
-    return tp_store_check_line(h, users, NULL, users != NULL ? TP_STORE_KEEPS_USERS : 0,
-                               WHO ": users", NULL, why, whylen);
+    return tp_store_check_line(h, "users", users, NULL,
+                               users != NULL ? TP_STORE_KEEPS_USERS : 0, WHO, NULL, why, whylen);
 }
 
 const struct trex_pam_module tp_mod_faillock = {

@@ -507,7 +507,7 @@ static int sess_check(trex_pam_handle_t *h, int argc, const char **argv, void *i
                       size_t whylen)
 {
     (void)inst;
-    return tp_store_check_line(h, tp_args_value(argc, argv, "store"),
+    return tp_store_check_line(h, "store", tp_args_value(argc, argv, "store"),
                                tp_args_value(argc, argv, "db"), TP_STORE_KEEPS_SESSIONS, WHO,
                                NULL, why, whylen);
 }

@@ -92,9 +92,9 @@ static const char *kind_name(unsigned int needs)
            : needs & TP_STORE_KEEPS_SESSIONS ? "sessions" : "failure tallies";
 }
 
-int tp_store_check_line(trex_pam_handle_t *h, const char *store, const char *db,
-                        unsigned int needs, const char *who, unsigned int *keeps, char *why,
-                        size_t whylen)
+int tp_store_check_line(trex_pam_handle_t *h, const char *arg, const char *store,
+                        const char *db, unsigned int needs, const char *who, unsigned int *keeps,
+                        char *why, size_t whylen)
 {
     char buf[TP_STORE_LOCATION_MAX], from[512], err[600];
     const struct checked *x;
@@ -109,6 +109,8 @@ int tp_store_check_line(trex_pam_handle_t *h, const char *store, const char *db,
         snprintf(why, whylen, "%s: %s", who, err);
         return TREX_PAM_AUTHINFO_UNAVAIL;
     }
+    if (path == store && strcmp(arg, "store") != 0)
+        snprintf(from, sizeof from, "%s=", arg);      /* the argument's own name */
     x = answer(h, path);
     tp_secret_wipe(buf, sizeof buf);   /* the file's location may hold a password */
     if (x->code != TP_STORE_OK) {

@@ -165,7 +165,8 @@ int tp_lease_again(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *
 int tp_lease_failed(trex_pam_handle_t *h, struct tp_lease *l, int src, const char *who,
                     const char *what);
 /* For a store module's check (trex_pam_module.h: trex_pam_check, trex-pam
- * check-config; storecheck.c): the store a line names with store= or db=
+ * check-config; storecheck.c): the store a line names with store= (given
+ * under the argument name arg: "store", or faillock's "users") or db=
  * (else the environment, the store configuration file, the default:
  * tp_store_locate) opened read-only (its schema there, of a version this
  * code uses), asked once (tp_store_ping) and closed; it must keep needs
@@ -174,9 +175,9 @@ int tp_lease_failed(trex_pam_handle_t *h, struct tp_lease *l, int src, const cha
  * that cannot be used) with why "who: store (FROM): reason", FROM saying
  * which setting named it; never a password. A handle asks each location
  * once: lines on one dead server wait for it once. */
-int tp_store_check_line(trex_pam_handle_t *h, const char *store, const char *db,
-                        unsigned int needs, const char *who, unsigned int *keeps, char *why,
-                        size_t whylen);
+int tp_store_check_line(trex_pam_handle_t *h, const char *arg, const char *store,
+                        const char *db, unsigned int needs, const char *who, unsigned int *keeps,
+                        char *why, size_t whylen);
 /* The PAM code of a store failure: AUTHINFO_UNAVAIL when the store cannot
  * be used, SYSTEM_ERR for anything else. */
 int tp_lease_pam_code(int src);

@@ -362,7 +362,7 @@ static int userdb_check(trex_pam_handle_t *h, int argc, const char **argv, void 
                         char *why, size_t whylen)
 {
     (void)inst;
-    return tp_store_check_line(h, tp_args_value(argc, argv, "store"),
+    return tp_store_check_line(h, "store", tp_args_value(argc, argv, "store"),
                                tp_args_value(argc, argv, "db"), TP_STORE_KEEPS_USERS, WHO, NULL,
                                why, whylen);
 }
