@@ -36,12 +36,15 @@ my $rdloc = $rd->location . '?connect_timeout=1&command_timeout=1';
 my $pghost = '127.0.0.1:' . $pg->port;
 my $rdhost = '127.0.0.1:' . $rd->port;
 my ($pw1, $pw2) = ('Kx7-Blue-Harbor-1', 'Qz4-Green-Meadow-2');
+# cheap hashes: the test is about the servers, not the hash (and runs under valgrind)
+my @fast = (method => 'sha512crypt', cost => 1000);
+my $fast = 'method=sha512crypt cost=1000';
 my @secrets = ($TRexTest::PgServer::PASSWORD, 'Rd-SeCrEt-4711', 'AcL-SeCrEt-0815', 'WrOnG-SeCrEt',
                $pw1, $pw2);
 
 {
     my $db = TRex::PAM::DB->open(store => $pgloc, create => 1);
-    $db->user_add('alice', password => $pw1);
+    $db->user_add('alice', password => $pw1, @fast);
     $db->close;
 }
 
@@ -51,12 +54,12 @@ sub stack {
     return <<"EOT";
 auth      [success=done ignore=ignore default=die]  session store=$rdl
 auth      requisite                                 faillock preauth deny=5 store=$pgl
-auth      [success=1 default=bad]                   userdb store=$pgl
+auth      [success=1 default=bad]                   userdb store=$pgl $fast
 auth      [default=die]                             faillock authfail deny=5 store=$pgl
 auth      [success=done authinfo_unavail=die default=ignore] faillock authsucc deny=5 store=$pgl
 auth      required                                  deny
 account   required                                  userdb store=$pgl
-password  requisite                                 userdb minlen=8 store=$pgl
+password  requisite                                 userdb minlen=8 store=$pgl $fast
 password  optional                                  session revoke_on_change store=$rdl
 session   required                                  session store=$rdl
 EOT

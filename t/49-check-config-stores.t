@@ -108,6 +108,26 @@ SKIP: {
 reports('store= and db= both', "auth required userdb store=$db db=$db\n",
         qr{^web:1: userdb: both store= and db= name the store}m);
 
+# the functions themselves, in this process (valgrind's view, t/97): check_setup
+# reports the store, check_config (the configuration alone) does not
+{
+    use TRex::PAM qw(:constants);
+    my $dir = "$top/pamd-api";
+    mkdir $dir;
+    open my $fh, '>', "$dir/api" or die $!;
+    print {$fh} "auth required userdb db=$top/none.db\nauth required userdb db=$db\n"
+              . "session required session db=$top/none.db\n";
+    close $fh;
+    my ($rc, @lines) = TRex::PAM::check_setup('api', $dir);
+    is($rc, PAM_AUTHINFO_UNAVAIL, 'check_setup: AUTHINFO_UNAVAIL');
+    is(scalar @lines, 2, '... one line per line that cannot work') or diag(join "\n", @lines);
+    like($lines[0] // '', qr{^api:1: userdb: store \(db=\): .*no such file}, '... the first');
+    like($lines[1] // '', qr{^api:3: session: }, '... the third, the same store asked once');
+    ($rc, @lines) = TRex::PAM::check_config('api', $dir);
+    is($rc, PAM_SUCCESS, 'check_config: the configuration alone is fine');
+    is(scalar @lines, 0, '... and says nothing of the stores');
+}
+
 # ---- PostgreSQL ---------------------------------------------------------------------
 my ($pg, $why) = TRexTest::PgServer->try_start;
 SKIP: {
