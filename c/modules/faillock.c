@@ -73,6 +73,7 @@
 #include <time.h>
 #include "trex_pam_module.h"
 #include "store.h"
+#include "secret.h"
 #include "storepool.h"
 #include "modargs.h"
 #include "registry.h"
@@ -191,6 +192,22 @@ static int open_store(trex_pam_handle_t *h, struct tp_pool *pool, const struct o
     return rc == TP_STORE_OK ? TREX_PAM_SUCCESS : tp_lease_pam_code(rc);
 }
 
+/* 1 if the location of lines that name none is a file (a missing one, say,
+ * where users= would help); a server there that is down has said so in its
+ * own log line, and users= would not help. */
+static int users_in_a_file(trex_pam_handle_t *h)
+{
+    char buf[TP_STORE_LOCATION_MAX];
+    const char *where;
+    int file;
+
+    buf[0] = '\0';
+    where = tp_store_location(NULL, NULL, trex_pam_confdir(h), buf, sizeof buf, NULL, 0);
+    file = where != NULL && tp_store_file(where) != NULL;
+    tp_secret_wipe(buf, sizeof buf);
+    return file;
+}
+
 /* The lease on the users' store (the top of the file) into *out: s->lease
  * when the tally's store keeps users and no users= names another, else
  * s->users; NULL when no store keeps users (every name counts). A PAM code. */
@@ -207,7 +224,7 @@ static int users_lease(trex_pam_handle_t *h, struct tp_pool *pool, const struct 
     }
     /* users=, or the location of lines that name none */
     if ((src = tp_lease_use_at(h, pool, &s->users, o->users, NULL, WHO)) != TP_STORE_OK) {
-        if (o->users == NULL)
+        if (o->users == NULL && users_in_a_file(h))   /* say how */
             trex_pam_log(h, LOG_ERR, "faillock: %s keeps no users, and the store that names them"
                          " cannot be used: name it with users=LOCATION",
                          tp_store_where(tp_lease_store(&s->lease)));
