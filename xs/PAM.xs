@@ -268,6 +268,8 @@ void
 check_config(service, confdir = &PL_sv_undef)
     SV *service
     SV *confdir
+  ALIAS:
+    check_setup = 1
   PREINIT:
     struct trex_pam_options opts;
     tpx_state st;
@@ -279,7 +281,9 @@ check_config(service, confdir = &PL_sv_undef)
     /* TRex::PAM::check_config($service [, $confdir]): reads the service's
      * stacks as pam_start would, loading every module, without a cache;
      * returns the status and every line the core logged meanwhile
-     * ("file:line: reason"). */
+     * ("file:line: reason"). check_setup: the same, then trex_pam_check
+     * (each line's module on this system: its store), whose lines and
+     * code join them. */
     if (!tpx_bytes(aTHX_ service, &svc, 0) || svc.p == NULL)
         tpx_croak_arg(aTHX_ cv, "service", "a byte string");
     if (!tpx_bytes(aTHX_ confdir, &dir, 0)) {
@@ -303,8 +307,12 @@ check_config(service, confdir = &PL_sv_undef)
     opts.registry = trex_pam_builtin_registry();
     opts.binding = &st;
     rc = trex_pam_start_opts(svc.p, NULL, &st.cconv, &opts, &h);
-    if (rc == TREX_PAM_SUCCESS)
+    if (rc == TREX_PAM_SUCCESS) {
+        /* check_setup: then each line's module checks itself here (its store) */
+        if (ix == 1)
+            rc = trex_pam_check(h);
         (void)trex_pam_end(h, TREX_PAM_SUCCESS);
+    }
     tpx_bytes_done(aTHX_ &svc);
     tpx_bytes_done(aTHX_ &dir);
     EXTEND(SP, 1 + av_len(buf.lines) + 1);

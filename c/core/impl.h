@@ -6,6 +6,7 @@
  * Who calls whom inside the core (never in a circle):
  *   handle.c   start and end  -> items.c, env.c, stack.c, util.c
  *   dispatch.c the six calls  -> stack.c, delay.c, items.c, util.c
+ *   check.c    trex_pam_check: each line's module checks itself -> stack.c
  *   stack.c    a handle's configuration: attach, detach, load -> conf (cache.c)
  *   cache.c    parsed configurations, shared and checked against the files
  *              -> parse.c (pam.d files) -> syntax.c (lines, tokens, controls),

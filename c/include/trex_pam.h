@@ -241,6 +241,16 @@ int trex_pam_start_opts(const char *service, const char *user,
                         const struct trex_pam_options *opts,
                         trex_pam_handle_t **pamh);
 int trex_pam_end(trex_pam_handle_t *pamh, int status);
+/*
+ * Asks every line of the handle's configuration whose module can check
+ * itself (the module table's check: the built-in userdb, session and
+ * faillock open their store read-only and check its schema) whether it
+ * can work here. Each problem is logged (LOG_ERR) as "file:line: module:
+ * reason", once per line. TREX_PAM_SUCCESS when there is none, else the
+ * first line's code. For trex-pam check-config: it waits for servers as
+ * long as their timeouts say, so not for a login path.
+ */
+int trex_pam_check(trex_pam_handle_t *pamh);
 /* The binding pointer of the handle's options (NULL: none, or an unusable
  * handle). */
 void *trex_pam_binding(const trex_pam_handle_t *pamh);

@@ -31,11 +31,12 @@ typedef int (*trex_pam_sm_fn)(trex_pam_handle_t *pamh, int flags,
 
 /*
  * The module table. Members are only ever added at the end, and abi says
- * which ones a table has: the core accepts 1 and 2 and never reads past the
+ * which ones a table has: the core accepts 1 to 3 and never reads past the
  * members of the table's own abi.
  *
  *   abi 1   name, the six service functions, release
  *   abi 2   + instance_new
+ *   abi 3   + check
  *
  * The instance is the last argument of every service function. A module is
  * loaded once per parsed configuration, and a configuration is shared by
@@ -59,7 +60,20 @@ typedef int (*trex_pam_sm_fn)(trex_pam_handle_t *pamh, int flags,
  * For "perl:" modules the resolver supplies the instance and instance_new
  * is not used. release may be NULL.
  */
-#define TREX_PAM_MODULE_ABI 2
+#define TREX_PAM_MODULE_ABI 3
+
+/*
+ * check (abi 3, may be NULL): for trex_pam_check (trex-pam check-config),
+ * once per line of the configuration naming the module, with the line's
+ * arguments: whether the line can work here, beyond its syntax (a store
+ * that can be reached and has its schema, a file that can be read).
+ * TREX_PAM_SUCCESS, or an error code with the reason in why (whylen bytes;
+ * one line, no secret, without the file and line, which the core puts
+ * before it). It may take as long as the servers it asks, changes nothing,
+ * and never converses. Module data it sets lives until the handle ends.
+ */
+typedef int (*trex_pam_check_fn)(trex_pam_handle_t *pamh, int argc, const char **argv,
+                                 void *instance, char *why, size_t whylen);
 
 struct trex_pam_module {
     unsigned int abi;               /* TREX_PAM_MODULE_ABI (or 1: no instance_new) */
@@ -73,6 +87,8 @@ struct trex_pam_module {
     void (*release)(void *instance); /* when the configuration is freed; may be NULL */
     /* ---- abi 2 ---- */
     void *(*instance_new)(void);    /* once per configuration loading the module; may be NULL */
+    /* ---- abi 3 ---- */
+    trex_pam_check_fn check;        /* trex_pam_check's question; may be NULL */
 };
 
 /*

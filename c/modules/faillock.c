@@ -73,6 +73,7 @@
 #include <time.h>
 #include "trex_pam_module.h"
 #include "store.h"
+#include "secret.h"
 #include "storepool.h"
 #include "modargs.h"
 #include "registry.h"
@@ -165,10 +166,15 @@ static void state_free(trex_pam_handle_t *h, void *data, int status)
     free(s);
 }
 
-static void store_failed(trex_pam_handle_t *h, struct tp_store *st, const char *what,
-                         const char *user)
+/* One log line for a failed store call (none when this service call said
+ * it already, storepool.h); the PAM code. */
+static int store_failed(trex_pam_handle_t *h, struct tp_lease *l, int src, const char *what,
+                        const char *user)
 {
-    trex_pam_log(h, LOG_ERR, "faillock: %s for %.100s: %s", what, user, tp_store_error(st));
+    char buf[200];
+
+    snprintf(buf, sizeof buf, "%s for %.100s", what, user);
+    return tp_lease_failed(h, l, src, WHO, buf);
 }
 
 /* The handle's connection to the store of o's db= (the process's one for
@@ -184,6 +190,22 @@ static int open_store(trex_pam_handle_t *h, struct tp_pool *pool, const struct o
         return rc;
     rc = tp_lease_use_at(h, pool, &(*out)->lease, o->store, o->db, WHO);
     return rc == TP_STORE_OK ? TREX_PAM_SUCCESS : tp_lease_pam_code(rc);
+}
+
+/* 1 if the location of lines that name none is a file (a missing one, say,
+ * where users= would help); a server there that is down has said so in its
+ * own log line, and users= would not help. */
+static int users_in_a_file(trex_pam_handle_t *h)
+{
+    char buf[TP_STORE_LOCATION_MAX];
+    const char *where;
+    int file;
+
+    buf[0] = '\0';
+    where = tp_store_location(NULL, NULL, trex_pam_confdir(h), buf, sizeof buf, NULL, 0);
+    file = where != NULL && tp_store_file(where) != NULL;
+    tp_secret_wipe(buf, sizeof buf);
+    return file;
 }
 
 /* The lease on the users' store (the top of the file) into *out: s->lease
@@ -202,7 +224,7 @@ static int users_lease(trex_pam_handle_t *h, struct tp_pool *pool, const struct 
     }
     /* users=, or the location of lines that name none */
     if ((src = tp_lease_use_at(h, pool, &s->users, o->users, NULL, WHO)) != TP_STORE_OK) {
-        if (o->users == NULL)
+        if (o->users == NULL && users_in_a_file(h))   /* say how */
             trex_pam_log(h, LOG_ERR, "faillock: %s keeps no users, and the store that names them"
                          " cannot be used: name it with users=LOCATION",
                          tp_store_where(tp_lease_store(&s->lease)));
@@ -227,10 +249,10 @@ static int users_lease(trex_pam_handle_t *h, struct tp_pool *pool, const struct 
 }
 
 /* PAM_USER (prompting if need be) known to the users' store: SUCCESS,
- * IGNORE for an empty or unknown one, or an error; *st is the tally's
- * store. */
+ * IGNORE for an empty or unknown one, or an error; *lease is the lease on
+ * the tally's store. */
 static int get_known_user(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o,
-                          const char **user, struct tp_store **st)
+                          const char **user, struct tp_lease **lease)
 {
     struct tp_user u;
     struct tp_lease *ul;
@@ -245,7 +267,7 @@ static int get_known_user(trex_pam_handle_t *h, struct tp_pool *pool, const stru
         return rc;
     if ((rc = users_lease(h, pool, o, s, &ul)) != TREX_PAM_SUCCESS)
         return rc;
-    *st = tp_lease_store(&s->lease);
+    *lease = &s->lease;
     if (ul == NULL)
         return TREX_PAM_SUCCESS;         /* no store keeps users: every name counts */
     tp_user_init(&u);
@@ -255,7 +277,7 @@ static int get_known_user(trex_pam_handle_t *h, struct tp_pool *pool, const stru
         src = tp_store_user_get(tp_lease_store(ul), *user, &u);
         tp_user_clear(&u);
     }
-    *st = tp_lease_store(&s->lease);     /* the lookup may have opened it again */
+    *lease = &s->lease;
     if (src == TP_STORE_NOTFOUND) {
         if (o->audit)
             trex_pam_log(h, LOG_NOTICE, "faillock: User unknown: %.100s", *user);
@@ -263,10 +285,8 @@ static int get_known_user(trex_pam_handle_t *h, struct tp_pool *pool, const stru
             trex_pam_log(h, LOG_NOTICE, "faillock: User unknown");
         return TREX_PAM_IGNORE;
     }
-    if (src != TP_STORE_OK) {
-        store_failed(h, tp_lease_store(ul), "user lookup", *user);
-        return tp_lease_pam_code(src);
-    }
+    if (src != TP_STORE_OK)
+        return store_failed(h, ul, src, "user lookup", *user);
     return TREX_PAM_SUCCESS;
 }
 
@@ -274,26 +294,23 @@ static int get_known_user(trex_pam_handle_t *h, struct tp_pool *pool, const stru
 
 /* pam_faillock's check_tally: PAM_SUCCESS (not locked), PAM_AUTH_ERR
  * (locked) or a store error. */
-static int check(trex_pam_handle_t *h, struct tp_store *st, const struct opts *o,
+static int check(trex_pam_handle_t *h, struct tp_lease *l, const struct opts *o,
                  const char *user, int64_t now, struct tally *t)
 {
+    struct tp_store *st = tp_lease_store(l);
     int64_t latest = 0;
     int src;
 
     memset(t, 0, sizeof *t);
-    if ((src = tp_store_fail_count(st, user, 0, &t->total, &t->latest)) != TP_STORE_OK) {
-        store_failed(h, st, "reading the failures", user);
-        return tp_lease_pam_code(src);
-    }
+    if ((src = tp_store_fail_count(st, user, 0, &t->total, &t->latest)) != TP_STORE_OK)
+        return store_failed(h, l, src, "reading the failures", user);
     t->failures = t->total;
     if (o->deny == 0 || t->total < o->deny)
         return TREX_PAM_SUCCESS;         /* the common case: one query */
     /* those within fail_interval of the latest: latest - time < fail_interval */
     if ((src = tp_store_fail_count(st, user, t->latest - o->fail_interval + 1, &t->failures,
-                                   &latest)) != TP_STORE_OK) {
-        store_failed(h, st, "reading the failures", user);
-        return tp_lease_pam_code(src);
-    }
+                                   &latest)) != TP_STORE_OK)
+        return store_failed(h, l, src, "reading the failures", user);
     if (t->failures < o->deny)
         return TREX_PAM_SUCCESS;
     if (o->unlock_time > 0 && t->latest + o->unlock_time < now) {
@@ -321,22 +338,19 @@ static void locked_message(trex_pam_handle_t *h, const struct opts *o, const str
 }
 
 /* authfail: one more failure; a PAM code. */
-static int record(trex_pam_handle_t *h, struct tp_store *st, const struct opts *o,
+static int record(trex_pam_handle_t *h, struct tp_lease *l, const struct opts *o,
                   const char *user, int64_t now, const struct tally *t)
 {
+    struct tp_store *st = tp_lease_store(l);
     int count = 0, src;
 
     /* pam_faillock drops every record once a lock has run out, so the next
      * failure counts from one (see the report: not atomic with the add) */
-    if (t->lock_expired && (src = tp_store_fail_reset(st, user)) != TP_STORE_OK) {
-        store_failed(h, st, "clearing an expired lock", user);
-        return tp_lease_pam_code(src);
-    }
+    if (t->lock_expired && (src = tp_store_fail_reset(st, user)) != TP_STORE_OK)
+        return store_failed(h, l, src, "clearing an expired lock", user);
     src = tp_store_fail_add(st, user, now, now - o->fail_interval + 1, &count);
-    if (src != TP_STORE_OK) {
-        store_failed(h, st, "recording a failure", user);
-        return tp_lease_pam_code(src);
-    }
+    if (src != TP_STORE_OK)
+        return store_failed(h, l, src, "recording a failure", user);
     if (o->deny > 0 && count == o->deny && !o->no_log_info)
         trex_pam_log(h, LOG_INFO,
                      "faillock: Consecutive login failures for user %.100s account temporarily locked",
@@ -344,11 +358,13 @@ static int record(trex_pam_handle_t *h, struct tp_store *st, const struct opts *
     return TREX_PAM_IGNORE;             /* this return value should be ignored */
 }
 
-static void clear(trex_pam_handle_t *h, struct tp_store *st, const char *user,
+static void clear(trex_pam_handle_t *h, struct tp_lease *l, const char *user,
                   const struct tally *t)
 {
-    if (t->total > 0 && tp_store_fail_reset(st, user) != TP_STORE_OK)
-        store_failed(h, st, "clearing the failures", user);
+    int src;
+
+    if (t->total > 0 && (src = tp_store_fail_reset(tp_lease_store(l), user)) != TP_STORE_OK)
+        (void)store_failed(h, l, src, "clearing the failures", user);
 }
 
 /* ---- hooks ------------------------------------------------------------------------- */
@@ -357,7 +373,7 @@ static int fl_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv,
 {
     struct opts o;
     struct tally t;
-    struct tp_store *st = NULL;
+    struct tp_lease *l = NULL;
     const char *user = NULL;
     int64_t now;
     int rc;
@@ -365,10 +381,10 @@ static int fl_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv,
     parse_opts(h, argc, argv, flags, &o);
     if (!o.nodelay)
         (void)trex_pam_fail_delay(h, FAIL_DELAY_USEC);
-    if ((rc = get_known_user(h, inst, &o, &user, &st)) != TREX_PAM_SUCCESS)
+    if ((rc = get_known_user(h, inst, &o, &user, &l)) != TREX_PAM_SUCCESS)
         return rc;
     now = (int64_t)time(NULL);
-    rc = check(h, st, &o, user, now, &t);
+    rc = check(h, l, &o, user, now, &t);
     switch (o.action) {
     case PREAUTH:
         if (rc == TREX_PAM_AUTH_ERR && !o.silent)
@@ -376,11 +392,11 @@ static int fl_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv,
         break;
     case AUTHSUCC:
         if (rc == TREX_PAM_SUCCESS)
-            clear(h, st, user, &t);
+            clear(h, l, user, &t);
         break;
     case AUTHFAIL:
         if (rc == TREX_PAM_SUCCESS)
-            rc = record(h, st, &o, user, now, &t);
+            rc = record(h, l, &o, user, now, &t);
         break;
     }
     return rc;
@@ -395,18 +411,40 @@ static int fl_acct(trex_pam_handle_t *h, int flags, int argc, const char **argv,
 {
     struct opts o;
     struct tally t;
-    struct tp_store *st = NULL;
+    struct tp_lease *l = NULL;
     const char *user = NULL;
     int rc;
 
     parse_opts(h, argc, argv, flags, &o);
-    if ((rc = get_known_user(h, inst, &o, &user, &st)) != TREX_PAM_SUCCESS)
+    if ((rc = get_known_user(h, inst, &o, &user, &l)) != TREX_PAM_SUCCESS)
         return rc;
     memset(&t, 0, sizeof t);
-    if (tp_store_fail_count(st, user, 0, &t.total, &t.latest) != TP_STORE_OK)
+    if (tp_store_fail_count(tp_lease_store(l), user, 0, &t.total, &t.latest) != TP_STORE_OK)
         t.total = 1;                      /* unknown: clear anyway */
-    clear(h, st, user, &t);
+    clear(h, l, user, &t);
     return TREX_PAM_SUCCESS;
+}
+
+/* trex-pam check-config: the tally's store can be used and keeps failure
+ * tallies; the users' store (the top of the file) can be used, and keeps
+ * users when users= names it. */
+static int fl_check(trex_pam_handle_t *h, int argc, const char **argv, void *inst, char *why,
+                    size_t whylen)
+{
+    const char *users = tp_args_value(argc, argv, "users");
+    unsigned int keeps = 0;
+    int rc;
+
+    (void)inst;
+    rc = tp_store_check_line(h, "store", tp_args_value(argc, argv, "store"),
+                             tp_args_value(argc, argv, "db"), TP_STORE_KEEPS_TALLIES, WHO, &keeps,
+                             why, whylen);
+    if (users != NULL && *users == '\0')
+        users = NULL;
+    if (rc != TREX_PAM_SUCCESS || (users == NULL && (keeps & TP_STORE_KEEPS_USERS)))
+        return rc;
+    return tp_store_check_line(h, "users", users, NULL,
+                               users != NULL ? TP_STORE_KEEPS_USERS : 0, WHO, NULL, why, whylen);
 }
 
 const struct trex_pam_module tp_mod_faillock = {
@@ -417,4 +455,5 @@ const struct trex_pam_module tp_mod_faillock = {
     .acct_mgmt = fl_acct,
     .release = tp_pool_instance_release,   /* the instance: a store pool (storepool.h) */
     .instance_new = tp_pool_instance_new,
+    .check = fl_check,
 };

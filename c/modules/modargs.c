@@ -100,3 +100,13 @@ int tp_args_parse(trex_pam_handle_t *h, const struct tp_args *t, int argc, const
     }
     return problems;
 }
+
+const char *tp_args_value(int argc, const char **argv, const char *name)
+{
+    const char *v = NULL, *x;
+
+    for (int i = 0; i < argc; i++)
+        if (argv[i] != NULL && (x = value_of(argv[i], name)) != NULL)
+            v = x;
+    return v;
+}

@@ -57,4 +57,8 @@ struct tp_args {
 int tp_args_parse(trex_pam_handle_t *h, const struct tp_args *t, int argc, const char **argv,
                   void *opts);
 
+/* The value of the last "name=value" in argv, or NULL; nothing logged
+ * (for a module's check, which reads only what it needs). */
+const char *tp_args_value(int argc, const char **argv, const char *name);
+
 #endif

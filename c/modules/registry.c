@@ -60,16 +60,16 @@ static const struct trex_pam_module *lookup(const char *name)
  * t/36-default-stack.t keeps the two equal.
  */
 static const char default_stack[] =
-    "auth     requisite                                faillock preauth\n"
-    "auth     [success=done ignore=ignore default=die] session\n"
-    "auth     [success=1 default=bad]                  userdb\n"
-    "auth     [default=die]                            faillock authfail\n"
-    "auth     sufficient                               faillock authsucc\n"
-    "auth     required                                 deny\n"
-    "account  required                                 userdb\n"
-    "password requisite                                userdb\n"
-    "password optional                                 session revoke_on_change\n"
-    "session  required                                 session\n";
+    "auth     requisite                                          faillock preauth\n"
+    "auth     [success=done ignore=ignore default=die]           session\n"
+    "auth     [success=1 default=bad]                            userdb\n"
+    "auth     [default=die]                                      faillock authfail\n"
+    "auth     [success=done authinfo_unavail=die default=ignore] faillock authsucc\n"
+    "auth     required                                           deny\n"
+    "account  required                                           userdb\n"
+    "password requisite                                          userdb\n"
+    "password optional                                           session revoke_on_change\n"
+    "session  required                                           session\n";
 
 static const struct trex_pam_registry builtin_registry = {
     .lookup = lookup,

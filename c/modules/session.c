@@ -14,7 +14,8 @@
  *                  TREX_AUTH_METHOD=session and TREX_SESSION_ID=the ID;
  *                  expired → ended, TREX_SESSION_EXPIRED=idle|lifetime,
  *                  PAM_AUTH_ERR; unknown or another user's → PAM_AUTH_ERR.
- *                  Store unusable → PAM_AUTHINFO_UNAVAIL.
+ *                  Store unusable → PAM_AUTHINFO_UNAVAIL, in every call
+ *                  below too (one log line naming the store and why).
  *   close_session  ends the session named by TREX_SESSION_ID if it is
  *                  PAM_USER's (one already gone: PAM_SUCCESS); no ID, a
  *                  malformed one or another user's → PAM_SESSION_ERR.
@@ -206,9 +207,18 @@ static int remember(struct state *s, const char *user, const unsigned char *dige
     return 0;
 }
 
-static void store_failed(trex_pam_handle_t *h, const struct state *s, const char *what)
+/* One log line for a failed store call (none when this service call said
+ * it already, storepool.h); the PAM code (AUTHINFO_UNAVAIL when the store
+ * cannot be used). */
+static int store_failed(trex_pam_handle_t *h, struct state *s, int src, const char *what)
 {
-    trex_pam_log(h, LOG_ERR, "session: %s: %s", what, tp_store_error(st_of(s)));
+    return tp_lease_failed(h, &s->lease, src, WHO, what);
+}
+
+/* open_session's and close_session's code for a store failure. */
+static int session_code(int src)
+{
+    return src == TP_STORE_UNAVAIL ? TREX_PAM_AUTHINFO_UNAVAIL : TREX_PAM_SESSION_ERR;
 }
 
 static int64_t now_seconds(void)
@@ -256,8 +266,7 @@ static int sess_auth(trex_pam_handle_t *h, int flags, int argc, const char **arg
         goto out;
     }
     if (src != TP_STORE_OK) {
-        store_failed(h, s, "session lookup");
-        rc = tp_lease_pam_code(src);
+        rc = store_failed(h, s, src, "session lookup");
         goto out;
     }
     if (ses.user == NULL || strcmp(ses.user, user) != 0) {
@@ -270,8 +279,9 @@ static int sess_auth(trex_pam_handle_t *h, int flags, int argc, const char **arg
     else if (o.idle > 0 && now - ses.last_used > o.idle)
         expired = "idle";
     if (expired != NULL) {
-        if (tp_store_session_delete(st_of(s), dg) != TP_STORE_OK)
-            store_failed(h, s, "ending an expired session");
+        if ((src = tp_store_session_delete(st_of(s), dg)) != TP_STORE_OK
+            && src != TP_STORE_NOTFOUND)
+            (void)store_failed(h, s, src, "ending an expired session");
         (void)trex_pam_set_named_item(h, TREX_PAM_ITEM_SESSION_EXPIRED, expired);
         trex_pam_log(h, LOG_INFO, "session: session for %.100s expired (%s)", user, expired);
         rc = TREX_PAM_AUTH_ERR;
@@ -279,8 +289,9 @@ static int sess_auth(trex_pam_handle_t *h, int flags, int argc, const char **arg
     }
     /* coalesced: no write at all while the last one is recent enough */
     if (now - ses.last_used >= o.touch_interval &&
-        tp_store_session_touch(st_of(s), dg, now, o.touch_interval) != TP_STORE_OK)
-        store_failed(h, s, "recording the session's use");   /* the session stays valid */
+        (src = tp_store_session_touch(st_of(s), dg, now, o.touch_interval)) != TP_STORE_OK
+        && src != TP_STORE_NOTFOUND)
+        (void)store_failed(h, s, src, "recording the session's use");   /* it stays valid */
 
     if ((rc = trex_pam_set_named_item(h, TREX_PAM_ITEM_SESSION_ID, tok)) != TREX_PAM_SUCCESS ||
         (rc = trex_pam_set_named_item(h, TREX_PAM_ITEM_AUTH_METHOD, "session")) != TREX_PAM_SUCCESS ||
@@ -323,13 +334,13 @@ static const char *session_user(trex_pam_handle_t *h)
 
 static void maybe_purge(trex_pam_handle_t *h, struct state *s, const struct opts *o, int64_t now)
 {
-    int n = 0;
+    int n = 0, src;
 
     if (o->purge_every == 0 || tp_token_uniform((uint32_t)o->purge_every) != 0)
         return;
-    if (tp_store_session_purge(st_of(s), o->idle > 0 ? now - o->idle : 0,
-                               o->lifetime > 0 ? now - o->lifetime : 0, &n) != TP_STORE_OK)
-        store_failed(h, s, "purging expired sessions");
+    if ((src = tp_store_session_purge(st_of(s), o->idle > 0 ? now - o->idle : 0,
+                                      o->lifetime > 0 ? now - o->lifetime : 0, &n)) != TP_STORE_OK)
+        (void)store_failed(h, s, src, "purging expired sessions");
     else if (n > 0)
         trex_pam_log(h, LOG_INFO, "session: purged %d expired session(s)", n);
 }
@@ -344,7 +355,7 @@ static int sess_open(trex_pam_handle_t *h, int flags, int argc, const char **arg
     const void *rhost = NULL;
     const char *user;
     int64_t now;
-    int rc;
+    int rc, src;
 
     parse_opts(h, argc, argv, &o);
     if ((user = session_user(h)) == NULL) {
@@ -355,8 +366,8 @@ static int sess_open(trex_pam_handle_t *h, int flags, int argc, const char **arg
         return rc;
     if (s->user != NULL && strcmp(s->user, user) == 0)
         return TREX_PAM_SUCCESS;          /* this handle's session goes on */
-    if (prepare(h, inst, s, &o, &key) != TP_STORE_OK)
-        return TREX_PAM_SESSION_ERR;
+    if ((src = prepare(h, inst, s, &o, &key)) != TP_STORE_OK)
+        return session_code(src);
 
     now = now_seconds();
     memset(&ses, 0, sizeof ses);
@@ -370,9 +381,15 @@ static int sess_open(trex_pam_handle_t *h, int flags, int argc, const char **arg
     ses.rhost = (char *)rhost;
     ses.idle = o.idle;                    /* a store that expires keys may forget it then */
     ses.expires = o.lifetime > 0 ? now + o.lifetime : 0;
-    if (tp_store_session_add(st_of(s), &ses) != TP_STORE_OK) {
-        store_failed(h, s, "creating a session");
-        rc = TREX_PAM_SESSION_ERR;
+    src = tp_store_session_add(st_of(s), &ses);
+    /* a kept connection the server dropped: once more on a fresh one. The
+     * digest is new and random: EXISTS then means the first try landed. */
+    if (tp_lease_again(h, inst, &s->lease, src, WHO)
+        && (src = tp_store_session_add(st_of(s), &ses)) == TP_STORE_EXISTS)
+        src = TP_STORE_OK;
+    if (src != TP_STORE_OK) {
+        rc = store_failed(h, s, src, "creating a session");
+        rc = rc == TREX_PAM_AUTHINFO_UNAVAIL ? rc : TREX_PAM_SESSION_ERR;
         goto out;
     }
     rc = trex_pam_set_named_item(h, TREX_PAM_ITEM_SESSION_ID, text);
@@ -412,8 +429,8 @@ static int sess_close(trex_pam_handle_t *h, int flags, int argc, const char **ar
     }
     if ((rc = get_state(h, &s)) != TREX_PAM_SUCCESS)
         return rc;
-    if (prepare(h, inst, s, &o, &key) != TP_STORE_OK)
-        return TREX_PAM_SESSION_ERR;
+    if ((src = prepare(h, inst, s, &o, &key)) != TP_STORE_OK)
+        return session_code(src);
     if (tp_token_digest(id, key, dg) != 0) {
         trex_pam_log(h, LOG_ERR, "session: close_session for %.100s: not a session ID", user);
         return TREX_PAM_SESSION_ERR;
@@ -428,12 +445,12 @@ static int sess_close(trex_pam_handle_t *h, int flags, int argc, const char **ar
                      user);
         rc = TREX_PAM_SESSION_ERR;
     } else if (src != TP_STORE_OK && src != TP_STORE_NOTFOUND) {
-        store_failed(h, s, "session lookup");
-        rc = TREX_PAM_SESSION_ERR;
+        (void)store_failed(h, s, src, "session lookup");
+        rc = session_code(src);
     } else if (src == TP_STORE_OK && (src = tp_store_session_delete(st_of(s), dg)) != TP_STORE_OK &&
                src != TP_STORE_NOTFOUND) {
-        store_failed(h, s, "ending a session");
-        rc = TREX_PAM_SESSION_ERR;
+        (void)store_failed(h, s, src, "ending a session");
+        rc = session_code(src);
     } else {
         /* ended now, or already gone (ended elsewhere, expired and purged) */
         if (s->user != NULL && tp_secret_equal(s->digest, dg, sizeof dg))
@@ -456,7 +473,7 @@ static int sess_chauthtok(trex_pam_handle_t *h, int flags, int argc, const char 
     unsigned char dg[TP_SESSION_DIGEST_LEN];
     const unsigned char *key, *keep = NULL;
     const char *user, *id = NULL;
-    int n = 0, rc = TREX_PAM_IGNORE;
+    int n = 0, rc = TREX_PAM_IGNORE, src;
 
     if (!(flags & TREX_PAM_UPDATE_AUTHTOK))
         return TREX_PAM_IGNORE;           /* nothing to check in the first pass */
@@ -474,8 +491,8 @@ static int sess_chauthtok(trex_pam_handle_t *h, int flags, int argc, const char 
                id != NULL && tp_token_digest(id, key, dg) == 0) {
         keep = dg;                        /* only ever spares a session of this user */
     }
-    if (tp_store_session_delete_user(st_of(s), user, keep, &n) != TP_STORE_OK) {
-        store_failed(h, s, "ending the other sessions");
+    if ((src = tp_store_session_delete_user(st_of(s), user, keep, &n)) != TP_STORE_OK) {
+        (void)store_failed(h, s, src, "ending the other sessions");
         rc = TREX_PAM_AUTHTOK_ERR;
     } else if (n > 0) {
         trex_pam_log(h, LOG_INFO, "session: password of %.100s changed: %d other session(s) ended",
@@ -483,6 +500,16 @@ static int sess_chauthtok(trex_pam_handle_t *h, int flags, int argc, const char 
     }
     tp_secret_wipe(dg, sizeof dg);
     return rc;
+}
+
+/* trex-pam check-config: the line's store can be used and keeps sessions. */
+static int sess_check(trex_pam_handle_t *h, int argc, const char **argv, void *inst, char *why,
+                      size_t whylen)
+{
+    (void)inst;
+    return tp_store_check_line(h, "store", tp_args_value(argc, argv, "store"),
+                               tp_args_value(argc, argv, "db"), TP_STORE_KEEPS_SESSIONS, WHO,
+                               NULL, why, whylen);
 }
 
 const struct trex_pam_module tp_mod_session = {
@@ -496,4 +523,5 @@ const struct trex_pam_module tp_mod_session = {
     .chauthtok = sess_chauthtok,
     .release = tp_pool_instance_release,   /* the instance: a store pool (storepool.h) */
     .instance_new = tp_pool_instance_new,
+    .check = sess_check,
 };

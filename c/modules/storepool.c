@@ -74,6 +74,7 @@ struct tp_pconn {
     int refs;                      /* one per hold and per lease */
     int leases;                    /* the leases among them */
     int shared;                    /* handed out to new leases */
+    int discarded;                 /* the store called it unusable (tp_lease_discard) */
     struct tp_hold *holds;         /* the pools that keep it */
     struct tp_pconn *reg_prev, *reg_next;   /* in the registry while st is open */
     int registered;
@@ -509,6 +510,22 @@ int tp_lease_retry(struct tp_pool *pool, struct tp_lease *l, int src, char *err,
     tp_secret_drop(&path);
     l->fresh = 1;                  /* one second chance per lease, even when it failed */
     return rc == TP_STORE_OK;
+}
+
+void tp_lease_discard(struct tp_lease *l)
+{
+    struct tp_pconn *c = l != NULL ? l->conn : NULL;
+
+    if (c == NULL || c->discarded)
+        return;
+    c->discarded = 1;
+    if (c->shared || c->holds != NULL)
+        retire(c);                 /* the lease's reference keeps c */
+}
+
+int tp_lease_discarded(const struct tp_lease *l)
+{
+    return l != NULL && l->conn != NULL && l->conn->discarded;
 }
 
 void tp_lease_end(struct tp_lease *l)

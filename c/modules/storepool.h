@@ -56,10 +56,13 @@ struct tp_pconn;
 #define TP_POOL_RECHECK_NSEC 1000000LL
 
 /* One handle's use of one connection (lives in the handle's module data). */
+#define TP_LEASE_WHYLEN 1024
+
 struct tp_lease {
     struct tp_pconn *conn;         /* NULL: none */
     int fresh;                     /* opened for this lease: no second chance */
     int scoped;                    /* holds a read scope on the connection */
+    char why[TP_LEASE_WHYLEN];     /* why the second chance failed (tp_lease_again) */
 };
 
 /* A module's instance_new and release. tp_pool_new returns NULL when out of
@@ -91,6 +94,13 @@ void tp_lease_read_end(struct tp_lease *l);
  * fresh open failed, err then saying why; either way no second chance is
  * left. */
 int tp_lease_retry(struct tp_pool *pool, struct tp_lease *l, int src, char *err, size_t errlen);
+/* The store said l's connection cannot be used (TP_STORE_UNAVAIL: the
+ * server went away, stopped answering, refused us): it is handed out no
+ * more and no pool keeps it, so the next lease of its path, by any module
+ * or handle, opens the path afresh. l keeps it until it ends. */
+void tp_lease_discard(struct tp_lease *l);
+/* 1 if l holds a connection that was discarded. */
+int tp_lease_discarded(const struct tp_lease *l);
 /* Gives the connection back (closed when nothing else holds it). */
 void tp_lease_end(struct tp_lease *l);
 
@@ -118,20 +128,56 @@ int tp_pool_state(trex_pam_handle_t *h, const char *name, size_t size,
 int tp_lease_use_at(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l,
                     const char *store, const char *db, const char *who);
 /* Point l at the store at path: l is kept when it holds a connection to
- * that path already, else it is ended and leased anew from pool. Then the
- * read scope: the reads on the connection share one snapshot with those of
- * every module on that store until the handle's next pause
- * (trex_pam_at_pause: the end of the service call, or a conversation a
- * person answered), which ends it; a write ends it at once (store.h).
- * TP_STORE_OK, or the open's code after a log line "who: reason". */
+ * that path already (and not discarded), else it is ended and leased anew
+ * from pool. Then the read scope: the reads on the connection share one
+ * snapshot with those of every module on that store until the handle's
+ * next pause (trex_pam_at_pause: the end of the service call, or a
+ * conversation a person answered), which ends it; a write ends it at once
+ * (store.h). TP_STORE_OK, or the open's code after a log line "who:
+ * reason" (the store's message: its backend, the location without its
+ * password, why).
+ *
+ * Faults, one service call at a time: a store that could not be used (an
+ * open or an operation gave TP_STORE_UNAVAIL) is remembered by the handle
+ * until its next pause. Every later use of that location in the same call,
+ * by any store module, is TP_STORE_UNAVAIL at once: no second log line, no
+ * second wait for a server that is stopped or gone. The next service call
+ * tries it afresh (recovery as soon as the server is back). */
 int tp_lease_use(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l,
                  const char *path, const char *who);
 /* After an operation on l's connection returned src: 1 if l now holds a
- * fresh connection and the caller should repeat the operation once (a
- * store error on a connection kept from an earlier handle), else 0; logs
- * what it does. */
+ * fresh connection and the caller should repeat the (read) operation once
+ * (a store error on a connection kept from an earlier handle, which the
+ * server may have dropped meanwhile), else 0. No second chance after a
+ * wait that ran out (tp_store_timed_out) or for a store that failed
+ * earlier in this call. A fresh connection that opened is told of by one
+ * NOTICE at the handle's next pause, unless that store fails in this call
+ * after all (its one line says why then); when it could not be opened, l
+ * is empty and its why says why, for tp_lease_failed. */
 int tp_lease_again(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l, int src,
                    const char *who);
+/* After an operation on l's store failed with src (not TP_STORE_OK, and
+ * not an answer such as NOTFOUND the caller takes for one): one log line
+ * "who: what: reason", unless this service call logged that store's
+ * failure already; for TP_STORE_UNAVAIL the connection is discarded
+ * (tp_lease_discard) and the store remembered as failed until the pause.
+ * Returns tp_lease_pam_code(src). */
+int tp_lease_failed(trex_pam_handle_t *h, struct tp_lease *l, int src, const char *who,
+                    const char *what);
+/* For a store module's check (trex_pam_module.h: trex_pam_check, trex-pam
+ * check-config; storecheck.c): the store a line names with store= (given
+ * under the argument name arg: "store", or faillock's "users") or db=
+ * (else the environment, the store configuration file, the default:
+ * tp_store_locate) opened read-only (its schema there, of a version this
+ * code uses), asked once (tp_store_ping) and closed; it must keep needs
+ * (TP_STORE_KEEPS_*, 0: anything). TREX_PAM_SUCCESS with *keeps (may be
+ * NULL) saying what it keeps, or a PAM code (AUTHINFO_UNAVAIL for a store
+ * that cannot be used) with why "who: store (FROM): reason", FROM saying
+ * which setting named it; never a password. A handle asks each location
+ * once: lines on one dead server wait for it once. */
+int tp_store_check_line(trex_pam_handle_t *h, const char *arg, const char *store,
+                        const char *db, unsigned int needs, const char *who, unsigned int *keeps,
+                        char *why, size_t whylen);
 /* The PAM code of a store failure: AUTHINFO_UNAVAIL when the store cannot
  * be used, SYSTEM_ERR for anything else. */
 int tp_lease_pam_code(int src);

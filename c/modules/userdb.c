@@ -31,9 +31,10 @@
  * pam_unix does) and ignored.
  *
  * Return codes and their pam_unix counterparts
- *   any call, the store cannot be opened or read  AUTHINFO_UNAVAIL
- *       (setcred: CRED_UNAVAIL, the setcred code for it); the log line names
- *       the file and the reason
+ *   any call, the store cannot be opened, read or written  AUTHINFO_UNAVAIL
+ *       (setcred: CRED_UNAVAIL, the setcred code for it); one log line names
+ *       the store (a file, or a server's backend and host) and the reason
+ *       (storepool.h: one per store and service call)
  *   authenticate
  *     unknown user          USER_UNKNOWN, after prompting and after a dummy
  *                           hash of the preferred method (pam_unix:
@@ -129,6 +130,7 @@
 #include <time.h>
 #include "userdb.h"
 #include "secret.h"
+#include "modargs.h"
 
 /* ---- authenticate ------------------------------------------------------------ */
 
@@ -150,9 +152,11 @@ static void upgrade_hash(trex_pam_handle_t *h, const struct opts *o, struct conn
     else if (rc == TP_STORE_CONFLICT || rc == TP_STORE_NOTFOUND) {
         if (o->debug)
             trex_pam_log(h, LOG_DEBUG, "password of %s changed meanwhile; no upgrade", user);
-    } else
-        trex_pam_log(h, LOG_ERR, "cannot store the upgraded hash of %s: %s", user,
-                     tp_store_error(tp_userdb_store(c)));
+    } else {
+        char what[200];
+        snprintf(what, sizeof what, "cannot store the upgraded hash of %.100s", user);
+        (void)tp_lease_failed(h, &c->lease, rc, WHO, what);   /* the login goes on */
+    }
 }
 
 static int userdb_authenticate(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
@@ -353,6 +357,16 @@ static int userdb_setcred(trex_pam_handle_t *h, int flags, int argc, const char 
 }
 
 
+/* trex-pam check-config: the line's store can be used and keeps users. */
+static int userdb_check(trex_pam_handle_t *h, int argc, const char **argv, void *inst,
+                        char *why, size_t whylen)
+{
+    (void)inst;
+    return tp_store_check_line(h, "store", tp_args_value(argc, argv, "store"),
+                               tp_args_value(argc, argv, "db"), TP_STORE_KEEPS_USERS, WHO, NULL,
+                               why, whylen);
+}
+
 const struct trex_pam_module tp_mod_userdb = {
     .abi = TREX_PAM_MODULE_ABI,
     .name = "userdb",
@@ -362,5 +376,6 @@ const struct trex_pam_module tp_mod_userdb = {
     .chauthtok = tp_userdb_chauthtok,
     .release = tp_pool_instance_release,   /* the instance: a store pool (storepool.h) */
     .instance_new = tp_pool_instance_new,
+    .check = userdb_check,
 };
 

@@ -116,8 +116,7 @@ int tp_userdb_user(trex_pam_handle_t *h, struct tp_pool *pool, struct conn *c,
     tp_user_clear(u);
     if (rc == TP_STORE_NOTFOUND)
         return TREX_PAM_USER_UNKNOWN;
-    if (tp_userdb_store(c) != NULL)                  /* else store_again said why */
-        trex_pam_log(h, LOG_ERR, "cannot read the user database: %s", tp_store_error(tp_userdb_store(c)));
+    (void)tp_lease_failed(h, &c->lease, rc, WHO, "cannot read the user database");
     return unavail;
 }
 

@@ -242,10 +242,13 @@ static int change_password(trex_pam_handle_t *h, const struct opts *o, int flags
     case TP_STORE_NOTFOUND:
         trex_pam_log(h, LOG_NOTICE, "user \"%s\" does not exist in the user database", user);
         return TREX_PAM_USER_UNKNOWN;
-    default:
-        trex_pam_log(h, LOG_ERR, "cannot store the new password of %s: %s", user,
-                     tp_store_error(tp_userdb_store(c)));
-        return TREX_PAM_AUTHTOK_ERR;
+    default: {
+        /* a store that cannot be used: AUTHINFO_UNAVAIL, as at login */
+        char what[200];
+        snprintf(what, sizeof what, "cannot store the new password of %.100s", user);
+        return tp_lease_failed(h, &c->lease, rc, WHO, what) == TREX_PAM_AUTHINFO_UNAVAIL
+               ? TREX_PAM_AUTHINFO_UNAVAIL : TREX_PAM_AUTHTOK_ERR;
+    }
     }
 }
 

@@ -94,6 +94,8 @@ struct tp_store_backend {
      * the contract for a backend whose reads are one request each). */
     int (*read_begin)(struct tp_store *st);
     void (*read_end)(struct tp_store *st);
+    /* tp_store_ping's round trip (NULL: the open asked the server already) */
+    int (*ping)(struct tp_store *st);
     const struct tp_store_users *users;         /* NULL: keeps no users */
     const struct tp_store_sessions *sessions;   /* NULL: keeps no sessions */
     const struct tp_store_tallies *tallies;     /* NULL: keeps no failure tallies */

@@ -469,6 +469,18 @@ int tp_rd_scan(struct rd *r, const char *pattern, enum rd_script script, int arg
     return code;
 }
 
+/* tp_store_ping: an open without a password or a database sends nothing. */
+static int rd_ping(struct tp_store *st)
+{
+    struct rd *r = rd_of(st);
+    const char *av[1] = { "PING" };
+    redisReply *x = NULL;
+    int code = tp_rd_command(r, 1, av, NULL, &x, "asking the server (PING)");
+
+    tp_rd_free(r, x);
+    return code;
+}
+
 const struct tp_store_backend tp_store_redis = {
     .name = "redis",
     .claims = tp_rd_claims,
@@ -476,6 +488,7 @@ const struct tp_store_backend tp_store_redis = {
     .close = rd_close,
     .read_begin = NULL,             /* every read is one request */
     .read_end = NULL,
+    .ping = rd_ping,
     .users = NULL,                  /* users are kept elsewhere */
     .sessions = &tp_rd_sessions,
     .tallies = &tp_rd_tallies,

@@ -99,12 +99,25 @@ static const char *env_value(const char *name)
 const char *tp_store_location(const char *store, const char *db, const char *confdir, char *buf,
                               size_t size, char *err, size_t errlen)
 {
+    return tp_store_locate(store, db, confdir, buf, size, NULL, 0, err, errlen);
+}
+
+static void said(char *from, size_t fromlen, const char *what)
+{
+    if (from != NULL && fromlen > 0)
+        snprintf(from, fromlen, "%s", what);
+}
+
+const char *tp_store_locate(const char *store, const char *db, const char *confdir, char *buf,
+                            size_t size, char *from, size_t fromlen, char *err, size_t errlen)
+{
     const char *v;
     size_t n;
     char why[512];
 
     if (err != NULL && errlen > 0)
         *err = '\0';
+    said(from, fromlen, "");
     if (store != NULL && *store == '\0')
         store = NULL;
     if (db != NULL && *db == '\0')
@@ -120,13 +133,24 @@ const char *tp_store_location(const char *store, const char *db, const char *con
                      " goes in store=", (int)(n - 1), db);
         return NULL;
     }
-    if (store != NULL || db != NULL)
+    if (store != NULL || db != NULL) {
+        said(from, fromlen, store != NULL ? "store=" : "db=");
         return store != NULL ? store : db;
-    if ((v = env_value(TP_STORE_LOCATION_ENV)) != NULL || (v = env_value(TP_STORE_FILE_ENV)) != NULL)
+    }
+    if ((v = env_value(TP_STORE_LOCATION_ENV)) != NULL) {
+        said(from, fromlen, "$" TP_STORE_LOCATION_ENV);
         return v;
+    }
+    if ((v = env_value(TP_STORE_FILE_ENV)) != NULL) {
+        said(from, fromlen, "$" TP_STORE_FILE_ENV);
+        return v;
+    }
     if (buf != NULL && size > 0) {
         switch (tp_store_conf_location(confdir, buf, size, why, sizeof why)) {
         case 1:
+            if (from != NULL && fromlen > 0 && (confdir == NULL
+                                                || tp_store_conf_path(confdir, from, fromlen) != 0))
+                said(from, fromlen, "the store configuration file");
             return buf;
         case -1:
             if (err != NULL && errlen > 0)
@@ -134,6 +158,7 @@ const char *tp_store_location(const char *store, const char *db, const char *con
             return NULL;
         }
     }
+    said(from, fromlen, "the default location");
     return TP_STORE_DEFAULT_PATH;
 }
 
@@ -222,6 +247,15 @@ const char *tp_store_error(const struct tp_store *st)
 int tp_store_timed_out(const struct tp_store *st)
 {
     return st != NULL && st->timed_out;
+}
+
+int tp_store_ping(struct tp_store *st)
+{
+    if (st == NULL)
+        return TP_STORE_ERR;
+    st->err[0] = '\0';
+    st->timed_out = 0;
+    return st->backend->ping != NULL ? st->backend->ping(st) : TP_STORE_OK;
 }
 
 /* ---- struct helpers ---------------------------------------------------------- */

@@ -118,6 +118,12 @@ struct tp_store;
  */
 const char *tp_store_location(const char *store, const char *db, const char *confdir, char *buf,
                               size_t size, char *err, size_t errlen);
+/* The same, also saying where the location came from into from (fromlen
+ * bytes, may be NULL): "store=", "db=", "$TREX_PAM_STORE", "$TREX_PAM_DB",
+ * the configuration file's path, or "the default location". For messages
+ * that must tell an administrator which setting to change. */
+const char *tp_store_locate(const char *store, const char *db, const char *confdir, char *buf,
+                            size_t size, char *from, size_t fromlen, char *err, size_t errlen);
 
 /*
  * The store configuration file: trex-pam.conf in the directory holding
@@ -130,6 +136,8 @@ const char *tp_store_location(const char *store, const char *db, const char *con
  * every millisecond).
  */
 int tp_store_conf_location(const char *confdir, char *buf, size_t size, char *err, size_t errlen);
+/* The path of that file for confdir into buf: 0, or -1 when it does not fit. */
+int tp_store_conf_path(const char *confdir, char *buf, size_t size);
 /* 1 if location holds a password (user:password@ in a URI, or a password
  * keyword or query parameter). */
 int tp_store_location_has_secret(const char *location);
@@ -169,6 +177,14 @@ const char *tp_store_error(const struct tp_store *st);
  * location's timeout (stopped, overloaded, unreachable without a refusal):
  * trying again at once would most likely wait as long again. */
 int tp_store_timed_out(const struct tp_store *st);
+/* One round trip to a server (Redis: PING), proving that it answers and
+ * took our credentials, which an open alone may not (Redis without a
+ * password sends nothing). TP_STORE_OK at once for a store whose open
+ * asked the server or read the file already (SQLite, PostgreSQL). For an
+ * administrator's check (trex-pam check-config), after a read-only open:
+ * with the open's schema and version checks, it tells whether the modules
+ * can use the store. Never writes. */
+int tp_store_ping(struct tp_store *st);
 
 /* The read scope (above): TP_STORE_OK, or TP_STORE_ERR (nested too deep);
  * every successful begin needs its end. */

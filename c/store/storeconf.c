@@ -53,7 +53,7 @@ static long long mono_ns(void)
 }
 
 /* The file beside confdir, into buf: its parent directory's trex-pam.conf. */
-static int conf_path(const char *confdir, char *buf, size_t size)
+int tp_store_conf_path(const char *confdir, char *buf, size_t size)
 {
     size_t n = strlen(confdir);
     const char *slash;
@@ -206,7 +206,7 @@ int tp_store_conf_location(const char *confdir, char *buf, size_t size, char *er
     long long now;
     int rc;
 
-    if (confdir == NULL || conf_path(confdir, path, sizeof path) != 0)
+    if (confdir == NULL || tp_store_conf_path(confdir, path, sizeof path) != 0)
         return 0;
     pthread_mutex_lock(&conf_mutex);
     now = mono_ns();

@@ -10,11 +10,14 @@
  *            order instance_new made them; "none" without one)
  *   others:  the status named by "ret=TOKEN" (default SUCCESS); unset hooks
  *            (close_session) are missing on purpose
- * The table has TREX_PAM_MODULE_ABI (2) and an instance. With
+ *   check:   (trex_pam_check) the status named by "check=TOKEN" (default
+ *            SUCCESS), saying "ext_module: told to answer TOKEN"
+ * The table has TREX_PAM_MODULE_ABI (3) and an instance. With
  * TREX_EXT_ABI=1 in the environment when the module is loaded, the entry
  * returns what a module built against the first version of the header
  * returns: a table that ends after release (an AddressSanitizer build sees
- * a read past it); with TREX_EXT_ABI=3, a table of a future ABI.
+ * a read past it); with TREX_EXT_ABI=2, one that ends after instance_new;
+ * with TREX_EXT_ABI=4, a table of a future ABI.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +83,21 @@ static int ext_ret(trex_pam_handle_t *h, int flags, int argc, const char **argv,
     return TREX_PAM_SERVICE_ERR;
 }
 
+static int ext_check(trex_pam_handle_t *h, int argc, const char **argv, void *inst, char *why,
+                     size_t whylen)
+{
+    const char *want = arg(argc, argv, "check");
+    (void)h;
+    (void)inst;
+    if (want == NULL)
+        return TREX_PAM_SUCCESS;
+    snprintf(why, whylen, "ext_module: told to answer %s", want);
+    for (int c = 0; c < TREX_PAM_RETURN_VALUES; c++)
+        if (strcmp(api->status_token(c), want) == 0)
+            return c;
+    return TREX_PAM_SERVICE_ERR;
+}
+
 static void *ext_instance_new(void)
 {
     struct ext_instance *i = malloc(sizeof *i);
@@ -104,6 +122,7 @@ static const struct trex_pam_module ext = {
     .chauthtok = ext_ret,
     .release = ext_release,
     .instance_new = ext_instance_new,
+    .check = ext_check,
 };
 
 /* The module table as the first version of trex_pam_module.h declared it. */
@@ -118,8 +137,19 @@ static const struct module_abi1 ext_abi1 = {
     1, "ext_module", ext_auth, ext_cred, ext_ret, ext_ret, NULL, ext_ret, ext_release
 };
 
-static const struct trex_pam_module ext_abi3 = {
-    .abi = 3,
+/* ... and as the second: it ends after instance_new. */
+struct module_abi2 {
+    struct module_abi1 v1;
+    void *(*instance_new)(void);
+};
+
+static const struct module_abi2 ext_abi2 = {
+    { 2, "ext_module", ext_auth, ext_cred, ext_ret, ext_ret, NULL, ext_ret, ext_release },
+    ext_instance_new
+};
+
+static const struct trex_pam_module ext_abi4 = {
+    .abi = 4,
     .name = "ext_module",
     .authenticate = ext_auth,
     .setcred = ext_cred,
@@ -141,7 +171,9 @@ const struct trex_pam_module *trex_pam_module_entry(const struct trex_pam_api *a
     api = a;
     if (abi != NULL && strcmp(abi, "1") == 0)
         return (const struct trex_pam_module *)(const void *)&ext_abi1;
-    if (abi != NULL && strcmp(abi, "3") == 0)
-        return &ext_abi3;
+    if (abi != NULL && strcmp(abi, "2") == 0)
+        return (const struct trex_pam_module *)(const void *)&ext_abi2;
+    if (abi != NULL && strcmp(abi, "4") == 0)
+        return &ext_abi4;
     return &ext;
 }

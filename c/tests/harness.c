@@ -399,7 +399,7 @@ static int pw_ok(trex_pam_handle_t *h, int flags, int argc, const char **argv, v
 }
 
 const struct trex_pam_module th_pw_module = {
-    TREX_PAM_MODULE_ABI, "pw", pw_auth, pw_ok, pw_ok, pw_ok, pw_ok, pw_ok, NULL, NULL
+    TREX_PAM_MODULE_ABI, "pw", pw_auth, pw_ok, pw_ok, pw_ok, pw_ok, pw_ok, NULL, NULL, NULL
 };
 
 int th_pw_calls(void)

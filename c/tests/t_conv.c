@@ -28,7 +28,7 @@ static int released;
 static void release(void *inst) { released++; }
 
 static const struct trex_pam_module testmod = {
-    TREX_PAM_MODULE_ABI, "test", hook, hook, hook, hook, hook, hook, release, NULL
+    TREX_PAM_MODULE_ABI, "test", hook, hook, hook, hook, hook, hook, release, NULL, NULL
 };
 
 static const struct th_module modules[] = { { "test:mod", &testmod }, { NULL, NULL } };

@@ -122,11 +122,11 @@ static void rec_release(void *instance)
 
 static const struct trex_pam_module recmod = {
     TREX_PAM_MODULE_ABI, "rec", rec_auth, rec_cred, rec_acct, rec_open, rec_close,
-    rec_chauthtok, rec_release, NULL
+    rec_chauthtok, rec_release, NULL, NULL
 };
 /* only an authenticate hook: every other call is a missing hook */
 static const struct trex_pam_module authonly = {
-    TREX_PAM_MODULE_ABI, "authonly", rec_auth, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    TREX_PAM_MODULE_ABI, "authonly", rec_auth, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 };
 
 static const struct th_module modules[] = {

@@ -168,7 +168,7 @@ static int make_store(const char *path, const char *pw)
 static void test_pool(void)
 {
     struct tp_pool *pool = tp_pool_new();
-    struct tp_lease a = { NULL, 0, 0 }, b = { NULL, 0, 0 }, c = { NULL, 0, 0 };
+    struct tp_lease a = { .conn = NULL }, b = { .conn = NULL }, c = { .conn = NULL };
     struct tp_store *first;
     struct tp_user u;
     char err[512], missing[PATH_MAX + 16];

@@ -144,11 +144,42 @@ static void test_external(void)
         th_cache(NULL);
         trex_pam_confcache_free(cache);
     }
-    setenv("TREX_EXT_ABI", "3", 1);
+    setenv("TREX_EXT_ABI", "4", 1);
     h = th_start("ext", "alice");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_MODULE_UNKNOWN, "an ABI from the future is refused");
     trex_pam_end(h, 0);
     unsetenv("TREX_EXT_ABI");
+}
+
+/* trex_pam_check: each line's module answers, the core says where */
+static void test_check(void)
+{
+    trex_pam_handle_t *h;
+
+    h = th_start("ext", "alice");
+    th_log_reset();
+    tap_is_int(trex_pam_check(h), TREX_PAM_SUCCESS, "check: lines with nothing to say: SUCCESS");
+    tap_is_int(th_log_lines(), 0, "... and no log line");
+    trex_pam_end(h, 0);
+
+    h = th_start("ext_check", "alice");
+    th_log_reset();
+    tap_is_int(trex_pam_check(h), TREX_PAM_AUTHINFO_UNAVAIL, "check: the first failing line's code");
+    tap_is_int(th_log_count("told to answer"), 2,
+               "... one line per failing line, a file included twice once");
+    tap_ok(th_logged("ext_check:2: ext_module: told to answer authinfo_unavail"), "%s", th_log_all());
+    tap_ok(th_logged("ext_check_inc:1: ext_module: told to answer service_err"),
+           "... the included file's line, by its own name");
+    tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_SUCCESS, "... the handle works on");
+    trex_pam_end(h, 0);
+
+    setenv("TREX_EXT_ABI", "2", 1);       /* a table without check: never read past its end */
+    h = th_start("ext_check", "alice");
+    th_log_reset();
+    tap_is_int(trex_pam_check(h), TREX_PAM_SUCCESS, "check: an ABI 2 module has nothing to say");
+    trex_pam_end(h, 0);
+    unsetenv("TREX_EXT_ABI");
+    tap_is_int(trex_pam_check(NULL), TREX_PAM_SYSTEM_ERR, "check: no handle: SYSTEM_ERR");
 
     h = th_start("ext_missing", "alice");
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_MODULE_UNKNOWN, "missing shared object: MODULE_UNKNOWN");
@@ -225,6 +256,9 @@ int main(void)
         { "ext", "auth required @EXT@ user=alice\nauth required @EXT@\n"
                  "account required @EXT@ ret=acct_expired\n"
                  "session required @EXT@\n" },
+        { "ext_check", "auth required @EXT@\nauth optional @EXT@ check=authinfo_unavail\n"
+                       "account include ext_check_inc\naccount include ext_check_inc\n" },
+        { "ext_check_inc", "account required @EXT@ check=service_err\n" },
         { "ext_data", "auth required @EXT@ data=kept\naccount required @EXT@ ret=acct_expired\n" },
         { "ext_missing", "auth required /nonexistent/module.so\naccount optional /nonexistent/x.so\n"
                          "account required permit\n"
@@ -255,6 +289,7 @@ int main(void)
     th_settle();
     test_builtins();
     test_external();
+    test_check();
     test_service_change();
     return th_done();
 }

@@ -483,7 +483,7 @@ static void test_unavail(void)
     tap_is_int(th_login("nodb", "alice", "secret"), TREX_PAM_SUCCESS, "a password still passes on");
     h = th_start_pass("nodb", "alice", "secret");
     trex_pam_authenticate(h, 0);
-    tap_is_int(trex_pam_open_session(h, 0), TREX_PAM_SESSION_ERR, "open_session: SESSION_ERR");
+    tap_is_int(trex_pam_open_session(h, 0), TREX_PAM_AUTHINFO_UNAVAIL, "open_session: AUTHINFO_UNAVAIL");
     tap_is_str(named(h, TREX_PAM_ITEM_SESSION_ID), NULL, "and no ID");
     trex_pam_end(h, 0);
 }

@@ -529,7 +529,7 @@ static void check_module(void)
     tap_is_int(h != NULL ? trex_pam_authenticate(h, 0) : -1, TREX_PAM_SUCCESS,
                "  the pooled connection is reopened: the ID still authenticates");
     trex_pam_end(h, 0);
-    tap_ok(th_logged("failed on a kept connection") && th_logged("closed the connection; opening it again"),
+    tap_ok(th_logged("failed on a kept connection") && th_logged("closed the connection; opened it again"),
            "  the log says so");
     tap_ok(!th_logged("secret") && strstr(th_log_all(), id) == NULL, "  and holds no secret nor the ID");
     {
@@ -688,7 +688,19 @@ static void check_stopped(pid_t server)
     tp_store_close(st);
     st = open_or_diag(base);
     tap_ok(st != NULL && get(st, 1, 1, &s) == TP_STORE_NOTFOUND, "a new connection works");
+    tap_is_int(tp_store_ping(st), TP_STORE_OK, "  and answers tp_store_ping");
     tp_store_close(st);
+    /* an open sends nothing without a password: only the ping finds a
+     * stopped server */
+    if ((st = open_or_diag(loc("command_timeout=1"))) != NULL) {
+        kill(server, SIGSTOP);
+        rc = tp_store_ping(st);
+        kill(server, SIGCONT);
+        tap_is_int(rc, TP_STORE_UNAVAIL, "tp_store_ping on a stopped server: UNAVAIL (%s)",
+                   tp_store_error(st));
+        tap_ok(tp_store_timed_out(st), "  a timeout");
+        tp_store_close(st);
+    }
 }
 
 /* ---- restart -------------------------------------------------------------------------------- */
@@ -762,6 +774,14 @@ static void check_auth(int port)
 
     snprintf(where, sizeof where, "redis://127.0.0.1:%d/", port);
     tap_is_int(tp_store_open(where, 0, &st, err, sizeof err), TP_STORE_OK, "no password: opens");
+    if (st != NULL) {
+        tap_is_int(tp_store_ping(st), TP_STORE_UNAVAIL, "  tp_store_ping finds it needs one");
+        tap_ok(strstr(tp_store_error(st), "NOAUTH") != NULL && strstr(tp_store_error(st), "PING"),
+               "  (%s)", tp_store_error(st));
+        tp_store_close(st);
+        st = NULL;
+        tap_is_int(tp_store_open(where, 0, &st, err, sizeof err), TP_STORE_OK, "  again");
+    }
     if (st != NULL) {
         tap_is_int(tp_store_fail_reset(st, "x"), TP_STORE_UNAVAIL, "  but a call is UNAVAIL");
         tap_ok(strstr(tp_store_error(st), "NOAUTH") != NULL, "  (%s)", tp_store_error(st));

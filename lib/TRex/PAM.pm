@@ -913,6 +913,28 @@ is built on it. Not exported; croaks unless the arguments are byte strings.
   my ($rc, @problems) = TRex::PAM::check_config('webmail', '/etc/trex-pam.d');
   print "$_\n" for @problems;
 
+=head2 check_setup
+
+  ($status, @problems) = TRex::PAM::check_setup($service [, $confdir]);
+
+What L</check_config> does, and then every line asks its module whether it
+can work on this system: C<userdb>, C<session> and C<faillock> open the
+store the line uses (its C<store=> or C<db=>, else C<$TREX_PAM_STORE>,
+C<$TREX_PAM_DB>, F<trex-pam.conf>, the default: L</"Where the store is">)
+read-only, check that its schema is there and of a version this TRex::PAM
+can use, ask a server once (so a server that is down, stopped, or refuses
+the credentials is found), and check that the store keeps what the module
+needs (a Redis store keeps no users). Each problem is one
+C<file:line: module: store (SETTING): reason> line, SETTING naming where
+the location came from (C<store=>, C<db=>, C<$TREX_PAM_STORE>,
+C<$TREX_PAM_DB>, the configuration file's path, C<the default location>),
+never a password. C<$status> is C<PAM_SUCCESS> when there is none. It
+waits for a server as long as its location's timeouts say, once per store.
+C<trex-pam check-config> is built on it. Not exported.
+
+  my ($rc, @problems) = TRex::PAM::check_setup('webmail', '/etc/trex-pam.d');
+  # webmail:3: userdb: store (store=): postgresql://trex@db1/trex: cannot connect: ...
+
 =head2 config_recheck
 
   $usec = TRex::PAM::config_recheck();          # read
@@ -976,7 +998,9 @@ client; or C<postgresql:> followed by libpq's keyword/value string
 (C<postgresql:service=trex>). It holds users, sessions and failed logins
 for several web servers at once. Its own query parameter
 C<command_timeout=>I<SECONDS> (1 to 3600, default 5) bounds the wait for
-any answer of the server; C<connect_timeout> (libpq's, 1 to 3600) is 5 unless given, and bounds the whole connect (every address tried, the login), not each address.
+any answer of the server; C<connect_timeout> (libpq's, 1 to 3600) is 5
+unless given, and bounds the whole connect (every address tried, the
+login), not each address.
 The schema (C<trex_pam>, versioned) is made by C<trex-pam init --store>
 I<URI>; no other schema is touched. libpq is loaded at the first use of
 such a location, so a process on the embedded store never loads it.
@@ -1015,17 +1039,35 @@ sessions on Redis (named on the session lines):
   auth     requisite               faillock preauth
   auth     [success=1 default=bad] userdb
   auth     [default=die]           faillock authfail
-  auth     sufficient              faillock authsucc
+  auth     [success=done authinfo_unavail=die default=ignore] faillock authsucc
   auth     required                deny
   account  required                userdb
   password requisite               userdb minlen=10
   password optional                session revoke_on_change store=redis://10.0.0.5/0
   session  required                session store=redis://10.0.0.5/0
 
-A server that is down, does not answer within its timeout, or refuses the
-login makes the call fail with C<PAM_AUTHINFO_UNAVAIL> (never success), and
-the log names the backend, the server and the reason; the next call
-connects again.
+A server that is down, stopped (it accepts connections and never answers),
+restarting, or refusing our credentials makes the call fail with
+C<PAM_AUTHINFO_UNAVAIL>, never success, in every service call (also
+C<pam_open_session>, C<pam_close_session> and C<pam_chauthtok>). No call
+waits for a server longer than its location's C<connect_timeout> to
+connect plus C<command_timeout> per request: a store that failed once in a
+call is not tried again in that call by the other module lines, and a
+connection that ran out of time is not tried again at once. The log gets
+one line per store and call, naming the module, what it did, the backend
+and host (the location without its password) and the reason:
+
+  webmail(trex-pam) error: faillock: user lookup for alice: postgresql://trex@10.0.0.4/trex: cannot connect: no answer from the server in 5 s (connect_timeout)
+
+The next call connects again, so logins work as soon as the server is
+back; a process's kept connection that the server dropped meanwhile is
+replaced within the call that finds it broken (one notice in the log).
+A name resolved by the system's resolver is looked up before these
+timeouts start: name servers by address where that matters. The
+C<authsucc> line above ends the stack on C<authinfo_unavail>: with
+C<sufficient> there, a store lost between the password check and
+C<authsucc> would give the final C<deny>'s C<PAM_AUTH_ERR> to a right
+password.
 
 The failed logins may go to Redis too (C<faillock ... store=redis://...>):
 C<faillock> then looks the users up in the store F<trex-pam.conf> names, or
@@ -1178,16 +1220,16 @@ C<PAM_TEXT_INFO>.
 With no configuration directory at all, this stack applies (also shipped as
 F<examples/pam.d/default>):
 
-  auth     requisite                                faillock preauth
-  auth     [success=done ignore=ignore default=die] session
-  auth     [success=1 default=bad]                  userdb
-  auth     [default=die]                            faillock authfail
-  auth     sufficient                               faillock authsucc
-  auth     required                                 deny
-  account  required                                 userdb
-  password requisite                                userdb
-  password optional                                 session revoke_on_change
-  session  required                                 session
+  auth     requisite                                          faillock preauth
+  auth     [success=done ignore=ignore default=die]           session
+  auth     [success=1 default=bad]                            userdb
+  auth     [default=die]                                      faillock authfail
+  auth     [success=done authinfo_unavail=die default=ignore] faillock authsucc
+  auth     required                                           deny
+  account  required                                           userdb
+  password requisite                                          userdb
+  password optional                                           session revoke_on_change
+  session  required                                           session
 
 F<examples/pam.d/webmail> puts the session line first, so that somebody
 else's failed guesses do not end a signed-in user's session.

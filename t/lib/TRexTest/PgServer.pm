@@ -8,7 +8,7 @@ package TRexTest::PgServer;
 #   my $pg = TRexTest::PgServer->start_or_skip;     # skip_all when no PostgreSQL
 #   my ($pg, $why) = TRexTest::PgServer->try_start; # or say why not
 #   my $uri = $pg->uri($pg->createdb);              # a fresh database
-#   $pg->suspend; $pg->resume; $pg->stop; $pg->start;
+#   $pg->suspend; $pg->resume; $pg->stop; $pg->start; $pg->kill_server;
 #
 # The superuser is "trex" with password "trexpw": TCP connections ask for
 # it (scram-sha-256), the socket trusts.
@@ -18,6 +18,7 @@ use File::Temp ();
 use File::Path ();
 use IO::Socket::INET;
 use POSIX ();
+use Time::HiRes ();
 use Test::More ();
 
 our $USER     = 'trex';
@@ -173,7 +174,26 @@ sub pids {
 
 sub suspend { my ($self) = @_; kill 'STOP', $self->pids; $self->{suspended} = 1 }
 sub resume  { my ($self) = @_; kill 'CONT', $self->pids; $self->{suspended} = 0 }
-sub kill_server { my ($self) = @_; kill 'KILL', $self->pid }
+# A crash: the postmaster killed (-9), then waited for until it and its
+# children are gone (reaped by init, which may take a second), so that
+# start can run again; false if some lived on for 20 s. A suspended
+# server's children are resumed after the kill: each answers what it was
+# given at most, then finds the postmaster gone and exits.
+sub kill_server {
+    my ($self) = @_;
+    my @pids = $self->pids or return 0;
+    kill 'KILL', $pids[0];
+    if ($self->{suspended}) {
+        kill 'CONT', @pids;
+        $self->{suspended} = 0;
+    }
+    my $until = Time::HiRes::time() + 20;
+    while (grep { kill 0, $_ } @pids) {
+        return 0 if Time::HiRes::time() > $until;
+        Time::HiRes::sleep(0.05);
+    }
+    return 1;
+}
 
 sub port { $_[0]{port} }
 sub socket_dir { $_[0]{dir} }

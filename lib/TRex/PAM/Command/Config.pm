@@ -20,8 +20,9 @@ sub confdir_of {
 }
 
 # check-config [--confdir DIR] [SERVICE...]: parse every service file (or the
-# ones named) as pam_start would, loading each module; print the problems as
-# file:line: reason. Exit 1 if there is any.
+# ones named) as pam_start would, loading each module, then check each line
+# on this system (its store: reachable, its schema there and recent
+# enough); print the problems as file:line: reason. Exit 1 if there is any.
 sub cmd_check_config {
     my @args = @_;
     my ($dir, $quiet);
@@ -38,7 +39,7 @@ sub cmd_check_config {
     }
     my $bad = 0;
     for my $service (@services) {
-        my ($rc, @lines) = TRex::PAM::check_config($service, $dir);
+        my ($rc, @lines) = TRex::PAM::check_setup($service, $dir);
         if ($rc != PAM_SUCCESS) {
             push @lines, "$service: " . pam_strerror(undef, $rc) unless @lines;
         }
