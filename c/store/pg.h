@@ -8,8 +8,9 @@
  *                  password, libpq's messages checked for it
  *   pg_open.c      connecting, the schema and its migrations, closing;
  *                  the backend table
- *   pg_exec.c      statements, waits bounded by the command timeout,
- *                  errors, transactions and retries, read scopes
+ *   pg_sql.c       the statements' names and texts
+ *   pg_exec.c      running statements, waits bounded by the command
+ *                  timeout, errors, transactions and retries, read scopes
  *   pg_users.c     users and their attributes
  *   pg_sessions.c  sessions
  *   pg_tallies.c   failure tallies
@@ -86,6 +87,14 @@
  * new snapshot. A scope with no read sends nothing. Outside a scope a read
  * is one statement (autocommit).
  *
+ * Round trips: a transaction's BEGIN goes with its first statement in one
+ * round trip (libpq's pipeline mode, libpq 14 and later; an older libpq
+ * sends them one after the other). The COMMIT that ends a read scope is
+ * sent without waiting for its answer: the server ends the transaction
+ * when it reads it, and its answer is read before the connection's next
+ * command (tp_pg_ready), so a scope costs one round trip per read. A
+ * change's COMMIT is waited for (durable when answered).
+ *
  * Fork: a connection belongs to the process that opened it. Closed in
  * another process (a child dropping what it inherited), the socket is
  * replaced by /dev/null before PQfinish, so nothing is written to the
@@ -116,11 +125,16 @@
     X(PQsendPrepare) X(PQsendQueryPrepared) X(PQflush) X(PQconsumeInput) X(PQisBusy) \
     X(PQgetResult) X(PQclear) X(PQresultStatus) X(PQresultErrorField) \
     X(PQresultErrorMessage) X(PQntuples) X(PQgetvalue) X(PQgetisnull) X(PQgetlength) \
-    X(PQcmdTuples) X(PQtransactionStatus) X(PQsetNoticeProcessor)
+    X(PQcmdTuples) X(PQtransactionStatus) X(PQsetNoticeProcessor) X(PQsendQueryParams)
+/* libpq 14 and later: used when present (pg_exec.c: one round trip for a
+ * transaction's BEGIN and its first statement) */
+#define TP_PQ_PIPELINE_FUNCS(X) \
+    X(PQenterPipelineMode) X(PQexitPipelineMode) X(PQpipelineSync)
 
 struct tp_pq {
 #define TP_PQ_MEMBER(f) __typeof__(f) *f;
     TP_PQ_FUNCS(TP_PQ_MEMBER)
+    TP_PQ_PIPELINE_FUNCS(TP_PQ_MEMBER)     /* all NULL with an older libpq */
 #undef TP_PQ_MEMBER
 };
 
@@ -175,6 +189,10 @@ struct pg {
     uint64_t rng;                   /* for the pauses between retries */
     int scope;                      /* depth of tp_store_read_begin */
     int reading;                    /* the scope's read transaction is open */
+    const char *opening[2];         /* a transaction's first statements, sent
+                                     * with the next tp_pg_run (NULL: none) */
+    int *opened;                    /* set to 1 once opening[0] succeeded */
+    int ending;                     /* a read's COMMIT is sent, its answer unread */
     char sqlstate[6];               /* of the last server error, "" if none */
     unsigned char prepared[P_COUNT];
 };
@@ -199,7 +217,8 @@ void pg_arg_text(struct pg_args *a, const char *v);     /* NULL: SQL NULL */
 void pg_arg_int(struct pg_args *a, int64_t v);
 void pg_arg_digest(struct pg_args *a, const unsigned char *d);  /* NULL: SQL NULL */
 
-/* The text of the statements (for preparing; pg_open.c needs none). */
+/* pg_sql.c: the name and the text of a statement (for preparing). */
+const char *tp_pg_stmt_name(enum pg_stmt id);
 const char *tp_pg_sql(enum pg_stmt id);
 /* Runs statement id (prepared on first use); *res gets its result
  * (PQclear it) when TP_STORE_OK. On a server error the code comes from
@@ -220,8 +239,9 @@ int tp_pg_bytes(PGresult *r, int row, int col, unsigned char *out, size_t n);
 /* Wipes a column's text in the result (a hash) before PQclear frees it. */
 void tp_pg_wipe_col(PGresult *r, int col);
 int tp_pg_nomem(struct pg *p, const char *what);
-/* The connection is usable from here (same process, not broken): OK, or
- * the code with the message. */
+/* The connection is usable from here (same process, not broken; the
+ * answer to a read's COMMIT sent earlier read): OK, or the code with the
+ * message. */
 int tp_pg_ready(struct pg *p);
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t tp_pg_now_ms(void);

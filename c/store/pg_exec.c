@@ -1,7 +1,7 @@
 /*
- * pg_exec.c - running statements on the PostgreSQL store: the statement
- * texts, parameters, waits bounded by the command timeout, errors,
- * transactions with their retries, and read scopes (pg.h).
+ * pg_exec.c - running statements on the PostgreSQL store: parameters,
+ * waits bounded by the command timeout, errors, transactions with their
+ * retries, and read scopes (pg.h); the statements' texts are in pg_sql.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,99 +15,6 @@
 #include <unistd.h>
 #include "pg.h"
 #include "secret.h"
-
-#define USER_COLS "u.hash, u.disabled, u.force_change, u.expires, u.pw_changed, " \
-                  "u.pw_min_days, u.pw_max_days, u.pw_warn_days, u.created, a.name, a.value"
-
-/* Names prepared on a connection, and their text. */
-static const struct {
-    const char *name, *sql;
-} stmts[P_COUNT] = {
-    [P_USER_GET] = { "tp_user_get",
-        "SELECT " USER_COLS " FROM trex_pam.users AS u"
-        " LEFT JOIN trex_pam.user_attrs AS a ON a.\"user\" = u.name"
-        " WHERE u.name = $1 ORDER BY a.name" },
-    [P_USER_EXISTS] = { "tp_user_exists", "SELECT 1 FROM trex_pam.users WHERE name = $1" },
-    [P_USER_ADD] = { "tp_user_add",
-        "INSERT INTO trex_pam.users (name, hash, disabled, force_change, expires, pw_changed,"
-        " pw_min_days, pw_max_days, pw_warn_days, created)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)" },
-    [P_USER_UPDATE] = { "tp_user_update",
-        "UPDATE trex_pam.users SET"
-        " hash = CASE WHEN $2::integer & 1 <> 0 THEN $3::text ELSE hash END,"
-        " disabled = CASE WHEN $2 & 2 <> 0 THEN $4::integer ELSE disabled END,"
-        " force_change = CASE WHEN $2 & 4 <> 0 THEN $5::integer ELSE force_change END,"
-        " expires = CASE WHEN $2 & 8 <> 0 THEN $6::bigint ELSE expires END,"
-        " pw_changed = CASE WHEN $2 & 17 <> 0 THEN $7::bigint ELSE pw_changed END,"
-        " pw_min_days = CASE WHEN $2 & 32 <> 0 THEN $8::integer ELSE pw_min_days END,"
-        " pw_max_days = CASE WHEN $2 & 64 <> 0 THEN $9::integer ELSE pw_max_days END,"
-        " pw_warn_days = CASE WHEN $2 & 128 <> 0 THEN $10::integer ELSE pw_warn_days END"
-        " WHERE name = $1" },
-    /* compare-and-swap: the row is rechecked if a concurrent change
-     * commits first; n = 0 and e: the hash was something else */
-    [P_USER_SET_HASH] = { "tp_user_set_hash",
-        "WITH c AS (UPDATE trex_pam.users SET hash = $3, pw_changed = $4, force_change = 0"
-        " WHERE name = $1 AND ($2::text IS NULL OR hash = $2::text) RETURNING 1)"
-        " SELECT (SELECT count(*) FROM c),"
-        " EXISTS (SELECT 1 FROM trex_pam.users WHERE name = $1)" },
-    [P_USER_DELETE] = { "tp_user_delete", "DELETE FROM trex_pam.users WHERE name = $1" },
-    [P_USER_LIST] = { "tp_user_list",
-        "SELECT u.name, " USER_COLS " FROM trex_pam.users AS u"
-        " LEFT JOIN trex_pam.user_attrs AS a ON a.\"user\" = u.name ORDER BY u.name, a.name" },
-    [P_ATTR_PUT] = { "tp_attr_put",
-        "INSERT INTO trex_pam.user_attrs (\"user\", name, value) VALUES ($1, $2, $3)"
-        " ON CONFLICT (\"user\", name) DO UPDATE SET value = EXCLUDED.value" },
-    [P_ATTR_DELETE] = { "tp_attr_delete",
-        "DELETE FROM trex_pam.user_attrs WHERE \"user\" = $1 AND name = $2" },
-    [P_SES_ADD] = { "tp_session_add",
-        "INSERT INTO trex_pam.sessions (digest, \"user\", created, last_used, rhost)"
-        " VALUES ($1, $2, $3, $4, $5)" },
-    [P_SES_GET] = { "tp_session_get",
-        "SELECT \"user\", created, last_used, rhost FROM trex_pam.sessions WHERE digest = $1" },
-    [P_SES_LAST] = { "tp_session_last",
-        "SELECT last_used FROM trex_pam.sessions WHERE digest = $1" },
-    [P_SES_TOUCH] = { "tp_session_touch",
-        "WITH t AS (UPDATE trex_pam.sessions SET last_used = $2"
-        " WHERE digest = $1 AND last_used < $3 RETURNING 1)"
-        " SELECT (SELECT count(*) FROM t),"
-        " EXISTS (SELECT 1 FROM trex_pam.sessions WHERE digest = $1)" },
-    [P_SES_DELETE] = { "tp_session_delete", "DELETE FROM trex_pam.sessions WHERE digest = $1" },
-    [P_SES_DELETE_USER] = { "tp_session_delete_user",
-        "DELETE FROM trex_pam.sessions WHERE \"user\" = $1"
-        " AND ($2::bytea IS NULL OR digest <> $2::bytea)" },
-    [P_SES_PURGE] = { "tp_session_purge",
-        "DELETE FROM trex_pam.sessions WHERE last_used < $1 OR created < $2" },
-    [P_SES_LIST_ALL] = { "tp_session_list_all",
-        "SELECT digest, \"user\", created, last_used, rhost FROM trex_pam.sessions"
-        " ORDER BY \"user\", created, digest" },
-    [P_SES_LIST_USER] = { "tp_session_list_user",
-        "SELECT digest, \"user\", created, last_used, rhost FROM trex_pam.sessions"
-        " WHERE \"user\" = $1 ORDER BY created, digest" },
-    /* the user's row locked to the end of the transaction: concurrent adds
-     * for one user take turns; no row: no such user */
-    [P_FAIL_LOCK_ADD] = { "tp_fail_lock_add",
-        "INSERT INTO trex_pam.failures (\"user\", time)"
-        " SELECT name, $2 FROM (SELECT name FROM trex_pam.users WHERE name = $1"
-        " FOR NO KEY UPDATE) AS u" },
-    /* the count is of the rows before the trim (one snapshot): capped by the caller */
-    [P_FAIL_TRIM_COUNT] = { "tp_fail_trim_count",
-        "WITH d AS (DELETE FROM trex_pam.failures WHERE id IN (SELECT id FROM trex_pam.failures"
-        " WHERE \"user\" = $1 ORDER BY time DESC, id DESC OFFSET $3) RETURNING 1)"
-        " SELECT (SELECT count(*) FROM trex_pam.failures WHERE \"user\" = $1 AND time >= $2),"
-        " (SELECT count(*) FROM d)" },
-    [P_FAIL_COUNT] = { "tp_fail_count",
-        "SELECT count(*), coalesce(max(time), 0) FROM trex_pam.failures"
-        " WHERE \"user\" = $1 AND time >= $2" },
-    [P_FAIL_RESET] = { "tp_fail_reset", "DELETE FROM trex_pam.failures WHERE \"user\" = $1" },
-    [P_FAIL_LIST_ALL] = { "tp_fail_list_all", "SELECT \"user\", time FROM trex_pam.failures" },
-    [P_FAIL_LIST_USER] = { "tp_fail_list_user",
-        "SELECT \"user\", time FROM trex_pam.failures WHERE \"user\" = $1" },
-};
-
-const char *tp_pg_sql(enum pg_stmt id)
-{
-    return stmts[id].sql;
-}
 
 /* ---- parameters and columns ---------------------------------------------------------- */
 
@@ -216,7 +123,10 @@ void tp_pg_drop(struct pg *p)
         tp_pq.PQfinish(p->conn);
     p->conn = NULL;
     p->reading = 0;
+    p->ending = 0;
 }
+
+static int finish_read(struct pg *p);
 
 int tp_pg_ready(struct pg *p)
 {
@@ -226,7 +136,7 @@ int tp_pg_ready(struct pg *p)
     if (p->conn == NULL)
         return tp_store_fail(&p->base, TP_STORE_UNAVAIL,
                              "the connection was lost or timed out; open the store again");
-    return TP_STORE_OK;
+    return p->ending ? finish_read(p) : TP_STORE_OK;
 }
 
 /* libpq's message for the connection, without its trailing newline. */
@@ -309,13 +219,17 @@ static int server_error(struct pg *p, PGresult *r, const char *what)
 /*
  * After a send: flushes, then reads every result until libpq has none
  * left, within the command timeout. The last result goes to *res (or is
- * freed); the first error decides the code.
+ * freed); the first error decides the code. nq > 0: a pipeline of nq
+ * statements and a sync (run_opening): the results of the last statement
+ * are the ones kept, the first statement's success sets *p->opened, and
+ * the pipeline ends at the sync's result.
  */
-static int collect(struct pg *p, PGresult **res, const char *what)
+static int collect(struct pg *p, PGresult **res, int nq, const char *what)
 {
     int64_t deadline = tp_pg_now_ms() + (int64_t)p->timeout * 1000;
-    int code = TP_STORE_OK, rc;
+    int code = TP_STORE_OK, rc, q = 0;
     PGresult *r, *last = NULL;
+    ExecStatusType rs;
 
     p->sqlstate[0] = '\0';
     while ((rc = tp_pq.PQflush(p->conn)) == 1) {
@@ -337,9 +251,29 @@ static int collect(struct pg *p, PGresult **res, const char *what)
                 return lost(p, what);
             }
         }
-        if ((r = tp_pq.PQgetResult(p->conn)) == NULL)
-            break;
-        switch (tp_pq.PQresultStatus(r)) {
+        if ((r = tp_pq.PQgetResult(p->conn)) == NULL) {
+            if (nq == 0)
+                break;
+            if (++q <= nq)
+                continue;           /* the end of one statement's results */
+            tp_pq.PQclear(last);
+            tp_pg_drop(p);
+            return tp_store_fail(&p->base, TP_STORE_UNAVAIL, "%s: the pipeline ended early",
+                                 what);
+        }
+        rs = tp_pq.PQresultStatus(r);
+        if (nq > 0 && (rs == PGRES_PIPELINE_SYNC || rs == PGRES_PIPELINE_ABORTED
+                       || q < nq - 1)) {
+            if (q == 0 && rs == PGRES_COMMAND_OK && p->opened != NULL)
+                *p->opened = 1;
+            if (rs == PGRES_FATAL_ERROR && code == TP_STORE_OK)
+                code = server_error(p, r, what);
+            tp_pq.PQclear(r);
+            if (rs == PGRES_PIPELINE_SYNC)
+                break;
+            continue;
+        }
+        switch (rs) {
         case PGRES_COMMAND_OK:
         case PGRES_TUPLES_OK:
         case PGRES_EMPTY_QUERY:
@@ -357,7 +291,8 @@ static int collect(struct pg *p, PGresult **res, const char *what)
         tp_pq.PQclear(last);
         last = r;
     }
-    if (tp_pq.PQstatus(p->conn) == CONNECTION_BAD) {
+    if (tp_pq.PQstatus(p->conn) == CONNECTION_BAD
+        || (nq > 0 && !tp_pq.PQexitPipelineMode(p->conn))) {
         tp_pq.PQclear(last);
         return lost(p, what);
     }
@@ -368,38 +303,96 @@ static int collect(struct pg *p, PGresult **res, const char *what)
     return code;
 }
 
+/* Takes the transaction's first statements that wait to be sent
+ * (p->opening) into open; 1 if there were any. */
+static int take_opening(struct pg *p, const char *open[2], int **opened)
+{
+    open[0] = p->opening[0];
+    open[1] = p->opening[1];
+    *opened = p->opened;
+    p->opening[0] = p->opening[1] = NULL;
+    p->opened = NULL;
+    return open[0] != NULL;
+}
+
+/* Sends them one after the other (an older libpq, or before a simple query). */
+static int send_opening(struct pg *p, const char *open[2], int *opened, const char *what)
+{
+    int code = TP_STORE_OK;
+
+    for (int i = 0; i < 2 && open[i] != NULL && code == TP_STORE_OK; i++)
+        if ((code = tp_pg_simple(p, open[i], NULL, what)) == TP_STORE_OK && i == 0
+            && opened != NULL)
+            *opened = 1;
+    return code;
+}
+
 int tp_pg_simple(struct pg *p, const char *sql, PGresult **res, const char *what)
 {
-    int code;
+    const char *open[2];
+    int code, *opened;
 
     if (res != NULL)
         *res = NULL;
     if ((code = tp_pg_ready(p)) != TP_STORE_OK)
         return code;
+    if (take_opening(p, open, &opened)
+        && (code = send_opening(p, open, opened, what)) != TP_STORE_OK)
+        return code;
     if (!tp_pq.PQsendQuery(p->conn, sql))
         return lost(p, what);
-    return collect(p, res, what);
+    return collect(p, res, 0, what);
+}
+
+/* The transaction's first statements and statement id in one round trip:
+ * one pipeline (libpq 14 and later) ending in a sync. */
+static int run_opening(struct pg *p, const char *open[2], int *opened, enum pg_stmt id,
+                       const struct pg_args *a, PGresult **res, const char *what)
+{
+    int code, nq = 1, n = a != NULL ? a->n : 0;
+
+    if (tp_pq.PQenterPipelineMode == NULL) {
+        if ((code = send_opening(p, open, opened, what)) != TP_STORE_OK)
+            return code;
+        return tp_pg_run(p, id, a, res, what);
+    }
+    if (!tp_pq.PQenterPipelineMode(p->conn))
+        return lost(p, what);
+    for (int i = 0; i < 2 && open[i] != NULL; i++, nq++)
+        if (!tp_pq.PQsendQueryParams(p->conn, open[i], 0, NULL, NULL, NULL, NULL, 0))
+            return lost(p, what);
+    if (!tp_pq.PQsendQueryPrepared(p->conn, tp_pg_stmt_name(id), n, n ? a->v : NULL,
+                                   n ? a->len : NULL, n ? a->fmt : NULL, 0)
+        || !tp_pq.PQpipelineSync(p->conn))
+        return lost(p, what);
+    p->opened = opened;
+    code = collect(p, res, nq, what);
+    p->opened = NULL;
+    return code;
 }
 
 int tp_pg_run(struct pg *p, enum pg_stmt id, const struct pg_args *a, PGresult **res,
               const char *what)
 {
-    int code, n = a != NULL ? a->n : 0;
+    const char *open[2];
+    int code, *opened, n = a != NULL ? a->n : 0;
 
     *res = NULL;
     if ((code = tp_pg_ready(p)) != TP_STORE_OK)
         return code;
     if (!p->prepared[id]) {
-        if (!tp_pq.PQsendPrepare(p->conn, stmts[id].name, stmts[id].sql, 0, NULL))
+        if (!tp_pq.PQsendPrepare(p->conn, tp_pg_stmt_name(id), tp_pg_sql(id), 0, NULL))
             return lost(p, what);
-        if ((code = collect(p, NULL, what)) != TP_STORE_OK)
+        if ((code = collect(p, NULL, 0, what)) != TP_STORE_OK)
             return code;
         p->prepared[id] = 1;
     }
-    if (!tp_pq.PQsendQueryPrepared(p->conn, stmts[id].name, n, n ? a->v : NULL,
+    if (take_opening(p, open, &opened))
+        return run_opening(p, open, opened, id, a, res, what);
+    if (!tp_pq.PQsendQueryPrepared(p->conn, tp_pg_stmt_name(id), n, n ? a->v : NULL,
                                    n ? a->len : NULL, n ? a->fmt : NULL, 0))
         return lost(p, what);
-    return collect(p, res, what);
+    return collect(p, res, 0, what);
 }
 
 /* ---- transactions ----------------------------------------------------------------------- */
@@ -410,7 +403,21 @@ static void rollback(struct pg *p)
         tp_pg_simple(p, "ROLLBACK", NULL, "rolling back");
 }
 
-/* Ends the read transaction of a scope (COMMIT: it changed nothing). */
+/* Reads the answer to the COMMIT end_read sent: TP_STORE_OK unless the
+ * connection is lost (a failed COMMIT of a read is rolled back). */
+static int finish_read(struct pg *p)
+{
+    int code;
+
+    p->ending = 0;
+    if ((code = collect(p, NULL, 0, "ending a read")) != TP_STORE_OK && p->conn != NULL)
+        rollback(p);
+    return p->conn != NULL ? TP_STORE_OK : code;
+}
+
+/* Ends the read transaction of a scope: COMMIT (it changed nothing), sent
+ * without waiting; its answer is read before the next command
+ * (tp_pg_ready: finish_read). */
 static void end_read(struct pg *p)
 {
     char keep[TP_STORE_ERRLEN];
@@ -418,27 +425,42 @@ static void end_read(struct pg *p)
     if (!p->reading)
         return;
     p->reading = 0;
+    if (p->conn == NULL)
+        return;
+    if (tp_pq.PQsendQuery(p->conn, "COMMIT")) {
+        p->ending = 1;
+        if (tp_pq.PQflush(p->conn) == 0)
+            return;
+    }
     memcpy(keep, p->base.err, sizeof keep);     /* the caller's message stays */
-    if (p->conn != NULL && tp_pg_simple(p, "COMMIT", NULL, "ending a read") != TP_STORE_OK)
-        rollback(p);
+    if (p->ending)
+        (void)finish_read(p);                   /* not sent at once: wait here */
+    else
+        tp_pg_drop(p);
     memcpy(p->base.err, keep, sizeof keep);
 }
 
-static int write_tx(struct pg *p, const char *begin, tp_pg_body body, void *arg,
+static int write_tx(struct pg *p, const char *also, tp_pg_body body, void *arg,
                     const char *what)
 {
-    int code;
+    int code, sent;
 
     if ((code = tp_pg_ready(p)) != TP_STORE_OK)
         return code;
     end_read(p);
     for (int attempt = 0;; attempt++) {
-        if ((code = tp_pg_simple(p, begin, NULL, what)) == TP_STORE_OK) {
-            code = body(p, arg);
-            if (code == TP_STORE_OK) {
-                if ((code = tp_pg_simple(p, "COMMIT", NULL, what)) == TP_STORE_OK)
-                    return TP_STORE_OK;
-            }
+        /* BEGIN goes with the body's first statement */
+        p->opening[0] = "BEGIN";
+        p->opening[1] = also;
+        p->opened = NULL;
+        code = body(p, arg);
+        sent = p->opening[0] == NULL;
+        p->opening[0] = p->opening[1] = NULL;
+        if (code == TP_STORE_OK) {
+            if (!sent)
+                return TP_STORE_OK;   /* the body had nothing to send */
+            if ((code = tp_pg_simple(p, "COMMIT", NULL, what)) == TP_STORE_OK)
+                return TP_STORE_OK;
         }
         if (p->conn == NULL)
             return code == RETRY ? TP_STORE_UNAVAIL : code;
@@ -453,12 +475,12 @@ static int write_tx(struct pg *p, const char *begin, tp_pg_body body, void *arg,
 
 int tp_pg_write(struct pg *p, tp_pg_body body, void *arg, const char *what)
 {
-    return write_tx(p, "BEGIN", body, arg, what);
+    return write_tx(p, NULL, body, arg, what);
 }
 
 int tp_pg_write_lazy(struct pg *p, tp_pg_body body, void *arg, const char *what)
 {
-    return write_tx(p, "BEGIN; SET LOCAL synchronous_commit = off", body, arg, what);
+    return write_tx(p, "SET LOCAL synchronous_commit = off", body, arg, what);
 }
 
 int tp_pg_read(struct pg *p, tp_pg_body body, void *arg, const char *what)
@@ -468,19 +490,19 @@ int tp_pg_read(struct pg *p, tp_pg_body body, void *arg, const char *what)
     if ((code = tp_pg_ready(p)) != TP_STORE_OK)
         return code;
     for (int attempt = 0;; attempt++) {
-        code = TP_STORE_OK;
         if (p->scope > 0 && !p->reading) {
-            code = tp_pg_simple(p, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, what);
-            if (code == TP_STORE_OK)
-                p->reading = 1;
+            /* the snapshot's BEGIN goes with the body's first statement */
+            p->opening[0] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+            p->opening[1] = NULL;
+            p->opened = &p->reading;
         }
-        if (code == TP_STORE_OK) {
-            code = body(p, arg);
-            if (code != TP_STORE_OK && code != TP_STORE_NOTFOUND) {
-                if (p->reading)
-                    rollback(p);      /* the transaction failed: a new snapshot next */
-                p->reading = 0;
-            }
+        code = body(p, arg);
+        p->opening[0] = p->opening[1] = NULL;
+        p->opened = NULL;
+        if (code != TP_STORE_OK && code != TP_STORE_NOTFOUND) {
+            if (p->reading)
+                rollback(p);          /* the transaction failed: a new snapshot next */
+            p->reading = 0;
         }
         if (code != RETRY)
             return code;

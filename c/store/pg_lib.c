@@ -32,8 +32,17 @@ static void load(void)
                  "cannot load " LIBPQ " (install libpq5): no symbol %s", #f);
     TP_PQ_FUNCS(TP_PQ_SYM)
 #undef TP_PQ_SYM
-    if (load_error[0] != '\0')
+    if (load_error[0] != '\0') {
         memset(&tp_pq, 0, sizeof tp_pq);    /* never half a table */
+        return;
+    }
+#define TP_PQ_OPT(f) tp_pq.f = (__typeof__(f) *)dlsym(h, #f);
+    TP_PQ_PIPELINE_FUNCS(TP_PQ_OPT)
+#undef TP_PQ_OPT
+    /* all of them or none */
+    if (tp_pq.PQenterPipelineMode == NULL || tp_pq.PQexitPipelineMode == NULL
+        || tp_pq.PQpipelineSync == NULL)
+        tp_pq.PQenterPipelineMode = NULL;
     /* never dlclose'd: libpq registers its own handlers (OpenSSL) */
 }
 

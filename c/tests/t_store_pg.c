@@ -42,8 +42,9 @@ static int contains(const char *hay, const char *needle)
     return hay != NULL && strstr(hay, needle) != NULL;
 }
 
-/* Runs sql on database db (libpq through the store's own table): 0, or -1. */
-static int sql(const char *db, const char *text)
+/* Runs sql on database db (libpq through the store's own table): 0, or
+ * -1; *val (if not NULL) gets the last row's first column as a number. */
+static int sql_val(const char *db, const char *text, long *val)
 {
     char uri[512], why[600];
     const char *keys[] = { "dbname", NULL }, *vals[] = { uri, NULL };
@@ -66,11 +67,18 @@ static int sql(const char *db, const char *text)
         if (tp_pq.PQresultStatus(r) == PGRES_FATAL_ERROR) {
             tap_diag("sql on %s: %s", db, tp_pq.PQresultErrorMessage(r));
             bad = 1;
+        } else if (val != NULL && tp_pq.PQntuples(r) > 0) {
+            *val = strtol(tp_pq.PQgetvalue(r, tp_pq.PQntuples(r) - 1, 0), NULL, 10);
         }
         tp_pq.PQclear(r);
     }
     tp_pq.PQfinish(c);
     return bad ? -1 : 0;
+}
+
+static int sql(const char *db, const char *text)
+{
+    return sql_val(db, text, NULL);
 }
 
 /* A raw connection to db holding a transaction open (NULL on failure). */
@@ -566,6 +574,81 @@ static void test_fork(const char *db)
     tp_store_close(st);
 }
 
+/* The store's connections to db inside a transaction, as the server sees
+ * them: after waiting up to 2 s for want (-1: no wait), or -1. */
+static long in_transaction(const char *db, long want)
+{
+    char q[256];
+    long n = -1;
+
+    snprintf(q, sizeof q, "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'"
+             " AND state LIKE 'idle in transaction%%'", db);
+    for (int i = 0; i < 200; i++) {
+        if (sql_val(db, q, &n) != 0 || want < 0 || n == want)
+            break;
+        usleep(10000);
+    }
+    return n;
+}
+
+/* A read scope's BEGIN goes with its first read, its COMMIT without a
+ * wait: the server ends the transaction all the same, and the connection
+ * reads the answer before its next command. */
+static void test_read_scope_ends(const char *db)
+{
+    struct tp_store *st;
+    struct tp_user u;
+    char err[1024];
+
+    tap_diag("a read scope's transaction on the server");
+    if (open_rc(uri_of(db, NULL), 0, &st, err, sizeof err) != TP_STORE_OK)
+        th_bail("open: %s", err);
+    tap_is_int(tp_store_read_begin(st), TP_STORE_OK, "a scope begins: nothing sent");
+    tap_is_int(in_transaction(db, -1), 0, "no transaction yet");
+    tap_is_int(tp_store_user_get(st, "alice", &u), TP_STORE_OK, "the first read");
+    tp_user_clear(&u);
+    tap_is_int(in_transaction(db, -1), 1, "its snapshot is a transaction on the server");
+    tp_store_read_end(st);
+    tap_is_int(in_transaction(db, 0), 0, "the end of the scope ends it there (COMMIT, not waited for)");
+    for (int i = 0; i < 3; i++) {
+        tap_is_int(tp_store_read_begin(st), TP_STORE_OK, "a scope again");
+        tap_is_int(tp_store_user_get(st, "alice", &u), TP_STORE_OK, "its read (after the answer)");
+        tp_user_clear(&u);
+        tp_store_read_end(st);
+    }
+    tap_is_int(tp_store_fail_add(st, "alice", 1000, 0, NULL), TP_STORE_OK,
+               "a change after a scope's COMMIT");
+    tap_is_int(tp_store_fail_reset(st, "alice"), TP_STORE_OK, "and another");
+    tap_is_int(in_transaction(db, 0), 0, "nothing left open");
+    tap_is_int(tp_store_read_begin(st), TP_STORE_OK, "a scope");
+    tap_is_int(tp_store_user_get(st, "alice", &u), TP_STORE_OK, "a read");
+    tp_user_clear(&u);
+    tp_store_read_end(st);
+    {
+        char q[256];
+        snprintf(q, sizeof q, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                 " WHERE datname = '%s' AND pid <> pg_backend_pid()", db);
+        tap_ok(sql(db, q) == 0, "the server ends the store's connection after the COMMIT");
+    }
+    tap_is_int(tp_store_user_get(st, "alice", &u), TP_STORE_UNAVAIL,
+               "the next command finds the connection lost");
+    tap_ok(contains(tp_store_error(st), "ending a read") || contains(tp_store_error(st), "lost")
+           || contains(tp_store_error(st), "terminat"), "and says so: %s", tp_store_error(st));
+    tp_store_close(st);
+}
+
+/* The same with a libpq that has no pipeline mode (13 and older): BEGIN
+ * and the first read one after the other. */
+static void test_read_scope_ends_old_libpq(const char *db)
+{
+    __typeof__(tp_pq.PQenterPipelineMode) keep = tp_pq.PQenterPipelineMode;
+
+    tap_diag("as with libpq 13 (no pipeline mode)");
+    tp_pq.PQenterPipelineMode = NULL;
+    test_read_scope_ends(db);
+    tp_pq.PQenterPipelineMode = keep;
+}
+
 int main(void)
 {
     const char *db;
@@ -587,6 +670,8 @@ int main(void)
         tp_store_close(st);
     }
     test_secrets(db);
+    test_read_scope_ends(db);
+    test_read_scope_ends_old_libpq(db);
     test_lock_wait(db);
     test_concurrent_tallies(db);
     test_fork(db);
