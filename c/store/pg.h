@@ -10,7 +10,8 @@
  *                  the backend table
  *   pg_sql.c       the statements' names and texts
  *   pg_exec.c      running statements, waits bounded by the command
- *                  timeout, errors, transactions and retries, read scopes
+ *                  timeout, errors, pipelines
+ *   pg_tx.c        transactions and their retries, read scopes
  *   pg_users.c     users and their attributes
  *   pg_sessions.c  sessions
  *   pg_tallies.c   failure tallies
@@ -80,20 +81,28 @@
  * Failure tallies lock the user's row (FOR NO KEY UPDATE) before adding,
  * so concurrent adds for one user are counted one after another.
  *
- * Read scopes: the first read inside a scope sends BEGIN ISOLATION LEVEL
- * REPEATABLE READ READ ONLY with it (one snapshot), later reads use it,
- * the outermost end commits it. A write inside a scope commits the read
- * transaction first and is its own transaction; the next read begins a
- * new snapshot. A scope with no read sends nothing. Outside a scope a read
- * is one statement (autocommit).
+ * Read scopes: one snapshot for the reads between tp_store_read_begin and
+ * the outermost tp_store_read_end, at one round trip a statement. The
+ * scope's first statement runs alone (one statement is one snapshot by
+ * itself) and is kept, with its arguments and a checksum of its rows. A
+ * second statement in the scope sends BEGIN ISOLATION LEVEL REPEATABLE
+ * READ READ ONLY, the first statement again, and itself, in one round trip
+ * (libpq's pipeline mode): when the first finds the same rows in the new
+ * snapshot, every read of the scope is of that snapshot, and later ones
+ * use it; when it does not (another process wrote them in between), the
+ * read fails with TP_STORE_CONFLICT ("the store changed between two reads
+ * of one call"), as a serializable transaction would. The outermost end
+ * commits the transaction, if one was begun, without waiting for the
+ * answer: the server ends it when it reads the COMMIT, and the answer is
+ * read before the connection's next command (tp_pg_ready). A write inside
+ * a scope ends the scope's snapshot first and is its own transaction; the
+ * next read starts over. Outside a scope a read is one statement
+ * (autocommit). A check that makes one read per service call (a session
+ * ID, then the account) thus costs what the bare statements cost.
  *
- * Round trips: a transaction's BEGIN goes with its first statement in one
- * round trip (libpq's pipeline mode, libpq 14 and later; an older libpq
- * sends them one after the other). The COMMIT that ends a read scope is
- * sent without waiting for its answer: the server ends the transaction
- * when it reads it, and its answer is read before the connection's next
- * command (tp_pg_ready), so a scope costs one round trip per read. A
- * change's COMMIT is waited for (durable when answered).
+ * A change's BEGIN goes with its first statement (one round trip); its
+ * COMMIT is waited for (durable when answered). A libpq without pipeline
+ * mode (13 and older) gets the same statements one after the other.
  *
  * Fork: a connection belongs to the process that opened it. Closed in
  * another process (a child dropping what it inherited), the socket is
@@ -125,7 +134,8 @@
     X(PQsendPrepare) X(PQsendQueryPrepared) X(PQflush) X(PQconsumeInput) X(PQisBusy) \
     X(PQgetResult) X(PQclear) X(PQresultStatus) X(PQresultErrorField) \
     X(PQresultErrorMessage) X(PQntuples) X(PQgetvalue) X(PQgetisnull) X(PQgetlength) \
-    X(PQcmdTuples) X(PQtransactionStatus) X(PQsetNoticeProcessor) X(PQsendQueryParams)
+    X(PQcmdTuples) X(PQtransactionStatus) X(PQsetNoticeProcessor) X(PQsendQueryParams) \
+    X(PQnfields)
 /* libpq 14 and later: used when present (pg_exec.c: one round trip for a
  * transaction's BEGIN and its first statement) */
 #define TP_PQ_PIPELINE_FUNCS(X) \
@@ -179,29 +189,6 @@ enum pg_stmt {
     P_COUNT
 };
 
-struct pg {
-    struct tp_store base;           /* first: store.c sees only this */
-    PGconn *conn;                   /* NULL once broken and closed */
-    char *where;                    /* the location without its password */
-    pid_t pid;                      /* the process that opened it */
-    int timeout;                    /* command_timeout, seconds */
-    int rdonly;
-    uint64_t rng;                   /* for the pauses between retries */
-    int scope;                      /* depth of tp_store_read_begin */
-    int reading;                    /* the scope's read transaction is open */
-    const char *opening[2];         /* a transaction's first statements, sent
-                                     * with the next tp_pg_run (NULL: none) */
-    int *opened;                    /* set to 1 once opening[0] succeeded */
-    int ending;                     /* a read's COMMIT is sent, its answer unread */
-    char sqlstate[6];               /* of the last server error, "" if none */
-    unsigned char prepared[P_COUNT];
-};
-
-static inline struct pg *pg_of(struct tp_store *st)
-{
-    return (struct pg *)st;         /* base is the first member */
-}
-
 /* Parameters of one statement: text, an integer (as text), or a digest
  * (binary bytea); the integers are formatted into buf. */
 struct pg_args {
@@ -212,6 +199,53 @@ struct pg_args {
     char buf[MAX_PARAMS][24];
 };
 
+#define TP_PG_SUM_LEN 32
+
+/* A scope's first statement, run alone: to run again in the snapshot. */
+struct pg_first {
+    int set;
+    enum pg_stmt id;
+    struct pg_args args;            /* v[] point into mem */
+    char *mem;                      /* the arguments' copy (wiped, freed) */
+    size_t memlen;
+    unsigned char sum[TP_PG_SUM_LEN];   /* of its rows (tp_pg_result_sum) */
+};
+
+/* Statements sent before a statement in one pipeline (tp_pg_exec). */
+struct pg_pipe {
+    const char *pre[2];             /* BEGIN ..., and one more (NULL: none) */
+    const struct pg_first *again;   /* run again after them (NULL: none) */
+    int n;                          /* statements in the pipeline */
+    int began;                      /* out: pre[0] succeeded */
+    int summed;                     /* out: again's rows are summed in sum */
+    unsigned char sum[TP_PG_SUM_LEN];
+};
+
+struct pg {
+    struct tp_store base;           /* first: store.c sees only this */
+    PGconn *conn;                   /* NULL once broken and closed */
+    char *where;                    /* the location without its password */
+    pid_t pid;                      /* the process that opened it */
+    int timeout;                    /* command_timeout, seconds */
+    int rdonly;
+    uint64_t rng;                   /* for the pauses between retries */
+    int scope;                      /* depth of tp_store_read_begin */
+    int reading;                    /* the scope's read transaction is open */
+    int in_read;                    /* a scoped read's body is running */
+    int opening;                    /* a change's BEGIN goes with the next statement */
+    const char *opening_also;       /* and this after it (NULL: nothing) */
+    int ending;                     /* a COMMIT is sent, its answer unread */
+    struct pg_first first;          /* the scope's first statement (pg_tx.c) */
+    char sqlstate[6];               /* of the last server error, "" if none */
+    unsigned char prepared[P_COUNT];
+};
+
+static inline struct pg *pg_of(struct tp_store *st)
+{
+    return (struct pg *)st;         /* base is the first member */
+}
+
+
 /* ---- pg_exec.c --------------------------------------------------------------------- */
 void pg_arg_text(struct pg_args *a, const char *v);     /* NULL: SQL NULL */
 void pg_arg_int(struct pg_args *a, int64_t v);
@@ -220,12 +254,19 @@ void pg_arg_digest(struct pg_args *a, const unsigned char *d);  /* NULL: SQL NUL
 /* pg_sql.c: the name and the text of a statement (for preparing). */
 const char *tp_pg_stmt_name(enum pg_stmt id);
 const char *tp_pg_sql(enum pg_stmt id);
-/* Runs statement id (prepared on first use); *res gets its result
- * (PQclear it) when TP_STORE_OK. On a server error the code comes from
- * its SQLSTATE (kept in p->sqlstate: the caller may turn 23505 into
- * EXISTS ...), with p->base.err set; RETRY for 40001/40P01. */
-int tp_pg_run(struct pg *p, enum pg_stmt id, const struct pg_args *a, PGresult **res,
-              const char *what);
+/* Runs statement id (prepared on first use) after pipe's (NULL: none) in
+ * one round trip; *res gets its result (PQclear it) when TP_STORE_OK. On
+ * a server error the code comes from its SQLSTATE (kept in p->sqlstate:
+ * the caller may turn 23505 into EXISTS ...), with p->base.err set; RETRY
+ * for 40001/40P01. */
+int tp_pg_exec(struct pg *p, struct pg_pipe *pipe, enum pg_stmt id, const struct pg_args *a,
+               PGresult **res, const char *what);
+/* Sends sql without waiting for its answer, which tp_pg_ready reads
+ * before the next command (a failure there is rolled back; a lost
+ * connection is the next command's). The caller's message stays. */
+void tp_pg_unwaited(struct pg *p, const char *sql);
+/* A checksum of a result's rows and values. */
+void tp_pg_result_sum(PGresult *r, unsigned char out[TP_PG_SUM_LEN]);
 /* Runs sql (no parameters, any number of statements) as a simple query;
  * the last result in *res if res is not NULL. */
 int tp_pg_simple(struct pg *p, const char *sql, PGresult **res, const char *what);
@@ -252,6 +293,14 @@ int tp_pg_wait(struct pg *p, short events, int64_t deadline);
 /* Closes a connection that cannot be trusted any more (timeout, lost). */
 void tp_pg_drop(struct pg *p);
 
+/* ---- pg_tx.c ------------------------------------------------------------------------ */
+/* What a body runs its statements with: tp_pg_exec inside the body's
+ * transaction or read scope (above). */
+int tp_pg_run(struct pg *p, enum pg_stmt id, const struct pg_args *a, PGresult **res,
+              const char *what);
+/* Forgets the scope's first statement (wiped). */
+void tp_pg_first_clear(struct pg *p);
+
 typedef int (*tp_pg_body)(struct pg *p, void *arg);
 /* body inside BEGIN ... COMMIT, all of it again after 40001/40P01. A body
  * returning anything but TP_STORE_OK is rolled back. The read transaction
@@ -259,9 +308,11 @@ typedef int (*tp_pg_body)(struct pg *p, void *arg);
 int tp_pg_write(struct pg *p, tp_pg_body body, void *arg, const char *what);
 /* The same, committed with synchronous_commit off (a session's touch). */
 int tp_pg_write_lazy(struct pg *p, tp_pg_body body, void *arg, const char *what);
-/* A read: alone outside a scope; inside one, in its read transaction
- * (begun here when none is open). */
+/* A read: alone outside a scope; inside one, in its snapshot (above). */
 int tp_pg_read(struct pg *p, tp_pg_body body, void *arg, const char *what);
+/* A read that decides a change (a touch's check), never the scope's:
+ * alone, or in the scope's transaction when one is open. */
+int tp_pg_read_alone(struct pg *p, tp_pg_body body, void *arg, const char *what);
 int tp_pg_read_begin(struct tp_store *st);
 void tp_pg_read_end(struct tp_store *st);
 

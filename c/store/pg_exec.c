@@ -1,7 +1,8 @@
 /*
- * pg_exec.c - running statements on the PostgreSQL store: parameters,
- * waits bounded by the command timeout, errors, transactions with their
- * retries, and read scopes (pg.h); the statements' texts are in pg_sql.c.
+ * pg_exec.c - running statements on the PostgreSQL store: parameters and
+ * columns, waits bounded by the command timeout, errors, pipelines, a
+ * command whose answer is read later (pg.h). Transactions and read scopes
+ * are in pg_tx.c, the statements' texts in pg_sql.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "pg.h"
+#include <sodium.h>
 #include "secret.h"
 
 /* ---- parameters and columns ---------------------------------------------------------- */
@@ -124,9 +126,10 @@ void tp_pg_drop(struct pg *p)
     p->conn = NULL;
     p->reading = 0;
     p->ending = 0;
+    tp_pg_first_clear(p);
 }
 
-static int finish_read(struct pg *p);
+static int finish_unwaited(struct pg *p);
 
 int tp_pg_ready(struct pg *p)
 {
@@ -136,7 +139,7 @@ int tp_pg_ready(struct pg *p)
     if (p->conn == NULL)
         return tp_store_fail(&p->base, TP_STORE_UNAVAIL,
                              "the connection was lost or timed out; open the store again");
-    return p->ending ? finish_read(p) : TP_STORE_OK;
+    return p->ending ? finish_unwaited(p) : TP_STORE_OK;
 }
 
 /* libpq's message for the connection, without its trailing newline. */
@@ -216,18 +219,41 @@ static int server_error(struct pg *p, PGresult *r, const char *what)
     return code;
 }
 
+/* A checksum of a result's rows: their number, and every value with its
+ * length (NULL apart from empty). */
+void tp_pg_result_sum(PGresult *r, unsigned char out[TP_PG_SUM_LEN])
+{
+    crypto_generichash_state g;
+    int rows = tp_pq.PQntuples(r), cols = tp_pq.PQnfields(r);
+    int64_t head[2] = { rows, cols };
+
+    crypto_generichash_init(&g, NULL, 0, TP_PG_SUM_LEN);
+    crypto_generichash_update(&g, (const unsigned char *)head, sizeof head);
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) {
+            int64_t len = tp_pq.PQgetisnull(r, i, j) ? -1 : tp_pq.PQgetlength(r, i, j);
+            crypto_generichash_update(&g, (const unsigned char *)&len, sizeof len);
+            if (len > 0)
+                crypto_generichash_update(&g, (const unsigned char *)tp_pq.PQgetvalue(r, i, j),
+                                          (unsigned long long)len);
+        }
+    crypto_generichash_final(&g, out, TP_PG_SUM_LEN);
+    tp_secret_wipe(&g, sizeof g);
+}
+
 /*
  * After a send: flushes, then reads every result until libpq has none
  * left, within the command timeout. The last result goes to *res (or is
- * freed); the first error decides the code. nq > 0: a pipeline of nq
- * statements and a sync (run_opening): the results of the last statement
- * are the ones kept, the first statement's success sets *p->opened, and
- * the pipeline ends at the sync's result.
+ * freed); the first error decides the code. With pipe: a pipeline of
+ * pipe->n statements and a sync (tp_pg_exec): only the last statement's
+ * results are kept, the first one's success sets pipe->began, the rows of
+ * pipe->again (the statement before the last) are summed into pipe->sum,
+ * and the pipeline ends at the sync's result.
  */
-static int collect(struct pg *p, PGresult **res, int nq, const char *what)
+static int collect(struct pg *p, PGresult **res, struct pg_pipe *pipe, const char *what)
 {
     int64_t deadline = tp_pg_now_ms() + (int64_t)p->timeout * 1000;
-    int code = TP_STORE_OK, rc, q = 0;
+    int code = TP_STORE_OK, rc, q = 0, nq = pipe != NULL ? pipe->n : 0;
     PGresult *r, *last = NULL;
     ExecStatusType rs;
 
@@ -264,8 +290,12 @@ static int collect(struct pg *p, PGresult **res, int nq, const char *what)
         rs = tp_pq.PQresultStatus(r);
         if (nq > 0 && (rs == PGRES_PIPELINE_SYNC || rs == PGRES_PIPELINE_ABORTED
                        || q < nq - 1)) {
-            if (q == 0 && rs == PGRES_COMMAND_OK && p->opened != NULL)
-                *p->opened = 1;
+            if (q == 0 && rs == PGRES_COMMAND_OK && pipe->pre[0] != NULL)
+                pipe->began = 1;
+            if (q == nq - 2 && rs == PGRES_TUPLES_OK && pipe->again != NULL) {
+                tp_pg_result_sum(r, pipe->sum);
+                pipe->summed = 1;
+            }
             if (rs == PGRES_FATAL_ERROR && code == TP_STORE_OK)
                 code = server_error(p, r, what);
             tp_pq.PQclear(r);
@@ -303,234 +333,139 @@ static int collect(struct pg *p, PGresult **res, int nq, const char *what)
     return code;
 }
 
-/* Takes the transaction's first statements that wait to be sent
- * (p->opening) into open; 1 if there were any. */
-static int take_opening(struct pg *p, const char *open[2], int **opened)
-{
-    open[0] = p->opening[0];
-    open[1] = p->opening[1];
-    *opened = p->opened;
-    p->opening[0] = p->opening[1] = NULL;
-    p->opened = NULL;
-    return open[0] != NULL;
-}
-
-/* Sends them one after the other (an older libpq, or before a simple query). */
-static int send_opening(struct pg *p, const char *open[2], int *opened, const char *what)
-{
-    int code = TP_STORE_OK;
-
-    for (int i = 0; i < 2 && open[i] != NULL && code == TP_STORE_OK; i++)
-        if ((code = tp_pg_simple(p, open[i], NULL, what)) == TP_STORE_OK && i == 0
-            && opened != NULL)
-            *opened = 1;
-    return code;
-}
-
 int tp_pg_simple(struct pg *p, const char *sql, PGresult **res, const char *what)
 {
-    const char *open[2];
-    int code, *opened;
+    int code;
 
     if (res != NULL)
         *res = NULL;
     if ((code = tp_pg_ready(p)) != TP_STORE_OK)
         return code;
-    if (take_opening(p, open, &opened)
-        && (code = send_opening(p, open, opened, what)) != TP_STORE_OK)
-        return code;
+    if (p->opening) {
+        /* a change's body running sql first: its BEGIN (pg_tx.c) before it */
+        const char *also = p->opening_also;
+
+        p->opening = 0;
+        if ((code = tp_pg_simple(p, "BEGIN", NULL, what)) != TP_STORE_OK
+            || (also != NULL && (code = tp_pg_simple(p, also, NULL, what)) != TP_STORE_OK))
+            return code;
+    }
     if (!tp_pq.PQsendQuery(p->conn, sql))
         return lost(p, what);
-    return collect(p, res, 0, what);
+    return collect(p, res, NULL, what);
 }
 
-/* The transaction's first statements and statement id in one round trip:
- * one pipeline (libpq 14 and later) ending in a sync. */
-static int run_opening(struct pg *p, const char *open[2], int *opened, enum pg_stmt id,
-                       const struct pg_args *a, PGresult **res, const char *what)
-{
-    int code, nq = 1, n = a != NULL ? a->n : 0;
-
-    if (tp_pq.PQenterPipelineMode == NULL) {
-        if ((code = send_opening(p, open, opened, what)) != TP_STORE_OK)
-            return code;
-        return tp_pg_run(p, id, a, res, what);
-    }
-    if (!tp_pq.PQenterPipelineMode(p->conn))
-        return lost(p, what);
-    for (int i = 0; i < 2 && open[i] != NULL; i++, nq++)
-        if (!tp_pq.PQsendQueryParams(p->conn, open[i], 0, NULL, NULL, NULL, NULL, 0))
-            return lost(p, what);
-    if (!tp_pq.PQsendQueryPrepared(p->conn, tp_pg_stmt_name(id), n, n ? a->v : NULL,
-                                   n ? a->len : NULL, n ? a->fmt : NULL, 0)
-        || !tp_pq.PQpipelineSync(p->conn))
-        return lost(p, what);
-    p->opened = opened;
-    code = collect(p, res, nq, what);
-    p->opened = NULL;
-    return code;
-}
-
-int tp_pg_run(struct pg *p, enum pg_stmt id, const struct pg_args *a, PGresult **res,
-              const char *what)
-{
-    const char *open[2];
-    int code, *opened, n = a != NULL ? a->n : 0;
-
-    *res = NULL;
-    if ((code = tp_pg_ready(p)) != TP_STORE_OK)
-        return code;
-    if (!p->prepared[id]) {
-        if (!tp_pq.PQsendPrepare(p->conn, tp_pg_stmt_name(id), tp_pg_sql(id), 0, NULL))
-            return lost(p, what);
-        if ((code = collect(p, NULL, 0, what)) != TP_STORE_OK)
-            return code;
-        p->prepared[id] = 1;
-    }
-    if (take_opening(p, open, &opened))
-        return run_opening(p, open, opened, id, a, res, what);
-    if (!tp_pq.PQsendQueryPrepared(p->conn, tp_pg_stmt_name(id), n, n ? a->v : NULL,
-                                   n ? a->len : NULL, n ? a->fmt : NULL, 0))
-        return lost(p, what);
-    return collect(p, res, 0, what);
-}
-
-/* ---- transactions ----------------------------------------------------------------------- */
-
-static void rollback(struct pg *p)
-{
-    if (p->conn != NULL && tp_pq.PQtransactionStatus(p->conn) != PQTRANS_IDLE)
-        tp_pg_simple(p, "ROLLBACK", NULL, "rolling back");
-}
-
-/* Reads the answer to the COMMIT end_read sent: TP_STORE_OK unless the
- * connection is lost (a failed COMMIT of a read is rolled back). */
-static int finish_read(struct pg *p)
+/* Reads the answer to what tp_pg_unwaited sent: TP_STORE_OK unless the
+ * connection is lost (a failed COMMIT is rolled back). */
+static int finish_unwaited(struct pg *p)
 {
     int code;
 
     p->ending = 0;
-    if ((code = collect(p, NULL, 0, "ending a read")) != TP_STORE_OK && p->conn != NULL)
-        rollback(p);
+    if ((code = collect(p, NULL, NULL, "ending a read")) != TP_STORE_OK && p->conn != NULL
+        && tp_pq.PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+        (void)tp_pg_simple(p, "ROLLBACK", NULL, "rolling back");
     return p->conn != NULL ? TP_STORE_OK : code;
 }
 
-/* Ends the read transaction of a scope: COMMIT (it changed nothing), sent
- * without waiting; its answer is read before the next command
- * (tp_pg_ready: finish_read). */
-static void end_read(struct pg *p)
+void tp_pg_unwaited(struct pg *p, const char *sql)
 {
     char keep[TP_STORE_ERRLEN];
 
-    if (!p->reading)
+    if (p->conn == NULL || p->pid != getpid() || tp_pg_ready(p) != TP_STORE_OK)
         return;
-    p->reading = 0;
-    if (p->conn == NULL)
-        return;
-    if (tp_pq.PQsendQuery(p->conn, "COMMIT")) {
+    if (tp_pq.PQsendQuery(p->conn, sql)) {
         p->ending = 1;
         if (tp_pq.PQflush(p->conn) == 0)
             return;
     }
     memcpy(keep, p->base.err, sizeof keep);     /* the caller's message stays */
     if (p->ending)
-        (void)finish_read(p);                   /* not sent at once: wait here */
+        (void)finish_unwaited(p);               /* not sent at once: wait here */
     else
         tp_pg_drop(p);
     memcpy(p->base.err, keep, sizeof keep);
 }
 
-static int write_tx(struct pg *p, const char *also, tp_pg_body body, void *arg,
-                    const char *what)
-{
-    int code, sent;
-
-    if ((code = tp_pg_ready(p)) != TP_STORE_OK)
-        return code;
-    end_read(p);
-    for (int attempt = 0;; attempt++) {
-        /* BEGIN goes with the body's first statement */
-        p->opening[0] = "BEGIN";
-        p->opening[1] = also;
-        p->opened = NULL;
-        code = body(p, arg);
-        sent = p->opening[0] == NULL;
-        p->opening[0] = p->opening[1] = NULL;
-        if (code == TP_STORE_OK) {
-            if (!sent)
-                return TP_STORE_OK;   /* the body had nothing to send */
-            if ((code = tp_pg_simple(p, "COMMIT", NULL, what)) == TP_STORE_OK)
-                return TP_STORE_OK;
-        }
-        if (p->conn == NULL)
-            return code == RETRY ? TP_STORE_UNAVAIL : code;
-        rollback(p);
-        if (code != RETRY)
-            return code;
-        if (attempt + 1 >= RETRY_TIMES)
-            return TP_STORE_ERR;      /* the message of the last failure is set */
-        tp_backend_pause(&p->rng, attempt + 2);
-    }
-}
-
-int tp_pg_write(struct pg *p, tp_pg_body body, void *arg, const char *what)
-{
-    return write_tx(p, NULL, body, arg, what);
-}
-
-int tp_pg_write_lazy(struct pg *p, tp_pg_body body, void *arg, const char *what)
-{
-    return write_tx(p, "SET LOCAL synchronous_commit = off", body, arg, what);
-}
-
-int tp_pg_read(struct pg *p, tp_pg_body body, void *arg, const char *what)
+/* Statement id prepared on the connection (the first time). */
+static int prepare(struct pg *p, enum pg_stmt id, const char *what)
 {
     int code;
 
-    if ((code = tp_pg_ready(p)) != TP_STORE_OK)
+    if (p->prepared[id])
+        return TP_STORE_OK;
+    if (!tp_pq.PQsendPrepare(p->conn, tp_pg_stmt_name(id), tp_pg_sql(id), 0, NULL))
+        return lost(p, what);
+    if ((code = collect(p, NULL, NULL, what)) != TP_STORE_OK)
         return code;
-    for (int attempt = 0;; attempt++) {
-        if (p->scope > 0 && !p->reading) {
-            /* the snapshot's BEGIN goes with the body's first statement */
-            p->opening[0] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
-            p->opening[1] = NULL;
-            p->opened = &p->reading;
-        }
-        code = body(p, arg);
-        p->opening[0] = p->opening[1] = NULL;
-        p->opened = NULL;
-        if (code != TP_STORE_OK && code != TP_STORE_NOTFOUND) {
-            if (p->reading)
-                rollback(p);          /* the transaction failed: a new snapshot next */
-            p->reading = 0;
-        }
-        if (code != RETRY)
-            return code;
-        if (p->conn == NULL)
-            return TP_STORE_UNAVAIL;
-        if (attempt + 1 >= RETRY_TIMES)
-            return TP_STORE_ERR;
-        tp_backend_pause(&p->rng, attempt + 2);
-    }
-}
-
-int tp_pg_read_begin(struct tp_store *st)
-{
-    struct pg *p = pg_of(st);
-    int code;
-
-    if ((code = tp_pg_ready(p)) != TP_STORE_OK && p->pid != getpid())
-        return code;
-    if (p->scope == INT_MAX)
-        return tp_store_fail(st, TP_STORE_ERR, "read scopes nested too deep");
-    p->scope++;
+    p->prepared[id] = 1;
     return TP_STORE_OK;
 }
 
-void tp_pg_read_end(struct tp_store *st)
+static int send_prepared(struct pg *p, enum pg_stmt id, const struct pg_args *a)
 {
-    struct pg *p = pg_of(st);
+    int n = a != NULL ? a->n : 0;
 
-    if (p->scope > 0 && --p->scope == 0 && p->pid == getpid())
-        end_read(p);
+    return tp_pq.PQsendQueryPrepared(p->conn, tp_pg_stmt_name(id), n, n ? a->v : NULL,
+                                     n ? a->len : NULL, n ? a->fmt : NULL, 0);
+}
+
+/* A pipe's statements one after the other, for a libpq without pipeline
+ * mode (13 and older). */
+static int exec_one_by_one(struct pg *p, struct pg_pipe *pipe, enum pg_stmt id,
+                           const struct pg_args *a, PGresult **res, const char *what)
+{
+    PGresult *r = NULL;
+    int code = TP_STORE_OK;
+
+    for (int i = 0; i < 2 && pipe->pre[i] != NULL && code == TP_STORE_OK; i++)
+        if ((code = tp_pg_simple(p, pipe->pre[i], NULL, what)) == TP_STORE_OK && i == 0)
+            pipe->began = 1;
+    if (code == TP_STORE_OK && pipe->again != NULL) {
+        if (!send_prepared(p, pipe->again->id, &pipe->again->args))
+            return lost(p, what);
+        if ((code = collect(p, &r, NULL, what)) == TP_STORE_OK) {
+            tp_pg_result_sum(r, pipe->sum);
+            pipe->summed = 1;
+            tp_pq.PQclear(r);
+        }
+    }
+    if (code != TP_STORE_OK)
+        return code;
+    return tp_pg_exec(p, NULL, id, a, res, what);
+}
+
+int tp_pg_exec(struct pg *p, struct pg_pipe *pipe, enum pg_stmt id, const struct pg_args *a,
+               PGresult **res, const char *what)
+{
+    int code;
+
+    *res = NULL;
+    if ((code = tp_pg_ready(p)) != TP_STORE_OK)
+        return code;
+    if ((code = prepare(p, id, what)) != TP_STORE_OK
+        || (pipe != NULL && pipe->again != NULL
+            && (code = prepare(p, pipe->again->id, what)) != TP_STORE_OK))
+        return code;
+    if (pipe == NULL) {
+        if (!send_prepared(p, id, a))
+            return lost(p, what);
+        return collect(p, res, NULL, what);
+    }
+    if (tp_pq.PQenterPipelineMode == NULL)
+        return exec_one_by_one(p, pipe, id, a, res, what);
+    if (!tp_pq.PQenterPipelineMode(p->conn))
+        return lost(p, what);
+    pipe->n = 1;
+    for (int i = 0; i < 2 && pipe->pre[i] != NULL; i++, pipe->n++)
+        if (!tp_pq.PQsendQueryParams(p->conn, pipe->pre[i], 0, NULL, NULL, NULL, NULL, 0))
+            return lost(p, what);
+    if (pipe->again != NULL) {
+        if (!send_prepared(p, pipe->again->id, &pipe->again->args))
+            return lost(p, what);
+        pipe->n++;
+    }
+    if (!send_prepared(p, id, a) || !tp_pq.PQpipelineSync(p->conn))
+        return lost(p, what);
+    return collect(p, res, pipe, what);
 }

@@ -247,6 +247,7 @@ static void pg_close(struct tp_store *st)
         int fd = tp_pq.PQsocket(p->conn), nul = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (fd >= 0 && nul >= 0 && dup2(nul, fd) < 0) {
             close(nul);
+            tp_pg_first_clear(p);
             free(p->where);
             free(p);                  /* leak libpq's state rather than write */
             return;
@@ -256,6 +257,7 @@ static void pg_close(struct tp_store *st)
     }
     if (p->conn != NULL)
         tp_pq.PQfinish(p->conn);
+    tp_pg_first_clear(p);
     free(p->where);
     free(p);
 }

@@ -143,7 +143,8 @@ static int pg_session_touch(struct tp_store *st, const unsigned char *digest, in
 
     if (min_interval > 0 && __builtin_sub_overflow(now, min_interval, &a.threshold))
         a.threshold = INT64_MIN;
-    code = tp_pg_read(p, body_touch_check, &a, "touching a session");
+    /* the check decides a change: never the scope's first or second read */
+    code = tp_pg_read_alone(p, body_touch_check, &a, "touching a session");
     if (code != TP_STORE_CONFLICT)
         return code;
     return tp_pg_write_lazy(p, body_touch, &a, "touching a session");

@@ -49,9 +49,12 @@
  *   after a touch carries the touch with it.
  * - Read scopes: the reads between tp_store_read_begin and
  *   tp_store_read_end see one snapshot of the store (SQLite: one read
- *   transaction; a server backend: a repeatable-read transaction, or its
- *   requests sent as one pipeline), which is also cheaper than a
- *   transaction per read. A change made inside a scope ends the snapshot
+ *   transaction, from the first read; PostgreSQL: the first read alone,
+ *   then a repeatable-read transaction from the second, in which the
+ *   first is checked: when another writer changed what it returned in
+ *   between, that read is TP_STORE_CONFLICT, "the store changed between
+ *   two reads of one call", never a mix of two states), which is also
+ *   cheaper than a transaction per read. A change made inside a scope ends the snapshot
  *   first and is its own transaction as always; the reads after it see it
  *   (a new snapshot). Scopes nest (counted); the outermost end lets the
  *   snapshot go. Keep a scope short: never across a wait for a person.
@@ -66,7 +69,9 @@ enum {
     TP_STORE_OK = 0,
     TP_STORE_NOTFOUND,      /* no such user / session */
     TP_STORE_EXISTS,        /* user_add: the name is taken; session_add: the digest is */
-    TP_STORE_CONFLICT,      /* a compare-and-swap lost: someone changed it first */
+    TP_STORE_CONFLICT,      /* a compare-and-swap lost: someone changed it first;
+                             * a read in a scope: what an earlier read of the scope
+                             * returned was changed meanwhile (PostgreSQL) */
     TP_STORE_UNAVAIL,       /* the store cannot be used: missing, unreadable, corrupt,
                                foreign, unsafe permissions (map to PAM_AUTHINFO_UNAVAIL) */
     TP_STORE_ERR            /* anything else (I/O error, out of memory, bad argument) */

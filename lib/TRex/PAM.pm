@@ -1005,6 +1005,17 @@ The schema (C<trex_pam>, versioned) is made by C<trex-pam init --store>
 I<URI>; no other schema is touched. libpq is loaded at the first use of
 such a location, so a process on the embedded store never loads it.
 
+The reads of one service call (of every module on that store) see one
+state of it: the first is one statement; a second begins a repeatable-read
+transaction in which the first is made again, in the same round trip.
+Should another server have changed what the first read returned in
+between, the call fails as for a store it cannot use (C<userdb>:
+C<PAM_AUTHINFO_UNAVAIL>), logged as "the store changed between two reads
+of one call (another process wrote meanwhile); try again", rather than
+act on two states. A session check, one read in
+C<pam_authenticate> and one in C<pam_acct_mgmt>, costs what the two bare
+statements cost.
+
 =item C<redis://>[[I<user>]:I<password>@]I<host>[:I<port>][/I<db>], C<unix:>I<PATH>
 
 A Redis server (4.0 or later; 6 for an ACL I<user>), by TCP or by its unix
