@@ -219,6 +219,7 @@ sub redis_version {
 }
 
 END {
+    local $?;                       # the bench's exit status, not the last pgbouncer's
     if ($$ == $owner) {
         kill 'TERM', @bouncers if @bouncers;
         waitpid $_, 0 for @bouncers;
