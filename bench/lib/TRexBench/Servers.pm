@@ -4,11 +4,14 @@ package TRexBench::Servers;
 # pgbouncer in front of it, a Redis server (t/lib/TRexTest/RedisServer.pm),
 # each on a free port of 127.0.0.1 and a unix socket in its own directory,
 # stopped when the bench ends; and what the bench does in SQL on
-# PostgreSQL (users and sessions in bulk). Not installed.
+# PostgreSQL (users and sessions in bulk) and on Redis (sessions in bulk,
+# the server's memory and keys). Not installed.
 use strict;
 use warnings;
+use Digest::SHA ();
 use File::Temp ();
 use IO::Socket::INET ();
+use List::Util ();
 use POSIX ();
 use Time::HiRes ();
 use TRexBench qw(spew);
@@ -218,7 +221,87 @@ sub redis_version {
     return $v =~ /v=(\S+)/ ? $1 : '?';
 }
 
+# redis-cli (for --pipe), beside redis-server or on the PATH; undef if none.
+sub redis_cli {
+    for my $d ('/usr/bin', split /:/, $ENV{PATH} // '') {
+        return "$d/redis-cli" if -x "$d/redis-cli";
+    }
+    return;
+}
+
+# One command in the Redis protocol (RESP).
+sub resp { return join '', '*' . @_ . "\r\n", map { '$' . length($_) . "\r\n$_\r\n" } @_ }
+
+# $n sessions on Redis database $db under the key prefix $prefix, over the
+# users fill00000 .. fill($users-1), in the layout the store writes
+# (c/store/redis.h, redis_scripts.c's session add and touch): a hash
+# P s:<hex digest> with user, created, last_used, idle, expires (no rhost
+# field: none), its key TTL min(idle - time since last use, expires - now)
+# as a touch at last_used leaves it; the set P u:<user> of the hex digests
+# of the user's sessions, with the longest TTL of them. The sessions are
+# pg_fill_sessions' (the digest SHA-256 of the row's number, created 15 min
+# to 6 h ago, used in the last 15 min), under the web mail stack's
+# idle=1800 lifetime=43200. Generated here and written with `redis-cli
+# --pipe` (one connection, the replies read as it writes); dies if a
+# command failed. Returns the seconds.
+sub redis_fill_sessions {
+    my ($rd, $db, $prefix, $n, $users, $now) = @_;
+    my ($idle, $lifetime) = (1800, 43200);
+    my $cli = redis_cli() or die "redis-cli missing: apt-get install redis-tools\n";
+    my $t0 = Time::HiRes::time();
+    local $SIG{PIPE} = 'IGNORE';        # redis-cli gone: its output says why
+    my $out = File::Temp->new;
+    my $pid = open(my $pipe, '|-') // die "fork: $!\n";
+    if (!$pid) {
+        open STDOUT, '>&', $out or POSIX::_exit(126);
+        open STDERR, '>&', \*STDOUT;
+        exec $cli, '-h', '127.0.0.1', '-p', $rd->port, '--pipe' or POSIX::_exit(127);
+    }
+    print {$pipe} resp('SELECT', $db);
+    for my $u (0 .. $users - 1) {
+        my $user = sprintf 'fill%05d', $u;
+        my ($buf, @hex, $longest) = ('');
+        for (my $g = $u || $users; $g <= $n; $g += $users) {
+            my $hex = Digest::SHA::sha256_hex(pack 'q>', $g);
+            my ($created, $last) = ($now - 900 - $g % 20700, $now - $g % 900);
+            my $ttl = List::Util::min($idle - ($now - $last), $created + $lifetime - $now);
+            $ttl = 1 if $ttl < 1;
+            $longest = $ttl if !defined $longest || $ttl > $longest;
+            $buf .= resp('HSET', "${prefix}s:$hex", user => $user, created => $created, last_used => $last,
+                         idle => $idle, expires => $created + $lifetime)
+                  . resp('EXPIRE', "${prefix}s:$hex", $ttl);
+            push @hex, $hex;
+        }
+        next unless @hex;
+        print {$pipe} $buf, resp('SADD', "${prefix}u:$user", @hex), resp('EXPIRE', "${prefix}u:$user", $longest)
+            or last;
+    }
+    close $pipe;
+    my $status = $?;
+    my $said = do { local $/; seek $out, 0, 0; <$out> } // '';
+    die "redis-cli --pipe failed: $said" if $status || $said !~ /errors: 0,/;
+    return Time::HiRes::time() - $t0;
+}
+
+# INFO $section of the server: { field => value }.
+sub redis_info {
+    my ($rd, $section) = @_;
+    return { map { /^(\w+):(.*?)\r?$/ ? ($1, $2) : () } split /\n/, $rd->command('INFO', $section) };
+}
+
+# The sessions of the store on database $db with prefix $prefix (its keys
+# P s:*, counted by SCAN on the server) and the keys of the database.
+sub redis_sessions_count {
+    my ($rd, $db, $prefix) = @_;
+    my $lua = "redis.call('SELECT', ARGV[1]) local n, c = 0, '0'\n"
+            . "repeat local r = redis.call('SCAN', c, 'MATCH', ARGV[2], 'COUNT', 10000) c = r[1] n = n + #r[2]\n"
+            . "until c == '0' return n\n";
+    my $keys = (redis_info($rd, 'keyspace')->{"db$db"} // 'keys=0') =~ /keys=(\d+)/ ? $1 : 0;
+    return ($rd->command('EVAL', $lua, 0, $db, "${prefix}s:*"), $keys);
+}
+
 END {
+    local $?;                       # the bench's exit status, not the last pgbouncer's
     if ($$ == $owner) {
         kill 'TERM', @bouncers if @bouncers;
         waitpid $_, 0 for @bouncers;
