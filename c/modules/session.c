@@ -38,7 +38,8 @@
  * touch_interval=S (60: last use is written at most once per S per session,
  * so idle counts from a last use up to S old), purge_every=N (64: each
  * open_session purges expired sessions with probability 1/N; 1 always, 0
- * never: CGI processes share no state, and a random draw needs none),
+ * never: CGI processes share no state, and a random draw needs none; not on
+ * a store whose sessions expire by themselves, Redis),
  * revoke_on_change, debug (log accepted sessions). A bad value keeps the
  * default and is logged, as is an unknown argument. The ID never reaches the
  * log; user names do.
@@ -336,7 +337,10 @@ static void maybe_purge(trex_pam_handle_t *h, struct state *s, const struct opts
 {
     int n = 0, src;
 
-    if (o->purge_every == 0 || tp_token_uniform((uint32_t)o->purge_every) != 0)
+    /* a store whose sessions expire by themselves (Redis) needs none: a
+     * purge there walks every key, seconds at a million sessions */
+    if (o->purge_every == 0 || tp_store_expires_sessions(st_of(s))
+        || tp_token_uniform((uint32_t)o->purge_every) != 0)
         return;
     if ((src = tp_store_session_purge(st_of(s), o->idle > 0 ? now - o->idle : 0,
                                       o->lifetime > 0 ? now - o->lifetime : 0, &n)) != TP_STORE_OK)

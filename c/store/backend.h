@@ -96,6 +96,9 @@ struct tp_store_backend {
     void (*read_end)(struct tp_store *st);
     /* tp_store_ping's round trip (NULL: the open asked the server already) */
     int (*ping)(struct tp_store *st);
+    /* 1: sessions expire by themselves (Redis: the keys' TTL), so a purge
+     * now and then at open_session is not needed */
+    int sessions_expire;
     const struct tp_store_users *users;         /* NULL: keeps no users */
     const struct tp_store_sessions *sessions;   /* NULL: keeps no sessions */
     const struct tp_store_tallies *tallies;     /* NULL: keeps no failure tallies */

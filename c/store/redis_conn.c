@@ -489,6 +489,7 @@ const struct tp_store_backend tp_store_redis = {
     .read_begin = NULL,             /* every read is one request */
     .read_end = NULL,
     .ping = rd_ping,
+    .sessions_expire = 1,
     .users = NULL,                  /* users are kept elsewhere */
     .sessions = &tp_rd_sessions,
     .tallies = &tp_rd_tallies,

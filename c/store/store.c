@@ -208,6 +208,11 @@ void tp_store_close(struct tp_store *st)
         st->backend->close(st);
 }
 
+int tp_store_expires_sessions(const struct tp_store *st)
+{
+    return st != NULL && st->backend->sessions != NULL && st->backend->sessions_expire;
+}
+
 int tp_store_keeps(const struct tp_store *st, unsigned int what)
 {
     const struct tp_store_backend *b = st != NULL ? st->backend : NULL;

@@ -174,6 +174,11 @@ void tp_store_close(struct tp_store *st);
 /* 1 if the store keeps every kind in what, else 0 (also for NULL). A
  * property of its backend: it never changes while the store is open. */
 int tp_store_keeps(const struct tp_store *st, unsigned int what);
+/* 1 if the store's sessions expire by themselves once idle or too old for
+ * the hints they were added with (Redis: the keys' TTL), so a purge now and
+ * then is not needed (tp_store_session_purge still works); 0 if they stay
+ * until purged (SQLite, PostgreSQL), and for NULL. */
+int tp_store_expires_sessions(const struct tp_store *st);
 /* The store's name for messages: the file, or a server's location with its
  * password left out. */
 const char *tp_store_where(const struct tp_store *st);

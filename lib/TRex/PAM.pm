@@ -1185,7 +1185,9 @@ it for every later request.
 
 Arguments: C<store=> or C<db=> (L</"Where the store is">), C<idle=> seconds (1800), C<lifetime=> seconds (43200),
 C<touch_interval=> (60: last use written at most that often),
-C<purge_every=> (64: one C<open_session> in N purges expired sessions),
+C<purge_every=> (64: one C<open_session> in N purges expired sessions; 0
+never; not on Redis, whose keys expire by themselves, where a purge would
+walk every key),
 C<key_file=> (keyed digests), C<revoke_on_change> (a password change ends
 the user's other sessions), C<debug>.
 
