@@ -7,7 +7,7 @@ use strict;
 use warnings;
 use Test::More;
 use lib 't/lib';
-use TRexTest qw(tempdir);
+use TRexTest qw(tempdir command_merged);
 
 my $tmp = tempdir();
 my $users = "$tmp/users";            # the Perl-written module's text file
@@ -25,12 +25,7 @@ local $ENV{DEMO_USER} = 'demo';
 
 sub run {
     my ($stdin, @cmd) = @_;
-    open my $fh, '>', "$tmp/stdin" or die $!;
-    print {$fh} $stdin;
-    close $fh;
-    my $c = join ' ', map { "'" . s/'/'\\''/gr . "'" } $^X, '-Mblib', '-Iexamples/lib', @cmd;
-    my $out = `$c < '$tmp/stdin' 2>&1`;
-    return ($? >> 8, $out);
+    return command_merged($stdin, $^X, '-Mblib', '-Iexamples/lib', @cmd);
 }
 sub fresh_store {
     unlink glob "$tmp/trex-pam.db*";

@@ -5,18 +5,13 @@ use strict;
 use warnings;
 use Test::More;
 use lib 't/lib';
-use TRexTest qw(tempdir);
+use TRexTest qw(tempdir command_merged);
 
 my $dir = tempdir();
 sub put { my ($n, $t) = @_; open my $fh, '>', "$dir/$n" or die $!; print {$fh} $t; close $fh }
 sub run {
     my ($stdin, @args) = @_;
-    open my $in, '>', "$dir/.stdin" or die $!;
-    print {$in} $stdin;
-    close $in;
-    my $cmd = join ' ', map { "'" . s/'/'\\''/gr . "'" } $^X, '-Mblib', 'bin/trex-pam', @args;
-    my $out = `$cmd < '$dir/.stdin' 2>&1`;
-    return ($? >> 8, $out);
+    return command_merged($stdin, $^X, '-Mblib', 'bin/trex-pam', @args);
 }
 
 my ($rc, $out) = run('', '--help');

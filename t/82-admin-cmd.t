@@ -7,7 +7,7 @@ use strict;
 use warnings;
 use Test::More;
 use lib 't/lib';
-use TRexTest qw(tempdir);
+use TRexTest qw(tempdir command);
 use TRex::PAM::DB;
 
 my $dir = tempdir();
@@ -17,13 +17,7 @@ $ENV{TREX_PAM_DB} = $db;
 # run($stdin, @args): exit code, stdout, stderr
 sub run {
     my ($stdin, @args) = @_;
-    open my $in, '>', "$dir/.stdin" or die $!;
-    print {$in} $stdin;
-    close $in;
-    my $cmd = join ' ', map { "'" . s/'/'\\''/gr . "'" } $^X, '-Mblib', 'bin/trex-pam', @args;
-    system("$cmd < '$dir/.stdin' > '$dir/.out' 2> '$dir/.err'");
-    my $rc = $? >> 8;
-    return ($rc, map { local $/; open my $fh, '<', $_ or die $!; scalar <$fh> } "$dir/.out", "$dir/.err");
+    return command($stdin, $^X, '-Mblib', 'bin/trex-pam', @args);
 }
 
 sub user { TRex::PAM::DB->open(path => $db, readonly => 1)->user(@_) }

@@ -10,7 +10,7 @@ use strict;
 use warnings;
 use Test::More;
 use lib 't/lib';
-use TRexTest qw(confdir service scripted_conv tempdir);
+use TRexTest qw(confdir service scripted_conv tempdir command);
 use TRex::PAM qw(:DEFAULT :constants);
 use TRex::PAM::DB;
 
@@ -50,13 +50,7 @@ my $all_output = '';
 # cmd($stdin, @args): exit code, stdout, stderr of bin/trex-pam --db $db @args
 sub cmd {
     my ($stdin, @args) = @_;
-    open my $in, '>', "$dir/.stdin" or die $!;
-    print {$in} $stdin;
-    close $in;
-    my $c = join ' ', map { "'" . s/'/'\\''/gr . "'" } $^X, '-Mblib', 'bin/trex-pam', '--db', $db, @args;
-    system("$c < '$dir/.stdin' > '$dir/.out' 2> '$dir/.err'");
-    my $rc = $? >> 8;
-    my ($out, $err) = map { local $/; open my $fh, '<', $_ or die $!; scalar <$fh> } "$dir/.out", "$dir/.err";
+    my ($rc, $out, $err) = command($stdin, $^X, '-Mblib', 'bin/trex-pam', '--db', $db, @args);
     $all_output .= $out . $err;
     return ($rc, $out, $err);
 }

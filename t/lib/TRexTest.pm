@@ -7,6 +7,7 @@ use File::Temp ();
 use Exporter 'import';
 
 our @EXPORT = qw(confdir service scripted_conv capture_stderr slurp tempdir rmtree run_c_tests run_tap);
+our @EXPORT_OK = qw(command command_merged);
 
 # The core logs to syslog by default; tests keep quiet unless they capture.
 $ENV{TREX_PAM_LOG} = 'none';
@@ -93,6 +94,30 @@ sub slurp {
     open my $fh, '<', $file or return '';
     local $/;
     return scalar <$fh>;
+}
+
+# command($stdin, @argv): runs @argv (each word quoted for the shell) with
+# $stdin as its input: (exit code, stdout, stderr). command_merged: (exit
+# code, stdout and stderr as one stream, in the order written).
+my $cmd_dir;
+sub _command {
+    my ($redirect, $stdin, @argv) = @_;
+    $cmd_dir //= tempdir();
+    open my $in, '>', "$cmd_dir/stdin" or die "$cmd_dir/stdin: $!";
+    print {$in} $stdin;
+    close $in or die "$cmd_dir/stdin: $!";
+    my $c = join ' ', map { "'" . s/'/'\\''/gr . "'" } @argv;
+    system("$c < '$cmd_dir/stdin' > '$cmd_dir/out' $redirect");
+    return $? >> 8;
+}
+sub command {
+    $cmd_dir //= tempdir();
+    my $rc = _command("2> '$cmd_dir/err'", @_);
+    return ($rc, slurp("$cmd_dir/out"), slurp("$cmd_dir/err"));
+}
+sub command_merged {
+    my $rc = _command('2>&1', @_);
+    return ($rc, slurp("$cmd_dir/out"));
 }
 
 # run_c_tests($dir, @wrap): every C test binary (t_*) in $dir through

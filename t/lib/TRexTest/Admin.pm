@@ -11,23 +11,16 @@ package TRexTest::Admin;
 use strict;
 use warnings;
 use Exporter 'import';
-use TRexTest qw(service tempdir slurp);
+use TRexTest qw(service command);
 use TRex::PAM qw(:DEFAULT :constants);
 
 our @EXPORT_OK = qw(trex_pam all_output web_stack login auth);
 
-my $dir = tempdir();
 my $all = '';
 
 sub trex_pam {
     my ($stdin, @args) = @_;
-    open my $in, '>', "$dir/stdin" or die $!;
-    print {$in} $stdin;
-    close $in;
-    my $c = join ' ', map { "'" . s/'/'\\''/gr . "'" } $^X, '-Mblib', 'bin/trex-pam', @args;
-    system("$c < '$dir/stdin' > '$dir/out' 2> '$dir/err'");
-    my $rc = $? >> 8;
-    my ($out, $err) = (slurp("$dir/out"), slurp("$dir/err"));
+    my ($rc, $out, $err) = command($stdin, $^X, '-Mblib', 'bin/trex-pam', @args);
     $all .= $out . $err;
     return ($rc, $out, $err);
 }
