@@ -100,7 +100,7 @@ like($err, qr/\Atrex-pam: copy: --from: nosuch: no store backend[^\n]+\n\z/, 'an
 
 # ---- the POD's examples of keeps, sessions_where, tallies and copy_to, as written ----------
 {
-    my $pod = slurp('lib/TRex/PAM/DB.pm');
+    my $pod = slurp('lib/TRex/PAM/DB.pod');
     my $to_file = "$dir/pod-copy.db";
     TRex::PAM::DB->open(store => $to_file, create => 1);
     for my $m (qw(sessions_where keeps tallies copy_to)) {
@@ -237,7 +237,7 @@ SKIP: {
        '... each session a key that Redis forgets within --idle') or diag("@ttl");
 
     # ---- the POD's example of opening each backend, with these servers -----------------
-    my ($example) = slurp('lib/TRex/PAM/DB.pm') =~ /^=head2 Opening each backend\n.*?\n\n((?:  [^\n]*\n)+)/ms;
+    my ($example) = slurp('lib/TRex/PAM/DB.pod') =~ /^=head2 Opening each backend\n.*?\n\n((?:  [^\n]*\n)+)/ms;
     ok($example && $example =~ /redis:\/\// && $example =~ /postgresql:host=/, 'the POD has the example');
     SKIP: {
         skip 'no PostgreSQL for the example', 3 unless $pg;
