@@ -593,16 +593,25 @@ static void cleanup(void)
     }
 }
 
-void th_bail(const char *fmt, ...)
+/* A last TAP line (prefix, then the message), and the cleanup. */
+static void last_line(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void last_line(const char *prefix, const char *fmt, va_list ap)
 {
-    va_list ap;
-    fputs("Bail out! ", stdout);
-    va_start(ap, fmt);
+    fputs(prefix, stdout);
     vprintf(fmt, ap);
-    va_end(ap);
     putchar('\n');
     fflush(stdout);
     cleanup();
+}
+
+void th_bail(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    last_line("Bail out! ", fmt, ap);
+    va_end(ap);
     exit(1);
 }
 
@@ -610,13 +619,9 @@ int th_skip_all(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("1..0 # SKIP ", stdout);
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    last_line("1..0 # SKIP ", fmt, ap);
     va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    cleanup();
     return 0;
 }
 
