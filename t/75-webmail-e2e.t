@@ -7,7 +7,8 @@
 # error logs are left in t/artifacts/.
 #
 # Needs TREX_PAM_FULL=1, Debian's chromium, lighttpd, nodejs and CGI.pm
-# (libcgi-pm-perl), and `npm ci` run in t/e2e. Overrides, to try the test
+# (libcgi-pm-perl), and `npm ci` run in t/e2e; under TREX_PAM_FULL a
+# missing one fails the test. Overrides, to try the test
 # against something else: TREX_E2E_PAMD (the service file to copy, default
 # examples/pam.d/webmail), TREX_E2E_ADMIN (the admin command, split on
 # spaces, default: this perl with blib, bin/trex-pam), CHROMIUM.
@@ -19,10 +20,10 @@ use Test::More;
 use lib 't/lib';
 use TRexTest ();
 use TRexTest::Webmail qw(spew random_hex run_ok admin_command missing_web missing_browser
-                         serve stop_servers browser_tap no_secrets_in_logs);
+                         unavailable serve stop_servers browser_tap no_secrets_in_logs);
 
 plan skip_all => 'the browser test runs with TREX_PAM_FULL=1' unless $ENV{TREX_PAM_FULL};
-if (my $why = missing_browser() || missing_web()) { plan skip_all => $why }
+unavailable(missing_browser() || missing_web());     # fails under TREX_PAM_FULL
 require TRex::PAM;
 
 my $top = TRexTest::Webmail::top();

@@ -30,7 +30,7 @@ use TRexTest ();
 use TRexTest::PgServer;
 use TRexTest::RedisServer;
 use TRexTest::Webmail qw(spew random_hex run run_ok admin_command missing_web missing_browser
-                         serve stop_servers running_pids browser_tap no_secrets_in_logs);
+                         unavailable serve stop_servers running_pids browser_tap no_secrets_in_logs);
 use TRexTest::WebmailClient;
 
 # Where each module keeps its data: PostgreSQL (what the site names: A's
@@ -44,14 +44,6 @@ my $deny = 3;
 # Stopped by a signal: exit, so that the END blocks stop every server.
 $SIG{$_} = sub { exit 1 } for qw(INT TERM HUP);
 
-sub unavailable {
-    my ($why) = @_;
-    return unless $why;
-    plan skip_all => $why unless $ENV{TREX_PAM_FULL};
-    fail("TREX_PAM_FULL is set but $why");
-    done_testing();
-    exit 1;
-}
 unavailable(missing_web());
 unavailable(TRexTest::RedisServer::available());
 unavailable(missing_browser()) if $ENV{TREX_PAM_FULL};

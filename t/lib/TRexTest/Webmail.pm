@@ -24,7 +24,7 @@ use Time::HiRes qw(sleep time);
 use TRexTest ();
 
 our @EXPORT_OK = qw(which spew random_hex run run_ok admin_command missing_web missing_browser
-                    serve stop_servers running_pids browser_tap no_secrets_in_logs);
+                    unavailable serve stop_servers running_pids browser_tap no_secrets_in_logs);
 
 my $TOP = Cwd::getcwd();
 my ($TMP, $n_run, @servers);
@@ -70,6 +70,17 @@ sub admin_command {
 }
 
 # What the servers need and is not installed: a reason, or ''.
+# unavailable($why): nothing when $why is empty; else the test is skipped,
+# or under TREX_PAM_FULL (CI, which installs everything) it fails and ends.
+sub unavailable {
+    my ($why) = @_;
+    return unless $why;
+    Test::More::plan(skip_all => $why) unless $ENV{TREX_PAM_FULL};
+    Test::More::fail("TREX_PAM_FULL is set but $why");
+    Test::More::done_testing();
+    exit 1;
+}
+
 sub missing_web {
     return 'no lighttpd (Debian: apt-get install lighttpd)' unless which('lighttpd', '/usr/sbin');
     return 'no CGI.pm (Debian: apt-get install libcgi-pm-perl)' unless eval { require CGI; 1 };
