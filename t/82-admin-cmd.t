@@ -9,6 +9,7 @@ use Test::More;
 use lib 't/lib';
 use TRexTest qw(tempdir command);
 use TRex::PAM::DB;
+use MIME::Base64 ();
 
 my $dir = tempdir();
 my $db = "$dir/users.db";
@@ -125,6 +126,19 @@ is($rc, 0, 'passwd --method bcrypt --cost 4: 0') or diag($err);
 $u = user('bob', with_hash => 1);
 like($u->{hash}, qr/^\$2b\$04\$/, '... a bcrypt hash of cost 4');
 is($u->{force_change}, 0, '... the forced change is cleared');
+{
+    # a password of a session ID's shape: the session line would take it for one
+    my $tok = 'trex1.' . MIME::Base64::encode_base64url(join '', map { chr int rand 256 } 1 .. 32);
+    my $before = user('alice', with_hash => 1)->{hash};
+    ($rc, $out, $err) = run("$tok\n", 'passwd', 'alice', '--password-stdin');
+    is($rc, 1, "passwd to a session ID's shape: 1");
+    like($err, qr/form of a session ID \(trex1\. and 43 characters\): choose another/, '... said why');
+    unlike($out . $err, qr/\Q$tok\E/, '... without the password');
+    is(user('alice', with_hash => 1)->{hash}, $before, '... nothing changed');
+    ($rc, $out, $err) = run("$tok\n", 'useradd', 'tokenuser', '--password-stdin');
+    is($rc, 1, 'useradd with it: 1');
+    is(user('tokenuser'), undef, '... no user added');
+}
 ($rc, $out, $err) = run("x\n", 'passwd', 'nobody', '--password-stdin');
 is($rc, 1, 'passwd of an unknown user: 1');
 like($err, qr/passwd: nobody: no such user/, '... said');

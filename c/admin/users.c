@@ -10,6 +10,7 @@
 #include "admin.h"
 #include "hash.h"
 #include "secret.h"
+#include "token.h"
 
 int trex_pam_db_hash_usable(const char *hash)
 {
@@ -76,6 +77,10 @@ static int make_hash(trex_pam_db_t *db, const char *password, const char *method
 {
     struct tp_hash_policy p;
 
+    if (tp_token_password_refusal(password) != NULL) {
+        tp_admin_err(db, "%s", tp_token_password_refusal(password));
+        return TREX_PAM_AUTHTOK_ERR;
+    }
     if (get_policy(&p, method, cost) != 0) {
         tp_admin_err(db, "unknown hashing method or cost (method %s, cost %s)",
                 method ? method : "default", cost ? cost : "default");

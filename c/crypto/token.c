@@ -124,6 +124,14 @@ int tp_token_shape(const char *text)
     return ok;
 }
 
+const char *tp_token_password_refusal(const char *pw)
+{
+    if (pw == NULL || !tp_token_shape(pw))
+        return NULL;
+    return "The password has the form of a session ID (" TP_TOKEN_PREFIX
+           " and 43 characters): choose another.";
+}
+
 int tp_token_digest(const char *text, const unsigned char *key,
                     unsigned char digest[TP_TOKEN_DIGEST_LEN])
 {

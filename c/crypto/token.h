@@ -44,6 +44,11 @@ int tp_token_new(char text[TP_TOKEN_TEXT_SIZE], unsigned char digest[TP_TOKEN_DI
  * base64 characters that decode canonically to 32 bytes. 1 or 0. */
 int tp_token_shape(const char *text);
 
+/* Why a new password that has a token's shape is refused (a session line
+ * would take it for a session ID, and its owner could not log in with it),
+ * or NULL when pw has no such shape. */
+const char *tp_token_password_refusal(const char *pw);
+
 /* The digest of a token under key (NULL: unkeyed). 0, or -1 if text is not
  * a token's shape (digest is then zeroed). */
 int tp_token_digest(const char *text, const unsigned char *key,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "userdb.h"
 #include "secret.h"
+#include "token.h"
 
 /* ---- chauthtok ------------------------------------------------------------------- */
 
@@ -102,6 +103,8 @@ static int approve(trex_pam_handle_t *h, const struct opts *o, int flags, int ad
         why = "No password has been supplied.";
     else if (old != NULL && tp_secret_streq(old, pw))
         why = "The password has not been changed.";
+    else if ((why = tp_token_password_refusal(pw)) != NULL)
+        ;                   /* for the administrator too: nobody could log in with it */
     else if ((int64_t)n > o->maxlen)
         why = "You must choose a shorter password.";
     else if (!admin) {

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "harness.h"
+#include "token.h"
 
 #define DAY 86400
 
@@ -666,6 +667,20 @@ static void test_chauthtok(void)
          "blocklist, other case");
     rule("carol", "Carol-pass-77", "letmein-now", "The password fails the dictionary check - it is based on a dictionary word",
          "blocklist, CRLF line");
+    {
+        /* a session ID's shape: the session line would take it for one */
+        char tok[TP_TOKEN_TEXT_SIZE], bent[TP_TOKEN_TEXT_SIZE];
+        unsigned char dg[TP_TOKEN_DIGEST_LEN];
+
+        tp_token_new(tok, dg, NULL);
+        rule("carol", "Carol-pass-77", tok, tp_token_password_refusal(tok), "a session ID's shape");
+        tap_ok(tp_token_password_refusal("trex1.short") == NULL
+                   && tp_token_password_refusal("Carol-pass-77") == NULL,
+               "other passwords are not of that shape");
+        memcpy(bent, tok, sizeof bent);
+        bent[0] = 'T';                  /* not the prefix: an ordinary password */
+        tap_ok(tp_token_password_refusal(bent) == NULL, "nor one with another prefix");
+    }
     {
         char *before = stored_hash("carol");
         char *after, *longpw = malloc(600);

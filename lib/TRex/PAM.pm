@@ -1149,7 +1149,9 @@ The current password (unless C<TREX_ADMIN> is C<1> and the process runs as
 root), then the new one twice; the quality rules (C<minlen>, C<maxlen>, not
 the user name, not the current password, not in C<blocklist>) give
 C<PAM_AUTHTOK_ERR> with pam_unix's messages; the new hash replaces the old
-one atomically.
+one atomically. A new password of a session ID's form (C<trex1.> and 43
+characters) is refused for anybody, root too: the C<session> line would
+take it for a session ID.
 
 =item setcred
 
