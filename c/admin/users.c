@@ -76,9 +76,10 @@ static int make_hash(trex_pam_db_t *db, const char *password, const char *method
                      const char *cost, char *out, size_t outlen)
 {
     struct tp_hash_policy p;
+    const char *refused = tp_token_password_refusal(password);
 
-    if (tp_token_password_refusal(password) != NULL) {
-        tp_admin_err(db, "%s", tp_token_password_refusal(password));
+    if (refused != NULL) {
+        tp_admin_err(db, "%s", refused);
         return TREX_PAM_AUTHTOK_ERR;
     }
     if (get_policy(&p, method, cost) != 0) {

@@ -295,9 +295,12 @@ void tp_pg_drop(struct pg *p);
 
 /* ---- pg_tx.c ------------------------------------------------------------------------ */
 /* What a body runs its statements with: tp_pg_exec inside the body's
- * transaction or read scope (above). */
+ * transaction or read scope (above); tp_pg_run_sql, tp_pg_simple inside
+ * the body's transaction (a change's BEGIN sent first when it is the
+ * body's first statement). */
 int tp_pg_run(struct pg *p, enum pg_stmt id, const struct pg_args *a, PGresult **res,
               const char *what);
+int tp_pg_run_sql(struct pg *p, const char *sql, PGresult **res, const char *what);
 /* Forgets the scope's first statement (wiped). */
 void tp_pg_first_clear(struct pg *p);
 

@@ -341,15 +341,6 @@ int tp_pg_simple(struct pg *p, const char *sql, PGresult **res, const char *what
         *res = NULL;
     if ((code = tp_pg_ready(p)) != TP_STORE_OK)
         return code;
-    if (p->opening) {
-        /* a change's body running sql first: its BEGIN (pg_tx.c) before it */
-        const char *also = p->opening_also;
-
-        p->opening = 0;
-        if ((code = tp_pg_simple(p, "BEGIN", NULL, what)) != TP_STORE_OK
-            || (also != NULL && (code = tp_pg_simple(p, also, NULL, what)) != TP_STORE_OK))
-            return code;
-    }
     if (!tp_pq.PQsendQuery(p->conn, sql))
         return lost(p, what);
     return collect(p, res, NULL, what);

@@ -99,7 +99,7 @@ static int probe(struct pg *p, enum kind *kind, int *version)
     PGresult *r;
     int code, has_meta, has_schema, nrel;
 
-    code = tp_pg_simple(p, "SELECT to_regclass('trex_pam.meta') IS NOT NULL,"
+    code = tp_pg_run_sql(p, "SELECT to_regclass('trex_pam.meta') IS NOT NULL,"
                         " n.oid IS NOT NULL,"
                         " (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid)"
                         " FROM (SELECT 1) AS one"
@@ -115,7 +115,7 @@ static int probe(struct pg *p, enum kind *kind, int *version)
         *kind = has_schema && nrel > 0 ? K_FOREIGN : K_NONE;
         return TP_STORE_OK;
     }
-    if ((code = tp_pg_simple(p, META_QUERY, &r, "reading the schema")) != TP_STORE_OK)
+    if ((code = tp_pg_run_sql(p, META_QUERY, &r, "reading the schema")) != TP_STORE_OK)
         return code;
     *kind = read_meta(r, version);
     tp_pq.PQclear(r);
@@ -128,11 +128,11 @@ static int migrate(struct pg *p, int from)
     int code;
 
     for (int v = from; v < SCHEMA_VERSION; v++)
-        if ((code = tp_pg_simple(p, migrations[v], NULL, "upgrading the schema")) != TP_STORE_OK)
+        if ((code = tp_pg_run_sql(p, migrations[v], NULL, "upgrading the schema")) != TP_STORE_OK)
             return code;
     snprintf(sql, sizeof sql, "UPDATE trex_pam.meta SET value = '%d' WHERE key = 'schema_version'",
              SCHEMA_VERSION);
-    return tp_pg_simple(p, sql, NULL, "upgrading the schema");
+    return tp_pg_run_sql(p, sql, NULL, "upgrading the schema");
 }
 
 /* In the write transaction, after the lock: look again (another process
@@ -144,7 +144,7 @@ static int body_setup(struct pg *p, void *arg)
     enum kind kind;
 
     snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock(%lld)", (long long)ADVISORY_KEY);
-    if ((code = tp_pg_simple(p, sql, NULL, "locking the schema")) != TP_STORE_OK
+    if ((code = tp_pg_run_sql(p, sql, NULL, "locking the schema")) != TP_STORE_OK
         || (code = probe(p, &kind, &version)) != TP_STORE_OK)
         return code;
     if (kind == K_OURS && version == SCHEMA_VERSION)
@@ -154,7 +154,7 @@ static int body_setup(struct pg *p, void *arg)
     if (kind != K_NONE || !(flags & TP_STORE_CREATE))
         return tp_store_fail(&p->base, TP_STORE_UNAVAIL,
                              "the schema trex_pam changed while opening it; left untouched");
-    code = tp_pg_simple(p, "CREATE SCHEMA IF NOT EXISTS trex_pam;"
+    code = tp_pg_run_sql(p, "CREATE SCHEMA IF NOT EXISTS trex_pam;"
                         "CREATE TABLE trex_pam.meta (key text COLLATE \"C\" PRIMARY KEY,"
                         " value text NOT NULL);"
                         "INSERT INTO trex_pam.meta (key, value) VALUES"

@@ -107,6 +107,24 @@ int tp_pg_run(struct pg *p, enum pg_stmt id, const struct pg_args *a, PGresult *
     return code;
 }
 
+int tp_pg_run_sql(struct pg *p, const char *sql, PGresult **res, const char *what)
+{
+    int code;
+
+    if (p->opening) {
+        /* a change's first statement is text: its BEGIN goes first, alone */
+        p->opening = 0;
+        if ((code = tp_pg_simple(p, "BEGIN", NULL, what)) != TP_STORE_OK
+            || (p->opening_also != NULL
+                && (code = tp_pg_simple(p, p->opening_also, NULL, what)) != TP_STORE_OK)) {
+            if (res != NULL)
+                *res = NULL;
+            return code;
+        }
+    }
+    return tp_pg_simple(p, sql, res, what);
+}
+
 /* ---- transactions ----------------------------------------------------------------------- */
 
 /* Ends the snapshot of a scope: forgets its first statement, and commits

@@ -591,6 +591,19 @@ static long in_transaction(const char *db, long want)
     return n;
 }
 
+/* A scope of two reads of alice (the second begins its snapshot). */
+static void scope_of_two(struct tp_store *st, const char *scope, const char *first)
+{
+    struct tp_user u;
+
+    tap_is_int(tp_store_read_begin(st), TP_STORE_OK, "%s", scope);
+    tap_is_int(tp_store_user_get(st, "alice", &u), TP_STORE_OK, "%s", first);
+    tp_user_clear(&u);
+    tap_is_int(tp_store_user_get(st, "alice", &u), TP_STORE_OK, "and a second");
+    tp_user_clear(&u);
+    tp_store_read_end(st);
+}
+
 /* A read scope: its first statement alone (no transaction), its second
  * with BEGIN and the first again in one round trip, its COMMIT without a
  * wait: the server ends the transaction all the same, and the connection
@@ -618,24 +631,13 @@ static void test_read_scope_ends(const char *db)
     tap_is_int(in_transaction(db, -1), 1, "the second began the snapshot: a transaction on the server");
     tp_store_read_end(st);
     tap_is_int(in_transaction(db, 0), 0, "the end of the scope ends it there (COMMIT, not waited for)");
-    for (int i = 0; i < 3; i++) {
-        tap_is_int(tp_store_read_begin(st), TP_STORE_OK, "a scope again");
-        tap_is_int(tp_store_user_get(st, "alice", &u), TP_STORE_OK, "its read (after the answer)");
-        tp_user_clear(&u);
-        tap_is_int(tp_store_user_get(st, "alice", &u), TP_STORE_OK, "and a second");
-        tp_user_clear(&u);
-        tp_store_read_end(st);
-    }
+    for (int i = 0; i < 3; i++)
+        scope_of_two(st, "a scope again", "its read (after the answer)");
     tap_is_int(tp_store_fail_add(st, "alice", 1000, 0, NULL), TP_STORE_OK,
                "a change after a scope's COMMIT");
     tap_is_int(tp_store_fail_reset(st, "alice"), TP_STORE_OK, "and another");
     tap_is_int(in_transaction(db, 0), 0, "nothing left open");
-    tap_is_int(tp_store_read_begin(st), TP_STORE_OK, "a scope");
-    tap_is_int(tp_store_user_get(st, "alice", &u), TP_STORE_OK, "a read");
-    tp_user_clear(&u);
-    tap_is_int(tp_store_user_get(st, "alice", &u), TP_STORE_OK, "and a second");
-    tp_user_clear(&u);
-    tp_store_read_end(st);
+    scope_of_two(st, "a scope", "a read");
     {
         char q[256];
         snprintf(q, sizeof q, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"

@@ -122,13 +122,7 @@ sub cmd_passwd {
     TRex::PAM::DB::wipe($pw);
     return fail("passwd: " . $db->error) unless $ok;
     # after the change, so that no session can be opened with the old password meanwhile
-    my $ended = $o{'revoke-sessions'} ? eval { $db->session_revoke_all($user) } : undef;
-    return fail("passwd: password of $user changed, but its sessions were not ended: " . $db->error)
-        if $o{'revoke-sessions'} && !defined $ended;
-    print "trex-pam: password of $user changed",
-          (defined $ended ? '; ' . ($ended ? plural($ended, 'session') . ' ended' : 'no session to end') : ''),
-          sessions_at(\%o, $db), "\n";
-    return EXIT_OK;
+    return changed('passwd', "password of $user", $user, \%o, $db);
 }
 
 # " at WHERE" when --sessions named the sessions' store, else "".
@@ -166,12 +160,19 @@ sub cmd_usermod {
     };
     return fail($@ =~ /^usermod: / ? reason($@) : "usermod: " . $db->error) unless $ok;
     # after the change, as passwd does
-    my $ended = $o{'revoke-sessions'} ? eval { $db->session_revoke_all($user) } : undef;
-    return fail("usermod: user $user changed, but its sessions were not ended: " . $db->error)
-        if $o{'revoke-sessions'} && !defined $ended;
-    print "trex-pam: user $user changed",
+    return changed('usermod', "user $user", $user, \%o, $db);
+}
+
+# After a change to $user ($what: "user alice"): its sessions ended with
+# --revoke-sessions, and one line saying what was done.
+sub changed {
+    my ($cmd, $what, $user, $o, $db) = @_;
+    my $ended = $o->{'revoke-sessions'} ? eval { $db->session_revoke_all($user) } : undef;
+    return fail("$cmd: $what changed, but its sessions were not ended: " . $db->error)
+        if $o->{'revoke-sessions'} && !defined $ended;
+    print "trex-pam: $what changed",
           (defined $ended ? '; ' . ($ended ? plural($ended, 'session') . ' ended' : 'no session to end') : ''),
-          sessions_at(\%o, $db), "\n";
+          sessions_at($o, $db), "\n";
     return EXIT_OK;
 }
 
