@@ -988,7 +988,17 @@ holds a password. A location is:
 
 =item a path, or C<sqlite:>I<PATH>
 
-The embedded store: one SQLite file, no server (the default).
+The embedded store: one SQLite file, no server (the default). It holds
+password hashes, so it is refused as sshd's StrictModes refuses a key
+file, with a log line saying what to change (C<FILE: readable by others
+(mode 0644): run chmod o-rwx FILE>): when the file, or the C<-wal> or
+C<-shm> beside it, is owned by neither root nor the process's user, is
+open to others, or to its group other than as C<trex-pam init --group>
+makes it (the file 0660, for the group of the services sharing it); or
+when a directory from the file's own up to F</> is owned by another user
+than root or the process's, or writable by its group or others. A
+directory of root's with the sticky bit (F</tmp>) may be world-writable
+above the file's own directory, never as that directory.
 
 =item C<postgresql://>... or C<postgres://>...
 
