@@ -9,7 +9,7 @@
 
 static const struct trex_pam_module *const builtins[] = {
     &tp_mod_permit, &tp_mod_deny, &tp_mod_debug, &tp_mod_userdb, &tp_mod_session,
-    &tp_mod_faillock,
+    &tp_mod_faillock, &tp_mod_imap,
 };
 
 /* Built-ins whose "pam_NAME.so" spelling names a different Linux-PAM module

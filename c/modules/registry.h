@@ -13,4 +13,5 @@ extern const struct trex_pam_module tp_mod_debug;
 extern const struct trex_pam_module tp_mod_userdb;
 extern const struct trex_pam_module tp_mod_session;
 extern const struct trex_pam_module tp_mod_faillock;
+extern const struct trex_pam_module tp_mod_imap;
 #endif
