@@ -10,7 +10,7 @@
 # examples/pam.d/webmail-imap end to end: a login through the server opens a
 # session whose ID goes on authenticating with the server stopped; faillock
 # stops guesses before they reach the server; a name the store does not
-# list never reaches it. No log line of ours or the server's holds a
+# list never reaches it; the stack is TRex::PAM::IMAP's SYNOPSIS. No log line of ours or the server's holds a
 # password.
 use strict;
 use warnings;
@@ -216,6 +216,21 @@ sub check_config {
     like($out, qr/imap: cannot load libcurl\.so\.4/, '... saying why') or diag($out);
 }
 
+# ---- libcurl is loaded at the first imap login, not before ------------------------------
+{
+    my $conf = confdir();
+    service('noimap', "auth required permit\n");
+    service('imapt', "auth required imap nodelay $S\n");
+    my $code = 'my $m = sub { open my $f, "<", "/proc/self/maps" or die; scalar grep { m{/libcurl\.so} } <$f> };'
+             . ' my $h = TRex::PAM->new("noimap", "alice", sub { (0, $ENV{PW}, 0) });'
+             . ' print $h->pam_authenticate(0), " ", $m->(), "\n";'
+             . ' $h = TRex::PAM->new("imapt", "alice", sub { (0, $ENV{PW}, 0) });'
+             . ' print $h->pam_authenticate(0), " ", ($m->() ? 1 : 0), "\n"';
+    local $ENV{PW} = $PW{alice};
+    my ($rc, $out) = command_merged('', $^X, '-Mblib', '-MTRex::PAM', '-e', $code);
+    is($out, "0 0\n0 1\n", 'a process loads libcurl at its first imap login, not before') or diag($out);
+}
+
 # ---- examples/pam.d/webmail-imap end to end ----------------------------------------------
 {
     my $top = tempdir();
@@ -226,6 +241,12 @@ sub check_config {
         or die 'no url= in examples/pam.d/webmail-imap';
     $stack =~ s{^(\s*(?:auth|account|session)\s+(?:\[[^\]]*\]|\S+)\s+(?:faillock|session|userdb)\b[^\n]*)$}{$1 db=$db}mg;
     service('webmail-imap', $stack);
+    open my $pod, '<', 'lib/TRex/PAM/IMAP.pod' or die $!;
+    my ($synopsis) = do { local $/; <$pod> } =~ /^=head1 SYNOPSIS\n(.*?)^=head1/ms;
+    my @doc = map { s/^\s+//r } grep { /^\s+(?:auth|account|password|session)\s/ } split /\n/, $synopsis;
+    open $fh, '<', 'examples/pam.d/webmail-imap' or die $!;
+    my @ex = grep { /^(?:auth|account|password|session)\s/ } map { s/\n//r } <$fh>;
+    is_deeply(\@doc, \@ex, "TRex::PAM::IMAP's SYNOPSIS is examples/pam.d/webmail-imap, run here");
     my @admin = ($^X, '-Mblib', 'bin/trex-pam', '--db', $db);
     my ($rc, $out) = command_merged('', @admin, 'init');
     is($rc, 0, 'trex-pam init') or diag($out);

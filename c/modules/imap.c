@@ -4,7 +4,8 @@
  * the first login, imap_curl.c). For a web application in front of a mail
  * server whose users and passwords live there (Dovecot, Cyrus, ...).
  *
- * auth only: authenticate logs in and out again; setcred PAM_SUCCESS.
+ * auth only: authenticate logs in and closes the connection; setcred
+ * PAM_SUCCESS.
  * The other hooks are not there (PAM_MODULE_UNKNOWN): the account,
  * password and session lines name other modules (examples/pam.d/webmail-imap).
  *
@@ -23,7 +24,7 @@
  *                             certificate and its host name are always
  *                             verified.
  *   timeout=S                 connect, TLS and login together, 1..300
- *                             (default 10); LOGOUT is bounded by it too
+ *                             (default 10)
  *   login_options=TEXT        libcurl's CURLOPT_LOGIN_OPTIONS ("AUTH=PLAIN",
  *                             "AUTH=*"); default: the server's best
  *   nodelay                   no 2-second failure delay request
@@ -116,6 +117,11 @@ int tp_imap_url_parse(const char *url, struct tp_imap_url *u, char *why, size_t 
         p = url + 7;
     } else {
         snprintf(why, whylen, "url= must start with imaps:// or imap://");
+        return -1;
+    }
+    n = strcspn(p, "@/?#");                         /* only a final "/" may follow the host */
+    if (p[n] != '\0' && !(p[n] == '/' && p[n + 1] == '\0')) {
+        snprintf(why, whylen, "url=: only imap[s]://HOST[:PORT] (no user, path or query)");
         return -1;
     }
     if (*p == '[') {                                /* an IPv6 literal */

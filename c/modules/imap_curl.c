@@ -8,7 +8,8 @@
  * connect phase reads the greeting, asks CAPABILITY, runs STARTTLS when
  * asked to, and logs in (LOGIN, or SASL AUTHENTICATE when the server or
  * login_options calls for it), and the perform stops there: no SELECT, no
- * mailbox is read. curl_easy_cleanup then sends LOGOUT.
+ * mailbox is read. curl_easy_cleanup closes the connection without a
+ * LOGOUT (Dovecot logs "Connection closed (No commands sent)").
  *
  * Never set here, so that no credential can reach a log: CURLOPT_VERBOSE,
  * a debug callback, CURLOPT_ERRORBUFFER (its text may quote the server's
@@ -139,7 +140,7 @@ enum tp_imap_result tp_imap_curl_login(const struct tp_imap_login *l, char *why,
     SET(CURLOPT_FORBID_REUSE, 1L);
     SET(CURLOPT_TIMEOUT_MS, l->timeout_ms);    /* connect, TLS, greeting, STARTTLS, login */
     SET(CURLOPT_CONNECTTIMEOUT_MS, l->timeout_ms);
-    /* bounds each reply, LOGOUT's in curl_easy_cleanup included */
+    /* each reply: the default is 120 s, longer than the whole */
     SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, secs > 0 ? secs : 1L);
     SET(CURLOPT_USE_SSL, l->tls == TP_IMAP_PLAIN ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
     SET(CURLOPT_SSL_VERIFYPEER, 1L);
@@ -153,7 +154,7 @@ enum tp_imap_result tp_imap_curl_login(const struct tp_imap_login *l, char *why,
 #undef SET
     if (rc == CURLE_OK)
         rc = lib.perform(c);
-    lib.cleanup(c);                            /* LOGOUT after a login */
+    lib.cleanup(c);
     if (rc != CURLE_OK)
         snprintf(why, whylen, "%s", lib.strerror(rc));
     return result_of(rc);

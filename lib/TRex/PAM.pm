@@ -1222,6 +1222,24 @@ C<fail_interval=> (900), C<unlock_time=> (600, or C<never>), C<silent>,
 C<nodelay>, C<store=> or C<db=> (L</"Where the store is">), C<users=>
 (where the users are, above).
 
+=head2 imap
+
+The password is checked by logging in to the site's IMAP server (through
+libcurl, loaded at the first login), for a web application in front of a
+mail server that keeps the users' passwords: C<PAM_SUCCESS> when the server
+accepts the login, C<PAM_AUTH_ERR> when it refuses it,
+C<PAM_AUTHINFO_UNAVAIL> when it cannot be asked in C<timeout=> seconds or
+TLS fails. The certificate and its host name are always verified.
+
+  auth  [success=1 authinfo_unavail=die default=bad]  imap url=imaps://mail.example.org timeout=10
+
+Arguments: C<url=imaps://>I<HOST>[C<:>I<PORT>] or C<url=imap://>...
+with C<tls=starttls> (the default) or C<tls=none> (plain text), C<cafile=>,
+C<timeout=> (10), C<login_options=>, C<nodelay>, C<debug>,
+C<try_first_pass>, C<use_first_pass>, C<use_authtok>. The whole web mail
+stack around it (F<examples/pam.d/webmail-imap>), every argument and every
+return code: L<TRex::PAM::IMAP>.
+
 =head2 permit, deny, debug
 
 Linux-PAM's pam_permit, pam_deny and pam_debug (also under those names,
