@@ -4,7 +4,7 @@
 # unknown user (PAM_AUTH_ERR); a certificate of another CA, one for another
 # host name, a closed port, a listener that never answers and one that
 # greets and then goes silent (PAM_AUTHINFO_UNAVAIL, the last two within
-# timeout= and a little); names and passwords IMAP cannot carry (refused
+# timeout= and a little), one without STARTTLS (nothing sent); names and passwords IMAP cannot carry (refused
 # without a login reaching the server); unusable arguments
 # (PAM_SERVICE_ERR); a libcurl that cannot be loaded; check-config. Then
 # examples/pam.d/webmail-imap end to end: a login through the server opens a
@@ -128,22 +128,51 @@ is_rc('a closed port', PAM_AUTHINFO_UNAVAIL, "url=imaps://127.0.0.1:$closed cafi
                "url=imaps://127.0.0.1:$p timeout=1", 'alice', $PW{alice}, qr/Timeout was reached/);
     ok($t >= 0.9 && $t < 2.5, sprintf('... after timeout=1 (%.2f s)', $t));
 }
-{
-    # greets, then never answers: stopped mid-way
+# A fake server: greets, answers CAPABILITY without STARTTLS, writes every
+# other line it gets to $file and, with $silent, answers nothing more.
+sub fake_server {
+    my ($file, $silent) = @_;
     my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 5, ReuseAddr => 1) or die $!;
-    my $p = $l->sockport;
     my $pid = fork // die "fork: $!";
     if (!$pid) {
-        my @keep;
         while (my $c = $l->accept) {
-            syswrite $c, "* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN] ready\r\n";
-            push @keep, $c;
+            syswrite $c, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n";
+            while (my $line = <$c>) {
+                my ($tag, $cmd) = $line =~ /^(\S+) (\S+)/ or last;
+                if (uc $cmd eq 'CAPABILITY' && !$silent) {
+                    syswrite $c, "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n$tag OK done\r\n";
+                    next;
+                }
+                open my $fh, '>>', $file or die $!;
+                print {$fh} $line;
+                close $fh;
+                next if $silent;
+                syswrite $c, "$tag BAD not here\r\n";
+            }
         }
         POSIX::_exit(0);
     }
+    return ($pid, $l->sockport);
+}
+{
+    my $got = tempdir() . '/received';
+    my ($pid, $p) = fake_server($got, 1);
     my $t = is_rc('a server that greets and then stops answering', PAM_AUTHINFO_UNAVAIL,
                   "url=imap://127.0.0.1:$p tls=none timeout=2", 'alice', $PW{alice}, qr/Timeout was reached/);
     ok($t >= 1.9 && $t < 3.5, sprintf('... after timeout=2 (%.2f s)', $t));
+    kill 'KILL', $pid;
+    waitpid $pid, 0;
+
+    $got = tempdir() . '/received';
+    ($pid, $p) = fake_server($got, 0);
+    is_rc('imap:// to a server without STARTTLS: unavailable', PAM_AUTHINFO_UNAVAIL,
+          "url=imap://127.0.0.1:$p timeout=5", 'alice', $PW{alice},
+          qr/imap: 127\.0\.0\.1:$p: Requested SSL level failed/);
+    ok(!-e $got, '... and nothing but CAPABILITY was sent (no login in plain text)')
+        or diag(TRexTest::slurp($got));
+    is_rc('tls=none to the same server: the login is sent (and refused: BAD)', PAM_AUTH_ERR,
+          "url=imap://127.0.0.1:$p tls=none timeout=5", 'alice', $PW{alice}, qr/refused the login of alice/);
+    like(TRexTest::slurp($got), qr/^\S+ (?:AUTHENTICATE|LOGIN)\b/m, '... as the server saw');
     kill 'KILL', $pid;
     waitpid $pid, 0;
 }

@@ -16,9 +16,9 @@
  *   url=imap://HOST[:PORT]    port 143, with
  *   tls=starttls|none         imap:// only: STARTTLS required (the default;
  *                             a server that does not offer it is
- *                             unavailable), or plain text: password and
- *                             mail in the clear, for a server on the same
- *                             host or a network no one else reaches
+ *                             unavailable), or plain text: the password
+ *                             in the clear, for a server on the same host
+ *                             or a network no one else reaches
  *   cafile=FILE               the CAs (PEM) the server's certificate must
  *                             chain to; default the system's. The
  *                             certificate and its host name are always
