@@ -61,6 +61,24 @@ sub is_rc {
 
 my $S = "url=imaps://127.0.0.1:$IMAPS cafile=$CA";
 
+# ---- the name; the fail delay -------------------------------------------------------------
+{
+    service('imapt', "auth required pam_imap.so $S\n");
+    my ($log, $rc) = capture_stderr {
+        TRex::PAM->new('imapt', 'alice', sub { (PAM_SUCCESS, $PW{alice}, PAM_SUCCESS) })->pam_authenticate(0);
+    };
+    isnt($rc, PAM_SUCCESS, 'pam_imap.so is not the built-in imap (another project\'s module)');
+    service('imapt', "auth required imap $S\n");
+    my $t0 = time;
+    ($log, $rc) = capture_stderr {
+        TRex::PAM->new('imapt', 'alice', sub { (PAM_SUCCESS, 'Wr0ng-guess-0', PAM_SUCCESS) })->pam_authenticate(0);
+    };
+    my $t = time - $t0;
+    $ours .= $log;
+    is($rc, PAM_AUTH_ERR, 'without nodelay: a wrong password');
+    ok($t >= 1.0, sprintf('... after the 2 s fail delay (randomised to 1..3 s; %.2f s)', $t));
+}
+
 # ---- logins ---------------------------------------------------------------------------
 my $n = $d->logins('alice');
 is_rc('imaps: the right password', PAM_SUCCESS, $S, 'alice', $PW{alice});

@@ -13,9 +13,10 @@ static const struct trex_pam_module *const builtins[] = {
 };
 
 /* Built-ins whose "pam_NAME.so" spelling names a different Linux-PAM module
- * (pam_userdb.so reads a Berkeley DB file) or none at all: only the bare
- * name is ours. (pam_faillock.so is Linux-PAM's faillock: same arguments.) */
-static const char *const own_names_only[] = { "userdb", "session" };
+ * (pam_userdb.so reads a Berkeley DB file), none at all, or another
+ * project's (pam_imap.so, with other arguments): only the bare name is
+ * ours. (pam_faillock.so is Linux-PAM's faillock: same arguments.) */
+static const char *const own_names_only[] = { "userdb", "session", "imap" };
 
 static int own_name_only(const char *name, size_t n)
 {
