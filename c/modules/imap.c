@@ -280,8 +280,10 @@ static int imap_check(trex_pam_handle_t *h, int argc, const char **argv, void *i
     struct tp_imap_url u;
     char buf[512];
 
-    if (read_opts(h, argc, argv, &o, &u, why, whylen) != 0)
+    if (read_opts(h, argc, argv, &o, &u, buf, sizeof buf) != 0) {
+        snprintf(why, whylen, "imap: %s", buf);
         return TREX_PAM_SERVICE_ERR;
+    }
     if (o.cafile != NULL && access(o.cafile, R_OK) != 0) {
         snprintf(why, whylen, "imap: cafile=%.200s cannot be read", o.cafile);
         return TREX_PAM_SERVICE_ERR;
