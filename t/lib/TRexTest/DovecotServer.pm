@@ -67,7 +67,7 @@ sub new {
     my $self = bless { dir => $dir, imap_port => free_port(), imaps_port => free_port(),
                        users => $o{users} || {} }, $class;
     my $who = getpwnam('dovecot') ? 'dovecot' : 'nobody';
-    my (undef, undef, $uid, $gid) = $> == 0 ? getpwnam($who) : (undef, undef, $>, $) + 0);
+    my (undef, undef, $uid, $gid) = $> == 0 ? getpwnam($who) : (undef, undef, $>, (split ' ', $))[0]);
     @$self{qw(uid gid)} = ($uid, $gid);
     my $user = (getpwuid $uid)[0];
     my $group = (getgrgid $gid)[0];
