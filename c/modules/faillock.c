@@ -10,7 +10,23 @@
  *             failure and returns PAM_IGNORE, as pam_faillock does (the stack
  *             line is "[default=die]", so the failing module's code stands).
  *             The deny-th failure logs the lock.
- *   authsucc  locked → PAM_AUTH_ERR; else clears the failures, PAM_SUCCESS.
+ *   authsucc  locked → PAM_AUTH_ERR; else records one failure and clears
+ *             them all, PAM_SUCCESS: the record proves that failures can be
+ *             recorded.
+ *   Fail closed: when a failure cannot be recorded (full disk, read-only
+ *   file or server), authfail and authsucc return PAM_AUTHINFO_UNAVAIL and
+ *   log "failed logins cannot be recorded for USER, so password logins are
+ *   refused until they can be: REASON". No password login succeeds then,
+ *   since guesses would not be counted; a live session still can (the
+ *   session line ends the stack before authsucc).
+ * chauthtok (Linux-PAM's pam_faillock has none): the current password's
+ *   check is a login too, or a stolen session cookie would give free
+ *   guesses at the password behind it. The same lines and actions as auth
+ *   in the password stack (examples/pam.d/default); in the first pass
+ *   (PRELIM_CHECK) they act as above; in the second they check the lock
+ *   again and write nothing (authfail: PAM_IGNORE). The administrator's
+ *   change (tp_admin_change) is neither counted nor refused: PAM_SUCCESS
+ *   (authfail: PAM_IGNORE).
  * account: clears the failures, PAM_SUCCESS (pam_faillock's account use).
  * setcred: PAM_SUCCESS.
  *
@@ -337,6 +353,18 @@ static void locked_message(trex_pam_handle_t *h, const struct opts *o, const str
     }
 }
 
+/* The log line, and the code, for failures that cannot be recorded: fail
+ * closed, since a guess that is not counted would be free. */
+static int unrecordable(trex_pam_handle_t *h, struct tp_lease *l, int src, const char *user)
+{
+    char what[200];
+
+    snprintf(what, sizeof what, "failed logins cannot be recorded for %.100s, so password"
+             " logins are refused until they can be", user);
+    (void)tp_lease_failed(h, l, src, WHO, what);
+    return TREX_PAM_AUTHINFO_UNAVAIL;
+}
+
 /* authfail: one more failure; a PAM code. */
 static int record(trex_pam_handle_t *h, struct tp_lease *l, const struct opts *o,
                   const char *user, int64_t now, const struct tally *t)
@@ -350,7 +378,7 @@ static int record(trex_pam_handle_t *h, struct tp_lease *l, const struct opts *o
         return store_failed(h, l, src, "clearing an expired lock", user);
     src = tp_store_fail_add(st, user, now, now - o->fail_interval + 1, &count);
     if (src != TP_STORE_OK)
-        return store_failed(h, l, src, "recording a failure", user);
+        return unrecordable(h, l, src, user);
     if (o->deny > 0 && count == o->deny && !o->no_log_info)
         trex_pam_log(h, LOG_INFO,
                      "faillock: Consecutive login failures for user %.100s account temporarily locked",
@@ -367,9 +395,29 @@ static void clear(trex_pam_handle_t *h, struct tp_lease *l, const char *user,
         (void)store_failed(h, l, src, "clearing the failures", user);
 }
 
+/* authsucc: a password was right. It counts only if a failure could have
+ * been counted: one is recorded first, as the proof, and then every
+ * failure is cleared. A store that takes no writes (full disk, read-only
+ * file, a read-only server) refuses the login, or a guesser would get
+ * unlimited tries while nothing is recorded. A PAM code. */
+static int succeeded(trex_pam_handle_t *h, struct tp_lease *l, const struct opts *o,
+                     const char *user, int64_t now)
+{
+    struct tp_store *st = tp_lease_store(l);
+    int src;
+
+    if ((src = tp_store_fail_add(st, user, now, now - o->fail_interval + 1, NULL)) != TP_STORE_OK ||
+        (src = tp_store_fail_reset(st, user)) != TP_STORE_OK)
+        return unrecordable(h, l, src, user);
+    return TREX_PAM_SUCCESS;
+}
+
 /* ---- hooks ------------------------------------------------------------------------- */
 
-static int fl_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
+/* One line's action; pass: 0 for pam_authenticate, else the chauthtok
+ * pass (PRELIM_CHECK or UPDATE_AUTHTOK). */
+static int act(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst,
+               int pass)
 {
     struct opts o;
     struct tally t;
@@ -379,12 +427,16 @@ static int fl_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv,
     int rc;
 
     parse_opts(h, argc, argv, flags, &o);
-    if (!o.nodelay)
+    if (pass != 0 && tp_admin_change(h, flags))   /* neither counted nor refused */
+        return o.action == AUTHFAIL ? TREX_PAM_IGNORE : TREX_PAM_SUCCESS;
+    if (pass != TREX_PAM_UPDATE_AUTHTOK && !o.nodelay)
         (void)trex_pam_fail_delay(h, FAIL_DELAY_USEC);
     if ((rc = get_known_user(h, inst, &o, &user, &l)) != TREX_PAM_SUCCESS)
         return rc;
     now = (int64_t)time(NULL);
     rc = check(h, l, &o, user, now, &t);
+    if (pass == TREX_PAM_UPDATE_AUTHTOK)   /* the first pass counted, or refused */
+        return o.action == AUTHFAIL && rc == TREX_PAM_SUCCESS ? TREX_PAM_IGNORE : rc;
     switch (o.action) {
     case PREAUTH:
         if (rc == TREX_PAM_AUTH_ERR && !o.silent)
@@ -392,7 +444,7 @@ static int fl_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv,
         break;
     case AUTHSUCC:
         if (rc == TREX_PAM_SUCCESS)
-            clear(h, l, user, &t);
+            rc = succeeded(h, l, &o, user, now);
         break;
     case AUTHFAIL:
         if (rc == TREX_PAM_SUCCESS)
@@ -400,6 +452,26 @@ static int fl_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv,
         break;
     }
     return rc;
+}
+
+static int fl_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
+{
+    return act(h, flags, argc, argv, inst, 0);
+}
+
+/* chauthtok: the current password's check in the first pass is a login of
+ * its own (a stolen session cookie must not give free guesses at the
+ * password behind it): the same three actions then. In the second pass,
+ * the lock is checked again and nothing is written. The administrator's
+ * change is neither counted nor refused. */
+static int fl_chauthtok(trex_pam_handle_t *h, int flags, int argc, const char **argv,
+                        void *inst)
+{
+    if (flags & TREX_PAM_PRELIM_CHECK)
+        return act(h, flags, argc, argv, inst, TREX_PAM_PRELIM_CHECK);
+    if (flags & TREX_PAM_UPDATE_AUTHTOK)
+        return act(h, flags, argc, argv, inst, TREX_PAM_UPDATE_AUTHTOK);
+    return TREX_PAM_SERVICE_ERR;
 }
 
 static int fl_setcred(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
@@ -453,6 +525,7 @@ const struct trex_pam_module tp_mod_faillock = {
     .authenticate = fl_auth,
     .setcred = fl_setcred,
     .acct_mgmt = fl_acct,
+    .chauthtok = fl_chauthtok,
     .release = tp_pool_instance_release,   /* the instance: a store pool (storepool.h) */
     .instance_new = tp_pool_instance_new,
     .check = fl_check,

@@ -14,6 +14,9 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include "harness.h"
 #include "secret.h"
 #include "token.h"
@@ -378,6 +381,133 @@ out:
     tp_secret_wipe(arg, sizeof arg);
 }
 
+/* ---- the password change ------------------------------------------------------------------ */
+
+/* The default stack's password lines over the real userdb. */
+#define PASSWD \
+    "password requisite                            test:faillock preauth @DB@\n" \
+    "password [success=1 auth_err=bad default=die] userdb @USERS@ minlen=6 nodelay\n" \
+    "password [default=die]                        test:faillock authfail @DB@\n" \
+    "password [success=ok default=die]             test:faillock authsucc @DB@\n"
+
+static int change(const char *user, const char *current, const char *next, int admin)
+{
+    trex_pam_handle_t *h;
+    int rc;
+
+    if ((h = th_start("passwd", user)) == NULL)
+        return -1;
+    if (admin)
+        trex_pam_set_named_item(h, TREX_PAM_ITEM_ADMIN, "1");
+    if (current != NULL)
+        th_answers(3, current, next, next);
+    else
+        th_answers(2, next, next);
+    rc = trex_pam_chauthtok(h, 0);
+    trex_pam_end(h, rc);
+    return rc;
+}
+
+static void test_chauthtok(void)
+{
+    struct tp_store *us = th_store(th_users_location(), 0);
+
+    if (us == NULL || th_user(us, "dave", "old-pass-1", NULL) != 0)
+        th_bail("cannot add dave");
+    tp_store_close(us);
+    th_file("passwd", PASSWD);
+    tap_is_int(change("dave", "wrong-1", "new-pass-1", 0), TREX_PAM_AUTH_ERR,
+               "chauthtok, wrong current password: AUTH_ERR");
+    tap_is_int(th_fail_count(db, "dave"), 1, "... counted as a failed login");
+    tap_is_int(change("dave", "old-pass-1", "abc", 0), TREX_PAM_AUTHTOK_ERR,
+               "right current password, new one too short: AUTHTOK_ERR");
+    tap_is_int(th_fail_count(db, "dave"), 0,
+               "... the right current password cleared the count; the quality rule counts nothing");
+    for (int i = 1; i <= 3; i++)
+        tap_is_int(change("dave", "wrong-2", "new-pass-1", 0), TREX_PAM_AUTH_ERR,
+                   "wrong current password %d", i);
+    tap_is_int(th_log_count("Consecutive login failures for user dave account temporarily locked"), 1,
+               "the third locks the account, logged once");
+    th_seen_reset();
+    tap_is_int(change("dave", "old-pass-1", "new-pass-1", 0), TREX_PAM_AUTH_ERR,
+               "locked: the right current password cannot change it");
+    tap_ok(strstr(th_seen(), LOCKED3) != NULL, "... with pam_faillock's message (%s)", th_seen());
+    tap_is_int(th_fail_count(db, "dave"), 3, "... and nothing more recorded");
+    tap_is_int(th_auth("web", "dave", "secret", 0), TREX_PAM_AUTH_ERR,
+               "the lock holds for the login form too");
+    tap_is_int(change("dave", NULL, "admin-set-1", 1), TREX_PAM_SUCCESS,
+               "the administrator's change (root, TREX_ADMIN=1) is not refused");
+    tap_is_int(th_fail_count(db, "dave"), 3, "... nor counted");
+    reset("dave");
+    tap_is_int(change("dave", "admin-set-1", "new-pass-2", 0), TREX_PAM_SUCCESS,
+               "unlocked: the change goes through");
+    tap_is_int(th_fail_count(db, "dave"), 0, "... no failure left on record");
+}
+
+/* ---- failures that cannot be recorded ------------------------------------------------------ */
+
+/* A store whose files cannot grow (RLIMIT_FSIZE at their size, SIGXFSZ
+ * ignored: a write fails with EFBIG, as on a full disk). SQLite only:
+ * a server's disk is the server's. */
+static void test_unrecordable(void)
+{
+    char id[TP_TOKEN_TEXT_SIZE], wal[PATH_MAX];
+    struct rlimit old, rl;
+    struct tp_session ses;
+    struct stat sb;
+    struct tp_store *st;
+    const char *path = tp_store_file(db);
+
+    if (!th_sqlite_only(8, "a full disk is a file's"))
+        return;
+    th_file("full",
+            "auth requisite                                          test:faillock preauth @DB@\n"
+            "auth [success=done ignore=ignore default=die]           test:session @DB@\n"
+            "auth [success=1 default=bad]                            test:pw\n"
+            "auth [default=die]                                      test:faillock authfail @DB@\n"
+            "auth [success=done authinfo_unavail=die default=ignore] test:faillock authsucc @DB@\n"
+            "auth required                                           deny\n");
+    memset(&ses, 0, sizeof ses);
+    tp_token_new(id, ses.digest, NULL);
+    ses.user = (char *)"carol";
+    ses.created = ses.last_used = (int64_t)time(NULL);
+    if ((st = th_store(db, 0)) == NULL || tp_store_session_add(st, &ses) != TP_STORE_OK)
+        th_bail("cannot add carol's session");
+    /* st stays open, as a persistent process's connection would: the -shm
+     * and -wal files stay, and only writes need room */
+    tap_is_int(th_auth("full", "carol", "secret", 0), TREX_PAM_SUCCESS, "a login, store writable");
+
+    /* every change is appended to the -wal first: it may not grow */
+    snprintf(wal, sizeof wal, "%s-wal", path != NULL ? path : "");
+    if (path == NULL || getrlimit(RLIMIT_FSIZE, &old) != 0)
+        th_bail("cannot size %s", db);
+    signal(SIGXFSZ, SIG_IGN);
+    rl = old;
+    rl.rlim_cur = stat(wal, &sb) == 0 ? (rlim_t)sb.st_size : 0;
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        th_bail("setrlimit");
+    th_log_reset();
+    tap_is_int(th_auth("full", "carol", "wrong", 0), TREX_PAM_AUTH_ERR,
+               "store full: a wrong password fails");
+    tap_ok(th_logged("faillock: failed logins cannot be recorded for carol, so password logins"
+                     " are refused until they can be: "),
+           "... and the log says the failure could not be recorded (%s)", th_log());
+    th_log_reset();
+    tap_is_int(th_auth("full", "carol", "secret", 0), TREX_PAM_AUTHINFO_UNAVAIL,
+               "store full: the right password is refused too, AUTHINFO_UNAVAIL (fail closed)");
+    tap_ok(th_logged("failed logins cannot be recorded for carol"), "... saying why (%s)", th_log());
+    tap_is_int(th_auth("full", "carol", id, 0), TREX_PAM_SUCCESS,
+               "store full: a live session is still accepted");
+    if (setrlimit(RLIMIT_FSIZE, &old) != 0)
+        th_bail("setrlimit back");
+    signal(SIGXFSZ, SIG_DFL);
+    tp_store_close(st);
+    tap_is_int(th_auth("full", "carol", "secret", 0), TREX_PAM_SUCCESS,
+               "room again: the password logs in");
+    tap_is_int(th_fail_count(db, "carol"), 0, "... and no failure is left on record");
+    tp_secret_wipe(id, sizeof id);
+}
+
 static void test_unavail(void)
 {
     th_file("nodb", "auth requisite test:faillock preauth db=@DIR@/none.db\n"
@@ -398,6 +528,8 @@ int main(void)
     test_args();
     test_unknown();
     test_users();
+    test_chauthtok();
+    test_unrecordable();
     test_unavail();
     return th_done();
 }

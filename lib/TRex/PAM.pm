@@ -1202,6 +1202,24 @@ failure, C<authsucc> clears them; counters are updated atomically by
 concurrent processes. See F<examples/pam.d/default> for the lines, and
 C<trex-pam faillock USER [--reset]>.
 
+Faillock fails closed: when a failure cannot be recorded (a full disk, a
+read-only store), C<authfail> and C<authsucc> return
+C<PAM_AUTHINFO_UNAVAIL> and log "failed logins cannot be recorded for USER,
+so password logins are refused until they can be", and no password login
+succeeds until the store takes writes again (C<authsucc> records a failure
+before it clears them, as the proof); a live session still signs in.
+
+In the password stack, the same three lines make a wrong current password
+in C<pam_chauthtok> count as a failed login (a stolen session cookie gives
+no free guesses at the password behind it), refuse a locked account's
+change, and clear the count after a right one; the administrator's change
+(C<TREX_ADMIN>) is neither counted nor refused:
+
+  password requisite                              faillock preauth
+  password [success=1 auth_err=bad default=die]   userdb
+  password [default=die]                          faillock authfail
+  password [success=ok default=die]               faillock authsucc
+
 Failures are counted only for a user that exists: an unknown user gives
 C<PAM_IGNORE> and nothing is recorded. The users are looked up in the
 store that C<users=>I<LOCATION> names; without it, in the line's own store
@@ -1242,7 +1260,10 @@ F<examples/pam.d/default>):
   auth     [success=done authinfo_unavail=die default=ignore] faillock authsucc
   auth     required                                           deny
   account  required                                           userdb
-  password requisite                                          userdb
+  password requisite                                          faillock preauth
+  password [success=1 auth_err=bad default=die]               userdb
+  password [default=die]                                      faillock authfail
+  password [success=ok default=die]                           faillock authsucc
   password optional                                           session revoke_on_change
   session  required                                           session
 
