@@ -232,12 +232,12 @@ static void test_schema(void)
     tp_store_close(st);
 
     /* a newer version: refused and left alone */
-    sql(db, "UPDATE trex_pam.meta SET value = '2' WHERE key = 'schema_version'");
+    sql(db, "UPDATE trex_pam.meta SET value = '3' WHERE key = 'schema_version'");
     tap_is_int(open_rc(uri_of(db, NULL), TP_STORE_CREATE, &st, err, sizeof err), TP_STORE_UNAVAIL,
                "a newer schema version: UNAVAIL");
-    tap_ok(contains(err, "schema version 2 was made by a newer TRex::PAM"), "says so: %s", err);
+    tap_ok(contains(err, "schema version 3 was made by a newer TRex::PAM"), "says so: %s", err);
     tap_is_int(sql(db, "DO $$ BEGIN IF (SELECT value FROM trex_pam.meta"
-                       " WHERE key = 'schema_version') <> '2' THEN RAISE 'changed'; END IF; END $$"),
+                       " WHERE key = 'schema_version') <> '3' THEN RAISE 'changed'; END IF; END $$"),
                0, "the version is left as it was");
 
     /* an older one (0: the meta table alone) is upgraded read-write */
@@ -253,8 +253,8 @@ static void test_schema(void)
     tap_is_int(add_user(st, "alice"), TP_STORE_OK, "the tables are there");
     tp_store_close(st);
     tap_is_int(sql(db, "DO $$ BEGIN IF (SELECT value FROM trex_pam.meta"
-                       " WHERE key = 'schema_version') <> '1' THEN RAISE 'old'; END IF; END $$"),
-               0, "version 1 now");
+                       " WHERE key = 'schema_version') <> '2' THEN RAISE 'old'; END IF; END $$"),
+               0, "version 2 now");
 
     /* someone else's schema of that name */
     db = newdb();
