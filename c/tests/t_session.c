@@ -624,8 +624,8 @@ static void test_default_stack(void)
     }
     tap_is_int(th_login("default", "frank", a), TREX_PAM_SUCCESS, "unlocked (faillock --reset)");
     tap_is_int(th_login("default", "frank", "correct horse"), TREX_PAM_SUCCESS, "password again");
-    tap_is_int(th_login("default", "nobody-at-all", "x"), TREX_PAM_USER_UNKNOWN,
-               "an unknown user: USER_UNKNOWN (userdb's code stands)");
+    tap_is_int(th_login("default", "nobody-at-all", "x"), TREX_PAM_AUTH_ERR,
+               "an unknown user: AUTH_ERR, as a wrong password (userdb's code stands)");
 
     /* change the password in session A: session B ends */
     h = th_start_pass("default", "frank", "correct horse");

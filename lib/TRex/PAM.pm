@@ -1128,10 +1128,11 @@ F</etc/shadow>: the same prompts, messages and return codes.
 =item authenticate
 
 Asks for the password (C<Password: >), verifies it against the stored hash
-with libxcrypt, computing one hash. An unknown user costs the same time (a
-dummy hash) and gives C<PAM_USER_UNKNOWN>; a wrong password
-C<PAM_AUTH_ERR>; a disabled account C<PAM_AUTH_ERR> even with the right
-password. A hash weaker than C<method=>/C<cost=> is replaced after a
+with libxcrypt, computing one hash. A wrong password gives
+C<PAM_AUTH_ERR>; so does a name nobody has (pam_unix says
+C<PAM_USER_UNKNOWN>, which tells who exists to whoever sees the status),
+after a dummy hash that costs the same time; a disabled account
+C<PAM_AUTH_ERR> even with the right password. A hash weaker than C<method=>/C<cost=> is replaced after a
 successful login.
 
 =item acct_mgmt
