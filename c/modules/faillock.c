@@ -220,16 +220,20 @@ static int get_user(trex_pam_handle_t *h, struct tp_pool *pool, const struct opt
 /* ---- the tally --------------------------------------------------------------------- */
 
 /* pam_faillock's check_tally: PAM_SUCCESS (not locked), PAM_AUTH_ERR
- * (locked) or a store error. */
-static int check(trex_pam_handle_t *h, struct tp_lease *l, const struct opts *o,
-                 const char *user, int64_t now, struct tally *t)
+ * (locked) or a store error. The first read of a call: one second chance
+ * on a fresh connection when the kept one was dropped (tp_lease_again). */
+static int check(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l,
+                 const struct opts *o, const char *user, int64_t now, struct tally *t)
 {
     struct tp_store *st = tp_lease_store(l);
     int64_t latest = 0;
     int src;
 
     memset(t, 0, sizeof *t);
-    if ((src = tp_store_fail_count(st, user, 0, &t->total, &t->latest)) != TP_STORE_OK)
+    src = tp_store_fail_count(st, user, 0, &t->total, &t->latest);
+    if (tp_lease_again(h, pool, l, src, WHO))
+        src = tp_store_fail_count(st = tp_lease_store(l), user, 0, &t->total, &t->latest);
+    if (src != TP_STORE_OK)
         return store_failed(h, l, src, "reading the failures", user);
     t->failures = t->total;
     if (o->deny == 0 || t->total < o->deny)
@@ -349,7 +353,7 @@ static int act(trex_pam_handle_t *h, int flags, int argc, const char **argv, voi
     if ((rc = get_user(h, inst, &o, &user, &l)) != TREX_PAM_SUCCESS)
         return rc;
     now = (int64_t)time(NULL);
-    rc = check(h, l, &o, user, now, &t);
+    rc = check(h, inst, l, &o, user, now, &t);
     if (pass == TREX_PAM_UPDATE_AUTHTOK)   /* the first pass counted, or refused */
         return o.action == AUTHFAIL && rc == TREX_PAM_SUCCESS ? TREX_PAM_IGNORE : rc;
     switch (o.action) {
@@ -406,7 +410,10 @@ static int fl_acct(trex_pam_handle_t *h, int flags, int argc, const char **argv,
     if ((rc = get_user(h, inst, &o, &user, &l)) != TREX_PAM_SUCCESS)
         return rc;
     memset(&t, 0, sizeof t);
-    if (tp_store_fail_count(tp_lease_store(l), user, 0, &t.total, &t.latest) != TP_STORE_OK)
+    rc = tp_store_fail_count(tp_lease_store(l), user, 0, &t.total, &t.latest);
+    if (tp_lease_again(h, inst, l, rc, WHO))
+        rc = tp_store_fail_count(tp_lease_store(l), user, 0, &t.total, &t.latest);
+    if (rc != TP_STORE_OK)
         t.total = 1;                      /* unknown: clear anyway */
     clear(h, l, user, &t);
     return TREX_PAM_SUCCESS;
