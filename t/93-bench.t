@@ -13,8 +13,9 @@ use Config;
 use lib 't/lib';
 use TRexTest qw(tempdir);
 
-for my $f (qw(bench/cycle bench/password bench/session bench/backends bench/lib/TRexBench.pm
-              bench/lib/TRexBench/Session.pm bench/lib/TRexBench/Servers.pm bench/lib/TRexBench/Imap.pm)) {
+for my $f (qw(bench/cycle bench/password bench/session bench/backends bench/enumeration
+              bench/lib/TRexBench.pm bench/lib/TRexBench/Session.pm bench/lib/TRexBench/Servers.pm
+              bench/lib/TRexBench/Imap.pm)) {
     my $out = `$^X -Ibench/lib -It/lib -c $f 2>&1`;
     is($out, "$f syntax OK\n", "perl -c $f: syntax OK, nothing else") or diag($out);
 }
