@@ -12,7 +12,9 @@
 # other program: t/asan-preload.c), and PERL_DESTRUCT_LEVEL=2 (Debian's
 # threaded perl honours it) makes perl free what it allocated: without it
 # `perl -e1` alone leaks 45 blocks. What is left at exit is therefore ours;
-# t/lsan.supp lists the exceptions, each with its reason. Reports go to files in a temporary directory (one per
+# t/lsan.supp lists the exceptions, each with its reason. (UBSan's signed
+# overflow check sees c/ only: the XS is compiled with perl's -fwrapv, which
+# defines that overflow.) Reports go to files in a temporary directory (one per
 # process) and are also read back: a child's report fails the file even
 # when its parent never looks at the child's exit status.
 #
@@ -97,6 +99,10 @@ my %env = (
     TREX_PAM_UBSAN_RUNTIME => $ubsan,
     TREX_PAM_UBSAN_LOG  => "$logs/ubsan",
     PERL_DESTRUCT_LEVEL => 2,
+    # as `make test` in the copy would have it (make test here puts this
+    # tree's uninstrumented blib there, for any perl a test starts)
+    PERL5LIB            => "$dist/blib/lib:$dist/blib/arch",
+    PERL_DL_NONLAZY     => 1,
     # verify_asan_link_order=0: the C test programs some files run are
     # linked with libasan, which then comes after t/asan-preload.c's library
     ASAN_OPTIONS        => "detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=97:log_path=$logs/asan"
