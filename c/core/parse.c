@@ -145,6 +145,12 @@ static int type_by_name(const char *tok)
     return -1;
 }
 
+/* Why tp_files_read failed, for the log. */
+static const char *read_error(int err)
+{
+    return err == ENODEV ? "not a regular file" : strerror(err);
+}
+
 static char *conf_path(const trex_pam_handle_t *h, const char *name)
 {
     char *p;
@@ -181,7 +187,7 @@ static int load_include(struct parser *ps, struct tp_stack *stacks, const char *
         return TREX_PAM_BUF_ERR;
     if (err != 0) {
         tp_log(ps->h, LOG_ERR, "%s:%d: cannot include \"%.200s\": %s", file, line, target,
-               strerror(err));
+               read_error(err));
         return TREX_PAM_ABORT;
     }
     rc = parse_buffer(ps, stacks, target, buf, len, type, ilevel, slevel);
@@ -326,7 +332,7 @@ static int load_top(struct parser *ps, struct tp_stack *stacks, const char *name
     }
     if (err != 0) {
         if (err != ENOMEM)
-            tp_log(ps->h, LOG_ERR, "%s: cannot read: %s", path, strerror(err));
+            tp_log(ps->h, LOG_ERR, "%.300s: cannot read: %s", path, read_error(err));
         free(path);
         return err == ENOMEM ? TREX_PAM_BUF_ERR : TREX_PAM_ABORT;
     }
