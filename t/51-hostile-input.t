@@ -235,7 +235,7 @@ conv_case('recurses 20000 Perl frames deep first', $apw,
           rc => PAM_SUCCESS, user => 'alice', inner => 20_000);
 conv_case('forks, and the child calls pam_authenticate on the handle', $apw, sub {
     my $pid = fork // die "fork: $!";
-    POSIX::_exit($_[0]->pam_authenticate) unless $pid;
+    exit($_[0]->pam_authenticate) unless $pid;
     waitpid $pid, 0;
     return $? >> 8 }, rc => PAM_SUCCESS, user => 'alice', inner => PAM_SYSTEM_ERR);
 

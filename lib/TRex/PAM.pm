@@ -897,7 +897,9 @@ a shared object written against F<trex_pam_module.h>.
   session  required  permit
 
 A configuration error is logged with file, line and reason; the broken line
-makes its stack fail, as Linux-PAM's do.
+makes its stack fail, as Linux-PAM's do. A service file or an included one
+must be a regular file: a FIFO or a device is refused (C<not a regular
+file>) rather than waited for or read without end.
 
 =head2 check_config
 
@@ -1436,7 +1438,9 @@ C<$TREX_PAM_LOG> says otherwise. From the Perl layer:
 =back
 
 An exception object is logged as C<(exception object)>, never stringified.
-Configuration errors read C<file:line: reason>.
+Configuration errors read C<file:line: reason>. Every message is one line:
+a control character in a value it quotes (a user name, a die message, the
+service) is written as C<?>, so that a client cannot add lines of its own.
 
 =head1 ENVIRONMENT
 
