@@ -1,0 +1,107 @@
+/* common.c - see fuzz.h. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "fuzz.h"
+
+unsigned int fuzz_byte(struct fuzz_in *in)
+{
+    if (in->n == 0)
+        return 0;
+    in->n--;
+    return *in->p++;
+}
+
+char *fuzz_str(struct fuzz_in *in, size_t max)
+{
+    size_t want = fuzz_byte(in) % (max + 1), n = 0;
+    char *s;
+
+    while (n < want && n < in->n && in->p[n] != '\0')
+        n++;
+    if ((s = malloc(n + 1)) == NULL)
+        return NULL;
+    memcpy(s, in->p, n);
+    s[n] = '\0';
+    in->p += n;
+    in->n -= n;
+    return s;
+}
+
+char *fuzz_rest(struct fuzz_in *in)
+{
+    const uint8_t *nul = memchr(in->p, '\0', in->n);
+    size_t n = nul != NULL ? (size_t)(nul - in->p) : in->n;
+    char *s = malloc(n + 1);
+
+    if (s == NULL)
+        return NULL;
+    memcpy(s, in->p, n);
+    s[n] = '\0';
+    in->p += n < in->n ? n + 1 : n;
+    in->n -= n < in->n ? n + 1 : n;
+    return s;
+}
+
+static char dir[64];
+
+static void remove_dir(void)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            (void)unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+    (void)rmdir(dir);
+}
+
+const char *fuzz_dir(void)
+{
+    if (dir[0] == '\0') {
+        const char *t = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/trex-fuzz-XXXXXX", t != NULL && strlen(t) < 40 ? t : "/tmp");
+        if (mkdtemp(dir) == NULL) {
+            perror("fuzz: mkdtemp");
+            abort();
+        }
+        atexit(remove_dir);
+    }
+    return dir;
+}
+
+void fuzz_write(const char *name, const void *data, size_t len)
+{
+    char path[128];
+    int fd;
+
+    snprintf(path, sizeof path, "%s/%s", fuzz_dir(), name);
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0
+        || write(fd, data, len) != (ssize_t)len || close(fd) != 0) {
+        perror(path);
+        abort();
+    }
+}
+
+static void drop_line(void *data, int priority, const char *line)
+{
+    (void)data;
+    (void)priority;
+    (void)line;
+}
+
+void fuzz_options(struct trex_pam_options *o, const struct trex_pam_registry *registry)
+{
+    memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
+    o->confdir = fuzz_dir();
+    o->log_mode = TREX_PAM_LOG_CALLBACK;
+    o->log_fn = drop_line;
+    o->registry = registry;
+}
