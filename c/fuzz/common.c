@@ -105,3 +105,39 @@ void fuzz_options(struct trex_pam_options *o, const struct trex_pam_registry *re
     o->log_fn = drop_line;
     o->registry = registry;
 }
+
+static volatile size_t seen;               /* keeps the reads of the messages */
+
+int fuzz_conv(int n, const struct trex_pam_message **msg, struct trex_pam_response **resp,
+              void *appdata)
+{
+    struct fuzz_in *in = appdata;
+    struct trex_pam_response *r;
+    unsigned int how = fuzz_byte(in);
+
+    for (int i = 0; i < n; i++)           /* what a real conversation does first */
+        if (msg[i]->msg != NULL)
+            seen += strlen(msg[i]->msg) + (size_t)msg[i]->msg_style;
+    switch (how % 8) {
+    case 0:
+        return TREX_PAM_CONV_ERR;
+    case 1:
+        return TREX_PAM_CONV_AGAIN;
+    case 2:
+        *resp = NULL;                     /* SUCCESS without answers */
+        return TREX_PAM_SUCCESS;
+    case 3:
+        return (int)fuzz_byte(in) - 64;   /* any status, even one out of range */
+    default:
+        break;
+    }
+    if ((r = malloc((size_t)n * sizeof *r)) == NULL)
+        return TREX_PAM_BUF_ERR;
+    for (int i = 0; i < n; i++) {
+        unsigned int b = fuzz_byte(in);
+        r[i].resp_retcode = (int)(b >> 4);
+        r[i].resp = (b & 3) == 0 ? NULL : fuzz_str(in, b & 1 ? 16 : 600);
+    }
+    *resp = r;
+    return TREX_PAM_SUCCESS;
+}

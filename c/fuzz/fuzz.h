@@ -40,4 +40,10 @@ void fuzz_write(const char *name, const void *data, size_t len);
  * log line formatted (the formatting is fuzzed too) and dropped. */
 void fuzz_options(struct trex_pam_options *o, const struct trex_pam_registry *registry);
 
+/* A conversation that answers from the input (appdata: a struct fuzz_in):
+ * per call a status (or none at all: SUCCESS without answers), then per
+ * message an answer or NULL and a retcode. Looks at every message. */
+int fuzz_conv(int n, const struct trex_pam_message **msg, struct trex_pam_response **resp,
+              void *appdata);
+
 #endif
