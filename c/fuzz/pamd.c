@@ -53,8 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();                          /* a failure is not slept */
     /* each call with the flags an application may pass it, some a bad one */
     rc = trex_pam_authenticate(h, (fuzz_byte(&in) & 1) ? TREX_PAM_SILENT : 0);
-    if (rc == TREX_PAM_CONV_AGAIN)
-        rc = trex_pam_authenticate(h, 0);                 /* resumed */
+    if (rc == TREX_PAM_INCOMPLETE)
+        rc = trex_pam_authenticate(h, 0);                 /* resumed after CONV_AGAIN */
     rc = trex_pam_setcred(h, (fuzz_byte(&in) & 1) ? TREX_PAM_ESTABLISH_CRED : 0x7fff);
     rc = trex_pam_acct_mgmt(h, 0);
     rc = trex_pam_chauthtok(h, (fuzz_byte(&in) & 1) ? TREX_PAM_CHANGE_EXPIRED_AUTHTOK : 0);
