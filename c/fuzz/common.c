@@ -65,8 +65,12 @@ static void remove_dir(void)
 const char *fuzz_dir(void)
 {
     if (dir[0] == '\0') {
+        /* memory, not a disk: a file rewritten at every run would wait for
+         * the disk at close (ext4 flushes a truncated file) */
         const char *t = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/trex-fuzz-XXXXXX", t != NULL && strlen(t) < 40 ? t : "/tmp");
+        if (t == NULL || strlen(t) >= 40)
+            t = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+        snprintf(dir, sizeof dir, "%s/trex-fuzz-XXXXXX", t);
         if (mkdtemp(dir) == NULL) {
             perror("fuzz: mkdtemp");
             abort();
