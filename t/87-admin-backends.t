@@ -5,7 +5,7 @@
 # web stack (faillock, session, userdb) whose lines name the stores. Run
 # with the users and sessions in one SQLite file, in one PostgreSQL
 # database, and with the users in PostgreSQL and the sessions and failure
-# tallies on Redis (--sessions, faillock users=). Then every command on users pointed at Redis fails in one
+# tallies on Redis (--sessions). Then every command on users pointed at Redis fails in one
 # line, and no output ever holds a location's password. Before that,
 # COMMAND --help for each command.
 # Without PostgreSQL or Redis those runs are skipped, except under

@@ -255,7 +255,8 @@ struct trex_pam_db_faillock {
 };
 
 /*
- * The failure tally of user name, and whether the faillock module with
+ * The failure tally of name (any valid name: the faillock module counts
+ * names nobody has too), and whether the faillock module with
  * deny= (0..65535; 0 never locks), fail_interval= and unlock_time= (0..604800
  * seconds; unlock_time 0 is "never") locks the user now: at least deny
  * failures less than fail_interval before the latest, and the latest less

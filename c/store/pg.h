@@ -124,6 +124,9 @@
 #define DEFAULT_TIMEOUT     5       /* command_timeout, seconds */
 #define MAX_TIMEOUT         3600
 #define ADVISORY_KEY        0x5452585053434845LL    /* "TRXPSCHE": schema changes */
+/* The first key of the two-key advisory locks that order the failures of
+ * one name (the second: hashtext of the name); "TRXF" */
+#define FAIL_LOCK_SPACE     "1414682694"
 
 #define RETRY (-1)                  /* internal: 40001/40P01, run it again */
 #define MAX_PARAMS 10
@@ -186,7 +189,7 @@ enum pg_stmt {
     P_SES_ADD, P_SES_GET, P_SES_LAST, P_SES_TOUCH, P_SES_DELETE, P_SES_DELETE_USER,
     P_SES_PURGE, P_SES_LIST_ALL, P_SES_LIST_USER,
     P_FAIL_LOCK_ADD, P_FAIL_TRIM_COUNT, P_FAIL_COUNT, P_FAIL_RESET, P_FAIL_LIST_ALL,
-    P_FAIL_LIST_USER,
+    P_FAIL_LIST_USER, P_FAIL_PURGE,
     P_COUNT
 };
 

@@ -185,7 +185,7 @@ static int body_user_delete(struct pg *p, void *arg)
     int code, n;
 
     pg_arg_text(&a, arg);
-    /* attributes, sessions, failures: ON DELETE CASCADE */
+    /* attributes, sessions: ON DELETE CASCADE; failures: the statement's own */
     if ((code = tp_pg_run(p, P_USER_DELETE, &a, &r, "deleting a user")) != TP_STORE_OK)
         return code;
     n = tp_pg_changes(r);

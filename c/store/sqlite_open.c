@@ -65,12 +65,25 @@ static const char *const migrations[] = {
     "CREATE INDEX sessions_created ON sessions(created);"
     "CREATE INDEX sessions_user_created ON sessions(user, created);"
     "DROP INDEX sessions_user;",
+
+    /* 2 -> 3: failures of any name (faillock counts names nobody has, as
+     * it counts a user's: a lock must not tell who exists), so no foreign
+     * key; deleting a user deletes theirs (S_USER_DELETE_FAILS). The rowids
+     * stay (the trim keeps the newest by them). An index on time for the
+     * purge of old ones. */
+    "CREATE TABLE failures_3 (user TEXT NOT NULL, time INTEGER NOT NULL);"
+    "INSERT INTO failures_3 (rowid, user, time) SELECT rowid, user, time FROM failures;"
+    "DROP TABLE failures;"
+    "ALTER TABLE failures_3 RENAME TO failures;"
+    "CREATE INDEX failures_user_time ON failures(user, time);"
+    "CREATE INDEX failures_time ON failures(time);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 /* The oldest version this code reads as it is: a read-only connection to a
  * file at least this new is used without upgrading it (the later
- * migrations only add indexes, so every statement below works on it, only
- * slower at scale). An older one needs one read-write open first. */
+ * migrations add indexes and drop a foreign key, so every read below works
+ * on it, only slower at scale). An older one needs one read-write open
+ * first. */
 #define READABLE_FROM 1
 
 /* ---- opening: the file ------------------------------------------------------------------ */

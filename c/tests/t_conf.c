@@ -683,8 +683,8 @@ static void test_load(void)
     ph->confdir_explicit = 0;
     tap_is_int(tp_conf_load(ph, "anything", &c), TREX_PAM_SUCCESS, "the compiled default absent: the built-in default");
     {
-        static const size_t want_n[TP_NTYPES] = { 6, 1, 1, 2 };   /* auth, account, session, password */
-        static const char *const first[TP_NTYPES] = { "faillock", "userdb", "session", "userdb" };
+        static const size_t want_n[TP_NTYPES] = { 6, 1, 1, 5 };   /* auth, account, session, password */
+        static const char *const first[TP_NTYPES] = { "faillock", "userdb", "session", "faillock" };
         int missing = 0;
         for (int t = 0; t < TP_NTYPES; t++) {
             tap_ok(c->stack[t].n == want_n[t] && c->stack[t].e[0].ref &&

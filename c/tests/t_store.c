@@ -23,8 +23,8 @@
 #include <sqlite3.h>
 #include "harness.h"
 
-#define SCHEMA "2"            /* the current schema version */
-#define NEWER  "3"
+#define SCHEMA "3"            /* the current schema version */
+#define NEWER  "4"
 
 static const char *dir;          /* th_dir() */
 
@@ -1134,11 +1134,13 @@ static void test_failures(struct tp_store *st)
     tp_store_fail_count(st, "fay", 1000, &count, &latest);
     tap_ok(count == 0 && latest == 0, "fail_count after the last: 0, 0");
     tap_is_int(tp_store_fail_count(st, "fay", 0, NULL, NULL), TP_STORE_OK, "fail_count NULL outputs");
-    tap_is_int(tp_store_fail_add(st, "ghost", 100, 0, &count), TP_STORE_NOTFOUND,
-               "fail_add unknown user: NOTFOUND");
     tap_is_int(tp_store_fail_count(st, "ghost", 0, &count, &latest), TP_STORE_OK,
                "fail_count unknown user: OK");
     tap_is_int(count, 0, "fail_count unknown user: 0");
+    tap_is_int(tp_store_fail_add(st, "ghost", 100, 0, &count), TP_STORE_OK,
+               "fail_add unknown user: recorded too");
+    tap_is_int(count, 1, "fail_add unknown user: counted");
+    tp_store_fail_reset(st, "ghost");
     tap_is_int(tp_store_fail_reset(st, "fay"), TP_STORE_OK, "fail_reset");
     tp_store_fail_count(st, "fay", 0, &count, &latest);
     tap_ok(count == 0 && latest == 0, "fail_reset: none left");
@@ -1364,6 +1366,21 @@ static void test_upgrade_v1(void)
     v = th_sql_text(rw, "PRAGMA integrity_check");
     tap_is_str(v, "ok", "upgraded: integrity_check");
     free(v);
+    tap_ok(has_object(rw, "failures_time") && has_object(rw, "failures_user_time"),
+           "upgraded: failures indexed by user and time, and by time");
+    tap_is_int(th_sql_int(rw, "SELECT count(*) FROM pragma_foreign_key_list('failures')"), 0,
+               "upgraded: failures of any name (no foreign key)");
+    if ((st = open_ok(rw, 0, "upgraded, read-write")) != NULL) {
+        tap_is_int(tp_store_fail_add(st, "nobody-at-all", 70, 0, &count), TP_STORE_OK,
+                   "upgraded: a failure of a name nobody has is recorded");
+        tap_is_int(tp_store_fail_add(st, "alice", 70, 0, &count), TP_STORE_OK,
+                   "upgraded: and alice's next one");
+        tap_is_int(count, 3, "upgraded: alice's count goes on from the kept rows");
+        tap_is_int(tp_store_user_delete(st, "alice"), TP_STORE_OK, "upgraded: alice deleted");
+        tap_is_int(th_sql_int(rw, "SELECT count(*) FROM failures WHERE user = 'alice'"), 0,
+                   "upgraded: her failures went with her");
+        tp_store_close(st);
+    }
     st = open_ok(rw, TP_STORE_RDONLY, "upgraded store opens read-only");
     tp_store_close(st);
 

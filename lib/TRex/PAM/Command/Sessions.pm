@@ -145,7 +145,6 @@ sub cmd_faillock {
     if (defined $user) {
         my $f = eval { $db->faillock($user, %p) };
         return fail("faillock: " . $db->error) if $@;
-        return fail("faillock: $user: no such user") unless $f;
         show_faillock($user, $f, \%p);
         return EXIT_OK;
     }
