@@ -389,6 +389,7 @@ int tp_parse_service(trex_pam_handle_t *h, const char *service, struct tp_conf *
         return rc;
     if (builtin) {
         const struct trex_pam_registry *r = h->registry;
+        c->builtin = 1;
         return parse_buffer(&ps, c->stack, r->default_name ? r->default_name : "(default stack)",
                             r->default_stack, strlen(r->default_stack), TP_TYPE_ANY, 0, 0);
     }

@@ -73,6 +73,11 @@
  * and users=LOCATION and audit (earlier versions looked users up there and
  * logged unknown ones: every name counts now). Values over 604800 s or malformed keep the default and
  * are logged, as are unknown arguments.
+ *
+ * trex_pam_faillock_settings (trex_pam.h) reads a service's faillock line
+ * with these same arguments for trex-pam faillock --service: the auth
+ * stack's first preauth line, which refuses a locked account, else its
+ * first faillock line.
  */
 #include <limits.h>
 #include <stddef.h>
@@ -440,3 +445,57 @@ const struct trex_pam_module tp_mod_faillock = {
     .instance_new = tp_pool_instance_new,
     .check = fl_check,
 };
+
+/* ---- the settings of a service (trex-pam faillock --service) ------------------------- */
+
+struct pick {
+    trex_pam_handle_t *h;
+    struct trex_pam_faillock_settings *out;
+};
+
+/* A faillock line of the auth stack: the first preauth decides, else the
+ * first of any kind (trex_pam_lines's callback). */
+static int pick_line(void *data, const struct trex_pam_line *l)
+{
+    static const char *const names[] = { [PREAUTH] = "preauth", [AUTHSUCC] = "authsucc",
+                                         [AUTHFAIL] = "authfail" };
+    struct pick *p = data;
+    struct opts o;
+
+    if (l->mod != &tp_mod_faillock)
+        return 0;
+    parse_opts(p->h, l->argc, (const char **)l->argv, 0, &o);
+    if (p->out->action != NULL && o.action != PREAUTH)
+        return 0;                    /* keep the first until a preauth comes */
+    p->out->deny = (int)o.deny;
+    p->out->fail_interval = o.fail_interval;
+    p->out->unlock_time = o.unlock_time;
+    p->out->action = names[o.action];
+    p->out->store = o.store != NULL && *o.store != '\0' ? o.store : NULL;
+    p->out->db = o.db != NULL && *o.db != '\0' ? o.db : NULL;
+    p->out->file = l->file;
+    p->out->line = l->line;
+    p->out->builtin = l->builtin;
+    return o.action == PREAUTH;
+}
+
+int trex_pam_faillock_settings(trex_pam_handle_t *h, struct trex_pam_faillock_settings *out)
+{
+    struct pick p = { h, out };
+    struct opts o;
+    int rc;
+
+    if (out == NULL)
+        return TREX_PAM_SYSTEM_ERR;
+    memset(out, 0, sizeof *out);
+    parse_opts(h, 0, NULL, 0, &o);   /* the defaults, for a service without a line */
+    out->deny = (int)o.deny;
+    out->fail_interval = o.fail_interval;
+    out->unlock_time = o.unlock_time;
+    if (h == NULL)
+        return TREX_PAM_IGNORE;
+    if ((rc = trex_pam_lines(h, "auth", pick_line, &p)) != TREX_PAM_SUCCESS)
+        return rc;
+    out->confdir = trex_pam_confdir(h);
+    return out->action != NULL ? TREX_PAM_SUCCESS : TREX_PAM_IGNORE;
+}

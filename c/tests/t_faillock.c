@@ -488,6 +488,44 @@ static void test_unavail(void)
     tap_is_int(th_pw_calls(), 0, "and stops the stack");
 }
 
+/* trex_pam_faillock_settings: the line that decides, read as the module reads it */
+static void test_settings(void)
+{
+    struct trex_pam_faillock_settings fs;
+    trex_pam_handle_t *h;
+
+    th_file("fs", "auth [default=die] test:faillock authfail deny=9 db=/x.db\n"
+                  "auth required test:pw\n"
+                  "auth requisite pam_faillock.so preauth deny=5 unlock_time=never store=/y.db\n"
+                  "account required test:faillock deny=7\n");
+    h = th_start("fs", "alice");
+    tap_is_int(trex_pam_faillock_settings(h, &fs), TREX_PAM_SUCCESS, "settings: found");
+    tap_ok(fs.action != NULL && strcmp(fs.action, "preauth") == 0 && fs.line == 3 && fs.deny == 5
+           && fs.fail_interval == 900 && fs.unlock_time == 0, "settings: the preauth line decides");
+    tap_ok(fs.store != NULL && strcmp(fs.store, "/y.db") == 0 && fs.db == NULL
+           && strcmp(fs.file, "fs") == 0 && !fs.builtin && strcmp(fs.confdir, th_dir()) == 0,
+           "settings: its store=, its place");
+    trex_pam_end(h, 0);
+
+    th_file("fs2", "auth required test:pw\nauth [default=die] test:faillock authfail deny=x\n");
+    h = th_start("fs2", "alice");
+    th_log_reset();
+    tap_is_int(trex_pam_faillock_settings(h, &fs), TREX_PAM_SUCCESS, "settings: no preauth");
+    tap_ok(strcmp(fs.action, "authfail") == 0 && fs.line == 2 && fs.deny == 3 && fs.db == NULL,
+           "settings: the first faillock line, a malformed deny= keeps the default");
+    tap_ok(th_logged("bad number supplied for deny"), "settings: ... logged");
+    trex_pam_end(h, 0);
+
+    th_file("fs3", "auth required test:pw\naccount required test:faillock deny=4\n");
+    h = th_start("fs3", "alice");
+    tap_is_int(trex_pam_faillock_settings(h, &fs), TREX_PAM_IGNORE, "settings: no auth faillock line");
+    tap_ok(fs.action == NULL && fs.deny == 3 && fs.fail_interval == 900 && fs.unlock_time == 600,
+           "settings: the module's defaults");
+    trex_pam_end(h, 0);
+    tap_is_int(trex_pam_faillock_settings(NULL, &fs), TREX_PAM_IGNORE, "settings: NULL handle: the defaults");
+    tap_is_int(trex_pam_lines(NULL, "auth", NULL, NULL), TREX_PAM_SYSTEM_ERR, "lines: NULL handle");
+}
+
 int main(void)
 {
     static const char *const users[] = { "alice", "bob", "carol", "root", NULL };
@@ -502,5 +540,6 @@ int main(void)
     test_chauthtok();
     test_unrecordable();
     test_unavail();
+    test_settings();
     return th_done();
 }

@@ -243,8 +243,8 @@ static void test_conf_file(void)
                "postgresql://trex@db1/trex", "conf: a changed file is read again");
 
     struct { const char *text; mode_t mode; const char *why; const char *what; } bad[] = {
-        { "store = /a.db\n", 0620, "writable by its group", "group-writable" },
-        { "store = /a.db\n", 0606, "writable by everyone", "world-writable" },
+        { "store = /a.db\n", 0620, "writable by its group (mode 0620): run chmod g-w", "group-writable" },
+        { "store = /a.db\n", 0606, "writable by others (mode 0606): run chmod o-w", "world-writable" },
         { "store = postgresql://trex:SeCrEt@db1/trex\n", 0644, "holds a password", "a password readable by all" },
         { "store = postgresql:host=db1 password=SeCrEt\n", 0604, "holds a password", "a password keyword readable by all" },
         { "# x\nstore /a.db\n", 0600, "trex-pam.conf:2: not a setting", "no '='" },
@@ -377,13 +377,13 @@ static void test_permissions(void)
     mkdir(ww, 0700);
     chmod(ww, 0777);
     snprintf(p, sizeof p, "%s/x.db", ww);
-    refused(p, TP_STORE_CREATE, TP_STORE_UNAVAIL, "writable by everyone", "world-writable dir");
+    refused(p, TP_STORE_CREATE, TP_STORE_UNAVAIL, "writable by others", "world-writable dir");
     tap_ok(!exists(p), "world-writable dir: nothing created");
 
     mkdir(sticky, 0700);
     chmod(sticky, 01777);
     snprintf(p, sizeof p, "%s/x.db", sticky);
-    refused(p, TP_STORE_CREATE, TP_STORE_UNAVAIL, "writable by everyone", "sticky /tmp-like dir");
+    refused(p, TP_STORE_CREATE, TP_STORE_UNAVAIL, "writable by others", "sticky /tmp-like dir");
 
     /* an existing store moved into an unsafe place */
     mkdir(safe, 0755);
@@ -391,20 +391,20 @@ static void test_permissions(void)
     st = open_ok(p, TP_STORE_CREATE, "store in a safe dir");
     tp_store_close(st);
     chmod(safe, 0777);
-    refused(p, 0, TP_STORE_UNAVAIL, "writable by everyone", "dir made world-writable later");
+    refused(p, 0, TP_STORE_UNAVAIL, "writable by others", "dir made world-writable later");
     chmod(safe, 0755);
 
     chmod(p, 0666);
-    refused(p, 0, TP_STORE_UNAVAIL, "writable by everyone", "world-writable file");
+    refused(p, 0, TP_STORE_UNAVAIL, "readable and writable by others", "world-writable file");
     chmod(p, 0644);
-    st = open_ok(p, 0, "world-readable file (allowed)");
-    tp_store_close(st);
+    refused(p, 0, TP_STORE_UNAVAIL, "readable by others (mode 0644): run chmod o-rwx",
+            "world-readable file");
     chmod(p, 0600);
 
     snprintf(wal, sizeof wal, "%s-wal", p);
     if (tap_write_file(safe, "s.db-wal", "") == 0) {
         chmod(wal, 0666);
-        refused(p, 0, TP_STORE_UNAVAIL, "-wal is writable by everyone", "world-writable -wal");
+        refused(p, 0, TP_STORE_UNAVAIL, "-wal: readable and writable by others", "world-writable -wal");
         unlink(wal);
     }
 
@@ -431,7 +431,7 @@ static void test_permissions(void)
     chmod(ww, 0777);
     unlink(lnk);
     tap_ok(symlink(p, lnk) == 0, "symlink into a world-writable dir");
-    refused(lnk, 0, TP_STORE_UNAVAIL, "writable by everyone", "symlink into a world-writable dir");
+    refused(lnk, 0, TP_STORE_UNAVAIL, "writable by others", "symlink into a world-writable dir");
     unlink(lnk);
     snprintf(p, sizeof p, "%s/nowhere.db", safe);
     tap_ok(symlink(p, lnk) == 0, "dangling symlink");
@@ -547,7 +547,7 @@ static void test_not_ours(void)
     refused(empty, 0, TP_STORE_UNAVAIL, "empty file", "zero-length file without CREATE");
     refused(empty, TP_STORE_RDONLY, TP_STORE_UNAVAIL, "empty file", "zero-length file read-only");
     chmod(empty, 0644);
-    refused(empty, TP_STORE_CREATE, TP_STORE_UNAVAIL, "others can read",
+    refused(empty, TP_STORE_CREATE, TP_STORE_UNAVAIL, "readable by others",
             "zero-length file others can read, with CREATE");
     chmod(empty, 0600);
     st = open_ok(empty, TP_STORE_CREATE, "zero-length private file with CREATE is initialised");

@@ -935,6 +935,31 @@ C<trex-pam check-config> is built on it. Not exported.
   my ($rc, @problems) = TRex::PAM::check_setup('webmail', '/etc/trex-pam.d');
   # webmail:3: userdb: store (store=): postgresql://trex@db1/trex: cannot connect: ...
 
+=head2 faillock_settings
+
+  ($status, $settings, @problems) = TRex::PAM::faillock_settings($service [, $confdir]);
+
+The settings by which C<$service>'s C<faillock> lines lock a user, read as
+L</check_config> reads the service (the service's file, else C<other>,
+else the built-in default stack) and its arguments as the module reads
+them. The line that decides is the auth stack's first C<faillock preauth>
+(where a locked account is refused before its password is checked), else
+its first C<faillock> line. C<$settings> is a hash: C<deny>,
+C<fail_interval>, C<unlock_time> (0 for C<never>), C<action>
+(C<preauth>, C<authfail> or C<authsucc>), C<store> and C<db> (the line's,
+undef when not given), C<file> and C<line> (the file as log lines name it,
+relative to C<confdir> unless absolute), C<builtin> (1 for the built-in
+default stack) and C<confdir>. C<$status> is C<PAM_SUCCESS>;
+C<PAM_IGNORE> when the auth stack has no C<faillock> line (C<$settings>
+then holds the module's defaults, C<action> undef); or C<pam_start>'s
+error when the service cannot be read (the defaults again, and
+C<@problems> says why). C<@problems> are the lines the core and the
+module logged (a malformed argument keeps its default and is logged).
+C<trex-pam faillock --service> is built on it. Not exported.
+
+  my ($rc, $s) = TRex::PAM::faillock_settings('webmail', '/etc/trex-pam.d');
+  printf "deny=%d from %s:%d\n", $s->{deny}, $s->{file}, $s->{line} if $rc == PAM_SUCCESS;
+
 =head2 config_recheck
 
   $usec = TRex::PAM::config_recheck();          # read
@@ -988,7 +1013,17 @@ holds a password. A location is:
 
 =item a path, or C<sqlite:>I<PATH>
 
-The embedded store: one SQLite file, no server (the default).
+The embedded store: one SQLite file, no server (the default). It holds
+password hashes, so it is refused as sshd's StrictModes refuses a key
+file, with a log line saying what to change (C<FILE: readable by others
+(mode 0644): run chmod o-rwx FILE>): when the file, or the C<-wal> or
+C<-shm> beside it, is owned by neither root nor the process's user, is
+open to others, or to its group other than as C<trex-pam init --group>
+makes it (the file 0660, for the group of the services sharing it); or
+when a directory from the file's own up to F</> is owned by another user
+than root or the process's, or writable by its group or others. A
+directory of root's with the sticky bit (F</tmp>) may be world-writable
+above the file's own directory, never as that directory.
 
 =item C<postgresql://>... or C<postgres://>...
 
