@@ -50,6 +50,6 @@ SKIP: {
     undef $h;
     is(start('wrong-password')->pam_authenticate, PAM_AUTH_ERR, 'a wrong password fails');
     is(TRex::PAM->new('anything', 'nobody-here', scripted_conv([], 'x'))->pam_authenticate,
-       PAM_USER_UNKNOWN, 'an unknown user: PAM_USER_UNKNOWN');
+       PAM_AUTH_ERR, 'an unknown user: PAM_AUTH_ERR, as a wrong password (the name is not told)');
 }
 done_testing;

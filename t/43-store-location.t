@@ -122,7 +122,8 @@ unlike($out, qr/Pa55-SeCrEt/, '... without the password');
     select(undef, undef, undef, 0.01);
     ($log, $r) = capture_stderr { login('conf', 'pw-in-two') };
     is($r, PAM_AUTHINFO_UNAVAIL, 'a group-writable trex-pam.conf: refused, the login fails');
-    like($log, qr/trex-pam\.conf: writable by its group: chmod go-w/, '... and the log says what to change');
+    like($log, qr/trex-pam\.conf: writable by its group \(mode 0620\): run chmod g-w \S+trex-pam\.conf/,
+         '... and the log says what to change');
     ($rc, $out) = trex('list');
     isnt($rc, 0, 'trex-pam refuses it too');
     like($out, qr/writable by its group/, '... saying why');

@@ -181,12 +181,9 @@ SKIP: {
     my $q = '?connect_timeout=1&command_timeout=1';
     my $loc = $rd->location . $q;
     my $port = $rd->port;
-    fine('redis', "session required session store=$loc\nauth required faillock store=$loc users=$db\n");
+    fine('redis', "session required session store=$loc\nauth required faillock store=$loc\n");
     reports('redis: keeps no users for userdb', "auth required userdb store=$loc\n",
             qr{^web:1: userdb: store \(store=\): redis://127\.0\.0\.1:$port/0: this kind of store keeps no users}m);
-    reports('redis: faillock users= on a store without users',
-            "auth required faillock store=$loc users=$loc\n",
-            qr{^web:1: faillock: store \(users=\): redis://.*keeps no users}m);
 
     $rd->stop_signal('STOP');
     my ($rc, $out, $dt) = check("session required session store=$loc\n");

@@ -61,7 +61,7 @@ for ([pamd => $main], ['pamd-idle' => $idle]) {
 
 # ---- the store and the users
 # (No password contains its user's name: the quality rules refuse that.)
-my %users = map { $_ => { password => 'Tyrannosaurus-' . random_hex(8) } } qw(alice bob carol dave erin);
+my %users = map { $_ => { password => 'Tyrannosaurus-' . random_hex(8) } } qw(alice bob carol dave erin frank);
 $users{$_}{new_password} = 'Velociraptor-Pack-' . random_hex(8) for qw(carol dave);
 my $ok = run_ok('trex-pam init', undef, @admin, 'init');
 for my $u (sort keys %users) {

@@ -131,7 +131,8 @@ sub sessions_of { $redis->command('SCARD', "trex-pam:u:$_[0]") }
 sub failures_of {
     my ($user) = @_;
     return $redis->command('ZCARD', "trex-pam:f:$user") if $on{faillock} eq 'redis';
-    my ($rc, $out) = run("$tmp/faillock-$user", undef, @admin, '--store', $store{postgresql}, 'faillock', $user);
+    my ($rc, $out) = run("$tmp/faillock-$user", undef, @admin, '--store', $store{postgresql}, 'faillock',
+                        '--confdir', "$tmp/site-b/pam.d", '--service', 'webmail', $user);
     return scalar(() = $out =~ /^\s*\d{4}-\d\d-\d\d /mg);
 }
 
@@ -189,7 +190,8 @@ sub failures_of {
         is($redis->command('EXISTS', 'trex-pam:f:bob'), 0, 'none on Redis');
     }
     else {
-        my ($rc, $out) = run("$tmp/pg-faillock", undef, @admin, '--store', $store{postgresql}, 'faillock', 'bob');
+        my ($rc, $out) = run("$tmp/pg-faillock", undef, @admin, '--store', $store{postgresql}, 'faillock',
+                                '--confdir', "$tmp/site-b/pam.d", '--service', 'webmail', 'bob');
         ok($rc == 0 && $out =~ /^bob: not locked: no failures$/m, 'none on PostgreSQL') or diag($out);
     }
     for my $s ([B => $B], [A => $A]) {

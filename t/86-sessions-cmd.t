@@ -55,10 +55,11 @@ sub cmd {
     return ($rc, $out, $err);
 }
 
-# A handle of service web for $user answering the prompt with $answer.
+# A handle of service $svc (web) for $user answering the prompt with $answer.
+our $svc = 'web';
 sub start {
     my ($user, $answer, $rhost) = @_;
-    my $h = TRex::PAM->new('web', $user, scripted_conv([], $answer));
+    my $h = TRex::PAM->new($svc, $user, scripted_conv([], $answer));
     die "pam_start: $h\n" unless ref $h;
     $h->pam_set_item(PAM_FAIL_DELAY, sub { });
     $h->pam_set_item(PAM_RHOST, $rhost) if defined $rhost;
@@ -198,55 +199,133 @@ SKIP: {
 }
 
 # ---- faillock ----------------------------------------------------------------------------------
-($rc, $out, $err) = cmd('', 'faillock', 'bob');
+($rc, $out, $err) = cmd('', 'faillock', '--service', 'web', 'bob');
 is($rc, 0, 'faillock bob: 0') or diag($err);
-is($out, "bob:\nWhen                Valid\nbob: not locked: no failures\n", '... no failures');
+my $conf = confdir();
+is($out, "trex-pam: settings: deny=3 fail_interval=900 unlock_time=600 (from $conf/web line 1, faillock preauth)\n"
+         . "bob:\nWhen                Valid\nbob: not locked: no failures\n", '... no failures, by the settings of web');
 is(auth('bob', 'wrong-1'), PAM_AUTH_ERR, 'a wrong password for bob');
 is(auth('bob', 'wrong-2'), PAM_AUTH_ERR, '... two');
-($rc, $out, $err) = cmd('', 'faillock', 'bob');
+($rc, $out, $err) = cmd('', 'faillock', '--service', 'web', 'bob');
 my @fails = $out =~ /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) V$/mg;
 is(scalar @fails, 2, 'faillock: the two failures, valid') or diag($out);
 like($out, qr/^bob: not locked: 2 failures within 900 s \(deny=3\)$/m, '... not locked');
 is(auth('bob', 'wrong-3'), PAM_AUTH_ERR, 'a third');
 is(auth('bob', 'Bob-Pw-1'), PAM_AUTH_ERR, '... now even the right password fails: locked');
-($rc, $out, $err) = cmd('', 'faillock', 'bob');
+($rc, $out, $err) = cmd('', 'faillock', '--service', 'web', 'bob');
 is(scalar(() = $out =~ /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d V$/mg), 3, 'faillock: three failures');
 like($out, qr/^bob: locked: 3 failures within 900 s \(deny=3\); unlocks at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m,
      '... locked, and until when');
-($rc, $out) = cmd('', 'faillock', 'bob', '--deny', 5);
+($rc, $out) = cmd('', 'faillock', '--service', 'web', 'bob', '--deny', 5);
 like($out, qr/^bob: not locked: 3 failures within 900 s \(deny=5\)$/m, '--deny 5: not locked');
-($rc, $out) = cmd('', 'faillock', 'bob', '--unlock-time', 'never');
+like($out, qr/^trex-pam: settings: deny=5 \(--deny\) fail_interval=900 unlock_time=600 \(from \Q$conf\E\/web line 1/m,
+     '... the option over the line\'s deny=3, and the output says so');
+($rc, $out) = cmd('', 'faillock', '--service', 'web', 'bob', '--unlock-time', 'never');
 like($out, qr/^bob: locked: .*until reset \(unlock_time=never\)$/m, '--unlock-time never: until a reset');
-($rc, $out) = cmd('', 'faillock', 'bob', '--deny', 0);
+($rc, $out) = cmd('', 'faillock', '--service', 'web', 'bob', '--deny', 0);
 like($out, qr/^bob: not locked: 3 failures \(deny=0: never locked\)$/m, '--deny 0: never');
-($rc, $out) = cmd('', 'faillock', 'bob', '--fail-interval', 0);
+($rc, $out) = cmd('', 'faillock', '--service', 'web', 'bob', '--fail-interval', 0);
 like($out, qr/ I$/m, '--fail-interval 0: the failures are not valid');
 like($out, qr/^bob: not locked: 0 failures within 0 s/m, '... and not locked');
-($rc, $out) = cmd('', 'faillock');
+($rc, $out) = cmd('', 'faillock', '--service', 'web');
 is($rc, 0, 'faillock (every user): 0');
-like($out, qr/^bob:\n/, '... bob');
+like($out, qr/^bob:\n/m, '... bob');
 unlike($out, qr/^(?:alice|carol):/m, '... only users with failures');
 for my $t ([['bob', '--deny', 'x'], qr/--deny: "x" is not a number/],
            [['bob', '--unlock-time', 604801], qr/--unlock-time: "604801" is not a number of seconds from 0 to 604800/],
            [['--reset'], qr/--reset wants a user name/],
            [['bob', 'carol'], qr/at most one user/]) {
-    ($rc, $out, $err) = cmd('', 'faillock', @{ $t->[0] });
+    ($rc, $out, $err) = cmd('', 'faillock', '--service', 'web', @{ $t->[0] });
     is($rc, 2, "faillock @{ $t->[0] }: 2");
     like($err, $t->[1], '... the reason');
 }
-($rc, $out, $err) = cmd('', 'faillock', 'nobody');
-is($rc, 1, 'faillock of an unknown user: 1');
-like($err, qr/faillock: nobody: no such user/, '... said');
-($rc, $out, $err) = cmd('', 'faillock', 'bob', '--reset');
+# any name has a tally: the module counts names nobody has too
+($rc, $out, $err) = cmd('', 'faillock', '--service', 'web', 'nobody');
+is($rc, 0, 'faillock of a name nobody has: 0') or diag($err);
+like($out, qr/^nobody: not locked: no failures$/m, '... no failures');
+# the service's own settings: web5 locks at 5 (the bug: judged by deny=3, bob looked locked)
+my $fl5 = "deny=5 unlock_time=900 nodelay db=$db";
+service('web5', <<"EOF");
+auth      requisite                 faillock preauth $fl5
+auth      [success=1 default=bad]   userdb db=$db
+auth      [default=die]             faillock authfail $fl5
+auth      sufficient                faillock authsucc $fl5
+auth      required                  deny
+account   required                  userdb db=$db
+EOF
+($rc, $out, $err) = cmd('', 'faillock', '--service', 'web5', 'bob');
+is($rc, 0, 'faillock --service web5 bob: 0') or diag($err);
+like($out, qr/^bob: not locked: 3 failures within 900 s \(deny=5\)$/m, '... 3 failures: not locked under deny=5');
+like($out, qr/^trex-pam: settings: deny=5 fail_interval=900 unlock_time=900 \(from \Q$conf\E\/web5 line 1, faillock preauth\)$/m,
+     '... naming the settings and where they came from');
+{
+    local $svc = 'web5';
+    is(auth('bob', "wrong-$_"), PAM_AUTH_ERR, "web5: wrong password $_") for 4 .. 5;
+}
+($rc, $out) = cmd('', 'faillock', '--service', 'web5', 'bob');
+like($out, qr/^bob: locked: 5 failures within 900 s \(deny=5\); unlocks at /m, '5 failures: locked under deny=5');
+# without --store, the store the service's line names (not $TREX_PAM_DB)
+($rc, $out, $err) = command('', $^X, '-Mblib', 'bin/trex-pam', 'faillock', '--service', 'web5', 'bob');
+is($rc, 0, 'without --store: 0') or diag($err);
+like($out, qr/^bob: locked: 5 failures/m, "... the faillock line's db= is the store read");
+# a preauth line decides even after another faillock line
+service('late', "auth [default=die] faillock authfail deny=9 db=$db\nauth requisite faillock preauth deny=5 db=$db\n");
+($rc, $out) = cmd('', 'faillock', '--service', 'late', 'bob');
+like($out, qr/^trex-pam: settings: deny=5 .*\Q$conf\E\/late line 2, faillock preauth\)$/m, 'the preauth line decides');
+service('failonly', "auth [default=die] faillock authfail deny=9 db=$db\n");
+($rc, $out) = cmd('', 'faillock', '--service', 'failonly', 'bob');
+like($out, qr/^trex-pam: settings: deny=9 .*failonly line 1, faillock authfail\)$/m, '... else the first faillock line');
+# a service without a faillock line, a missing one, the default stack
+service('nofl', "auth required userdb db=$db\n");
+($rc, $out, $err) = cmd('', 'faillock', '--service', 'nofl', 'bob');
+is($rc, 1, 'a service without a faillock line: 1');
+like($err, qr/service nofl has no faillock line in its auth stack/, '... said');
+($rc, $out, $err) = cmd('', 'faillock', '--service', 'nofl', 'bob', '--deny', 5);
+is($rc, 0, '... with --deny: 0') or diag($err);
+like($out, qr/^trex-pam: settings: deny=5 \(--deny\) fail_interval=900 unlock_time=600 \(the module's defaults and yours: service nofl has no faillock line\)$/m,
+     '... saying whose the settings are');
+($rc, $out, $err) = cmd('', 'faillock', '--service', 'nosuch', 'bob');
+is($rc, 1, 'a missing service (no file, no other): 1');
+like($err, qr/no configuration for service "nosuch" and no "other"/, '... why');
+like($err, qr/service nosuch cannot be read/, '... said');
+($rc, $out, $err) = cmd('', 'faillock', 'bob');
+is($rc, 1, 'without --service: the default stack, here none (no other): 1');
+service('other', "auth requisite faillock preauth deny=4 fail_interval=60 db=$db\n");
+($rc, $out, $err) = cmd('', 'faillock', 'bob');
+is($rc, 0, 'with an "other" file: 0') or diag($err);
+like($out, qr/^trex-pam: settings: deny=4 fail_interval=60 unlock_time=600 \(from \Q$conf\E\/other line 1, faillock preauth\)$/m,
+     "... other's settings: what pam_start runs for a service without a file");
+($rc, $out, $err) = cmd('', 'faillock', '--service', 'nosuch', 'bob');
+like($out, qr/\(from \Q$conf\E\/other line 1/m, '... and for --service of a service without a file');
+unlink "$conf/other";
+SKIP: {
+    skip 'the compiled-in configuration directory exists here', 2 if -e '/etc/trex-pam.d';
+    local $ENV{TREX_PAM_CONFDIR};
+    delete $ENV{TREX_PAM_CONFDIR};
+    ($rc, $out, $err) = cmd('', 'faillock', 'bob');
+    is($rc, 0, 'no configuration directory: the built-in default stack') or diag($err);
+    like($out, qr/^trex-pam: settings: deny=3 fail_interval=900 unlock_time=600 \(from the built-in default stack line 1, faillock preauth\)$/m,
+         '... its settings');
+}
+($rc, $out, $err) = cmd('', 'faillock', '--service', 'web5', 'bob', '--reset', '--deny', 3);
+is($rc, 2, '--reset with --deny: 2');
+($rc, $out, $err) = command('', $^X, '-Mblib', 'bin/trex-pam', 'faillock', '--service', 'web5', 'bob', '--reset');
+is($rc, 0, '--reset --service web5 (no --store): 0') or diag($err);
+like($out, qr/5 failures of bob cleared; not locked/, "... in the service's store");
+{
+    is(auth('bob', "wrong-$_"), PAM_AUTH_ERR, "web: wrong password $_ again") for 1 .. 3;
+}
+($rc, $out, $err) = cmd('', 'faillock', '--service', 'web', 'bob', '--reset');
 is($rc, 0, 'faillock bob --reset: 0') or diag($err);
 like($out, qr/3 failures of bob cleared; not locked/, '... said');
-($rc, $out) = cmd('', 'faillock', 'bob');
+($rc, $out) = cmd('', 'faillock', '--service', 'web', 'bob');
 like($out, qr/^bob: not locked: no failures$/m, '... none left');
 is(auth('bob', 'Bob-Pw-1'), PAM_SUCCESS, '... and bob logs in again');
-($rc, $out) = cmd('', 'faillock');
+($rc, $out) = cmd('', 'faillock', '--service', 'web');
 like($out, qr/no failures on record/, 'faillock: nobody has failures');
-($rc, $out, $err) = cmd('', 'faillock', 'nobody', '--reset');
-is($rc, 1, 'faillock --reset of an unknown user: 1');
+($rc, $out, $err) = cmd('', 'faillock', '--service', 'web', 'nobody', '--reset');
+is($rc, 0, 'faillock --reset of a name nobody has: 0') or diag($err);
+like($out, qr/nobody has no failures/, '... none');
 
 # ---- passwd ends the sessions; usermod --disable does not ----------------------------------------
 my $a3 = login('alice', 'Alice-Pw-1');

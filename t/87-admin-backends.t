@@ -5,7 +5,7 @@
 # web stack (faillock, session, userdb) whose lines name the stores. Run
 # with the users and sessions in one SQLite file, in one PostgreSQL
 # database, and with the users in PostgreSQL and the sessions and failure
-# tallies on Redis (--sessions, faillock users=). Then every command on users pointed at Redis fails in one
+# tallies on Redis (--sessions). Then every command on users pointed at Redis fails in one
 # line, and no output ever holds a location's password. Before that,
 # COMMAND --help for each command.
 # Without PostgreSQL or Redis those runs are skipped, except under
@@ -141,11 +141,11 @@ for my $run (@runs) {
         # ---- failures -----------------------------------------------------------------------
         is(auth($svc, 'carol', 'wrong-1'), PAM_AUTH_ERR, "$n: carol: a wrong password");
         auth($svc, 'carol', 'wrong-2');
-        ($rc, $out, $err) = trex_pam('', 'faillock', '--store', $T, 'carol');
+        ($rc, $out, $err) = trex_pam('', 'faillock', '--service', $svc, '--store', $T, 'carol');
         is($rc, 0, "$n: faillock carol") or diag($err);
         is(scalar(() = $out =~ /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d V$/mg), 2, "$n: ... two failures");
         like($out, qr/^carol: not locked: 2 failures within 900 s \(deny=3\)$/m, "$n: ... not locked");
-        ($rc, $out) = trex_pam('', 'faillock', '--store', $T);
+        ($rc, $out) = trex_pam('', 'faillock', '--service', $svc, '--store', $T);
         like($out, qr/^carol:$/m, "$n: faillock (every user): carol");
         unlike($out, qr/^alice:$/m, "$n: ... not alice, who has none");
         ($rc, $out) = trex_pam('', 'faillock', '--store', $T, 'carol', '--reset');

@@ -157,7 +157,7 @@ SKIP: {
     web_stack('pg', users => $to, sessions => $to, tallies => $to);
     is(auth('pg', 'alice', $sa), PAM_SUCCESS, "alice's session ID logs in on the target's stack");
     is(auth('pg', 'alice', 'Alice-Pw-1'), PAM_SUCCESS, '... and so does her password');
-    ($rc, $out) = trex_pam('', 'faillock', '--store', $to, 'bob');
+    ($rc, $out) = trex_pam('', 'faillock', '--store', $to, 'bob', '--deny', 3);
     like($out, qr/^bob: not locked: 2 failures within 900 s/m, "trex-pam faillock on the target: bob's two");
 
     ($rc, $out, $err) = trex_pam('', 'copy', '--from', $src, '--to', $to, '--sessions', '--tallies');
@@ -225,7 +225,7 @@ SKIP: {
     is(counts($out, 'failure tallies')->{added}, 1, '... 1 tally');
     ($rc, $out) = trex_pam('', 'sessions', '--store', $to, 'alice');
     is(scalar(() = $out =~ /^alice\s+[0-9a-f]{8}\s/mg), 2, 'trex-pam sessions on Redis: both');
-    ($rc, $out) = trex_pam('', 'faillock', '--store', $to);
+    ($rc, $out) = trex_pam('', 'faillock', '--store', $to, '--deny', 3);
     like($out, qr/^bob: not locked: 2 failures/m, 'trex-pam faillock on Redis: bob\'s');
     web_stack('redis', users => $src, sessions => $to, tallies => $src);
     is(auth('redis', 'alice', $sa), PAM_SUCCESS, "alice's session ID logs in through Redis");

@@ -4,7 +4,8 @@
 # bench/fill_sessions.c builds against c/libtrexpam.a as bench/session builds
 # it, every store function it calls declared by c/store/store.h, and
 # bench/store_floor.c (bench/backends' floor: raw libpq, hiredis, sqlite3)
-# builds as C99 without a warning where the client headers are installed.
+# and bench/imap_floor.c (bench/password's IMAP floor: raw libcurl) build as
+# C99 without a warning where the client headers are installed.
 use strict;
 use warnings;
 use Test::More;
@@ -12,8 +13,9 @@ use Config;
 use lib 't/lib';
 use TRexTest qw(tempdir);
 
-for my $f (qw(bench/cycle bench/password bench/session bench/backends bench/lib/TRexBench.pm
-              bench/lib/TRexBench/Session.pm bench/lib/TRexBench/Servers.pm)) {
+for my $f (qw(bench/cycle bench/password bench/session bench/backends bench/enumeration
+              bench/lib/TRexBench.pm bench/lib/TRexBench/Session.pm bench/lib/TRexBench/Servers.pm
+              bench/lib/TRexBench/Imap.pm)) {
     my $out = `$^X -Ibench/lib -It/lib -c $f 2>&1`;
     is($out, "$f syntax OK\n", "perl -c $f: syntax OK, nothing else") or diag($out);
 }
@@ -40,6 +42,14 @@ SKIP: {
             . " -lpq -lhiredis -lsqlite3 -lsodium";
     my $out = `$cmd 2>&1`;
     is($?, 0, 'bench/store_floor.c builds as C99, -Wall -Wextra clean') or diag($out);
+}
+
+SKIP: {
+    skip 'no curl/curl.h (libcurl4-openssl-dev)', 1
+        unless grep { -f "$_/curl/curl.h" } '/usr/include', '/usr/include/x86_64-linux-gnu';
+    my $tmp = tempdir();
+    my $out = `$Config{cc} -std=c99 -O2 -Wall -Wextra -Werror -o $tmp/floor bench/imap_floor.c -lcurl 2>&1`;
+    is($?, 0, 'bench/imap_floor.c builds as C99, -Wall -Wextra clean') or diag($out);
 }
 
 done_testing;

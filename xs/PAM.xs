@@ -6,8 +6,9 @@
  * carries ext magic pointing at a tpx_state, so `bless \1234, 'TRex::PAM'`
  * forges nothing; pam_end, DESTROY and the magic's svt_free end it once.
  *
- * TRex::PAM::ModuleHandle (ModuleHandle.xsh) and TRex::PAM::DB (DB.xsh)
- * are INCLUDEd at the end: one shared object, one boot symbol.
+ * TRex::PAM::ModuleHandle (ModuleHandle.xsh), TRex::PAM::DB (DB.xsh) and
+ * TRex::PAM::Import's parsers (Import.xsh) are INCLUDEd at the end: one
+ * shared object, one boot symbol.
  */
 #include "glue.h"
 
@@ -252,6 +253,26 @@ static void S_boot_constants(pTHX)
 }
 
 
+/* trex_pam_faillock_settings's answer as a hash (copies: the strings are
+ * the handle's, which ends before the hash is used); undef values for
+ * what the line does not give. */
+static HV *S_faillock_hash(pTHX_ const struct trex_pam_faillock_settings *fs)
+{
+    HV *hv = newHV();
+    const char *keys[] = { "action", "store", "db", "file", "confdir" };
+    const char *vals[] = { fs->action, fs->store, fs->db, fs->file, fs->confdir };
+
+    (void)hv_stores(hv, "deny", newSViv(fs->deny));
+    (void)hv_stores(hv, "fail_interval", newSViv((IV)fs->fail_interval));
+    (void)hv_stores(hv, "unlock_time", newSViv((IV)fs->unlock_time));
+    (void)hv_stores(hv, "line", newSViv(fs->line));
+    (void)hv_stores(hv, "builtin", newSViv(fs->builtin));
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        (void)hv_store(hv, keys[i], (I32)strlen(keys[i]),
+                       vals[i] != NULL ? newSVpv(vals[i], 0) : newSV(0), 0);
+    return hv;
+}
+
 MODULE = TRex::PAM    PACKAGE = TRex::PAM
 
 PROTOTYPES: DISABLE
@@ -270,12 +291,15 @@ check_config(service, confdir = &PL_sv_undef)
     SV *confdir
   ALIAS:
     check_setup = 1
+    faillock_settings = 2
   PREINIT:
     struct trex_pam_options opts;
+    struct trex_pam_faillock_settings fs;
     tpx_state st;
     tpx_logbuf buf;
     tpx_str svc, dir;
     trex_pam_handle_t *h = NULL;
+    HV *set = NULL;
     int rc;
   PPCODE:
     /* TRex::PAM::check_config($service [, $confdir]): reads the service's
@@ -283,7 +307,10 @@ check_config(service, confdir = &PL_sv_undef)
      * returns the status and every line the core logged meanwhile
      * ("file:line: reason"). check_setup: the same, then trex_pam_check
      * (each line's module on this system: its store), whose lines and
-     * code join them. */
+     * code join them. faillock_settings: the same, then
+     * trex_pam_faillock_settings: the status, a hash of the settings (the
+     * module's defaults alone when the service cannot be read), then the
+     * lines. */
     if (!tpx_bytes(aTHX_ service, &svc, 0) || svc.p == NULL)
         tpx_croak_arg(aTHX_ cv, "service", "a byte string");
     if (!tpx_bytes(aTHX_ confdir, &dir, 0)) {
@@ -307,16 +334,23 @@ check_config(service, confdir = &PL_sv_undef)
     opts.registry = trex_pam_builtin_registry();
     opts.binding = &st;
     rc = trex_pam_start_opts(svc.p, NULL, &st.cconv, &opts, &h);
+    if (rc != TREX_PAM_SUCCESS && ix == 2 && trex_pam_faillock_settings(NULL, &fs) == TREX_PAM_IGNORE)
+        set = S_faillock_hash(aTHX_ &fs);       /* the module's defaults alone */
     if (rc == TREX_PAM_SUCCESS) {
         /* check_setup: then each line's module checks itself here (its store) */
         if (ix == 1)
             rc = trex_pam_check(h);
+        if (ix == 2 && ((rc = trex_pam_faillock_settings(h, &fs)) == TREX_PAM_SUCCESS
+                        || rc == TREX_PAM_IGNORE))
+            set = S_faillock_hash(aTHX_ &fs);
         (void)trex_pam_end(h, TREX_PAM_SUCCESS);
     }
     tpx_bytes_done(aTHX_ &svc);
     tpx_bytes_done(aTHX_ &dir);
-    EXTEND(SP, 1 + av_len(buf.lines) + 1);
+    EXTEND(SP, 2 + av_len(buf.lines) + 1);
     mPUSHi(rc);
+    if (ix == 2)
+        PUSHs(set != NULL ? sv_2mortal(newRV_noinc((SV *)set)) : &PL_sv_undef);
     for (SSize_t i = 0; i <= av_len(buf.lines); i++)
         PUSHs(sv_mortalcopy(*av_fetch(buf.lines, i, 0)));
 
@@ -507,3 +541,5 @@ pam_fail_delay(pamh, usec)
 INCLUDE: ModuleHandle.xsh
 
 INCLUDE: DB.xsh
+
+INCLUDE: Import.xsh

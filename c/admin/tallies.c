@@ -3,7 +3,8 @@
  * (trex_pam_admin.h): read, list (by second, or every user's), clear.
  * A tally is judged by the faillock module's rule: at least deny failures
  * less than fail_interval before the latest, and the latest less than
- * unlock_time ago.
+ * unlock_time ago. Any valid name has one, a user's or not: the module
+ * counts every name.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +37,6 @@ int trex_pam_db_faillock_get(trex_pam_db_t *db, const char *name, int deny,
                 (long long)TP_ADMIN_MAX_FAIL_SECONDS);
         return TREX_PAM_BAD_ITEM;
     }
-    if ((rc = tp_admin_known_user(db, name)) != TREX_PAM_SUCCESS)
-        return rc;
     if ((rc = fail_since(db, name, 0, &out->total, &out->latest)) != TREX_PAM_SUCCESS)
         return rc;
     if (out->total == 0)
@@ -83,8 +82,6 @@ int trex_pam_db_faillock_list(trex_pam_db_t *db, const char *name,
     rc = tp_admin_begin(db, TP_ADMIN_READ | TP_ADMIN_USER, fn != NULL, name);
     if (rc != TREX_PAM_SUCCESS)
         return rc;
-    if ((rc = tp_admin_known_user(db, name)) != TREX_PAM_SUCCESS)
-        return rc;
     return tp_admin_from_store(db, tp_store_fail_list(db->st, name, by_second, &w), name);
 }
 
@@ -99,8 +96,6 @@ int trex_pam_db_tally_list(trex_pam_db_t *db, const char *name,
     if (name != NULL) {
         if (!trex_pam_db_valid_user(name))
             return tp_admin_bad_user(db, name);
-        if ((rc = tp_admin_known_user(db, name)) != TREX_PAM_SUCCESS)
-            return rc;
     }
     return tp_admin_from_store(db, tp_store_fail_list(db->st, name, fn, data), name);
 }
@@ -112,8 +107,6 @@ int trex_pam_db_faillock_reset(trex_pam_db_t *db, const char *name, int *count)
     if (count != NULL)
         *count = 0;
     if ((rc = tp_admin_begin(db, TP_ADMIN_WRITE | TP_ADMIN_USER, 1, name)) != TREX_PAM_SUCCESS)
-        return rc;
-    if ((rc = tp_admin_known_user(db, name)) != TREX_PAM_SUCCESS)
         return rc;
     if ((rc = fail_since(db, name, 0, &n, NULL)) != TREX_PAM_SUCCESS)
         return rc;

@@ -3,7 +3,8 @@
  * its module whether it can work here (the module table's check, abi 3),
  * for trex-pam check-config. The core knows no module by name: it walks
  * the lines, the modules answer, the core puts file:line before each
- * answer.
+ * answer. trex_pam_lines lends the lines themselves to whoever must read
+ * a module's arguments as the module does (trex-pam faillock --service).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -97,4 +98,37 @@ int trex_pam_check(trex_pam_handle_t *h)
     free(refs);
     tp_pause(h);                          /* what a module held for its checks */
     return first;
+}
+
+int trex_pam_lines(trex_pam_handle_t *h, const char *type,
+                   int (*fn)(void *data, const struct trex_pam_line *line), void *data)
+{
+    static const char *const names[TP_NTYPES] = { "auth", "account", "session", "password" };
+    int t = 0, rc;
+
+    if (!tp_handle_ok(h) || h->in_module || type == NULL || fn == NULL)
+        return TREX_PAM_SYSTEM_ERR;
+    while (t < TP_NTYPES && strcmp(names[t], type) != 0)
+        t++;
+    if (t == TP_NTYPES)
+        return TREX_PAM_SYSTEM_ERR;
+    if (tp_stack_stale(h) && (rc = tp_stack_load(h)) != TREX_PAM_SUCCESS)
+        return rc;
+    for (size_t i = 0; i < h->conf->stack[t].n; i++) {
+        const struct tp_entry *e = &h->conf->stack[t].e[i];
+        struct trex_pam_line l;
+
+        if (e->kind != TP_ENTRY_MODULE || e->ref == NULL)
+            continue;
+        l.file = e->file != NULL ? e->file : "?";
+        l.line = e->line;
+        l.builtin = h->conf->builtin;
+        l.module = e->ref->name;
+        l.mod = e->ref->mod;
+        l.argc = e->argc;
+        l.argv = (const char *const *)e->argv;
+        if (fn(data, &l) != 0)
+            break;
+    }
+    return TREX_PAM_SUCCESS;
 }

@@ -6,7 +6,8 @@
  * Who calls whom inside the core (never in a circle):
  *   handle.c   start and end  -> items.c, env.c, stack.c, util.c
  *   dispatch.c the six calls  -> stack.c, delay.c, items.c, util.c
- *   check.c    trex_pam_check: each line's module checks itself -> stack.c
+ *   check.c    trex_pam_check: each line's module checks itself; trex_pam_lines
+ *              -> stack.c
  *   stack.c    a handle's configuration: attach, detach, load -> conf (cache.c)
  *   cache.c    parsed configurations, shared and checked against the files
  *              -> parse.c (pam.d files) -> syntax.c (lines, tokens, controls),
@@ -110,6 +111,7 @@ struct tp_conf {
     int refs;                      /* handles + the cache holding it */
     struct timespec checked;       /* CLOCK_MONOTONIC of the last check of deps */
     int racy;                      /* a file changed too recently to trust its stat */
+    int builtin;                   /* the registry's default stack (no directory) */
 };
 
 #define TP_CACHE_SLOTS 32

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include <sodium.h>
 #include "token.h"
 #include "secret.h"
+#include "strict.h"
 
 #define KEY_FILE_MIN 16
 #define KEY_FILE_MAX 4096
@@ -179,6 +181,7 @@ int tp_token_key_load(const char *path, unsigned char key[TP_TOKEN_KEY_LEN], cha
                       size_t errlen)
 {
     unsigned char buf[KEY_FILE_MAX + 1];
+    char bad[PATH_MAX + 256];
     struct stat sb;
     size_t len = 0;
     const char *why = NULL;
@@ -201,10 +204,8 @@ int tp_token_key_load(const char *path, unsigned char key[TP_TOKEN_KEY_LEN], cha
     }
     if (fstat(fd, &sb) != 0)
         why = strerror(errno);
-    else if (!S_ISREG(sb.st_mode))
-        why = "not a regular file";
-    else if (sb.st_mode & (S_IROTH | S_IWOTH))
-        why = "readable or writable by others (chmod o-rw)";
+    else if (tp_strict_file(path, &sb, TP_STRICT_OTHERS, bad, sizeof bad) != 0)
+        why = bad;                    /* its group may read it: the services' group */
     while (why == NULL && len < sizeof buf) {
         ssize_t n = read(fd, buf + len, sizeof buf - len);
         if (n < 0 && errno == EINTR)

@@ -125,6 +125,11 @@ struct trex_pam_conv {
  * (NULL: nothing): for a conversation function that fails after it made
  * its answers, and for the core itself. */
 void trex_pam_free_responses(struct trex_pam_response *resp, int num);
+/* An answer of len bytes (not NUL-terminated: a language binding's string)
+ * as the core takes one: a malloc'd NUL-terminated copy in *out. SUCCESS;
+ * CONV_ERR when the bytes hold a NUL (the core would read the answer cut
+ * short there) or p is NULL; BUF_ERR. *out is NULL unless SUCCESS. */
+int trex_pam_answer_copy(const char *p, size_t len, char **out);
 /* Wipes the string *p, frees it and sets *p to NULL (NULL: nothing): for
  * an answer the application made and did not hand over. */
 void trex_pam_drop_secret(char **p);
@@ -251,6 +256,53 @@ int trex_pam_end(trex_pam_handle_t *pamh, int status);
  * long as their timeouts say, so not for a login path.
  */
 int trex_pam_check(trex_pam_handle_t *pamh);
+/* One module line of a handle's configuration, lent to trex_pam_lines's
+ * callback for the call only. */
+struct trex_pam_line {
+    const char *file;           /* as log lines name it: a service's file name (relative
+                                   to the configuration directory), an included path, or
+                                   the registry's name of its default stack */
+    int line;
+    int builtin;                /* 1: the registry's default stack (no directory) */
+    const char *module;         /* the module's name as written */
+    const struct trex_pam_module *mod;  /* NULL: it could not be loaded */
+    int argc;
+    const char *const *argv;
+};
+/*
+ * Calls fn for each module line of the handle's stack of type ("auth",
+ * "account", "session" or "password"), in the order they run (includes and
+ * substacks in place, "other" where the service has no line of the type);
+ * fn returning non-zero stops. SUCCESS, SYSTEM_ERR (an unusable handle, an
+ * unknown type, a call from inside a module), or the error of reading the
+ * configuration again.
+ */
+int trex_pam_lines(trex_pam_handle_t *pamh, const char *type,
+                   int (*fn)(void *data, const struct trex_pam_line *line), void *data);
+
+/* The settings a service's faillock lines judge a lock by (trex-pam faillock). */
+struct trex_pam_faillock_settings {
+    int deny;                   /* failures that lock; 0: never */
+    long long fail_interval;    /* seconds within which they count */
+    long long unlock_time;      /* seconds a lock lasts; 0: until reset ("never") */
+    const char *action;         /* "preauth", "authfail" or "authsucc"; NULL: no line */
+    const char *store, *db;     /* the line's store= and db=; NULL: not given */
+    const char *file;           /* the line's place, as struct trex_pam_line has it */
+    int line;
+    int builtin;
+    const char *confdir;        /* the directory the handle read */
+};
+/*
+ * The settings of the faillock line that decides whether the handle's
+ * service locks a user: the first "faillock preauth" of its auth stack
+ * (where a locked account is refused), else its first faillock line there.
+ * Its arguments are read as the module reads them (an argument it would
+ * log as malformed keeps its default, and is logged here too). SUCCESS; or
+ * IGNORE when the auth stack has no faillock line (out then holds the
+ * module's defaults, action NULL; pamh NULL gives them alone); or
+ * trex_pam_lines's error. Strings are lent until trex_pam_end.
+ */
+int trex_pam_faillock_settings(trex_pam_handle_t *pamh, struct trex_pam_faillock_settings *out);
 /* The binding pointer of the handle's options (NULL: none, or an unusable
  * handle). */
 void *trex_pam_binding(const trex_pam_handle_t *pamh);

@@ -10,7 +10,23 @@
  *             failure and returns PAM_IGNORE, as pam_faillock does (the stack
  *             line is "[default=die]", so the failing module's code stands).
  *             The deny-th failure logs the lock.
- *   authsucc  locked → PAM_AUTH_ERR; else clears the failures, PAM_SUCCESS.
+ *   authsucc  locked → PAM_AUTH_ERR; else records one failure and clears
+ *             them all, PAM_SUCCESS: the record proves that failures can be
+ *             recorded.
+ *   Fail closed: when a failure cannot be recorded (full disk, read-only
+ *   file or server), authfail and authsucc return PAM_AUTHINFO_UNAVAIL and
+ *   log "failed logins cannot be recorded for USER, so password logins are
+ *   refused until they can be: REASON". No password login succeeds then,
+ *   since guesses would not be counted; a live session still can (the
+ *   session line ends the stack before authsucc).
+ * chauthtok (Linux-PAM's pam_faillock has none): the current password's
+ *   check is a login too, or a stolen session cookie would give free
+ *   guesses at the password behind it. The same lines and actions as auth
+ *   in the password stack (examples/pam.d/default); in the first pass
+ *   (PRELIM_CHECK) they act as above; in the second they check the lock
+ *   again and write nothing (authfail: PAM_IGNORE). The administrator's
+ *   change (tp_admin_change) is neither counted nor refused: PAM_SUCCESS
+ *   (authfail: PAM_IGNORE).
  * account: clears the failures, PAM_SUCCESS (pam_faillock's account use).
  * setcred: PAM_SUCCESS.
  *
@@ -18,22 +34,16 @@
  * latest one, and the latest less than unlock_time ago (unlock_time 0 or
  * "never": until cleared). The first failure after a lock ran out starts
  * the count afresh. Every auth call asks for a 2 s fail delay (nodelay: none).
- * A user unknown to the users' store (below), or an empty user name, gives
- * PAM_IGNORE (logged; with audit, the name too); an unusable store
+ * An empty user name gives PAM_IGNORE; an unusable store
  * PAM_AUTHINFO_UNAVAIL (PAM_SYSTEM_ERR for other store errors): never open.
  *
- * The users' store: where faillock checks that PAM_USER exists before it
- * counts anything. users=LOCATION names it; without it, the tally's own
- * store when that keeps users (tp_store_keeps), else the location the
- * environment or trex-pam.conf names for lines that name none
- * (tp_store_location with no argument: so "userdb" on PostgreSQL and
- * "faillock store=redis://..." need no users= when trex-pam.conf names the
- * PostgreSQL store). When that location keeps no users either, every name
- * is counted without a lookup (an unknown name then looks like a known
- * one). A users' store that cannot be used, a users= that names a store
- * keeping no users, or one that names another store than a tally's store
- * that keeps users (a store counts failures of its own users only) is
- * PAM_AUTHINFO_UNAVAIL, logged: never open.
+ * Every name is counted, known or not (pam_faillock counts local users
+ * only): a name nobody has is locked after deny failures like a user, with
+ * the same messages, the same store writes and the same time taken, so a
+ * lock tells nobody which names exist. No user is looked up. Failures
+ * older than fail_interval + unlock_time go with a purge that one authfail
+ * in PURGE_EVERY makes (not with unlock_time=never), so made-up names do
+ * not stay; a store whose failures expire by themselves (Redis) needs none.
  *
  * Web stack: "auth requisite faillock preauth" first (a locked account is
  * refused before any password hash, sessions included), then session and
@@ -42,9 +52,8 @@
  * in the account stack there: account runs on every session request and
  * would clear the tally between an attacker's guesses.
  *
- * The store connections are the instance's (storepool.h): kept open across
- * the handles of a configuration, one per location (the tally's store and
- * the users' store share one when they are the same), taken by a handle at
+ * The store connection is the instance's (storepool.h): kept open across
+ * the handles of a configuration, one per location, taken by a handle at
  * its first use and kept until trex_pam_end.
  *
  * Concurrency: each failure is one atomic insert-and-count in the store, so
@@ -56,13 +65,19 @@
  *
  * Arguments: preauth|authfail|authsucc, deny=N (3; 0 never locks),
  * fail_interval=S (900), unlock_time=S|never (600), silent (also the
- * PAM_SILENT flag), audit, no_log_info, nodelay, store=LOCATION or
- * db=FILE (tp_store_location), users=LOCATION (the users' store, above).
- * Accepted with no effect, since store users are not system users and the store replaces the
- * tally directory and faillock.conf: even_deny_root (every user, root
- * included, is treated alike), root_unlock_time=, admin_group=, dir=, conf=,
- * local_users_only. Values over 604800 s or malformed keep the default and
+ * PAM_SILENT flag), no_log_info, nodelay, store=LOCATION or
+ * db=FILE (tp_store_location). Accepted with no effect, since store users
+ * are not system users and the store replaces the tally directory and
+ * faillock.conf: even_deny_root (every user, root included, is treated
+ * alike), root_unlock_time=, admin_group=, dir=, conf=, local_users_only;
+ * and users=LOCATION and audit (earlier versions looked users up there and
+ * logged unknown ones: every name counts now). Values over 604800 s or malformed keep the default and
  * are logged, as are unknown arguments.
+ *
+ * trex_pam_faillock_settings (trex_pam.h) reads a service's faillock line
+ * with these same arguments for trex-pam faillock --service: the auth
+ * stack's first preauth line, which refuses a locked account, else its
+ * first faillock line.
  */
 #include <limits.h>
 #include <stddef.h>
@@ -77,26 +92,26 @@
 #include "storepool.h"
 #include "modargs.h"
 #include "registry.h"
+#include "token.h"
 
 #define DATA_NAME "trex_faillock"
 #define WHO "faillock"
 #define MAX_TIME_INTERVAL 604800     /* 7 days, pam_faillock's limit */
 #define FAIL_DELAY_USEC 2000000u
+#define PURGE_EVERY 64               /* one authfail in 64 purges old failures */
 
 enum action { PREAUTH, AUTHSUCC, AUTHFAIL };
 
 struct opts {
     int action;                      /* enum action */
     int64_t deny, fail_interval, unlock_time;
-    int silent, audit, no_log_info, nodelay;
+    int silent, no_log_info, nodelay;
     const char *db;
     const char *store;
-    const char *users;
 };
 
-struct state {                       /* module data: the handle's store connections */
-    struct tp_lease lease;           /* the tallies', from the instance's pool (storepool.h) */
-    struct tp_lease users;           /* the users' store when it is another */
+struct state {                       /* module data: the handle's store connection */
+    struct tp_lease lease;           /* from the instance's pool (storepool.h) */
 };
 
 struct tally {
@@ -117,12 +132,10 @@ static const struct tp_arg args[] = {
     { "fail_interval", TP_ARG_NUMBER, OPT(fail_interval), 0, MAX_TIME_INTERVAL, 0 },
     { "unlock_time", TP_ARG_NUMBER, OPT(unlock_time), 0, MAX_TIME_INTERVAL, TP_ARG_NEVER },
     { "silent", TP_ARG_FLAG, OPT(silent), 0, 0, 0 },
-    { "audit", TP_ARG_FLAG, OPT(audit), 0, 0, 0 },
     { "no_log_info", TP_ARG_FLAG, OPT(no_log_info), 0, 0, 0 },
     { "nodelay", TP_ARG_FLAG, OPT(nodelay), 0, 0, 0 },
     { "db", TP_ARG_TEXT, OPT(db), 0, 0, 0 },
     { "store", TP_ARG_TEXT, OPT(store), 0, 0, 0 },
-    { "users", TP_ARG_TEXT, OPT(users), 0, 0, 0 },
     /* pam_faillock's, with no effect here (see the top of the file) */
     { "even_deny_root", TP_ARG_SKIP, 0, 0, 0, 0 },
     { "local_users_only", TP_ARG_SKIP, 0, 0, 0, 0 },
@@ -132,6 +145,8 @@ static const struct tp_arg args[] = {
     { "admin_group", TP_ARG_SKIP_VALUE, 0, 0, 0, 0 },
     { "dir", TP_ARG_SKIP_VALUE, 0, 0, 0, 0 },
     { "conf", TP_ARG_SKIP_VALUE, 0, 0, 0, 0 },
+    { "users", TP_ARG_SKIP_VALUE, 0, 0, 0, 0 },     /* earlier versions': every name counts */
+    { "audit", TP_ARG_SKIP, 0, 0, 0, 0 },           /* it named unknown users: none now */
 };
 static const struct tp_args table = {
     args, TP_ARGS_COUNT(args),
@@ -148,8 +163,6 @@ static void parse_opts(trex_pam_handle_t *h, int argc, const char **argv, int fl
     o->fail_interval = 900;
     o->unlock_time = 600;
     (void)tp_args_parse(h, &table, argc, argv, o);
-    if (o->users != NULL && *o->users == '\0')
-        o->users = NULL;                 /* as an empty store= */
     if (flags & TREX_PAM_SILENT)
         o->silent = 1;
 }
@@ -162,7 +175,6 @@ static void state_free(trex_pam_handle_t *h, void *data, int status)
     if (s == NULL)
         return;
     tp_lease_end(&s->lease);
-    tp_lease_end(&s->users);
     free(s);
 }
 
@@ -192,72 +204,13 @@ static int open_store(trex_pam_handle_t *h, struct tp_pool *pool, const struct o
     return rc == TP_STORE_OK ? TREX_PAM_SUCCESS : tp_lease_pam_code(rc);
 }
 
-/* 1 if the location of lines that name none is a file (a missing one, say,
- * where users= would help); a server there that is down has said so in its
- * own log line, and users= would not help. */
-static int users_in_a_file(trex_pam_handle_t *h)
+/* PAM_USER (prompting if need be), any name but an empty one (IGNORE), and
+ * the lease on the store in *lease; a PAM code. */
+static int get_user(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o,
+                    const char **user, struct tp_lease **lease)
 {
-    char buf[TP_STORE_LOCATION_MAX];
-    const char *where;
-    int file;
-
-    buf[0] = '\0';
-    where = tp_store_location(NULL, NULL, trex_pam_confdir(h), buf, sizeof buf, NULL, 0);
-    file = where != NULL && tp_store_file(where) != NULL;
-    tp_secret_wipe(buf, sizeof buf);
-    return file;
-}
-
-/* The lease on the users' store (the top of the file) into *out: s->lease
- * when the tally's store keeps users and no users= names another, else
- * s->users; NULL when no store keeps users (every name counts). A PAM code. */
-static int users_lease(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o,
-                       struct state *s, struct tp_lease **out)
-{
-    int own = tp_store_keeps(tp_lease_store(&s->lease), TP_STORE_KEEPS_USERS);
-    int src;
-
-    *out = NULL;
-    if (o->users == NULL && own) {
-        *out = &s->lease;
-        return TREX_PAM_SUCCESS;
-    }
-    /* users=, or the location of lines that name none */
-    if ((src = tp_lease_use_at(h, pool, &s->users, o->users, NULL, WHO)) != TP_STORE_OK) {
-        if (o->users == NULL && users_in_a_file(h))   /* say how */
-            trex_pam_log(h, LOG_ERR, "faillock: %s keeps no users, and the store that names them"
-                         " cannot be used: name it with users=LOCATION",
-                         tp_store_where(tp_lease_store(&s->lease)));
-        return tp_lease_pam_code(src);
-    }
-    if (own && strcmp(tp_lease_path(&s->users), tp_lease_path(&s->lease)) != 0) {
-        /* its failures belong to its users: another store's could not be counted */
-        trex_pam_log(h, LOG_ERR, "faillock: users= names another store than %s, which keeps"
-                     " its own users", tp_store_where(tp_lease_store(&s->lease)));
-        return TREX_PAM_AUTHINFO_UNAVAIL;
-    }
-    if (tp_store_keeps(tp_lease_store(&s->users), TP_STORE_KEEPS_USERS)) {
-        *out = &s->users;
-        return TREX_PAM_SUCCESS;
-    }
-    if (o->users != NULL) {
-        trex_pam_log(h, LOG_ERR, "faillock: users=: %s keeps no users",
-                     tp_store_where(tp_lease_store(&s->users)));
-        return TREX_PAM_AUTHINFO_UNAVAIL;
-    }
-    return TREX_PAM_SUCCESS;
-}
-
-/* PAM_USER (prompting if need be) known to the users' store: SUCCESS,
- * IGNORE for an empty or unknown one, or an error; *lease is the lease on
- * the tally's store. */
-static int get_known_user(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o,
-                          const char **user, struct tp_lease **lease)
-{
-    struct tp_user u;
-    struct tp_lease *ul;
     struct state *s;
-    int rc, src;
+    int rc;
 
     if ((rc = trex_pam_get_user(h, user, NULL)) != TREX_PAM_SUCCESS)
         return rc == TREX_PAM_CONV_AGAIN ? TREX_PAM_INCOMPLETE : rc;
@@ -265,44 +218,27 @@ static int get_known_user(trex_pam_handle_t *h, struct tp_pool *pool, const stru
         return TREX_PAM_IGNORE;
     if ((rc = open_store(h, pool, o, &s)) != TREX_PAM_SUCCESS)
         return rc;
-    if ((rc = users_lease(h, pool, o, s, &ul)) != TREX_PAM_SUCCESS)
-        return rc;
     *lease = &s->lease;
-    if (ul == NULL)
-        return TREX_PAM_SUCCESS;         /* no store keeps users: every name counts */
-    tp_user_init(&u);
-    src = tp_store_user_get(tp_lease_store(ul), *user, &u);
-    tp_user_clear(&u);
-    if (tp_lease_again(h, pool, ul, src, WHO)) {
-        src = tp_store_user_get(tp_lease_store(ul), *user, &u);
-        tp_user_clear(&u);
-    }
-    *lease = &s->lease;
-    if (src == TP_STORE_NOTFOUND) {
-        if (o->audit)
-            trex_pam_log(h, LOG_NOTICE, "faillock: User unknown: %.100s", *user);
-        else
-            trex_pam_log(h, LOG_NOTICE, "faillock: User unknown");
-        return TREX_PAM_IGNORE;
-    }
-    if (src != TP_STORE_OK)
-        return store_failed(h, ul, src, "user lookup", *user);
     return TREX_PAM_SUCCESS;
 }
 
 /* ---- the tally --------------------------------------------------------------------- */
 
 /* pam_faillock's check_tally: PAM_SUCCESS (not locked), PAM_AUTH_ERR
- * (locked) or a store error. */
-static int check(trex_pam_handle_t *h, struct tp_lease *l, const struct opts *o,
-                 const char *user, int64_t now, struct tally *t)
+ * (locked) or a store error. The first read of a call: one second chance
+ * on a fresh connection when the kept one was dropped (tp_lease_again). */
+static int check(trex_pam_handle_t *h, struct tp_pool *pool, struct tp_lease *l,
+                 const struct opts *o, const char *user, int64_t now, struct tally *t)
 {
     struct tp_store *st = tp_lease_store(l);
     int64_t latest = 0;
     int src;
 
     memset(t, 0, sizeof *t);
-    if ((src = tp_store_fail_count(st, user, 0, &t->total, &t->latest)) != TP_STORE_OK)
+    src = tp_store_fail_count(st, user, 0, &t->total, &t->latest);
+    if (tp_lease_again(h, pool, l, src, WHO))
+        src = tp_store_fail_count(st = tp_lease_store(l), user, 0, &t->total, &t->latest);
+    if (src != TP_STORE_OK)
         return store_failed(h, l, src, "reading the failures", user);
     t->failures = t->total;
     if (o->deny == 0 || t->total < o->deny)
@@ -337,6 +273,18 @@ static void locked_message(trex_pam_handle_t *h, const struct opts *o, const str
     }
 }
 
+/* The log line, and the code, for failures that cannot be recorded: fail
+ * closed, since a guess that is not counted would be free. */
+static int unrecordable(trex_pam_handle_t *h, struct tp_lease *l, int src, const char *user)
+{
+    char what[200];
+
+    snprintf(what, sizeof what, "failed logins cannot be recorded for %.100s, so password"
+             " logins are refused until they can be", user);
+    (void)tp_lease_failed(h, l, src, WHO, what);
+    return TREX_PAM_AUTHINFO_UNAVAIL;
+}
+
 /* authfail: one more failure; a PAM code. */
 static int record(trex_pam_handle_t *h, struct tp_lease *l, const struct opts *o,
                   const char *user, int64_t now, const struct tally *t)
@@ -350,11 +298,15 @@ static int record(trex_pam_handle_t *h, struct tp_lease *l, const struct opts *o
         return store_failed(h, l, src, "clearing an expired lock", user);
     src = tp_store_fail_add(st, user, now, now - o->fail_interval + 1, &count);
     if (src != TP_STORE_OK)
-        return store_failed(h, l, src, "recording a failure", user);
+        return unrecordable(h, l, src, user);
     if (o->deny > 0 && count == o->deny && !o->no_log_info)
         trex_pam_log(h, LOG_INFO,
                      "faillock: Consecutive login failures for user %.100s account temporarily locked",
                      user);
+    /* older than this, a failure neither counts nor keeps a lock */
+    if (o->unlock_time > 0 && tp_token_uniform(PURGE_EVERY) == 0 &&
+        (src = tp_store_fail_purge(st, now - o->fail_interval - o->unlock_time, NULL)) != TP_STORE_OK)
+        (void)store_failed(h, l, src, "purging old failures", user);   /* the count stands */
     return TREX_PAM_IGNORE;             /* this return value should be ignored */
 }
 
@@ -367,9 +319,29 @@ static void clear(trex_pam_handle_t *h, struct tp_lease *l, const char *user,
         (void)store_failed(h, l, src, "clearing the failures", user);
 }
 
+/* authsucc: a password was right. It counts only if a failure could have
+ * been counted: one is recorded first, as the proof, and then every
+ * failure is cleared. A store that takes no writes (full disk, read-only
+ * file, a read-only server) refuses the login, or a guesser would get
+ * unlimited tries while nothing is recorded. A PAM code. */
+static int succeeded(trex_pam_handle_t *h, struct tp_lease *l, const struct opts *o,
+                     const char *user, int64_t now)
+{
+    struct tp_store *st = tp_lease_store(l);
+    int src;
+
+    if ((src = tp_store_fail_add(st, user, now, now - o->fail_interval + 1, NULL)) != TP_STORE_OK ||
+        (src = tp_store_fail_reset(st, user)) != TP_STORE_OK)
+        return unrecordable(h, l, src, user);
+    return TREX_PAM_SUCCESS;
+}
+
 /* ---- hooks ------------------------------------------------------------------------- */
 
-static int fl_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
+/* One line's action; pass: 0 for pam_authenticate, else the chauthtok
+ * pass (PRELIM_CHECK or UPDATE_AUTHTOK). */
+static int act(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst,
+               int pass)
 {
     struct opts o;
     struct tally t;
@@ -379,12 +351,16 @@ static int fl_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv,
     int rc;
 
     parse_opts(h, argc, argv, flags, &o);
-    if (!o.nodelay)
+    if (pass != 0 && tp_admin_change(h, flags))   /* neither counted nor refused */
+        return o.action == AUTHFAIL ? TREX_PAM_IGNORE : TREX_PAM_SUCCESS;
+    if (pass != TREX_PAM_UPDATE_AUTHTOK && !o.nodelay)
         (void)trex_pam_fail_delay(h, FAIL_DELAY_USEC);
-    if ((rc = get_known_user(h, inst, &o, &user, &l)) != TREX_PAM_SUCCESS)
+    if ((rc = get_user(h, inst, &o, &user, &l)) != TREX_PAM_SUCCESS)
         return rc;
     now = (int64_t)time(NULL);
-    rc = check(h, l, &o, user, now, &t);
+    rc = check(h, inst, l, &o, user, now, &t);
+    if (pass == TREX_PAM_UPDATE_AUTHTOK)   /* the first pass counted, or refused */
+        return o.action == AUTHFAIL && rc == TREX_PAM_SUCCESS ? TREX_PAM_IGNORE : rc;
     switch (o.action) {
     case PREAUTH:
         if (rc == TREX_PAM_AUTH_ERR && !o.silent)
@@ -392,7 +368,7 @@ static int fl_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv,
         break;
     case AUTHSUCC:
         if (rc == TREX_PAM_SUCCESS)
-            clear(h, l, user, &t);
+            rc = succeeded(h, l, &o, user, now);
         break;
     case AUTHFAIL:
         if (rc == TREX_PAM_SUCCESS)
@@ -400,6 +376,26 @@ static int fl_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv,
         break;
     }
     return rc;
+}
+
+static int fl_auth(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
+{
+    return act(h, flags, argc, argv, inst, 0);
+}
+
+/* chauthtok: the current password's check in the first pass is a login of
+ * its own (a stolen session cookie must not give free guesses at the
+ * password behind it): the same three actions then. In the second pass,
+ * the lock is checked again and nothing is written. The administrator's
+ * change is neither counted nor refused. */
+static int fl_chauthtok(trex_pam_handle_t *h, int flags, int argc, const char **argv,
+                        void *inst)
+{
+    if (flags & TREX_PAM_PRELIM_CHECK)
+        return act(h, flags, argc, argv, inst, TREX_PAM_PRELIM_CHECK);
+    if (flags & TREX_PAM_UPDATE_AUTHTOK)
+        return act(h, flags, argc, argv, inst, TREX_PAM_UPDATE_AUTHTOK);
+    return TREX_PAM_SERVICE_ERR;
 }
 
 static int fl_setcred(trex_pam_handle_t *h, int flags, int argc, const char **argv, void *inst)
@@ -416,35 +412,26 @@ static int fl_acct(trex_pam_handle_t *h, int flags, int argc, const char **argv,
     int rc;
 
     parse_opts(h, argc, argv, flags, &o);
-    if ((rc = get_known_user(h, inst, &o, &user, &l)) != TREX_PAM_SUCCESS)
+    if ((rc = get_user(h, inst, &o, &user, &l)) != TREX_PAM_SUCCESS)
         return rc;
     memset(&t, 0, sizeof t);
-    if (tp_store_fail_count(tp_lease_store(l), user, 0, &t.total, &t.latest) != TP_STORE_OK)
+    rc = tp_store_fail_count(tp_lease_store(l), user, 0, &t.total, &t.latest);
+    if (tp_lease_again(h, inst, l, rc, WHO))
+        rc = tp_store_fail_count(tp_lease_store(l), user, 0, &t.total, &t.latest);
+    if (rc != TP_STORE_OK)
         t.total = 1;                      /* unknown: clear anyway */
     clear(h, l, user, &t);
     return TREX_PAM_SUCCESS;
 }
 
-/* trex-pam check-config: the tally's store can be used and keeps failure
- * tallies; the users' store (the top of the file) can be used, and keeps
- * users when users= names it. */
+/* trex-pam check-config: the store can be used and keeps failure tallies. */
 static int fl_check(trex_pam_handle_t *h, int argc, const char **argv, void *inst, char *why,
                     size_t whylen)
 {
-    const char *users = tp_args_value(argc, argv, "users");
-    unsigned int keeps = 0;
-    int rc;
-
     (void)inst;
-    rc = tp_store_check_line(h, "store", tp_args_value(argc, argv, "store"),
-                             tp_args_value(argc, argv, "db"), TP_STORE_KEEPS_TALLIES, WHO, &keeps,
-                             why, whylen);
-    if (users != NULL && *users == '\0')
-        users = NULL;
-    if (rc != TREX_PAM_SUCCESS || (users == NULL && (keeps & TP_STORE_KEEPS_USERS)))
-        return rc;
-    return tp_store_check_line(h, "users", users, NULL,
-                               users != NULL ? TP_STORE_KEEPS_USERS : 0, WHO, NULL, why, whylen);
+    return tp_store_check_line(h, "store", tp_args_value(argc, argv, "store"),
+                               tp_args_value(argc, argv, "db"), TP_STORE_KEEPS_TALLIES, WHO, NULL,
+                               why, whylen);
 }
 
 const struct trex_pam_module tp_mod_faillock = {
@@ -453,7 +440,62 @@ const struct trex_pam_module tp_mod_faillock = {
     .authenticate = fl_auth,
     .setcred = fl_setcred,
     .acct_mgmt = fl_acct,
+    .chauthtok = fl_chauthtok,
     .release = tp_pool_instance_release,   /* the instance: a store pool (storepool.h) */
     .instance_new = tp_pool_instance_new,
     .check = fl_check,
 };
+
+/* ---- the settings of a service (trex-pam faillock --service) ------------------------- */
+
+struct pick {
+    trex_pam_handle_t *h;
+    struct trex_pam_faillock_settings *out;
+};
+
+/* A faillock line of the auth stack: the first preauth decides, else the
+ * first of any kind (trex_pam_lines's callback). */
+static int pick_line(void *data, const struct trex_pam_line *l)
+{
+    static const char *const names[] = { [PREAUTH] = "preauth", [AUTHSUCC] = "authsucc",
+                                         [AUTHFAIL] = "authfail" };
+    struct pick *p = data;
+    struct opts o;
+
+    if (l->mod != &tp_mod_faillock)
+        return 0;
+    parse_opts(p->h, l->argc, (const char **)l->argv, 0, &o);
+    if (p->out->action != NULL && o.action != PREAUTH)
+        return 0;                    /* keep the first until a preauth comes */
+    p->out->deny = (int)o.deny;
+    p->out->fail_interval = o.fail_interval;
+    p->out->unlock_time = o.unlock_time;
+    p->out->action = names[o.action];
+    p->out->store = o.store != NULL && *o.store != '\0' ? o.store : NULL;
+    p->out->db = o.db != NULL && *o.db != '\0' ? o.db : NULL;
+    p->out->file = l->file;
+    p->out->line = l->line;
+    p->out->builtin = l->builtin;
+    return o.action == PREAUTH;
+}
+
+int trex_pam_faillock_settings(trex_pam_handle_t *h, struct trex_pam_faillock_settings *out)
+{
+    struct pick p = { h, out };
+    struct opts o;
+    int rc;
+
+    if (out == NULL)
+        return TREX_PAM_SYSTEM_ERR;
+    memset(out, 0, sizeof *out);
+    parse_opts(h, 0, NULL, 0, &o);   /* the defaults, for a service without a line */
+    out->deny = (int)o.deny;
+    out->fail_interval = o.fail_interval;
+    out->unlock_time = o.unlock_time;
+    if (h == NULL)
+        return TREX_PAM_IGNORE;
+    if ((rc = trex_pam_lines(h, "auth", pick_line, &p)) != TREX_PAM_SUCCESS)
+        return rc;
+    out->confdir = trex_pam_confdir(h);
+    return out->action != NULL ? TREX_PAM_SUCCESS : TREX_PAM_IGNORE;
+}

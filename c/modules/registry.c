@@ -5,17 +5,19 @@
  * give the built-in one).
  */
 #include <string.h>
+#include <unistd.h>
 #include "registry.h"
 
 static const struct trex_pam_module *const builtins[] = {
     &tp_mod_permit, &tp_mod_deny, &tp_mod_debug, &tp_mod_userdb, &tp_mod_session,
-    &tp_mod_faillock,
+    &tp_mod_faillock, &tp_mod_imap,
 };
 
 /* Built-ins whose "pam_NAME.so" spelling names a different Linux-PAM module
- * (pam_userdb.so reads a Berkeley DB file) or none at all: only the bare
- * name is ours. (pam_faillock.so is Linux-PAM's faillock: same arguments.) */
-static const char *const own_names_only[] = { "userdb", "session" };
+ * (pam_userdb.so reads a Berkeley DB file), none at all, or another
+ * project's (pam_imap.so, with other arguments): only the bare name is
+ * ours. (pam_faillock.so is Linux-PAM's faillock: same arguments.) */
+static const char *const own_names_only[] = { "userdb", "session", "imap" };
 
 static int own_name_only(const char *name, size_t n)
 {
@@ -67,9 +69,22 @@ static const char default_stack[] =
     "auth     [success=done authinfo_unavail=die default=ignore] faillock authsucc\n"
     "auth     required                                           deny\n"
     "account  required                                           userdb\n"
-    "password requisite                                          userdb\n"
+    "password requisite                                          faillock preauth\n"
+    "password [success=1 auth_err=bad default=die]               userdb\n"
+    "password [default=die]                                      faillock authfail\n"
+    "password [success=ok default=die]                           faillock authsucc\n"
     "password optional                                           session revoke_on_change\n"
     "session  required                                           session\n";
+
+int tp_admin_change(const trex_pam_handle_t *h, int flags)
+{
+    const char *v = NULL;
+    if (flags & TREX_PAM_CHANGE_EXPIRED_AUTHTOK)
+        return 0;
+    if (trex_pam_get_named_item(h, TREX_PAM_ITEM_ADMIN, &v) != TREX_PAM_SUCCESS || v == NULL)
+        return 0;
+    return strcmp(v, "1") == 0 && getuid() == 0;
+}
 
 static const struct trex_pam_registry builtin_registry = {
     .lookup = lookup,

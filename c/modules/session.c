@@ -31,7 +31,12 @@
  * before the password module: a live ID ends the stack, a password goes on,
  * and a dead ID (expired, ended, foreign) ends it with PAM_AUTH_ERR, so it
  * is never tried as a password nor counted as a failed login by faillock.
- * A password that happens to have an ID's shape cannot log in.
+ * New passwords of an ID's shape are refused (userdb, the admin command);
+ * for one set before that, or imported, the argument fallthrough makes a
+ * shaped answer that is no live session of this user PAM_IGNORE instead
+ * (after the same lookup, expiry and log line), so the password line
+ * checks it. The cost: a stale cookie then reaches the password check, and
+ * faillock counts it as a failed login.
  *
  * Arguments: store=LOCATION or db=FILE (tp_store_location), key_file=PATH (keyed digests; the same
  * on every line), idle=S (1800; 0 none), lifetime=S (43200; 0 none),
@@ -40,7 +45,8 @@
  * open_session purges expired sessions with probability 1/N; 1 always, 0
  * never: CGI processes share no state, and a random draw needs none; not on
  * a store whose sessions expire by themselves, Redis),
- * revoke_on_change, debug (log accepted sessions). A bad value keeps the
+ * revoke_on_change, fallthrough (above), debug (log accepted sessions).
+ * A bad value keeps the
  * default and is logged, as is an unknown argument. The ID never reaches the
  * log; user names do.
  *
@@ -83,6 +89,7 @@ struct opts {
     const char *key_file;
     int64_t idle, lifetime, touch_interval, purge_every;
     int revoke_on_change;
+    int fallthrough;
     int debug;
 };
 
@@ -108,6 +115,7 @@ static const struct tp_arg args[] = {
     { "store", TP_ARG_TEXT, OPT(store), 0, 0, 0 },
     { "key_file", TP_ARG_TEXT, OPT(key_file), 0, 0, 0 },
     { "revoke_on_change", TP_ARG_FLAG, OPT(revoke_on_change), 0, 0, 0 },
+    { "fallthrough", TP_ARG_FLAG, OPT(fallthrough), 0, 0, 0 },
     { "debug", TP_ARG_FLAG, OPT(debug), 0, 0, 0 },
     { "use_first_pass", TP_ARG_SKIP, 0, 0, 0, 0 },
     { "try_first_pass", TP_ARG_SKIP, 0, 0, 0, 0 },
@@ -253,7 +261,7 @@ static int sess_auth(trex_pam_handle_t *h, int flags, int argc, const char **arg
     if ((src = prepare(h, inst, s, &o, &key)) != TP_STORE_OK)
         return tp_lease_pam_code(src);
     if (tp_token_digest(tok, key, dg) != 0)
-        return TREX_PAM_AUTH_ERR;
+        return o.fallthrough ? TREX_PAM_IGNORE : TREX_PAM_AUTH_ERR;
     now = now_seconds();
 
     src = tp_store_session_get(st_of(s), dg, &ses);
@@ -308,6 +316,9 @@ static int sess_auth(trex_pam_handle_t *h, int flags, int argc, const char **arg
 out:
     tp_session_clear(&ses);
     tp_secret_wipe(dg, sizeof dg);
+    /* no live session of this user: a password, if the line says so */
+    if (rc == TREX_PAM_AUTH_ERR && o.fallthrough)
+        rc = TREX_PAM_IGNORE;
     return rc;
 }
 

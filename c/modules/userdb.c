@@ -36,9 +36,11 @@
  *       the store (a file, or a server's backend and host) and the reason
  *       (storepool.h: one per store and service call)
  *   authenticate
- *     unknown user          USER_UNKNOWN, after prompting and after a dummy
- *                           hash of the preferred method (pam_unix:
- *                           get_pwd_hash -> PAM_USER_UNKNOWN)
+ *     unknown user          AUTH_ERR, as a wrong password, after prompting and
+ *                           after a dummy hash of the preferred method
+ *                           (pam_unix: get_pwd_hash -> PAM_USER_UNKNOWN,
+ *                           which tells the application, and whoever it
+ *                           shows the status to, which names exist)
  *     wrong password        AUTH_ERR
  *     empty stored password SUCCESS without a prompt with nullok (pam_unix's
  *                           _unix_blankpasswd), else AUTH_ERR
@@ -203,7 +205,7 @@ static int userdb_authenticate(trex_pam_handle_t *h, int flags, int argc, const 
     if (!known) {
         tp_hash_verify_dummy(password, &o.policy);      /* the cost of a wrong password */
         trex_pam_log(h, LOG_NOTICE, "check pass; user unknown");
-        return TREX_PAM_USER_UNKNOWN;
+        return TREX_PAM_AUTH_ERR;       /* as a wrong password: the name is not told */
     }
     ok = tp_userdb_check(password, &u, &o.policy);
     if (ok && u.disabled) {

@@ -18,17 +18,6 @@
 
 /* ---- chauthtok ------------------------------------------------------------------- */
 
-/* The administrator command: see the top of the file. */
-static int is_admin(const trex_pam_handle_t *h, int flags)
-{
-    const char *v = NULL;
-    if (flags & TREX_PAM_CHANGE_EXPIRED_AUTHTOK)
-        return 0;
-    if (trex_pam_get_named_item(h, TREX_PAM_ITEM_ADMIN, &v) != TREX_PAM_SUCCESS || v == NULL)
-        return 0;
-    return strcmp(v, "1") == 0 && getuid() == 0;
-}
-
 /* ASCII case-insensitive equality without an early exit. */
 static int same_nocase(const char *a, size_t n, const char *b, size_t m)
 {
@@ -277,7 +266,7 @@ int tp_userdb_chauthtok(trex_pam_handle_t *h, int flags, int argc, const char **
         return rc;
     if ((rc = tp_userdb_conn(h, inst, &o, TREX_PAM_AUTHINFO_UNAVAIL, &c)) != TREX_PAM_SUCCESS)
         return rc;
-    admin = is_admin(h, flags);
+    admin = tp_admin_change(h, flags);
     if (admin && o.debug)
         trex_pam_log(h, LOG_DEBUG, "password of %s changed by the administrator", user);
     if (flags & TREX_PAM_PRELIM_CHECK)

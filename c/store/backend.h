@@ -77,6 +77,9 @@ struct tp_store_tallies {
     int (*count)(struct tp_store *st, const char *user, int64_t since, int *count,
                  int64_t *latest);
     int (*reset)(struct tp_store *st, const char *user);
+    /* Forgets every failure older than before, of every user; *n how many
+     * (NULL: a backend whose failures expire by themselves: Redis). */
+    int (*purge)(struct tp_store *st, int64_t before, int *n);
     /* Every failure of user (NULL: of every user) into rows, in any order;
      * store.c sorts them and calls the caller's function. */
     int (*list)(struct tp_store *st, const char *user, struct tp_fail_rows *rows);

@@ -58,6 +58,13 @@ static const char *const migrations[] = {
     "  time bigint NOT NULL"
     ");"
     "CREATE INDEX failures_user_time ON trex_pam.failures (\"user\", time);",
+
+    /* 1 -> 2: failures of any name (faillock counts names nobody has, as it
+     * counts a user's: a lock must not tell who exists), so no foreign key;
+     * deleting a user deletes theirs (P_USER_DELETE). An index on time for
+     * the purge of old ones. */
+    "ALTER TABLE trex_pam.failures DROP CONSTRAINT IF EXISTS failures_user_fkey;"
+    "CREATE INDEX failures_time ON trex_pam.failures (time);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 /* The oldest version a read-only connection uses as it is. */

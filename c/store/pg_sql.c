@@ -38,7 +38,11 @@ static const struct {
         " WHERE name = $1 AND ($2::text IS NULL OR hash = $2::text) RETURNING 1)"
         " SELECT (SELECT count(*) FROM c),"
         " EXISTS (SELECT 1 FROM trex_pam.users WHERE name = $1)" },
-    [P_USER_DELETE] = { "tp_user_delete", "DELETE FROM trex_pam.users WHERE name = $1" },
+    /* attributes and sessions by ON DELETE CASCADE; failures are any
+     * name's, with no foreign key */
+    [P_USER_DELETE] = { "tp_user_delete",
+        "WITH f AS (DELETE FROM trex_pam.failures WHERE \"user\" = $1)"
+        " DELETE FROM trex_pam.users WHERE name = $1" },
     [P_USER_LIST] = { "tp_user_list",
         "SELECT u.name, " USER_COLS " FROM trex_pam.users AS u"
         " LEFT JOIN trex_pam.user_attrs AS a ON a.\"user\" = u.name ORDER BY u.name, a.name" },
@@ -71,12 +75,13 @@ static const struct {
     [P_SES_LIST_USER] = { "tp_session_list_user",
         "SELECT digest, \"user\", created, last_used, rhost FROM trex_pam.sessions"
         " WHERE \"user\" = $1 ORDER BY created, digest" },
-    /* the user's row locked to the end of the transaction: concurrent adds
-     * for one user take turns; no row: no such user */
+    /* the name's advisory lock (FAIL_LOCK_SPACE, hashtext) held to the end
+     * of the transaction: concurrent adds for one name take turns, and the
+     * next statement (read committed) counts theirs; any name, known or not */
     [P_FAIL_LOCK_ADD] = { "tp_fail_lock_add",
         "INSERT INTO trex_pam.failures (\"user\", time)"
-        " SELECT name, $2 FROM (SELECT name FROM trex_pam.users WHERE name = $1"
-        " FOR NO KEY UPDATE) AS u" },
+        " SELECT $1, $2 FROM (SELECT pg_advisory_xact_lock(" FAIL_LOCK_SPACE ", hashtext($1)))"
+        " AS l" },
     /* the count is of the rows before the trim (one snapshot): capped by the caller */
     [P_FAIL_TRIM_COUNT] = { "tp_fail_trim_count",
         "WITH d AS (DELETE FROM trex_pam.failures WHERE id IN (SELECT id FROM trex_pam.failures"
@@ -87,6 +92,7 @@ static const struct {
         "SELECT count(*), coalesce(max(time), 0) FROM trex_pam.failures"
         " WHERE \"user\" = $1 AND time >= $2" },
     [P_FAIL_RESET] = { "tp_fail_reset", "DELETE FROM trex_pam.failures WHERE \"user\" = $1" },
+    [P_FAIL_PURGE] = { "tp_fail_purge", "DELETE FROM trex_pam.failures WHERE time < $1" },
     [P_FAIL_LIST_ALL] = { "tp_fail_list_all", "SELECT \"user\", time FROM trex_pam.failures" },
     [P_FAIL_LIST_USER] = { "tp_fail_list_user",
         "SELECT \"user\", time FROM trex_pam.failures WHERE \"user\" = $1" },

@@ -32,8 +32,8 @@ static int body_fail_add(struct pg *p, void *arg)
         return code;
     n = tp_pg_changes(r);
     tp_pq.PQclear(r);
-    if (n == 0)
-        return tp_store_fail(&p->base, TP_STORE_NOTFOUND, "recording a failure: no such user");
+    if (n != 1)
+        return tp_store_fail(&p->base, TP_STORE_ERR, "recording a failure: %d rows added", n);
     a.n = 0;
     pg_arg_text(&a, x->user);
     pg_arg_int(&a, x->since);
@@ -107,6 +107,36 @@ static int pg_fail_reset(struct tp_store *st, const char *user)
     return tp_pg_write(pg_of(st), body_fail_reset, (void *)user, "resetting failures");
 }
 
+struct purge_arg {
+    int64_t before;
+    int n;
+};
+
+static int body_fail_purge(struct pg *p, void *arg)
+{
+    struct purge_arg *x = arg;
+    struct pg_args a = { 0 };
+    PGresult *r;
+    int code;
+
+    pg_arg_int(&a, x->before);
+    if ((code = tp_pg_run(p, P_FAIL_PURGE, &a, &r, "purging old failures")) != TP_STORE_OK)
+        return code;
+    x->n = tp_pg_changes(r);
+    tp_pq.PQclear(r);
+    return TP_STORE_OK;
+}
+
+static int pg_fail_purge(struct tp_store *st, int64_t before, int *n)
+{
+    struct purge_arg a = { before, 0 };
+    int code = tp_pg_write(pg_of(st), body_fail_purge, &a, "purging old failures");
+
+    if (code == TP_STORE_OK && n != NULL)
+        *n = a.n;
+    return code;
+}
+
 struct list_arg {
     const char *user;
     struct tp_fail_rows *rows;
@@ -118,7 +148,7 @@ static int body_fail_list(struct pg *p, void *arg)
     struct list_arg *x = arg;
     struct pg_args a = { 0 };
     PGresult *r;
-    int code, rows;
+    int code, bad;
 
     for (size_t i = 0; i < x->rows->n; i++)
         free(x->rows->v[i].user);
@@ -129,16 +159,9 @@ static int body_fail_list(struct pg *p, void *arg)
                      "listing failures");
     if (code != TP_STORE_OK)
         return code;
-    rows = tp_pq.PQntuples(r);
-    for (int i = 0; i < rows; i++) {
-        if (tp_fail_rows_add(x->rows, tp_pq.PQgetvalue(r, i, 0),
-                             (size_t)tp_pq.PQgetlength(r, i, 0), tp_pg_int(r, i, 1)) != 0) {
-            tp_pq.PQclear(r);
-            return tp_pg_nomem(p, "listing failures");
-        }
-    }
+    bad = tp_pg_fail_list_rows(r, x->rows) != 0;
     tp_pq.PQclear(r);
-    return TP_STORE_OK;
+    return bad ? tp_pg_nomem(p, "listing failures") : TP_STORE_OK;
 }
 
 static int pg_fail_list(struct tp_store *st, const char *user, struct tp_fail_rows *rows)
@@ -152,5 +175,6 @@ const struct tp_store_tallies tp_pg_tallies = {
     .add = pg_fail_add,
     .count = pg_fail_count,
     .reset = pg_fail_reset,
+    .purge = pg_fail_purge,
     .list = pg_fail_list,
 };

@@ -16,10 +16,15 @@
  *   that mode, so it is never wider, whatever the umask; SQLite itself is
  *   never allowed to create it. SQLite gives the -wal and -shm files the
  *   mode of the database.
- * - Refused with TP_STORE_UNAVAIL: a directory writable by everyone (sticky
- *   or not, also the directory a symbolic link points into), a file or
- *   -wal/-shm writable by everyone, a file owned by neither this user nor
- *   root, something not a regular file; a file that is not a database, is
+ * - Refused with TP_STORE_UNAVAIL, as sshd's StrictModes refuses (strict.h):
+ *   a directory from the file's up to / that its group or others may write
+ *   (a sticky one of root's, /tmp, only above the file's own; the
+ *   directories a symbolic link points into too) or owned by another user
+ *   than root or this one; a file or -wal/-shm that others may read or
+ *   write, or its group other than as `trex-pam init --group` makes it
+ *   (0660); a file owned by neither this user nor root, something not a
+ *   regular file; each refusal says what to change (chmod o-rwx FILE). Also
+ *   a file that is not a database, is
  *   corrupt, empty (unless CREATE), another application's, or of a newer
  *   schema. Such a file is never written: no journal mode change, no
  *   schema, and no checkpoint when the connection closes.
@@ -104,7 +109,7 @@ enum stmt_id {
     S_SES_ADD, S_SES_GET, S_SES_LAST, S_SES_TOUCH, S_SES_DELETE, S_SES_DELETE_USER,
     S_SES_PURGE, S_SES_LIST_ALL, S_SES_LIST_USER,
     S_FAIL_ADD, S_FAIL_STATS, S_FAIL_TRIM, S_FAIL_COUNT, S_FAIL_RESET, S_FAIL_LIST_ALL,
-    S_FAIL_LIST_USER,
+    S_FAIL_LIST_USER, S_FAIL_PURGE, S_USER_DELETE_FAILS,
     S_COUNT
 };
 
@@ -113,7 +118,6 @@ struct sq {
     struct tp_store base;           /* first: store.c sees only this */
     sqlite3 *db;
     char *where;                    /* the path as given, for messages */
-    mode_t mode;                    /* of the file when opened */
     pid_t pid;                      /* the process that opened it */
     uint64_t rng;                   /* for the pauses between retries */
     int scope;                      /* depth of tp_store_read_begin */

@@ -60,6 +60,8 @@ static const char *const sql_text[S_COUNT] = {
     [S_FAIL_COUNT] = "SELECT count(*), coalesce(max(time), 0) FROM failures"
                      " WHERE user = ?1 AND time >= ?2",
     [S_FAIL_RESET] = "DELETE FROM failures WHERE user = ?1",
+    [S_FAIL_PURGE] = "DELETE FROM failures WHERE time < ?1",
+    [S_USER_DELETE_FAILS] = "DELETE FROM failures WHERE user = ?1",
     [S_FAIL_LIST_ALL] = "SELECT user, time FROM failures",
     [S_FAIL_LIST_USER] = "SELECT user, time FROM failures WHERE user = ?1",
 };

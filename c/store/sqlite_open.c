@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "sqlite.h"
+#include "strict.h"
 
 #define TP_SQLITE_APP_ID 0x54525850     /* "TRXP" */
 #define APP_MARKER       "TRex::PAM"
@@ -65,60 +66,57 @@ static const char *const migrations[] = {
     "CREATE INDEX sessions_created ON sessions(created);"
     "CREATE INDEX sessions_user_created ON sessions(user, created);"
     "DROP INDEX sessions_user;",
+
+    /* 2 -> 3: failures of any name (faillock counts names nobody has, as
+     * it counts a user's: a lock must not tell who exists), so no foreign
+     * key; deleting a user deletes theirs (S_USER_DELETE_FAILS). The rowids
+     * stay (the trim keeps the newest by them). An index on time for the
+     * purge of old ones. */
+    "CREATE TABLE failures_3 (user TEXT NOT NULL, time INTEGER NOT NULL);"
+    "INSERT INTO failures_3 (rowid, user, time) SELECT rowid, user, time FROM failures;"
+    "DROP TABLE failures;"
+    "ALTER TABLE failures_3 RENAME TO failures;"
+    "CREATE INDEX failures_user_time ON failures(user, time);"
+    "CREATE INDEX failures_time ON failures(time);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 /* The oldest version this code reads as it is: a read-only connection to a
  * file at least this new is used without upgrading it (the later
- * migrations only add indexes, so every statement below works on it, only
- * slower at scale). An older one needs one read-write open first. */
+ * migrations add indexes and drop a foreign key, so every read below works
+ * on it, only slower at scale). An older one needs one read-write open
+ * first. */
 #define READABLE_FROM 1
 
 /* ---- opening: the file ------------------------------------------------------------------ */
 
 #define UNAVAIL(s, ...) tp_store_fail(&(s)->base, TP_STORE_UNAVAIL, __VA_ARGS__)
 
-/* The directory holding path must exist and not be writable by everyone. */
-static int check_dir(struct sq *s, const char *path)
+/* The directories holding path, from its own up to / (strict.h), for a
+ * file of owner. */
+static int check_place(struct sq *s, const char *path, uid_t owner)
 {
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    struct stat sb;
-    size_t n;
+    char why[PATH_MAX + 256];
 
-    if (slash == NULL) {
-        strcpy(dir, ".");
-    } else {
-        n = slash == path ? 1 : (size_t)(slash - path);
-        if (n >= sizeof dir)
-            return UNAVAIL(s, "the path is too long");
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    if (stat(dir, &sb) != 0)
-        return UNAVAIL(s, "directory %s: %s", dir, strerror(errno));
-    if (!S_ISDIR(sb.st_mode))
-        return UNAVAIL(s, "%s is not a directory", dir);
-    if (sb.st_mode & S_IWOTH)
-        return tp_store_fail(&s->base, TP_STORE_UNAVAIL,
-                             "directory %s is writable by everyone (mode %04o): refused",
-                             dir, (unsigned int)(sb.st_mode & 07777));
-    return TP_STORE_OK;
+    return tp_strict_place(path, owner, why, sizeof why) == 0 ? TP_STORE_OK
+                                                               : UNAVAIL(s, "%s", why);
 }
 
-/* -wal and -shm: if present, not writable by everyone. */
-static int check_companions(struct sq *s, const char *real)
+/* -wal and -shm, if present: regular files like the database, open to its
+ * group only when the database is (the shape `trex-pam init --group`
+ * makes; SQLite gives them the database's mode). */
+static int check_companions(struct sq *s, const char *real, const struct stat *db)
 {
     static const char *const suffix[] = { "-wal", "-shm" };
-    char name[PATH_MAX];
+    unsigned int rules = TP_STRICT_OWNER | TP_STRICT_OTHERS
+                         | ((db->st_mode & S_IRWXG) ? TP_STRICT_SHARED : TP_STRICT_GROUP);
+    char name[PATH_MAX], why[PATH_MAX + 256];
     struct stat sb;
 
     for (size_t i = 0; i < 2; i++) {
         if ((size_t)snprintf(name, sizeof name, "%s%s", real, suffix[i]) >= sizeof name)
             return UNAVAIL(s, "the path is too long");
-        if (stat(name, &sb) == 0 && (sb.st_mode & S_IWOTH))
-            return tp_store_fail(&s->base, TP_STORE_UNAVAIL,
-                                 "%s is writable by everyone (mode %04o): refused", name,
-                                 (unsigned int)(sb.st_mode & 07777));
+        if (lstat(name, &sb) == 0 && tp_strict_file(name, &sb, rules, why, sizeof why) != 0)
+            return UNAVAIL(s, "%s: %s", name, why);
     }
     return TP_STORE_OK;
 }
@@ -126,18 +124,23 @@ static int check_companions(struct sq *s, const char *real)
 /*
  * Checks the place and the file, creating it with CREATE. *real gets the
  * name to hand SQLite: the absolute path with every symbolic link resolved
- * (so no name is ever read as a URI or ":memory:" either).
+ * (so no name is ever read as a URI or ":memory:" either). The file is
+ * refused as sshd's StrictModes would (strict.h): owned by neither root
+ * nor this user, open to others, open to its group other than as `trex-pam
+ * init --group` makes it (0660), or in a directory others or its group may
+ * write.
  */
 static int check_file(struct sq *s, const char *path, int flags, char **real, int *created)
 {
     mode_t mode = (flags & TP_STORE_GROUP) ? 0660 : 0600;
-    struct stat sb;
+    char why[PATH_MAX + 256];
+    struct stat sb, lsb;
     int code, fd;
 
     *real = NULL;
-    if ((code = check_dir(s, path)) != TP_STORE_OK)
+    if ((code = check_place(s, path, geteuid())) != TP_STORE_OK)
         return code;
-    if (lstat(path, &sb) != 0) {
+    if (lstat(path, &lsb) != 0) {
         if (errno != ENOENT)
             return UNAVAIL(s, "cannot examine the file: %s", strerror(errno));
         if (!(flags & TP_STORE_CREATE))
@@ -156,7 +159,7 @@ static int check_file(struct sq *s, const char *path, int flags, char **real, in
         } else if (errno != EEXIST) {
             return UNAVAIL(s, "cannot create the file: %s", strerror(errno));
         }                             /* EEXIST: another process made it just now */
-        if (lstat(path, &sb) != 0)
+        if (lstat(path, &lsb) != 0)
             return UNAVAIL(s, "cannot examine the file: %s", strerror(errno));
     }
     /* SQLite gets the resolved name: its -wal and -shm go beside the real
@@ -164,22 +167,14 @@ static int check_file(struct sq *s, const char *path, int flags, char **real, in
     if ((*real = realpath(path, NULL)) == NULL)
         return errno == ENOMEM ? tp_sq_nomem(s, "opening")
                                : UNAVAIL(s, "cannot resolve the path: %s", strerror(errno));
-    if (S_ISLNK(sb.st_mode) && (code = check_dir(s, *real)) != TP_STORE_OK)
-        return code;                  /* the directory the link points into */
     if (stat(*real, &sb) != 0)
         return UNAVAIL(s, "cannot examine the file: %s", strerror(errno));
-    if (!S_ISREG(sb.st_mode))
-        return UNAVAIL(s, "not a regular file");
-    if (sb.st_uid != geteuid() && sb.st_uid != 0)
-        return tp_store_fail(&s->base, TP_STORE_UNAVAIL,
-                             "owned by uid %u, neither root nor this user (uid %u): refused",
-                             (unsigned int)sb.st_uid, (unsigned int)geteuid());
-    if (sb.st_mode & S_IWOTH)
-        return tp_store_fail(&s->base, TP_STORE_UNAVAIL,
-                             "writable by everyone (mode %04o): refused",
-                             (unsigned int)(sb.st_mode & 07777));
-    s->mode = sb.st_mode;
-    return check_companions(s, *real);
+    if (tp_strict_file(*real, &sb, TP_STRICT_OWNER | TP_STRICT_OTHERS | TP_STRICT_SHARED, why,
+                       sizeof why) != 0)
+        return UNAVAIL(s, "%s", why);
+    if (S_ISLNK(lsb.st_mode) && (code = check_place(s, *real, sb.st_uid)) != TP_STORE_OK)
+        return code;                  /* the directories the link points into */
+    return check_companions(s, *real, &sb);
 }
 
 /* ---- opening: the schema ---------------------------------------------------------------- */
@@ -380,7 +375,7 @@ static int set_wal(struct sq *s)
 }
 
 /* Decides what to do with the file: use it, create or upgrade the schema, or refuse. */
-static int settle(struct sq *s, int flags, int created)
+static int settle(struct sq *s, int flags)
 {
     struct probe pr;
     int rc, code;
@@ -413,10 +408,6 @@ static int settle(struct sq *s, int flags, int created)
             return tp_store_fail(&s->base, TP_STORE_UNAVAIL,
                                  "empty file, not a TRex::PAM database yet"
                                  " (`trex-pam init` creates the store)");
-        if (!created && (s->mode & S_IRWXO))
-            return tp_store_fail(&s->base, TP_STORE_UNAVAIL,
-                                 "refusing to put users into a file others can read (mode %04o)",
-                                 (unsigned int)(s->mode & 07777));
         if ((code = set_wal(s)) != TP_STORE_OK)
             return code;
         break;
@@ -514,7 +505,7 @@ static int sq_open(const char *path, int flags, struct tp_store **out, char *err
     if ((code = tp_sq_exec(s, "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
                      " PRAGMA journal_size_limit = 0", "configuring the connection")) != TP_STORE_OK)
         goto fail;
-    if ((code = settle(s, flags, created)) != TP_STORE_OK)
+    if ((code = settle(s, flags)) != TP_STORE_OK)
         goto fail;
     /* every commit durable (the WAL synced) but the lazy ones (sqlite.h) */
     if ((code = tp_sq_exec(s, "PRAGMA synchronous = FULL", "configuring the connection"))

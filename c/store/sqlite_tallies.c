@@ -13,9 +13,10 @@ struct fail_arg {
 };
 
 /*
- * One row per failure; the FAIL_KEEP newest are kept per user, so a
- * password-guessing storm cannot grow the file without bound (a count
- * reaches at most FAIL_KEEP, far above any lockout threshold).
+ * One row per failure; the FAIL_KEEP newest are kept per name, so a
+ * password-guessing storm on one name cannot grow the file without bound
+ * (a count reaches at most FAIL_KEEP, far above any lockout threshold);
+ * names made up by guessers go with the purge of old failures.
  */
 static int body_fail_add(struct sq *s, void *arg)
 {
@@ -29,8 +30,6 @@ static int body_fail_add(struct sq *s, void *arg)
         sqlite3_bind_int64(p, 2, a->now);
         rc = tp_sq_step_done(p);
     }
-    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-        return tp_store_fail(&s->base, TP_STORE_NOTFOUND, "recording a failure: no such user");
     if (rc != SQLITE_OK)
         return tp_sq_fail(s, rc, "recording a failure");
     if ((rc = tp_sq_prep(s, S_FAIL_STATS, &p)) != SQLITE_OK)
@@ -120,6 +119,37 @@ static int sq_fail_reset(struct tp_store *st, const char *user)
     return tp_sq_write(sq_of(st), body_fail_reset, (void *)user, "resetting failures");
 }
 
+struct purge_arg {
+    int64_t before;
+    int n;
+};
+
+static int body_fail_purge(struct sq *s, void *arg)
+{
+    struct purge_arg *a = arg;
+    sqlite3_stmt *p;
+    int rc;
+
+    if ((rc = tp_sq_prep(s, S_FAIL_PURGE, &p)) == SQLITE_OK) {
+        sqlite3_bind_int64(p, 1, a->before);
+        rc = tp_sq_step_done(p);
+    }
+    if (rc != SQLITE_OK)
+        return tp_sq_fail(s, rc, "purging old failures");
+    a->n = sqlite3_changes(s->db);
+    return TP_STORE_OK;
+}
+
+static int sq_fail_purge(struct tp_store *st, int64_t before, int *n)
+{
+    struct purge_arg a = { before, 0 };
+    int code = tp_sq_write(sq_of(st), body_fail_purge, &a, "purging old failures");
+
+    if (code == TP_STORE_OK && n != NULL)
+        *n = a.n;
+    return code;
+}
+
 struct list_arg {
     const char *user;
     struct tp_fail_rows *rows;
@@ -163,5 +193,6 @@ const struct tp_store_tallies tp_sq_tallies = {
     .add = sq_fail_add,
     .count = sq_fail_count,
     .reset = sq_fail_reset,
+    .purge = sq_fail_purge,
     .list = sq_fail_list,
 };

@@ -247,12 +247,18 @@ static int body_user_delete(struct sq *s, void *arg)
 
     if ((rc = tp_sq_prep(s, S_USER_DELETE, &p)) == SQLITE_OK) {
         tp_sq_bind_text(p, 1, arg);
-        rc = tp_sq_step_done(p);            /* attributes, sessions, failures: ON DELETE CASCADE */
+        rc = tp_sq_step_done(p);            /* attributes, sessions: ON DELETE CASCADE */
     }
     if (rc != SQLITE_OK)
         return tp_sq_fail(s, rc, "deleting a user");
     if (sqlite3_changes(s->db) == 0)
         return tp_store_fail(&s->base, TP_STORE_NOTFOUND, "no such user");
+    if ((rc = tp_sq_prep(s, S_USER_DELETE_FAILS, &p)) == SQLITE_OK) {
+        tp_sq_bind_text(p, 1, arg);
+        rc = tp_sq_step_done(p);            /* failures: any name's, so no foreign key */
+    }
+    if (rc != SQLITE_OK)
+        return tp_sq_fail(s, rc, "deleting a user");
     return TP_STORE_OK;
 }
 

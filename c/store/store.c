@@ -509,6 +509,19 @@ int tp_store_fail_reset(struct tp_store *st, const char *user)
     return st->backend->tallies->reset(st, user);
 }
 
+int tp_store_fail_purge(struct tp_store *st, int64_t before, int *n)
+{
+    if (n != NULL)
+        *n = 0;
+    if (!usable(st))
+        return bad_arg(st, "fail_purge needs a store");
+    if (st->backend->tallies == NULL)
+        return keeps_none(st, "failure tallies");
+    if (st->backend->tallies->purge == NULL)
+        return TP_STORE_OK;
+    return st->backend->tallies->purge(st, before, n);
+}
+
 int tp_fail_rows_add(struct tp_fail_rows *rows, const char *user, size_t ulen, int64_t time)
 {
     char *u;

@@ -23,7 +23,7 @@
  * - Getters fill caller-owned structs whose strings the store allocates;
  *   tp_user_clear()/tp_session_clear() wipe and free them.
  * - Unknown users: calls that create a row for a user (session_add,
- *   fail_add, attr_set) and calls on the user itself (user_update,
+ *   attr_set) and calls on the user itself (user_update,
  *   user_set_hash, user_delete, user_get) return TP_STORE_NOTFOUND; calls
  *   that count or remove a user's rows (fail_count, fail_reset,
  *   session_delete_user, session_list) return TP_STORE_OK with nothing
@@ -32,9 +32,12 @@
  *   and failure tallies (tp_store_keeps; Redis keeps no users). Calls of a
  *   kind it does not keep return TP_STORE_UNAVAIL ("a redis store keeps
  *   no users"). A store that keeps no users cannot know them: its
- *   session_add and fail_add take any name, and a user deleted elsewhere
- *   keeps their rows there (the caller checks the user in the store that
- *   keeps users, and ends what it must itself).
+ *   session_add takes any name, and a user deleted elsewhere keeps their
+ *   rows there (the caller checks the user in the store that keeps users,
+ *   and ends what it must itself).
+ * - Failure tallies are kept for any name, known or not, on every backend
+ *   (so that faillock treats a name nobody has like a user's: a lock must
+ *   not tell who exists); deleting a user deletes theirs.
  * - List callbacks run after the rows are read, so they may use the store
  *   (even change it); a callback returning non-zero stops the walk and the
  *   call still returns TP_STORE_OK.
@@ -321,11 +324,11 @@ int tp_store_session_list(struct tp_store *st, const char *user,
 
 /* ---- failure tallies (the faillock module's) ---------------------------------- */
 
-/* Records one failure at now and gives the number of failures at or after
- * since (including this one), atomically under concurrent writers.
- * NOTFOUND for an unknown user (a store that keeps users). Only the 1024
- * newest failures of a user are kept (older ones are deleted here), so
- * counts stop at 1024. count may be NULL. */
+/* Records one failure of user (any name) at now and gives the number of
+ * failures at or after since (including this one), atomically under
+ * concurrent writers. Only the 1024 newest failures of a name are kept
+ * (older ones are deleted here), so counts stop at 1024. count may be
+ * NULL. */
 int tp_store_fail_add(struct tp_store *st, const char *user, int64_t now, int64_t since,
                       int *count);
 /* The failures at or after since, and the time of the latest (0 if none);
@@ -334,6 +337,11 @@ int tp_store_fail_count(struct tp_store *st, const char *user, int64_t since, in
                         int64_t *latest);
 /* Forgets every failure of user (OK for an unknown user). */
 int tp_store_fail_reset(struct tp_store *st, const char *user);
+/* Forgets the failures older than before, of every name (the names that
+ * guesses made up would otherwise stay forever); *n, when not NULL, how
+ * many. OK with 0 on a store whose failures expire by themselves (Redis:
+ * the key's TTL). */
+int tp_store_fail_purge(struct tp_store *st, int64_t before, int *n);
 /* Calls fn once for each user with failures on record - every such user
  * in name order (byte order) when user is NULL, else that user alone if it
  * has any - with the times of its failures, oldest first (n >= 1; times is

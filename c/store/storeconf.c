@@ -9,9 +9,9 @@
  *
  * Blank lines and lines starting with '#' are skipped; "store" is the one
  * setting. A file that cannot be trusted is refused, as sshd's StrictModes
- * refuses: owned by neither root nor this user, writable by its group or by
- * others, not a regular file, or readable by others while its location
- * holds a password.
+ * refuses (strict.h): owned by neither root nor this user, writable by its
+ * group or by others, not a regular file, or open to others while its
+ * location holds a password.
  *
  * The process keeps the last file it read and reads it again only when its
  * stat data changed, asked at most every RECHECK_NS.
@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include "store.h"
 #include "secret.h"
+#include "strict.h"
 
 #define CONF_NAME "trex-pam.conf"
 #define RECHECK_NS 1000000LL            /* 1 ms, as the pam.d files */
@@ -88,19 +89,22 @@ int tp_store_location_has_secret(const char *location)
 static int trusted(const char *path, const struct stat *sb, const char *location, char *err,
                    size_t errlen)
 {
-    if (!S_ISREG(sb->st_mode))
-        snprintf(err, errlen, "%s: not a regular file", path);
-    else if (sb->st_uid != 0 && sb->st_uid != geteuid())
-        snprintf(err, errlen, "%s: owned by uid %ld, neither root nor this user (uid %ld)", path,
-                 (long)sb->st_uid, (long)geteuid());
-    else if (sb->st_mode & (S_IWGRP | S_IWOTH))
-        snprintf(err, errlen, "%s: writable by %s: chmod go-w %s", path,
-                 (sb->st_mode & S_IWOTH) ? "everyone" : "its group", path);
-    else if (location != NULL && (sb->st_mode & S_IROTH) && tp_store_location_has_secret(location))
-        snprintf(err, errlen, "%s: its location holds a password and everyone may read it:"
-                 " chmod o-r %s (or keep the password in .pgpass)", path, path);
+    const unsigned int rules = TP_STRICT_OWNER | TP_STRICT_GROUP_W;
+    size_t n = (size_t)snprintf(err, errlen, "%s: ", path);
+
+    if (n >= errlen || tp_strict_file(path, sb, rules, err + n, errlen - n) != 0)
+        return 0;
+    if (location != NULL && tp_store_location_has_secret(location))
+        n = (size_t)snprintf(err, errlen, "%s: its location holds a password and it is ", path);
     else
+        n = 0;                          /* only the rules above */
+    if (n == 0 || (n < errlen && tp_strict_file(path, sb, rules | TP_STRICT_OTHERS, err + n,
+                                                errlen - n) == 0)) {
+        err[0] = '\0';                 /* the caller reads an empty err as trusted */
         return 1;
+    }
+    if ((n = strlen(err)) < errlen)
+        snprintf(err + n, errlen - n, " (or keep the password in .pgpass)");
     return 0;
 }
 

@@ -169,7 +169,7 @@ int th_fail_count(const char *path, const char *user);
  * The users (a NULL-ended list; no passwords: the empty hash) go to it, or
  * to the users' store above when it keeps none; that store's location then
  * becomes $TREX_PAM_STORE, the one of module lines that name none (where
- * faillock finds its users without users=). Defines for th_file "@DB@" as
+ * userdb finds them). Defines for th_file "@DB@" as
  * the module argument naming the store under test and "@USERS@" as the one
  * naming the users' store (the same when it keeps users): "db=PATH" for a
  * file, else "store=LOCATION". Returns the store's location (valid until

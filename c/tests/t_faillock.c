@@ -3,8 +3,9 @@
  * preauth/authfail/authsucc in the recommended web stack (with a stand-in
  * for userdb), deny/fail_interval/unlock_time (failures of chosen ages
  * added through the store), the lock messages, silent, authsucc and
- * account resets, unknown users, users= and a store that keeps no users,
- * the fail delay, bad arguments and an unusable store. On the store under
+ * account resets, names nobody has (counted alike), the purge of old
+ * failures, the fail delay, bad arguments, the password change, a store
+ * that cannot record failures (fail closed) and an unusable store. On the store under
  * test (harness.h: a new SQLite file, or $TREX_PAM_TEST_STORE).
  */
 #include <limits.h>
@@ -14,6 +15,9 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include "harness.h"
 #include "secret.h"
 #include "token.h"
@@ -215,7 +219,7 @@ static void test_args(void)
     trex_pam_end(h, 0);
     tap_is_int(th_fail_count(db, "carol"), 0, "and the tally is cleared");
     h = th_start_pass("acct", "nobody-here", NULL);
-    tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_PERM_DENIED, "account, unknown user: IGNORE");
+    tap_is_int(trex_pam_acct_mgmt(h, 0), TREX_PAM_SUCCESS, "account, unknown name: SUCCESS too");
     trex_pam_end(h, 0);
 
     /* deny=0 never locks */
@@ -263,119 +267,216 @@ static void test_args(void)
     reset("carol");
 }
 
+/* Every name is counted, known or not: a name nobody has is locked like a
+ * user, with the same messages, and the lock tells nothing. users= is
+ * accepted with no effect (earlier versions looked users up there). */
 static void test_unknown(void)
 {
+    char known[512], unknown[512];
+
     th_log_reset();
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 3; i++) {
         tap_is_int(th_auth("web", "mallory", "wrong", 0), TREX_PAM_AUTH_ERR,
-                   "unknown user, attempt %d: AUTH_ERR", i + 1);
-    tap_is_int(th_fail_count(db, "mallory"), 0, "nothing recorded for an unknown user");
-    tap_ok(th_logged("faillock: User unknown\n"), "logged without the name");
-    th_file("audit", "auth requisite test:faillock preauth audit @DB@\nauth required test:pw\n");
-    tap_is_int(th_auth("audit", "mallory", "wrong", 0), TREX_PAM_AUTH_ERR, "audit, unknown user");
-    tap_ok(th_logged("faillock: User unknown: mallory"), "audit names the user");
+                   "unknown name, attempt %d: AUTH_ERR", i + 1);
+        tap_is_int(th_auth("web", "bob", "wrong", 0), TREX_PAM_AUTH_ERR,
+                   "bob, attempt %d: AUTH_ERR", i + 1);
+    }
+    tap_is_int(th_fail_count(db, "mallory"), 3, "an unknown name's failures are recorded");
+    tap_is_int(th_fail_count(db, "bob"), 3, "  as a user's are");
+    tap_ok(th_logged("Consecutive login failures for user mallory account temporarily locked"),
+           "  and its lock logged alike");
+    tap_is_int(th_log_count("User unknown"), 0, "no line says the name is unknown");
+    th_seen_reset();
+    tap_is_int(th_auth("web", "mallory", "secret", 0), TREX_PAM_AUTH_ERR, "the unknown name is locked");
+    snprintf(unknown, sizeof unknown, "%s", th_seen());
+    th_seen_reset();
+    tap_is_int(th_auth("web", "bob", "secret", 0), TREX_PAM_AUTH_ERR, "  as bob is");
+    snprintf(known, sizeof known, "%s", th_seen());
+    tap_is_str(unknown, known, "  with the same messages");
+    tap_is_str(unknown, LOCKED3 "|INFO:(10 minutes left to unlock)", "  pam_faillock's");
+    reset("mallory");
+    reset("bob");
+
     th_file("empty", "auth [ignore=ok default=bad] test:faillock preauth @DB@\n");
     tap_is_int(th_auth("empty", "", "x", 0), TREX_PAM_IGNORE, "an empty user: IGNORE");
-    tap_is_int(th_auth("empty", "mallory", "x", 0), TREX_PAM_IGNORE, "an unknown user: IGNORE");
-    tap_is_int(th_auth("empty", "alice", "x", 0), TREX_PAM_PERM_DENIED, "a known one: SUCCESS (bad here)");
-}
+    tap_is_int(th_auth("empty", "mallory", "x", 0), TREX_PAM_PERM_DENIED,
+               "an unknown name: SUCCESS, as a known one (bad here)");
 
-/* users=: where faillock checks that the user exists. A store that keeps
- * users counts only its own users' failures; one that keeps none (Redis)
- * takes them from users=, or from the location of lines that name none
- * ($TREX_PAM_STORE here: th_user_store set it), or counts any name. */
-static void fl_service(const char *name, const char *args)
-{
-    char text[3 * TP_STORE_LOCATION_MAX];
-
-    snprintf(text, sizeof text,
-             "auth requisite test:faillock preauth nodelay @DB@ %s\n"
-             "auth [success=1 default=bad] test:pw\n"
-             "auth [default=die] test:faillock authfail nodelay @DB@ %s\n"
-             "auth sufficient test:faillock authsucc nodelay @DB@ %s\n"
-             "auth required deny\n", args, args, args);
-    th_file(name, text);
-}
-
-static void test_users(void)
-{
-    char arg[TP_STORE_LOCATION_MAX + 16];
-    const char *other = th_path("other-users.db");
-    const char *env = getenv(TP_STORE_LOCATION_ENV);
-    char *saved = env != NULL ? strdup(env) : NULL;
-    struct tp_store *ost = th_store(other, TP_STORE_CREATE);
-    int keeps = strcmp(th_users_location(), db) == 0;
-
-    th_user(ost, "olga", NULL, NULL);
-    tp_store_close(ost);
-    snprintf(arg, sizeof arg, "users=%s", th_users_location());
-    fl_service("named", arg);
-    tap_is_int(th_auth("named", "alice", "wrong", 0), TREX_PAM_AUTH_ERR,
-               "users= naming the users' store: a wrong password");
+    /* users= (earlier versions' users' store): accepted, no effect */
+    th_file("users", "auth requisite test:faillock preauth users=@DIR@/none.db @DB@\n"
+                     "auth [success=1 default=bad] test:pw\n"
+                     "auth [default=die] test:faillock authfail users=@DIR@/none.db @DB@\n"
+                     "auth sufficient test:faillock authsucc users=@DIR@/none.db @DB@\n"
+                     "auth required deny\n");
+    th_log_reset();
+    tap_is_int(th_auth("users", "alice", "wrong", 0), TREX_PAM_AUTH_ERR,
+               "users= naming no store: no effect, a wrong password");
     tap_is_int(th_fail_count(db, "alice"), 1, "  counted");
-    tap_is_int(th_auth("named", "mallory", "wrong", 0), TREX_PAM_AUTH_ERR, "  an unknown user");
-    tap_is_int(th_fail_count(db, "mallory"), 0, "  not counted");
-    reset("alice");
-    fl_service("empty-users", "users=");
-    tap_is_int(th_auth("empty-users", "alice", "wrong", 0), TREX_PAM_AUTH_ERR,
-               "an empty users= is none");
-    tap_is_int(th_fail_count(db, "alice"), 1, "  counted as without it");
-    reset("alice");
+    tap_is_int(th_auth("users", "alice", "secret", 0), TREX_PAM_SUCCESS, "  the right one");
+    tap_is_int(th_log_count("unknown option"), 0, "  and no complaint about users=");
+}
 
-    snprintf(arg, sizeof arg, "users=%s", other);
-    fl_service("other", arg);
-    if (keeps) {
-        th_log_reset();
-        tap_is_int(th_auth("other", "olga", "secret", 0), TREX_PAM_AUTHINFO_UNAVAIL,
-                   "users= naming another store than one that keeps users: AUTHINFO_UNAVAIL");
-        tap_ok(th_logged("users= names another store than"), "  saying why");
-        tap_is_int(th_pw_calls(), 0, "  and the stack stops there");
-        for (int i = 0; i < 12; i++)
-            tap_skip("a store that keeps no users: not %s", th_store_kind());
-        goto out;
+/* The purge of old failures that one authfail in 64 makes: names that
+ * guesses made up do not stay. */
+static void test_purge(void)
+{
+    int64_t now = (int64_t)time(NULL);
+    struct tp_store *st = th_store(db, 0);
+    int tries = 0;
+
+    if (st == NULL)
+        th_bail("cannot open %s", db);
+    /* older than fail_interval + unlock_time (900 + 600), and just inside */
+    tp_store_fail_add(st, "made-up-1", now - 1600, 0, NULL);
+    tp_store_fail_add(st, "made-up-2", now - 1400, 0, NULL);
+    tp_store_close(st);
+    th_file("purge", "auth [success=1 default=bad] test:pw\n"
+                     "auth [default=die] test:faillock authfail nodelay deny=0 @DB@\n"
+                     "auth required permit\n");
+    /* one in 64: a chance of (63/64)^2000, about 1e-14, of no purge */
+    while (th_fail_count(db, "made-up-1") > 0 && tries < 2000) {
+        th_auth("purge", "someone", "wrong", 0);
+        tries++;
     }
-    for (int i = 0; i < 3; i++)
-        tap_skip("users= on a store that keeps users: not %s", th_store_kind());
-    tap_is_int(th_auth("other", "olga", "wrong", 0), TREX_PAM_AUTH_ERR,
-               "users= naming another store: its user's failure");
-    tap_is_int(th_fail_count(db, "olga"), 1, "  counted in the store of the line");
-    tap_is_int(th_auth("other", "alice", "wrong", 0), TREX_PAM_AUTH_ERR,
-               "  a user it does not have");
-    tap_is_int(th_fail_count(db, "alice"), 0, "  not counted");
-    snprintf(arg, sizeof arg, "users=%s", db);
-    fl_service("redis-users", arg);
-    th_log_reset();
-    tap_is_int(th_auth("redis-users", "alice", "secret", 0), TREX_PAM_AUTHINFO_UNAVAIL,
-               "users= naming a store that keeps no users: AUTHINFO_UNAVAIL");
-    tap_ok(th_logged("keeps no users"), "  saying why");
-    fl_service("none-users", "users=@DIR@/none.db");
-    tap_is_int(th_auth("none-users", "alice", "secret", 0), TREX_PAM_AUTHINFO_UNAVAIL,
-               "users= naming no store: AUTHINFO_UNAVAIL");
+    if (strcmp(th_store_kind(), "redis") == 0) {
+        tap_is_int(th_fail_count(db, "made-up-1"), 1,
+                   "Redis: no purge (its keys expire by their TTL)");
+        tap_skip("Redis: no purge");
+    } else {
+        tap_is_int(th_fail_count(db, "made-up-1"), 0,
+                   "an old failure of a made-up name was purged (after %d failures)", tries);
+        tap_is_int(th_fail_count(db, "made-up-2"), 1, "  one that may still count was kept");
+    }
+    reset("made-up-1");
+    reset("made-up-2");
+    reset("someone");
+}
 
-    /* no users=: the location of lines that name none */
-    setenv(TP_STORE_LOCATION_ENV, th_path("none.db"), 1);
-    th_log_reset();
-    tap_is_int(th_auth("web", "alice", "secret", 0), TREX_PAM_AUTHINFO_UNAVAIL,
-               "no users=, and $TREX_PAM_STORE names no store: AUTHINFO_UNAVAIL");
-    tap_ok(th_logged("name it with users=LOCATION"), "  saying what to do");
-    setenv(TP_STORE_LOCATION_ENV, db, 1);
-    for (int i = 0; i < 3; i++)
-        th_auth("web", "mallory", "wrong", 0);
-    tap_is_int(th_fail_count(db, "mallory"), 3,
-               "no store keeps users: every name is counted, an unknown one too");
-    tap_is_int(th_auth("web", "mallory", "secret", 0), TREX_PAM_AUTH_ERR, "  and locked");
-    tap_is_str(th_seen(), LOCKED3 "|INFO:(10 minutes left to unlock)", "  as a known one is");
-    reset("mallory");
-    reset("olga");
-out:
-    if (saved != NULL)
-        setenv(TP_STORE_LOCATION_ENV, saved, 1);
+/* ---- the password change ------------------------------------------------------------------ */
+
+/* The default stack's password lines over the real userdb. */
+#define PASSWD \
+    "password requisite                            test:faillock preauth @DB@\n" \
+    "password [success=1 auth_err=bad default=die] userdb @USERS@ minlen=6 nodelay\n" \
+    "password [default=die]                        test:faillock authfail @DB@\n" \
+    "password [success=ok default=die]             test:faillock authsucc @DB@\n"
+
+static int change(const char *user, const char *current, const char *next, int admin)
+{
+    trex_pam_handle_t *h;
+    int rc;
+
+    if ((h = th_start("passwd", user)) == NULL)
+        return -1;
+    if (admin)
+        trex_pam_set_named_item(h, TREX_PAM_ITEM_ADMIN, "1");
+    if (current != NULL)
+        th_answers(3, current, next, next);
     else
-        unsetenv(TP_STORE_LOCATION_ENV);
-    if (saved != NULL)
-        tp_secret_wipe(saved, strlen(saved));      /* a location may hold a password */
-    free(saved);
-    tp_secret_wipe(arg, sizeof arg);
+        th_answers(2, next, next);
+    rc = trex_pam_chauthtok(h, 0);
+    trex_pam_end(h, rc);
+    return rc;
+}
+
+static void test_chauthtok(void)
+{
+    struct tp_store *us = th_store(th_users_location(), 0);
+
+    if (us == NULL || th_user(us, "dave", "old-pass-1", NULL) != 0)
+        th_bail("cannot add dave");
+    tp_store_close(us);
+    th_file("passwd", PASSWD);
+    tap_is_int(change("dave", "wrong-1", "new-pass-1", 0), TREX_PAM_AUTH_ERR,
+               "chauthtok, wrong current password: AUTH_ERR");
+    tap_is_int(th_fail_count(db, "dave"), 1, "... counted as a failed login");
+    tap_is_int(change("dave", "old-pass-1", "abc", 0), TREX_PAM_AUTHTOK_ERR,
+               "right current password, new one too short: AUTHTOK_ERR");
+    tap_is_int(th_fail_count(db, "dave"), 0,
+               "... the right current password cleared the count; the quality rule counts nothing");
+    for (int i = 1; i <= 3; i++)
+        tap_is_int(change("dave", "wrong-2", "new-pass-1", 0), TREX_PAM_AUTH_ERR,
+                   "wrong current password %d", i);
+    tap_is_int(th_log_count("Consecutive login failures for user dave account temporarily locked"), 1,
+               "the third locks the account, logged once");
+    th_seen_reset();
+    tap_is_int(change("dave", "old-pass-1", "new-pass-1", 0), TREX_PAM_AUTH_ERR,
+               "locked: the right current password cannot change it");
+    tap_ok(strstr(th_seen(), LOCKED3) != NULL, "... with pam_faillock's message (%s)", th_seen());
+    tap_is_int(th_fail_count(db, "dave"), 3, "... and nothing more recorded");
+    tap_is_int(th_auth("web", "dave", "secret", 0), TREX_PAM_AUTH_ERR,
+               "the lock holds for the login form too");
+    tap_is_int(change("dave", NULL, "admin-set-1", 1), TREX_PAM_SUCCESS,
+               "the administrator's change (root, TREX_ADMIN=1) is not refused");
+    tap_is_int(th_fail_count(db, "dave"), 3, "... nor counted");
+    reset("dave");
+    tap_is_int(change("dave", "admin-set-1", "new-pass-2", 0), TREX_PAM_SUCCESS,
+               "unlocked: the change goes through");
+    tap_is_int(th_fail_count(db, "dave"), 0, "... no failure left on record");
+}
+
+/* ---- failures that cannot be recorded ------------------------------------------------------ */
+
+/* A store whose files cannot grow (RLIMIT_FSIZE at their size, SIGXFSZ
+ * ignored: a write fails with EFBIG, as on a full disk). SQLite only:
+ * a server's disk is the server's. */
+static void test_unrecordable(void)
+{
+    char id[TP_TOKEN_TEXT_SIZE], wal[PATH_MAX];
+    struct rlimit old, rl;
+    struct tp_session ses;
+    struct stat sb;
+    struct tp_store *st;
+    const char *path = tp_store_file(db);
+
+    if (!th_sqlite_only(8, "a full disk is a file's"))
+        return;
+    th_file("full",
+            "auth requisite                                          test:faillock preauth @DB@\n"
+            "auth [success=done ignore=ignore default=die]           test:session @DB@\n"
+            "auth [success=1 default=bad]                            test:pw\n"
+            "auth [default=die]                                      test:faillock authfail @DB@\n"
+            "auth [success=done authinfo_unavail=die default=ignore] test:faillock authsucc @DB@\n"
+            "auth required                                           deny\n");
+    memset(&ses, 0, sizeof ses);
+    tp_token_new(id, ses.digest, NULL);
+    ses.user = (char *)"carol";
+    ses.created = ses.last_used = (int64_t)time(NULL);
+    if ((st = th_store(db, 0)) == NULL || tp_store_session_add(st, &ses) != TP_STORE_OK)
+        th_bail("cannot add carol's session");
+    /* st stays open, as a persistent process's connection would: the -shm
+     * and -wal files stay, and only writes need room */
+    tap_is_int(th_auth("full", "carol", "secret", 0), TREX_PAM_SUCCESS, "a login, store writable");
+
+    /* every change is appended to the -wal first: it may not grow */
+    snprintf(wal, sizeof wal, "%s-wal", path != NULL ? path : "");
+    if (path == NULL || getrlimit(RLIMIT_FSIZE, &old) != 0)
+        th_bail("cannot size %s", db);
+    signal(SIGXFSZ, SIG_IGN);
+    rl = old;
+    rl.rlim_cur = stat(wal, &sb) == 0 ? (rlim_t)sb.st_size : 0;
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        th_bail("setrlimit");
+    th_log_reset();
+    tap_is_int(th_auth("full", "carol", "wrong", 0), TREX_PAM_AUTH_ERR,
+               "store full: a wrong password fails");
+    tap_ok(th_logged("faillock: failed logins cannot be recorded for carol, so password logins"
+                     " are refused until they can be: "),
+           "... and the log says the failure could not be recorded (%s)", th_log());
+    th_log_reset();
+    tap_is_int(th_auth("full", "carol", "secret", 0), TREX_PAM_AUTHINFO_UNAVAIL,
+               "store full: the right password is refused too, AUTHINFO_UNAVAIL (fail closed)");
+    tap_ok(th_logged("failed logins cannot be recorded for carol"), "... saying why (%s)", th_log());
+    tap_is_int(th_auth("full", "carol", id, 0), TREX_PAM_SUCCESS,
+               "store full: a live session is still accepted");
+    if (setrlimit(RLIMIT_FSIZE, &old) != 0)
+        th_bail("setrlimit back");
+    signal(SIGXFSZ, SIG_DFL);
+    tp_store_close(st);
+    tap_is_int(th_auth("full", "carol", "secret", 0), TREX_PAM_SUCCESS,
+               "room again: the password logs in");
+    tap_is_int(th_fail_count(db, "carol"), 0, "... and no failure is left on record");
+    tp_secret_wipe(id, sizeof id);
 }
 
 static void test_unavail(void)
@@ -385,6 +486,44 @@ static void test_unavail(void)
     tap_is_int(th_auth("nodb", "alice", "secret", 0), TREX_PAM_AUTHINFO_UNAVAIL,
                "no store: preauth fails closed (AUTHINFO_UNAVAIL)");
     tap_is_int(th_pw_calls(), 0, "and stops the stack");
+}
+
+/* trex_pam_faillock_settings: the line that decides, read as the module reads it */
+static void test_settings(void)
+{
+    struct trex_pam_faillock_settings fs;
+    trex_pam_handle_t *h;
+
+    th_file("fs", "auth [default=die] test:faillock authfail deny=9 db=/x.db\n"
+                  "auth required test:pw\n"
+                  "auth requisite pam_faillock.so preauth deny=5 unlock_time=never store=/y.db\n"
+                  "account required test:faillock deny=7\n");
+    h = th_start("fs", "alice");
+    tap_is_int(trex_pam_faillock_settings(h, &fs), TREX_PAM_SUCCESS, "settings: found");
+    tap_ok(fs.action != NULL && strcmp(fs.action, "preauth") == 0 && fs.line == 3 && fs.deny == 5
+           && fs.fail_interval == 900 && fs.unlock_time == 0, "settings: the preauth line decides");
+    tap_ok(fs.store != NULL && strcmp(fs.store, "/y.db") == 0 && fs.db == NULL
+           && strcmp(fs.file, "fs") == 0 && !fs.builtin && strcmp(fs.confdir, th_dir()) == 0,
+           "settings: its store=, its place");
+    trex_pam_end(h, 0);
+
+    th_file("fs2", "auth required test:pw\nauth [default=die] test:faillock authfail deny=x\n");
+    h = th_start("fs2", "alice");
+    th_log_reset();
+    tap_is_int(trex_pam_faillock_settings(h, &fs), TREX_PAM_SUCCESS, "settings: no preauth");
+    tap_ok(strcmp(fs.action, "authfail") == 0 && fs.line == 2 && fs.deny == 3 && fs.db == NULL,
+           "settings: the first faillock line, a malformed deny= keeps the default");
+    tap_ok(th_logged("bad number supplied for deny"), "settings: ... logged");
+    trex_pam_end(h, 0);
+
+    th_file("fs3", "auth required test:pw\naccount required test:faillock deny=4\n");
+    h = th_start("fs3", "alice");
+    tap_is_int(trex_pam_faillock_settings(h, &fs), TREX_PAM_IGNORE, "settings: no auth faillock line");
+    tap_ok(fs.action == NULL && fs.deny == 3 && fs.fail_interval == 900 && fs.unlock_time == 600,
+           "settings: the module's defaults");
+    trex_pam_end(h, 0);
+    tap_is_int(trex_pam_faillock_settings(NULL, &fs), TREX_PAM_IGNORE, "settings: NULL handle: the defaults");
+    tap_is_int(trex_pam_lines(NULL, "auth", NULL, NULL), TREX_PAM_SYSTEM_ERR, "lines: NULL handle");
 }
 
 int main(void)
@@ -397,7 +536,10 @@ int main(void)
     test_unlock();
     test_args();
     test_unknown();
-    test_users();
+    test_purge();
+    test_chauthtok();
+    test_unrecordable();
     test_unavail();
+    test_settings();
     return th_done();
 }

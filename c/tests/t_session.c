@@ -624,8 +624,8 @@ static void test_default_stack(void)
     }
     tap_is_int(th_login("default", "frank", a), TREX_PAM_SUCCESS, "unlocked (faillock --reset)");
     tap_is_int(th_login("default", "frank", "correct horse"), TREX_PAM_SUCCESS, "password again");
-    tap_is_int(th_login("default", "nobody-at-all", "x"), TREX_PAM_USER_UNKNOWN,
-               "an unknown user: USER_UNKNOWN (userdb's code stands)");
+    tap_is_int(th_login("default", "nobody-at-all", "x"), TREX_PAM_AUTH_ERR,
+               "an unknown user: AUTH_ERR, as a wrong password (userdb's code stands)");
 
     /* change the password in session A: session B ends */
     h = th_start_pass("default", "frank", "correct horse");
@@ -652,6 +652,36 @@ static void test_default_stack(void)
     trex_pam_end(h, 0);
     tap_is_int(th_login("default", "frank", a), TREX_PAM_AUTH_ERR, "the old cookie is refused");
     tap_is_int(th_fail_count(db, "frank"), 0, "and not counted as a failure");
+}
+
+/* A password of an ID's shape (set before such were refused, or
+ * imported): refused at login by default; with fallthrough, an answer of
+ * that shape that is no live session of this user goes on to userdb. */
+static void test_fallthrough(void)
+{
+    char pw[TP_TOKEN_TEXT_SIZE], other[TP_TOKEN_TEXT_SIZE];
+    unsigned char dg[TP_TOKEN_DIGEST_LEN];
+    struct tp_store *us = th_store(th_users_location(), 0);
+
+    tp_token_new(pw, dg, NULL);
+    tp_token_new(other, dg, NULL);
+    if (us == NULL || th_user(us, "tina", pw, NULL) != 0)
+        th_bail("cannot add tina");
+    tp_store_close(us);
+    th_file("nofall", "auth [success=done ignore=ignore default=die] test:session @DB@\n"
+                      "auth required userdb nodelay @USERS@\n");
+    th_file("fall", "auth [success=done ignore=ignore default=die] test:session fallthrough @DB@\n"
+                    "auth required userdb nodelay @USERS@\n");
+    tap_is_int(th_auth("nofall", "tina", pw, 0), TREX_PAM_AUTH_ERR,
+               "a password of an ID's shape, without fallthrough: taken for a dead ID");
+    tap_is_int(th_auth("fall", "tina", pw, 0), TREX_PAM_SUCCESS,
+               "with fallthrough: userdb checks it, and it logs in");
+    tap_is_int(th_auth("fall", "tina", other, 0), TREX_PAM_AUTH_ERR,
+               "with fallthrough, another shaped answer: userdb's wrong password");
+    th_log_reset();
+    tap_is_int(th_auth("fall", "tina", "not-shaped", 0), TREX_PAM_AUTH_ERR,
+               "with fallthrough, an ordinary wrong password: as before");
+    tp_secret_wipe(pw, sizeof pw);
 }
 
 static void test_log(void)
@@ -682,6 +712,7 @@ int main(void)
     test_unavail();
     test_concurrent();
     test_default_stack();
+    test_fallthrough();
     test_log();
     return th_done();
 }

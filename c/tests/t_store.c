@@ -23,8 +23,8 @@
 #include <sqlite3.h>
 #include "harness.h"
 
-#define SCHEMA "2"            /* the current schema version */
-#define NEWER  "3"
+#define SCHEMA "3"            /* the current schema version */
+#define NEWER  "4"
 
 static const char *dir;          /* th_dir() */
 
@@ -243,8 +243,8 @@ static void test_conf_file(void)
                "postgresql://trex@db1/trex", "conf: a changed file is read again");
 
     struct { const char *text; mode_t mode; const char *why; const char *what; } bad[] = {
-        { "store = /a.db\n", 0620, "writable by its group", "group-writable" },
-        { "store = /a.db\n", 0606, "writable by everyone", "world-writable" },
+        { "store = /a.db\n", 0620, "writable by its group (mode 0620): run chmod g-w", "group-writable" },
+        { "store = /a.db\n", 0606, "writable by others (mode 0606): run chmod o-w", "world-writable" },
         { "store = postgresql://trex:SeCrEt@db1/trex\n", 0644, "holds a password", "a password readable by all" },
         { "store = postgresql:host=db1 password=SeCrEt\n", 0604, "holds a password", "a password keyword readable by all" },
         { "# x\nstore /a.db\n", 0600, "trex-pam.conf:2: not a setting", "no '='" },
@@ -377,13 +377,13 @@ static void test_permissions(void)
     mkdir(ww, 0700);
     chmod(ww, 0777);
     snprintf(p, sizeof p, "%s/x.db", ww);
-    refused(p, TP_STORE_CREATE, TP_STORE_UNAVAIL, "writable by everyone", "world-writable dir");
+    refused(p, TP_STORE_CREATE, TP_STORE_UNAVAIL, "writable by others", "world-writable dir");
     tap_ok(!exists(p), "world-writable dir: nothing created");
 
     mkdir(sticky, 0700);
     chmod(sticky, 01777);
     snprintf(p, sizeof p, "%s/x.db", sticky);
-    refused(p, TP_STORE_CREATE, TP_STORE_UNAVAIL, "writable by everyone", "sticky /tmp-like dir");
+    refused(p, TP_STORE_CREATE, TP_STORE_UNAVAIL, "writable by others", "sticky /tmp-like dir");
 
     /* an existing store moved into an unsafe place */
     mkdir(safe, 0755);
@@ -391,20 +391,20 @@ static void test_permissions(void)
     st = open_ok(p, TP_STORE_CREATE, "store in a safe dir");
     tp_store_close(st);
     chmod(safe, 0777);
-    refused(p, 0, TP_STORE_UNAVAIL, "writable by everyone", "dir made world-writable later");
+    refused(p, 0, TP_STORE_UNAVAIL, "writable by others", "dir made world-writable later");
     chmod(safe, 0755);
 
     chmod(p, 0666);
-    refused(p, 0, TP_STORE_UNAVAIL, "writable by everyone", "world-writable file");
+    refused(p, 0, TP_STORE_UNAVAIL, "readable and writable by others", "world-writable file");
     chmod(p, 0644);
-    st = open_ok(p, 0, "world-readable file (allowed)");
-    tp_store_close(st);
+    refused(p, 0, TP_STORE_UNAVAIL, "readable by others (mode 0644): run chmod o-rwx",
+            "world-readable file");
     chmod(p, 0600);
 
     snprintf(wal, sizeof wal, "%s-wal", p);
     if (tap_write_file(safe, "s.db-wal", "") == 0) {
         chmod(wal, 0666);
-        refused(p, 0, TP_STORE_UNAVAIL, "-wal is writable by everyone", "world-writable -wal");
+        refused(p, 0, TP_STORE_UNAVAIL, "-wal: readable and writable by others", "world-writable -wal");
         unlink(wal);
     }
 
@@ -431,7 +431,7 @@ static void test_permissions(void)
     chmod(ww, 0777);
     unlink(lnk);
     tap_ok(symlink(p, lnk) == 0, "symlink into a world-writable dir");
-    refused(lnk, 0, TP_STORE_UNAVAIL, "writable by everyone", "symlink into a world-writable dir");
+    refused(lnk, 0, TP_STORE_UNAVAIL, "writable by others", "symlink into a world-writable dir");
     unlink(lnk);
     snprintf(p, sizeof p, "%s/nowhere.db", safe);
     tap_ok(symlink(p, lnk) == 0, "dangling symlink");
@@ -547,7 +547,7 @@ static void test_not_ours(void)
     refused(empty, 0, TP_STORE_UNAVAIL, "empty file", "zero-length file without CREATE");
     refused(empty, TP_STORE_RDONLY, TP_STORE_UNAVAIL, "empty file", "zero-length file read-only");
     chmod(empty, 0644);
-    refused(empty, TP_STORE_CREATE, TP_STORE_UNAVAIL, "others can read",
+    refused(empty, TP_STORE_CREATE, TP_STORE_UNAVAIL, "readable by others",
             "zero-length file others can read, with CREATE");
     chmod(empty, 0600);
     st = open_ok(empty, TP_STORE_CREATE, "zero-length private file with CREATE is initialised");
@@ -1134,11 +1134,13 @@ static void test_failures(struct tp_store *st)
     tp_store_fail_count(st, "fay", 1000, &count, &latest);
     tap_ok(count == 0 && latest == 0, "fail_count after the last: 0, 0");
     tap_is_int(tp_store_fail_count(st, "fay", 0, NULL, NULL), TP_STORE_OK, "fail_count NULL outputs");
-    tap_is_int(tp_store_fail_add(st, "ghost", 100, 0, &count), TP_STORE_NOTFOUND,
-               "fail_add unknown user: NOTFOUND");
     tap_is_int(tp_store_fail_count(st, "ghost", 0, &count, &latest), TP_STORE_OK,
                "fail_count unknown user: OK");
     tap_is_int(count, 0, "fail_count unknown user: 0");
+    tap_is_int(tp_store_fail_add(st, "ghost", 100, 0, &count), TP_STORE_OK,
+               "fail_add unknown user: recorded too");
+    tap_is_int(count, 1, "fail_add unknown user: counted");
+    tp_store_fail_reset(st, "ghost");
     tap_is_int(tp_store_fail_reset(st, "fay"), TP_STORE_OK, "fail_reset");
     tp_store_fail_count(st, "fay", 0, &count, &latest);
     tap_ok(count == 0 && latest == 0, "fail_reset: none left");
@@ -1364,6 +1366,21 @@ static void test_upgrade_v1(void)
     v = th_sql_text(rw, "PRAGMA integrity_check");
     tap_is_str(v, "ok", "upgraded: integrity_check");
     free(v);
+    tap_ok(has_object(rw, "failures_time") && has_object(rw, "failures_user_time"),
+           "upgraded: failures indexed by user and time, and by time");
+    tap_is_int(th_sql_int(rw, "SELECT count(*) FROM pragma_foreign_key_list('failures')"), 0,
+               "upgraded: failures of any name (no foreign key)");
+    if ((st = open_ok(rw, 0, "upgraded, read-write")) != NULL) {
+        tap_is_int(tp_store_fail_add(st, "nobody-at-all", 70, 0, &count), TP_STORE_OK,
+                   "upgraded: a failure of a name nobody has is recorded");
+        tap_is_int(tp_store_fail_add(st, "alice", 70, 0, &count), TP_STORE_OK,
+                   "upgraded: and alice's next one");
+        tap_is_int(count, 3, "upgraded: alice's count goes on from the kept rows");
+        tap_is_int(tp_store_user_delete(st, "alice"), TP_STORE_OK, "upgraded: alice deleted");
+        tap_is_int(th_sql_int(rw, "SELECT count(*) FROM failures WHERE user = 'alice'"), 0,
+                   "upgraded: her failures went with her");
+        tp_store_close(st);
+    }
     st = open_ok(rw, TP_STORE_RDONLY, "upgraded store opens read-only");
     tp_store_close(st);
 

@@ -15,7 +15,7 @@
  *    and no call returns anything but the expected codes.
  * 3. NPROC processes open the same version 1 store at the same moment
  *    (UPGRADE_ROUNDS times), half read-write and half read-only: all
- *    succeed and use it, the upgrade is made once (version 2, its indexes,
+ *    succeed and use it, the upgrade is made once (version 3, its indexes,
  *    every row kept).
  *
  * With $TREX_PAM_TEST_STORE naming an empty server store (PostgreSQL,
@@ -487,9 +487,10 @@ static void test_upgrade(struct result *res)
                 tap_diag("upgrade round %d: process %d: %s", round, k, res[k].first_error);
         }
         n += ran && errors == 0
-             && th_sql_int(path, "SELECT value FROM trex_pam_meta WHERE key = 'schema_version'") == 2
+             && th_sql_int(path, "SELECT value FROM trex_pam_meta WHERE key = 'schema_version'") == 3
              && th_sql_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN"
-                        " ('sessions_last_used', 'sessions_created', 'sessions_user_created')") == 3
+                        " ('sessions_last_used', 'sessions_created', 'sessions_user_created', 'failures_time')")
+                == 4
              && th_sql_int(path, "SELECT count(*) FROM users") == 1 + (nproc + 1) / 2
              && th_sql_int(path, "SELECT count(*) FROM sessions") == 1;
     }

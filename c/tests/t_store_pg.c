@@ -232,12 +232,12 @@ static void test_schema(void)
     tp_store_close(st);
 
     /* a newer version: refused and left alone */
-    sql(db, "UPDATE trex_pam.meta SET value = '2' WHERE key = 'schema_version'");
+    sql(db, "UPDATE trex_pam.meta SET value = '3' WHERE key = 'schema_version'");
     tap_is_int(open_rc(uri_of(db, NULL), TP_STORE_CREATE, &st, err, sizeof err), TP_STORE_UNAVAIL,
                "a newer schema version: UNAVAIL");
-    tap_ok(contains(err, "schema version 2 was made by a newer TRex::PAM"), "says so: %s", err);
+    tap_ok(contains(err, "schema version 3 was made by a newer TRex::PAM"), "says so: %s", err);
     tap_is_int(sql(db, "DO $$ BEGIN IF (SELECT value FROM trex_pam.meta"
-                       " WHERE key = 'schema_version') <> '2' THEN RAISE 'changed'; END IF; END $$"),
+                       " WHERE key = 'schema_version') <> '3' THEN RAISE 'changed'; END IF; END $$"),
                0, "the version is left as it was");
 
     /* an older one (0: the meta table alone) is upgraded read-write */
@@ -253,8 +253,8 @@ static void test_schema(void)
     tap_is_int(add_user(st, "alice"), TP_STORE_OK, "the tables are there");
     tp_store_close(st);
     tap_is_int(sql(db, "DO $$ BEGIN IF (SELECT value FROM trex_pam.meta"
-                       " WHERE key = 'schema_version') <> '1' THEN RAISE 'old'; END IF; END $$"),
-               0, "version 1 now");
+                       " WHERE key = 'schema_version') <> '2' THEN RAISE 'old'; END IF; END $$"),
+               0, "version 2 now");
 
     /* someone else's schema of that name */
     db = newdb();
@@ -460,10 +460,12 @@ static void test_faults(const char *db)
     }
 }
 
-/* A row locked by another session: the wait is bounded (lock_timeout). */
+/* A name's failures locked by another session (its advisory lock, as a
+ * concurrent fail_add holds it): the wait is bounded (lock_timeout). */
 static void test_lock_wait(const char *db)
 {
-    PGconn *locker = hold(db, "BEGIN; SELECT 1 FROM trex_pam.users WHERE name = 'alice' FOR UPDATE");
+    PGconn *locker = hold(db, "BEGIN; SELECT pg_advisory_xact_lock(" FAIL_LOCK_SPACE
+                              ", hashtext('alice'))");
     struct tp_store *st;
     struct tp_user u;
     char err[1024];
@@ -480,7 +482,7 @@ static void test_lock_wait(const char *db)
     t0 = now_s();
     rc = tp_store_fail_add(st, "alice", 100, 0, NULL);
     dt = now_s() - t0;
-    tap_is_int(rc, TP_STORE_ERR, "a failure for a user whose row stays locked: ERR");
+    tap_is_int(rc, TP_STORE_ERR, "a failure of a name whose lock another session holds: ERR");
     tap_ok(dt < 1.5, "within the command timeout (%.2f s)", dt);
     tap_ok(contains(tp_store_error(st), "stayed locked"), "%s", tp_store_error(st));
     tap_is_int(tp_store_user_get(st, "alice", &u), TP_STORE_OK, "the connection is still usable");

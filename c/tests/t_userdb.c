@@ -160,7 +160,8 @@ static void test_authenticate(void)
     th_answers(1, "Zed-pass-123");
     secret("Zed-pass-123");
     th_log_reset();
-    tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_USER_UNKNOWN, "auth: unknown user is USER_UNKNOWN (pam_unix)");
+    tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_AUTH_ERR,
+               "auth: unknown user is AUTH_ERR, as a wrong password (pam_unix: USER_UNKNOWN)");
     tap_is_str(th_seen(), "PROMPT:Password: ", "auth: ... after asking for a password all the same");
     tap_ok(strstr(th_log(), "check pass; user unknown") != NULL, "auth: ... logged 'check pass; user unknown'");
     tap_ok(strstr(th_log(), "zed") == NULL, "auth: ... without the name (it may be a mistyped password)");
@@ -989,7 +990,7 @@ static void test_timing(void)
 
     for (round = 1; round <= 3 && !good; round++) {
         for (int i = 0; i < 9; i++) {
-            unknown[i] = one_auth("nosuchuser", "Alice-pass-2", TREX_PAM_USER_UNKNOWN);
+            unknown[i] = one_auth("nosuchuser", "Alice-pass-2", TREX_PAM_AUTH_ERR);
             known[i] = one_auth("alice", "Alice-pass-2", TREX_PAM_AUTH_ERR);
             right[i] = one_auth("alice", "Alice-pass-1", TREX_PAM_SUCCESS);
         }

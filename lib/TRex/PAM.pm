@@ -937,6 +937,31 @@ C<trex-pam check-config> is built on it. Not exported.
   my ($rc, @problems) = TRex::PAM::check_setup('webmail', '/etc/trex-pam.d');
   # webmail:3: userdb: store (store=): postgresql://trex@db1/trex: cannot connect: ...
 
+=head2 faillock_settings
+
+  ($status, $settings, @problems) = TRex::PAM::faillock_settings($service [, $confdir]);
+
+The settings by which C<$service>'s C<faillock> lines lock a user, read as
+L</check_config> reads the service (the service's file, else C<other>,
+else the built-in default stack) and its arguments as the module reads
+them. The line that decides is the auth stack's first C<faillock preauth>
+(where a locked account is refused before its password is checked), else
+its first C<faillock> line. C<$settings> is a hash: C<deny>,
+C<fail_interval>, C<unlock_time> (0 for C<never>), C<action>
+(C<preauth>, C<authfail> or C<authsucc>), C<store> and C<db> (the line's,
+undef when not given), C<file> and C<line> (the file as log lines name it,
+relative to C<confdir> unless absolute), C<builtin> (1 for the built-in
+default stack) and C<confdir>. C<$status> is C<PAM_SUCCESS>;
+C<PAM_IGNORE> when the auth stack has no C<faillock> line (C<$settings>
+then holds the module's defaults, C<action> undef); or C<pam_start>'s
+error when the service cannot be read (the defaults again, and
+C<@problems> says why). C<@problems> are the lines the core and the
+module logged (a malformed argument keeps its default and is logged).
+C<trex-pam faillock --service> is built on it. Not exported.
+
+  my ($rc, $s) = TRex::PAM::faillock_settings('webmail', '/etc/trex-pam.d');
+  printf "deny=%d from %s:%d\n", $s->{deny}, $s->{file}, $s->{line} if $rc == PAM_SUCCESS;
+
 =head2 config_recheck
 
   $usec = TRex::PAM::config_recheck();          # read
@@ -990,7 +1015,17 @@ holds a password. A location is:
 
 =item a path, or C<sqlite:>I<PATH>
 
-The embedded store: one SQLite file, no server (the default).
+The embedded store: one SQLite file, no server (the default). It holds
+password hashes, so it is refused as sshd's StrictModes refuses a key
+file, with a log line saying what to change (C<FILE: readable by others
+(mode 0644): run chmod o-rwx FILE>): when the file, or the C<-wal> or
+C<-shm> beside it, is owned by neither root nor the process's user, is
+open to others, or to its group other than as C<trex-pam init --group>
+makes it (the file 0660, for the group of the services sharing it); or
+when a directory from the file's own up to F</> is owned by another user
+than root or the process's, or writable by its group or others. A
+directory of root's with the sticky bit (F</tmp>) may be world-writable
+above the file's own directory, never as that directory.
 
 =item C<postgresql://>... or C<postgres://>...
 
@@ -1082,9 +1117,7 @@ C<sufficient> there, a store lost between the password check and
 C<authsucc> would give the final C<deny>'s C<PAM_AUTH_ERR> to a right
 password.
 
-The failed logins may go to Redis too (C<faillock ... store=redis://...>):
-C<faillock> then looks the users up in the store F<trex-pam.conf> names, or
-in the one its C<users=> names (L</faillock>).
+The failed logins may go to Redis too (C<faillock ... store=redis://...>).
 
 A line with both C<store=> and C<db=>, or with a server's location in
 C<db=>, fails its calls with a log line saying so. A location's password is
@@ -1132,10 +1165,11 @@ F</etc/shadow>: the same prompts, messages and return codes.
 =item authenticate
 
 Asks for the password (C<Password: >), verifies it against the stored hash
-with libxcrypt, computing one hash. An unknown user costs the same time (a
-dummy hash) and gives C<PAM_USER_UNKNOWN>; a wrong password
-C<PAM_AUTH_ERR>; a disabled account C<PAM_AUTH_ERR> even with the right
-password. A hash weaker than C<method=>/C<cost=> is replaced after a
+with libxcrypt, computing one hash. A wrong password gives
+C<PAM_AUTH_ERR>; so does a name nobody has (pam_unix says
+C<PAM_USER_UNKNOWN>, which tells who exists to whoever sees the status),
+after a dummy hash that costs the same time; a disabled account
+C<PAM_AUTH_ERR> even with the right password. A hash weaker than C<method=>/C<cost=> is replaced after a
 successful login.
 
 =item acct_mgmt
@@ -1193,7 +1227,17 @@ C<purge_every=> (64: one C<open_session> in N purges expired sessions; 0
 never; not on Redis, whose keys expire by themselves, where a purge would
 walk every key),
 C<key_file=> (keyed digests), C<revoke_on_change> (a password change ends
-the user's other sessions), C<debug>.
+the user's other sessions), C<fallthrough> (below), C<debug>.
+
+New passwords of a session ID's form are refused; a user whose password
+has that form anyway (set earlier, or imported) is refused at login, since
+the answer is taken for a session ID that is not alive. With
+C<fallthrough> on the auth line, such an answer that is no live session of
+this user gives C<PAM_IGNORE> instead, so the password line checks it. The
+price: a stale cookie then reaches the password check, and C<faillock>
+counts it as a failed login.
+
+  auth [success=done ignore=ignore default=die] session fallthrough
 
 =head2 faillock
 
@@ -1204,25 +1248,56 @@ failure, C<authsucc> clears them; counters are updated atomically by
 concurrent processes. See F<examples/pam.d/default> for the lines, and
 C<trex-pam faillock USER [--reset]>.
 
-Failures are counted only for a user that exists: an unknown user gives
-C<PAM_IGNORE> and nothing is recorded. The users are looked up in the
-store that C<users=>I<LOCATION> names; without it, in the line's own store
-when that keeps users, else (a Redis store) in the store that lines naming
-none use (C<$TREX_PAM_STORE>, C<$TREX_PAM_DB>, F<trex-pam.conf>, the
-default: L</"Where the store is">). When that store keeps no users either,
-every name is counted, an unknown one like a known one. A store of users
-that cannot be used, a C<users=> naming a store that keeps no users, or a
-C<users=> naming another store than a line's own store that keeps users
-(such a store counts the failures of its own users only) fails the call
-with C<PAM_AUTHINFO_UNAVAIL> and a log line: faillock never lets a login
-through because it could not look.
+Faillock fails closed: when a failure cannot be recorded (a full disk, a
+read-only store), C<authfail> and C<authsucc> return
+C<PAM_AUTHINFO_UNAVAIL> and log "failed logins cannot be recorded for USER,
+so password logins are refused until they can be", and no password login
+succeeds until the store takes writes again (C<authsucc> records a failure
+before it clears them, as the proof); a live session still signs in.
 
-  auth requisite faillock preauth store=redis://10.0.0.5:6379/0 users=postgresql://trex@db1/trex
+In the password stack, the same three lines make a wrong current password
+in C<pam_chauthtok> count as a failed login (a stolen session cookie gives
+no free guesses at the password behind it), refuse a locked account's
+change, and clear the count after a right one; the administrator's change
+(C<TREX_ADMIN>) is neither counted nor refused:
+
+  password requisite                              faillock preauth
+  password [success=1 auth_err=bad default=die]   userdb
+  password [default=die]                          faillock authfail
+  password [success=ok default=die]               faillock authsucc
+
+Every name is counted, whether a user has it or not (Linux-PAM's
+pam_faillock counts local users only): a name nobody has is locked after
+C<deny=> failures like a user's, with the same messages, the same writes
+and the same time taken, so that the lock tells nobody which names exist.
+Failures older than C<fail_interval> + C<unlock_time> are purged by one
+C<authfail> in 64 (not with C<unlock_time=never>), so names made up by a
+guesser do not stay; Redis's keys expire by themselves.
+
+  auth requisite faillock preauth store=redis://10.0.0.5:6379/0
 
 Arguments: C<preauth>, C<authfail>, C<authsucc>, C<deny=> (3),
 C<fail_interval=> (900), C<unlock_time=> (600, or C<never>), C<silent>,
-C<nodelay>, C<store=> or C<db=> (L</"Where the store is">), C<users=>
-(where the users are, above).
+C<nodelay>, C<store=> or C<db=> (L</"Where the store is">). C<users=> and
+C<audit> are accepted with no effect (earlier versions looked users up).
+
+=head2 imap
+
+The password is checked by logging in to the site's IMAP server (through
+libcurl, loaded at the first login), for a web application in front of a
+mail server that keeps the users' passwords: C<PAM_SUCCESS> when the server
+accepts the login, C<PAM_AUTH_ERR> when it refuses it,
+C<PAM_AUTHINFO_UNAVAIL> when it cannot be asked in C<timeout=> seconds or
+TLS fails. The certificate and its host name are always verified.
+
+  auth  [success=1 authinfo_unavail=die default=bad]  imap url=imaps://mail.example.org timeout=10
+
+Arguments: C<url=imaps://>I<HOST>[C<:>I<PORT>] or C<url=imap://>...
+with C<tls=starttls> (the default) or C<tls=none> (plain text), C<cafile=>,
+C<timeout=> (10), C<login_options=>, C<nodelay>, C<debug>,
+C<try_first_pass>, C<use_first_pass>, C<use_authtok>. The whole web mail
+stack around it (F<examples/pam.d/webmail-imap>), every argument and every
+return code: L<TRex::PAM::IMAP>.
 
 =head2 permit, deny, debug
 
@@ -1244,7 +1319,10 @@ F<examples/pam.d/default>):
   auth     [success=done authinfo_unavail=die default=ignore] faillock authsucc
   auth     required                                           deny
   account  required                                           userdb
-  password requisite                                          userdb
+  password requisite                                          faillock preauth
+  password [success=1 auth_err=bad default=die]               userdb
+  password [default=die]                                      faillock authfail
+  password [success=ok default=die]                           faillock authsucc
   password optional                                           session revoke_on_change
   session  required                                           session
 

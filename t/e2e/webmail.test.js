@@ -11,7 +11,7 @@
 //     "idle_wait": 3,                        seconds to wait for the idle expiry
 //     "deny": 3,                             faillock's deny= in the test stack
 //     "users": { "alice": {"password": ...}, "bob": ..., "carol": {"password", "new_password"},
-//                "dave": ..., "erin": ... },
+//                "dave": ..., "erin": ..., "frank": ... },
 //     "users": ... "dave": {"password", "new_password"}, ...
 //     "admin": ["perl", "-I...", "bin/trex-pam"],   the admin command (argv prefix)
 //     "secrets_out": "/tmp/.../secrets.json", where to write the passwords and
@@ -108,6 +108,38 @@ async function main() {
     await shot(page, '03-change-wrong-current');
   });
 
+  // 4b. Wrong current passwords in the change form count as failed logins:
+  // a stolen cookie gives no free guesses at the password behind it.
+  const frankCtx = await newContext();
+  const pf = await frankCtx.newPage();
+  await part('change-password-lockout', pf, async () => {
+    const frank = cfg.users.frank;
+    await login(pf, 'frank', frank.password);
+    ok(onMailbox(pf), 'frank signs in', pf.url());
+    const change = async (current) => {
+      await pf.goto(url('/mailbox'));
+      await pf.fill('#current', current);
+      await pf.fill('#new', 'Another-Good-Passphrase-43');
+      await pf.fill('#retype', 'Another-Good-Passphrase-43');
+      await Promise.all([pf.waitForLoadState('load'), pf.click('#password-form button[type=submit]')]);
+      return errorText(pf);
+    };
+    for (let i = 1; i <= cfg.deny; i += 1) {
+      const err = await change(`not-his-password-${i}`);
+      ok(/current password is wrong/.test(err), `wrong current password ${i} of ${cfg.deny}: refused`, err);
+    }
+    const err = await change(frank.password);
+    ok(new RegExp(`The account is locked due to ${cfg.deny} failed logins\\.`).test(err),
+       'then the account is locked: even the right current password is refused, saying so', err);
+    ok((await pf.textContent('#who')).trim() === 'frank', 'his session goes on meanwhile');
+    await shot(pf, '03b-change-locked');
+    const fresh = await (await newContext()).newPage();
+    await login(fresh, 'frank', frank.password);
+    ok(onLogin(fresh) && /The account is locked/.test(await errorText(fresh)),
+       'and the login form refuses his password too', await errorText(fresh));
+  });
+  await frankCtx.close();
+
   // 5. Wrong password and unknown user: one generic message.
   const other = await newContext();
   const p2 = await other.newPage();
@@ -137,6 +169,19 @@ async function main() {
        'the right password after the failures shows the lockout message', e);
     ok(!(await sessionCookie(other)), 'a locked account gets no session');
     await shot(p2, '05-locked');
+  });
+
+  // 6b. A name nobody has is locked alike: a lock tells nobody who exists.
+  await part('lockout-unknown-name', p2, async () => {
+    for (let i = 1; i <= cfg.deny; i += 1) {
+      await login(p2, 'nobody-by-this-name-2', `wrong-password-${i}`);
+      const e = await errorText(p2);
+      ok(e === 'Login failed.', `an unknown name's failure ${i} of ${cfg.deny} is generic`, e);
+    }
+    await login(p2, 'nobody-by-this-name-2', 'any-password-at-all');
+    const e = await errorText(p2);
+    ok(onLogin(p2) && new RegExp(`The account is locked due to ${cfg.deny} failed logins\\.`).test(e),
+       'after as many failures, the very message a user gets', e);
   });
   await other.close();
 

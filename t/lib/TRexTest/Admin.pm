@@ -27,14 +27,12 @@ sub trex_pam {
 
 sub all_output { $all }
 
-# A service: faillock on the tallies' store (users= the users' store when
-# another), the session module first (a
+# A service: faillock on the tallies' store, the session module first (a
 # live session ID is enough), else userdb's password; a session opened on
 # the sessions' store; userdb's account check on every request.
 sub web_stack {
     my ($name, %s) = @_;
-    my $fl = "deny=3 unlock_time=600 nodelay store=$s{tallies}"
-           . ($s{tallies} ne $s{users} ? " users=$s{users}" : '');
+    my $fl = "deny=3 unlock_time=600 nodelay store=$s{tallies}";
     service($name, <<"EOF");
 auth      requisite                                 faillock preauth $fl
 auth      [success=done ignore=ignore default=die]  session store=$s{sessions}

@@ -1,5 +1,5 @@
 package TRexTest::Hostile;
-# What the bad-input matrix (t/51-hostile-input.t, t/52-hostile-stores.t)
+# What the bad-input matrix (t/53-hostile-input.t, t/54-hostile-stores.t)
 # shares: the seeded embedded store and its web stack, logins through the
 # functions and the methods, one case run in a child process (a crash is a
 # failed wait status, not a dead test file) and checked (status, log line,

@@ -1,11 +1,11 @@
 package TRex::PAM::Command::Sessions;
 
 # trex-pam's commands on what the session and faillock modules keep in the
-# database: sessions, faillock.
+# database: sessions, faillock (judged by a service's own faillock line).
 use strict;
 use warnings;
 use TRex::PAM;
-use TRex::PAM::Command qw(EXIT_OK EXIT_FAIL fail bad_usage options checked open_db
+use TRex::PAM::Command qw(EXIT_OK EXIT_FAIL fail bad_usage options checked db_path open_db
                           parse_secs show_time plural);
 use Exporter 'import';
 
@@ -117,46 +117,103 @@ sub show_faillock {
     }
 }
 
-# faillock [--db FILE | --store URI] [USER] [--deny N] [--fail-interval S] [--unlock-time S|never]
-# faillock [--db FILE | --store URI] USER --reset
+# The faillock settings of a service (default: "other", what pam_start runs
+# for a service without a file of its own, or the built-in default stack),
+# read by the library as the module reads them (TRex::PAM::faillock_settings:
+# the auth stack's first "faillock preauth" line, else its first faillock
+# line), with the explicit options over them. Returns (settings, where the
+# store is, the line that says where they came from), or (undef, exit code)
+# after saying why.
+sub faillock_settings {
+    my ($o, $given) = @_;
+    my $service = $o->{service} // 'other';
+    my ($rc, $s, @log) = TRex::PAM::faillock_settings($service, $o->{confdir});
+    my %seen;
+    print STDERR "trex-pam: faillock: $_\n" for grep { !$seen{$_}++ } @log;
+    my %p = map { $_ => $given->{$_} // $s->{$_} } qw(deny fail_interval unlock_time);
+    my $what = $o->{service} ? "service $service" : 'the default stack (a service without a file)';
+    my $from;
+    if ($rc == TRex::PAM::PAM_SUCCESS()) {
+        my $file = $s->{builtin} ? 'the built-in default stack'
+                 : $s->{file} =~ m{^/} ? $s->{file} : "$s->{confdir}/$s->{file}";
+        $from = "from $file line $s->{line}, faillock $s->{action}";
+    } elsif (!%$given) {
+        return (undef, fail("faillock: $what has no faillock line in its auth stack: nothing"
+                            . " to judge a lock by (give --service NAME, or --deny)"))
+            if $rc == TRex::PAM::PAM_IGNORE();
+        return (undef, fail("faillock: $what cannot be read"
+                            . (@log ? '' : ': ' . TRex::PAM::pam_strerror(undef, $rc))));
+    } else {
+        $from = "the module's defaults and yours: $what "
+              . ($rc == TRex::PAM::PAM_IGNORE() ? 'has no faillock line' : 'cannot be read');
+    }
+    my @shown = map {
+        my $v = $_ eq 'unlock_time' && !$p{$_} ? 'never' : $p{$_};
+        "$_=$v" . (defined $given->{$_} ? ' (--' . tr/_/-/r . ')' : '');
+    } qw(deny fail_interval unlock_time);
+    return (undef, fail('faillock: the faillock line names both store= and db=: give one'))
+        if $rc == TRex::PAM::PAM_SUCCESS() && defined $s->{store} && defined $s->{db};
+    my $store = $rc == TRex::PAM::PAM_SUCCESS() ? $s->{store} // $s->{db} : undef;
+    return (\%p, $store, "@shown ($from)");
+}
+
+# faillock [--db FILE | --store URI] [--service NAME] [--confdir DIR] [USER]
+#          [--deny N] [--fail-interval S] [--unlock-time S|never]
+# faillock [--db FILE | --store URI] [--service NAME] [--confdir DIR] USER --reset
 sub cmd_faillock {
     my @args = @_;
     my %o;
-    options(\@args, \%o, 'db|store=s', 'reset', 'deny=s', 'fail-interval=s', 'unlock-time=s');
+    options(\@args, \%o, 'db|store=s', 'service=s', 'confdir|d=s', 'reset', 'deny=s',
+            'fail-interval=s', 'unlock-time=s');
     bad_usage('faillock: want at most one user name') if @args > 1;
     my $user = $args[0];
     bad_usage('faillock: --reset wants a user name') if $o{reset} && !defined $user;
-    my %p = checked(sub {
+    bad_usage('faillock: --reset takes no --deny, --fail-interval or --unlock-time')
+        if $o{reset} && grep { defined $o{$_} } qw(deny fail-interval unlock-time);
+    my %given = checked(sub {
         die "--deny: \"$o{deny}\" is not a number from 0 to 65535\n"
             if defined $o{deny} && !($o{deny} =~ /^[0-9]{1,5}\z/ && $o{deny} <= 65535);
-        (deny => defined $o{deny} ? $o{deny} + 0 : 3,
-         fail_interval => defined $o{'fail-interval'} ? parse_secs('fail-interval', $o{'fail-interval'}, 604800) : 900,
-         unlock_time => defined $o{'unlock-time'} ? parse_secs('unlock-time', $o{'unlock-time'}, 604800, 1) : 600);
+        ((defined $o{deny} ? (deny => $o{deny} + 0) : ()),
+         (defined $o{'fail-interval'} ? (fail_interval => parse_secs('fail-interval', $o{'fail-interval'}, 604800)) : ()),
+         (defined $o{'unlock-time'} ? (unlock_time => parse_secs('unlock-time', $o{'unlock-time'}, 604800, 1)) : ()));
     });
+    my $path = db_path($o{db});
     if ($o{reset}) {
-        my $db = open_db($o{db}) or return EXIT_FAIL;
+        # the store the service counts in: its faillock line's, when --store
+        # names none; without --service, the default stack's if it has one
+        if (!defined $path && defined $o{service}) {
+            my ($p, $store) = faillock_settings(\%o, {});
+            return $store unless $p;
+            $path = $store;
+        } elsif (!defined $path) {
+            my ($rc, $s) = TRex::PAM::faillock_settings('other', $o{confdir});
+            $path = $s->{store} // $s->{db} if $rc == TRex::PAM::PAM_SUCCESS();
+        }
+        my $db = open_db($path) or return EXIT_FAIL;
         my $n = eval { $db->faillock_reset($user) };
         return fail("faillock: " . $db->error) unless defined $n;
         print "trex-pam: ", ($n ? plural($n, 'failure') . " of $user cleared" : "$user has no failures"),
               "; not locked\n";
         return EXIT_OK;
     }
-    my $db = open_db($o{db}, readonly => 1) or return EXIT_FAIL;
+    my ($p, $store, $from) = faillock_settings(\%o, \%given);
+    return $store unless $p;
+    my $db = open_db($path // $store, readonly => 1) or return EXIT_FAIL;
+    print "trex-pam: settings: $from\n";
     if (defined $user) {
-        my $f = eval { $db->faillock($user, %p) };
+        my $f = eval { $db->faillock($user, %$p) };
         return fail("faillock: " . $db->error) if $@;
-        return fail("faillock: $user: no such user") unless $f;
-        show_faillock($user, $f, \%p);
+        show_faillock($user, $f, $p);
         return EXIT_OK;
     }
     my @tallies = eval { $db->tallies };
     return fail("faillock: " . $db->error) if $@;
     my $shown = 0;
     for my $t (@tallies) {
-        my $f = eval { $db->faillock($t->{user}, %p) };
+        my $f = eval { $db->faillock($t->{user}, %$p) };
         return fail("faillock: " . $db->error) if $@;
         next unless $f && $f->{total};          # reset meanwhile
-        show_faillock($t->{user}, $f, \%p);
+        show_faillock($t->{user}, $f, $p);
         $shown++;
     }
     print "trex-pam: no failures on record\n" unless $shown;

@@ -231,7 +231,11 @@ sub change_password {
     return (PAM_SUCCESS) if $rc == PAM_SUCCESS;
     my %seen;    # a module may ask again after a refused password: say each reason once
     my @errors = grep { !$seen{$_}++ } map { $_->[1] } grep { $_->[0] == PAM_ERROR_MSG && length $_->[1] } @local;
-    push @errors, $rc == PAM_AUTHTOK_RECOVERY_ERR || $rc == PAM_AUTH_ERR || $rc == PAM_PERM_DENIED
+    # a wrong current password counts as a failed login: after enough, the
+    # account is locked, and faillock says so
+    my $lock = lockout_text(\@local);
+    push @errors, $lock ? "The password was not changed. $lock"
+        : $rc == PAM_AUTHTOK_RECOVERY_ERR || $rc == PAM_AUTH_ERR || $rc == PAM_PERM_DENIED
         ? 'The password was not changed: the current password is wrong.'
         : 'The password was not changed.';
     return ($rc, @errors);

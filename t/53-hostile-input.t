@@ -8,8 +8,8 @@
 # nothing crashed (its wait status), that no secret and no line of the
 # client's making reached the log, and that the store is sound and holds
 # what it held (after every case). Leaks: a sample of the cases repeated in
-# this process with the resident set size flat (and every case under
-# valgrind in t/97-valgrind.t). Part 2 (t/52-hostile-stores.t): broken,
+# this process with the resident set size flat (and every case with leak
+# detection in the sanitizer build of the Perl suite). Part 2 (t/54-hostile-stores.t): broken,
 # locked, read-only and full stores, kill -9, the admin command.
 # t/45-bad-input.t has the values C cannot hold and forged handles,
 # t/20-conv.t the conversation's contract.

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# The bad-input matrix, part 2 (part 1: t/51-hostile-input.t, which says
+# The bad-input matrix, part 2 (part 1: t/53-hostile-input.t, which says
 # what each case checks): store files that are truncated, garbled, of
 # another application or schema, locked by another process, read-only, on
 # a full disk (the file size limit of a process of its own) or whose
