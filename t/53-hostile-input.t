@@ -56,8 +56,13 @@ my @names = (
 );
 for my $n (@names) {
     my ($what, $name) = @$n;
-    my @not_alice = (rc => PAM_USER_UNKNOWN,
-                     log => length $name ? qr/check pass; user unknown/ : qr/bad username \[\]/);
+    # userdb: a name nobody has fails as a wrong password does; faillock
+    # counts it when a user could have it (1-255 bytes, no control byte, ':'
+    # or '/'), so a lock tells nobody which names exist
+    my $could = length $name && length $name <= 255 && $name !~ m{[\x00-\x1f\x7f:/]};
+    my @not_alice = (rc => length $name ? PAM_AUTH_ERR : PAM_USER_UNKNOWN,
+                     log => length $name ? qr/check pass; user unknown/ : qr/bad username \[\]/,
+                     ($could ? (delta => { $name => 1 }) : ()));
     case("user name with $what, pam_start", sub { login_fn($name, answers($pw{alice})) }, @not_alice);
     case("user name with $what, answered", sub { login_oo(undef, answers($name, $pw{alice})) }, @not_alice);
     case("user name with $what, set later", sub {
@@ -189,10 +194,13 @@ conv_case("switches PAM_USER to bob and answers alice's password", $apw,
           log => qr/authentication failure.* user=bob/, delta => { bob => 1 }, inner => 0);
 reset_tally('bob');
 # without a user, userdb asks for one: the answer (the password) is the name
-conv_case('clears PAM_USER', $apw, sub { $_[0]->pam_set_item(PAM_USER, undef) }, rc => PAM_USER_UNKNOWN,
-          log => qr/check pass; user unknown/, inner => 0);
+# (a name no user has: faillock counts it as any name, so the answer is kept
+# as a tally's name until the purge; TRex::PAM's POD says so)
+conv_case('clears PAM_USER', $apw, sub { $_[0]->pam_set_item(PAM_USER, undef) }, rc => PAM_AUTH_ERR,
+          log => qr/check pass; user unknown/, delta => { $apw => 1 }, inner => 0);
+reset_tally($apw);
 conv_case('sets PAM_USER to 1 MiB', $apw, sub { $_[0]->pam_set_item(PAM_USER, 'u' x $MiB) },
-          rc => PAM_USER_UNKNOWN, log => qr/check pass; user unknown/, inner => 0);
+          rc => PAM_AUTH_ERR, log => qr/check pass; user unknown/, inner => 0);
 conv_case('calls pam_end', $apw, sub { $_[0]->pam_end }, rc => PAM_SUCCESS, user => 'alice', inner => PAM_SYSTEM_ERR);
 for my $call (qw(pam_authenticate pam_setcred pam_acct_mgmt pam_open_session pam_close_session pam_chauthtok)) {
     conv_case("calls $call on its handle", $apw, sub { $_[0]->$call }, rc => PAM_SUCCESS, user => 'alice',

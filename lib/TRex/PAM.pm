@@ -1272,7 +1272,11 @@ C<deny=> failures like a user's, with the same messages, the same writes
 and the same time taken, so that the lock tells nobody which names exist.
 Failures older than C<fail_interval> + C<unlock_time> are purged by one
 C<authfail> in 64 (not with C<unlock_time=never>), so names made up by a
-guesser do not stay; Redis's keys expire by themselves.
+guesser do not stay; Redis's keys expire by themselves. A name no user can
+have (empty, over 255 bytes, a control character, C<:> or C</>) is not
+counted. Mind that a password typed into the name field is such a name
+nobody has: it stays in the store as a tally's name until that purge (the
+store is kept from others' eyes: L</"Where the store is">).
 
   auth requisite faillock preauth store=redis://10.0.0.5:6379/0
 
