@@ -42,6 +42,7 @@ plan skip_all => 'run from the top of the distribution' unless -f 'MANIFEST' && 
 my %skip = (
     't/05-c-core.t'          => 'the C tests: t/06-c-asan.t runs them under the sanitizers',
     't/06-c-asan.t'          => 'the C tests under the sanitizers already',
+    't/07-fuzz.t'            => 'the fuzz targets: C, built with their own sanitizers',
     't/08-perl-asan.t'       => 'this file',
     't/61-differential-c.t'  => 'links c/libtrexpam.a into a C program without the Perl layer; t/60 runs the same '
                               . 'cases through the XS',

@@ -6,8 +6,9 @@
  * carries ext magic pointing at a tpx_state, so `bless \1234, 'TRex::PAM'`
  * forges nothing; pam_end, DESTROY and the magic's svt_free end it once.
  *
- * TRex::PAM::ModuleHandle (ModuleHandle.xsh) and TRex::PAM::DB (DB.xsh)
- * are INCLUDEd at the end: one shared object, one boot symbol.
+ * TRex::PAM::ModuleHandle (ModuleHandle.xsh), TRex::PAM::DB (DB.xsh) and
+ * TRex::PAM::Import's parsers (Import.xsh) are INCLUDEd at the end: one
+ * shared object, one boot symbol.
  */
 #include "glue.h"
 
@@ -540,3 +541,5 @@ pam_fail_delay(pamh, usec)
 INCLUDE: ModuleHandle.xsh
 
 INCLUDE: DB.xsh
+
+INCLUDE: Import.xsh

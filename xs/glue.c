@@ -154,16 +154,8 @@ static int S_answer(pTHX_ SV *sv, char **out)
         else
             pv = SvPV_nomg(copy, len);
     }
-    if (ok && memchr(pv, '\0', len) != NULL)
-        ok = 0;
-    if (ok) {
-        if ((*out = malloc(len + 1)) == NULL) {
-            ok = 0;
-        } else {
-            memcpy(*out, pv, len);
-            (*out)[len] = '\0';
-        }
-    }
+    if (ok)
+        ok = trex_pam_answer_copy(pv, len, out) == TREX_PAM_SUCCESS;
     if (copy != NULL) {
         if (SvPVX(copy) != NULL && SvLEN(copy) > 0)
             trex_pam_wipe(SvPVX(copy), SvLEN(copy));

@@ -75,17 +75,11 @@ int tp_admin_begin(trex_pam_db_t *db, int how, int args_ok, const char *name)
     return TREX_PAM_SUCCESS;
 }
 
+_Static_assert(TREX_PAM_DB_NAME_MAX == TP_STORE_NAME_MAX, "two limits of a user name");
+
 int trex_pam_db_valid_user(const char *name)
 {
-    size_t n = 0;
-
-    if (name == NULL)
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++, n++) {
-        if (*p < 0x20 || *p == 0x7f || *p == ':' || *p == '/')
-            return 0;
-    }
-    return n > 0 && n <= TREX_PAM_DB_NAME_MAX;
+    return tp_store_user_name_ok(name);
 }
 
 int trex_pam_db_valid_attr(const char *attr)

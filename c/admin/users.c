@@ -82,6 +82,11 @@ static int make_hash(trex_pam_db_t *db, const char *password, const char *method
         tp_admin_err(db, "%s", refused);
         return TREX_PAM_AUTHTOK_ERR;
     }
+    if (strlen(password) > TP_HASH_PASS_MAX) {         /* else "hashing failed", no reason */
+        tp_admin_err(db, "the password is longer than %d bytes (libxcrypt's limit)",
+                     TP_HASH_PASS_MAX);
+        return TREX_PAM_BAD_ITEM;
+    }
     if (get_policy(&p, method, cost) != 0) {
         tp_admin_err(db, "unknown hashing method or cost (method %s, cost %s)",
                 method ? method : "default", cost ? cost : "default");

@@ -52,7 +52,8 @@ void tp_syntax_fill(int actions[TREX_PAM_RETURN_VALUES], int act);
 /* ---- files.c ----------------------------------------------------------------- */
 /* Remember that path was read (st non-NULL) or not found (err): 0 or ENOMEM. */
 int tp_files_note(struct tp_conf *c, const char *path, const struct stat *st, int err);
-/* The whole file at path, noted in c: 0 or an errno value. */
+/* The whole file at path, noted in c: 0 or an errno value (ENODEV: not a
+ * regular file: a FIFO or a device, which would block or never end). */
 int tp_files_read(struct tp_conf *c, const char *path, char **buf, size_t *len);
 /* After reading: when c was checked, and whether a file is too new to trust. */
 void tp_files_checked(struct tp_conf *c);

@@ -5,6 +5,7 @@
  * conversation failure sticks until the items change, and a new password
  * is asked twice.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,20 @@ void trex_pam_free_responses(struct trex_pam_response *r, int n)
     for (int i = 0; i < n; i++)
         tp_secret_drop(&r[i].resp);
     free(r);
+}
+
+int trex_pam_answer_copy(const char *p, size_t len, char **out)
+{
+    if (out == NULL)
+        return TREX_PAM_CONV_ERR;
+    *out = NULL;
+    if (p == NULL || memchr(p, '\0', len) != NULL)
+        return TREX_PAM_CONV_ERR;
+    if (len == SIZE_MAX || (*out = malloc(len + 1)) == NULL)
+        return TREX_PAM_BUF_ERR;
+    memcpy(*out, p, len);
+    (*out)[len] = '\0';
+    return TREX_PAM_SUCCESS;
 }
 
 /* ---- pauses: control goes back to the application ------------------------------ */

@@ -79,7 +79,8 @@ int tp_files_unchanged(const struct tp_conf *c)
     return 1;
 }
 
-/* The whole file at path, recorded in c's dependencies. 0 or an errno. */
+/* The whole file at path, recorded in c's dependencies. 0 or an errno
+ * (ENODEV for anything but a regular file). */
 int tp_files_read(struct tp_conf *c, const char *path, char **buf, size_t *len)
 {
     size_t cap = 4096, n = 0;
@@ -89,7 +90,8 @@ int tp_files_read(struct tp_conf *c, const char *path, char **buf, size_t *len)
 
     *buf = NULL;
     *len = 0;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below) */
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
         err = errno;
         if ((err == ENOENT || err == ENOTDIR) && tp_files_note(c, path, NULL, err) != 0)
             return ENOMEM;
@@ -104,6 +106,10 @@ int tp_files_read(struct tp_conf *c, const char *path, char **buf, size_t *len)
     if (S_ISDIR(st.st_mode)) {
         close(fd);
         return EISDIR;
+    }
+    if (!S_ISREG(st.st_mode)) {          /* a FIFO, a device: no end to wait for */
+        close(fd);
+        return ENODEV;
     }
     if ((b = malloc(cap)) == NULL) {
         close(fd);

@@ -62,17 +62,30 @@ static const char *prio_name(int priority)
     }
 }
 
+/* One call, one line: a control character in what a line quotes (a user
+ * name a client chose, a die message, the service) would otherwise let
+ * whoever chose it write log lines of their own. */
+static void one_line(char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 static void vlog(const trex_pam_handle_t *h, int priority, const char *fmt, va_list ap)
 {
-    char line[1024];
+    char line[1024], service[128];
     int mode = h ? h->log_mode : TREX_PAM_LOG_AUTO;
-    const char *service = h && h->item[TREX_PAM_SERVICE] ? h->item[TREX_PAM_SERVICE] : "trex-pam";
 
     if (mode == TREX_PAM_LOG_AUTO)
         mode = mode_from_env();
     if (mode == TREX_PAM_LOG_NONE)
         return;
     vsnprintf(line, sizeof line, fmt, ap);
+    one_line(line);
+    snprintf(service, sizeof service, "%s",
+             h && h->item[TREX_PAM_SERVICE] ? h->item[TREX_PAM_SERVICE] : "trex-pam");
+    one_line(service);
     switch (mode) {
     case TREX_PAM_LOG_CALLBACK:
         if (h->log_fn != NULL)

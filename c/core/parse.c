@@ -20,9 +20,15 @@
 #include <sys/stat.h>
 #include "conf.h"
 
+/* Includes and substacks one configuration may read in all. The depth
+ * limit alone stops a loop, but not a file that includes itself twice: that
+ * reads 2^15 files, and three times never ends. */
+#define MAX_INCLUDES 256
+
 struct parser {
     trex_pam_handle_t *h;
     struct tp_conf *conf;            /* owns the modules every line refers to */
+    int includes;                    /* read so far */
 };
 
 static void stack_free(struct tp_stack *st)
@@ -145,6 +151,12 @@ static int type_by_name(const char *tok)
     return -1;
 }
 
+/* Why tp_files_read failed, for the log. */
+static const char *read_error(int err)
+{
+    return err == ENODEV ? "not a regular file" : strerror(err);
+}
+
 static char *conf_path(const trex_pam_handle_t *h, const char *name)
 {
     char *p;
@@ -173,6 +185,12 @@ static int load_include(struct parser *ps, struct tp_stack *stacks, const char *
         tp_log(ps->h, LOG_ERR, "%s:%d: include/substack without a file name", file, line);
         return TREX_PAM_ABORT;
     }
+    if (ps->includes >= MAX_INCLUDES) {
+        tp_log(ps->h, LOG_ERR, "%s:%d: more than %d includes and substacks in all (a loop?)",
+               file, line, MAX_INCLUDES);
+        return TREX_PAM_ABORT;
+    }
+    ps->includes++;
     if ((path = conf_path(ps->h, target)) == NULL)
         return TREX_PAM_BUF_ERR;
     err = tp_files_read(ps->conf, path, &buf, &len);
@@ -181,7 +199,7 @@ static int load_include(struct parser *ps, struct tp_stack *stacks, const char *
         return TREX_PAM_BUF_ERR;
     if (err != 0) {
         tp_log(ps->h, LOG_ERR, "%s:%d: cannot include \"%.200s\": %s", file, line, target,
-               strerror(err));
+               read_error(err));
         return TREX_PAM_ABORT;
     }
     rc = parse_buffer(ps, stacks, target, buf, len, type, ilevel, slevel);
@@ -326,7 +344,7 @@ static int load_top(struct parser *ps, struct tp_stack *stacks, const char *name
     }
     if (err != 0) {
         if (err != ENOMEM)
-            tp_log(ps->h, LOG_ERR, "%s: cannot read: %s", path, strerror(err));
+            tp_log(ps->h, LOG_ERR, "%.300s: cannot read: %s", path, read_error(err));
         free(path);
         return err == ENOMEM ? TREX_PAM_BUF_ERR : TREX_PAM_ABORT;
     }
@@ -339,7 +357,7 @@ static int load_top(struct parser *ps, struct tp_stack *stacks, const char *name
 int tp_conf_parse_text(trex_pam_handle_t *h, struct tp_conf *c, const char *text,
                        const char *name)
 {
-    struct parser ps = { h, c };
+    struct parser ps = { h, c, 0 };
     if (h == NULL || c == NULL || text == NULL)
         return TREX_PAM_SYSTEM_ERR;
     return parse_buffer(&ps, c->stack, name != NULL ? name : "(text)", text, strlen(text),
@@ -370,7 +388,7 @@ static int check_confdir(trex_pam_handle_t *h, struct tp_conf *c, int *builtin)
 int tp_parse_service(trex_pam_handle_t *h, const char *service, struct tp_conf *c)
 {
     struct tp_stack svc[TP_NTYPES], oth[TP_NTYPES];
-    struct parser ps = { h, c };
+    struct parser ps = { h, c, 0 };
     int rc, builtin, svc_missing = 0, oth_missing = 0;
 
     if ((rc = check_confdir(h, c, &builtin)) != TREX_PAM_SUCCESS)

@@ -295,19 +295,21 @@ static double work_of(const char *h, enum family fam)
         double r = 0, p = 0;
         if (nlog2 < 0 || nlog2 > 63)
             return -1;
-        for (int i = 0; i < 5; i++) {
-            int a = atoi64(h[4 + i]), b = a < 0 ? -1 : atoi64(h[9 + i]);
-            if (a < 0 || b < 0)
+        /* r in h[4..8], then p in h[9..13]: read in order, so that a
+         * setting ending early stops at its NUL, not past it */
+        for (int i = 0; i < 10; i++) {
+            int a = atoi64(h[4 + i]);
+            if (a < 0)
                 return -1;
-            r += (double)a * (double)(1UL << (6 * i));
-            p += (double)b * (double)(1UL << (6 * i));
+            *(i < 5 ? &r : &p) += (double)a * (double)(1UL << (6 * (i % 5)));
         }
         return (double)(1ULL << nlog2) * r * p;
     }
     case FAM_BCRYPT:
     case FAM_BCRYPT_X:
-        if (h[4] < '0' || h[4] > '9' || h[5] < '0' || h[5] > '9' || h[6] != '$')
-            return -1;
+        if (h[4] < '0' || h[4] > '9' || h[5] < '0' || h[5] > '9' || h[6] != '$'
+            || (h[4] - '0') * 10 + (h[5] - '0') > 31)
+            return -1;                                 /* bcrypt's costs end at 31 */
         return (double)(1ULL << ((h[4] - '0') * 10 + (h[5] - '0')));
     case FAM_SHA512:
     case FAM_SHA256:

@@ -14,6 +14,10 @@ struct tp_hash_policy {
     unsigned long cost;     /* 0: libxcrypt's default for the method */
 };
 
+/* The longest password libxcrypt hashes: it refuses a passphrase of
+ * CRYPT_MAX_PASSPHRASE_SIZE (512) bytes or more. */
+#define TP_HASH_PASS_MAX 511
+
 /* method names: yescrypt, gost-yescrypt, scrypt, bcrypt, sha512crypt,
  * sha256crypt, md5crypt, descrypt (and the prefixes themselves).
  * 0, or -1 for an unknown name. */

@@ -125,6 +125,11 @@ struct trex_pam_conv {
  * (NULL: nothing): for a conversation function that fails after it made
  * its answers, and for the core itself. */
 void trex_pam_free_responses(struct trex_pam_response *resp, int num);
+/* An answer of len bytes (not NUL-terminated: a language binding's string)
+ * as the core takes one: a malloc'd NUL-terminated copy in *out. SUCCESS;
+ * CONV_ERR when the bytes hold a NUL (the core would read the answer cut
+ * short there) or p is NULL; BUF_ERR. *out is NULL unless SUCCESS. */
+int trex_pam_answer_copy(const char *p, size_t len, char **out);
 /* Wipes the string *p, frees it and sets *p to NULL (NULL: nothing): for
  * an answer the application made and did not hand over. */
 void trex_pam_drop_secret(char **p);

@@ -365,6 +365,43 @@ int trex_pam_db_check_policy(const char *method, const char *cost);
  * *usable: whether this build's libxcrypt hashes with it), 0 past the end. */
 int trex_pam_db_method(size_t i, const char **name, int *usable);
 
+/* ---- import: the password files sites already have ---------------------------
+ * Lines of shadow(5), Apache's htpasswd and Dovecot's passwd-file, read into
+ * what trex_pam_db_user_add takes (TRex::PAM::Import documents the formats).
+ * A line is len bytes (a NUL is a byte like any other, and makes a hash
+ * unusable); one "\n" or "\r\n" at its end is dropped. */
+#define TREX_PAM_IMPORT_SHADOW    0
+#define TREX_PAM_IMPORT_HTPASSWD  1
+#define TREX_PAM_IMPORT_DOVECOT   2
+
+struct trex_pam_import_entry {
+    char *name, *hash;              /* malloc'd, NUL-terminated (hash wiped by clear) */
+    size_t name_len, hash_len;      /* their bytes */
+    unsigned int has;               /* TREX_PAM_IMPORT_HAS_*: what the line said */
+    int force_change;               /* shadow's last change 0: change at next login */
+    int64_t changed, expires;       /* seconds since 1970 */
+    int min_days, max_days, warn_days;  /* max_days -1: no limit */
+};
+#define TREX_PAM_IMPORT_HAS_CHANGED  0x1u   /* changed */
+#define TREX_PAM_IMPORT_HAS_FORCE    0x2u   /* force_change */
+#define TREX_PAM_IMPORT_HAS_AGES     0x4u   /* min_days, max_days, warn_days (shadow) */
+#define TREX_PAM_IMPORT_HAS_EXPIRES  0x8u   /* expires (1: expired long ago) */
+
+/* One line of a file in format: 0 for a blank or comment line (nothing in
+ * *e); 1 with an entry to import in *e (its hash is usable); -1 with why
+ * the line cannot be imported in why (whylen bytes with the NUL; never
+ * the hash); -2 out of memory or a bad argument (why says which). *e is
+ * zeroed first; clear it with trex_pam_import_clear after 1. */
+int trex_pam_import_line(int format, const char *line, size_t len,
+                         struct trex_pam_import_entry *e, char *why, size_t whylen);
+void trex_pam_import_clear(struct trex_pam_import_entry *e);
+/* The format a file's first entry looks like (TREX_PAM_IMPORT_*). */
+int trex_pam_import_guess(const char *line, size_t len);
+/* Why a hash of len bytes is not imported, in why (never the hash itself:
+ * at most the name of its {SCHEME}); 0 when libxcrypt can verify it, -1
+ * otherwise. */
+int trex_pam_import_hash_problem(const char *hash, size_t len, char *why, size_t whylen);
+
 #ifdef __cplusplus
 }
 #endif

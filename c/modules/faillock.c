@@ -34,7 +34,9 @@
  * latest one, and the latest less than unlock_time ago (unlock_time 0 or
  * "never": until cleared). The first failure after a lock ran out starts
  * the count afresh. Every auth call asks for a 2 s fail delay (nodelay: none).
- * An empty user name gives PAM_IGNORE; an unusable store
+ * A name no user can have (empty, a control character, ':' or '/', over
+ * 255 bytes: tp_store_user_name_ok) gives PAM_IGNORE and is not counted:
+ * it tells nothing, and a 1 MiB name would be a 1 MiB row; an unusable store
  * PAM_AUTHINFO_UNAVAIL (PAM_SYSTEM_ERR for other store errors): never open.
  *
  * Every name is counted, known or not (pam_faillock counts local users
@@ -204,8 +206,9 @@ static int open_store(trex_pam_handle_t *h, struct tp_pool *pool, const struct o
     return rc == TP_STORE_OK ? TREX_PAM_SUCCESS : tp_lease_pam_code(rc);
 }
 
-/* PAM_USER (prompting if need be), any name but an empty one (IGNORE), and
- * the lease on the store in *lease; a PAM code. */
+/* PAM_USER (prompting if need be), any name a user could have (else IGNORE:
+ * an empty one, a control character, over 255 bytes: tp_store_user_name_ok),
+ * and the lease on the store in *lease; a PAM code. */
 static int get_user(trex_pam_handle_t *h, struct tp_pool *pool, const struct opts *o,
                     const char **user, struct tp_lease **lease)
 {
@@ -214,8 +217,8 @@ static int get_user(trex_pam_handle_t *h, struct tp_pool *pool, const struct opt
 
     if ((rc = trex_pam_get_user(h, user, NULL)) != TREX_PAM_SUCCESS)
         return rc == TREX_PAM_CONV_AGAIN ? TREX_PAM_INCOMPLETE : rc;
-    if (**user == '\0')
-        return TREX_PAM_IGNORE;
+    if (!tp_store_user_name_ok(*user))
+        return TREX_PAM_IGNORE;          /* no user can have it: nothing to tell, or to lock */
     if ((rc = open_store(h, pool, o, &s)) != TREX_PAM_SUCCESS)
         return rc;
     *lease = &s->lease;

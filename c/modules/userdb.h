@@ -14,7 +14,7 @@
 #include "hash.h"
 
 #define HASH_BUF        512        /* >= libxcrypt's CRYPT_OUTPUT_SIZE (384) */
-#define PASS_MAX        511        /* libxcrypt: a passphrase is < 512 bytes */
+#define PASS_MAX        TP_HASH_PASS_MAX
 #define MAX_PASSWD_TRIES  3        /* pam_unix */
 #define FAIL_DELAY  2000000        /* pam_unix: 2 s on failure */
 #define DAY           86400

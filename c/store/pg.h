@@ -9,6 +9,7 @@
  *   pg_open.c      connecting, the schema and its migrations, closing;
  *                  the backend table
  *   pg_sql.c       the statements' names and texts
+ *   pg_rows.c      the columns of results into users, sessions, failures
  *   pg_exec.c      running statements, waits bounded by the command
  *                  timeout, errors, pipelines
  *   pg_tx.c        transactions and their retries, read scopes
@@ -249,6 +250,25 @@ static inline struct pg *pg_of(struct tp_store *st)
 }
 
 
+/* ---- pg_rows.c --------------------------------------------------------------------- */
+/* Column helpers: an integer (0 for NULL), a copy of a text (NULL for SQL
+ * NULL; *oom set when malloc fails), a bytea of exactly n bytes (0, -1). */
+int64_t tp_pg_int(PGresult *r, int row, int col);
+char *tp_pg_dup(PGresult *r, int row, int col, int *oom);
+int tp_pg_bytes(PGresult *r, int row, int col, unsigned char *out, size_t n);
+/* Wipes a column's text in the result (a hash) before PQclear frees it. */
+void tp_pg_wipe_col(PGresult *r, int col);
+/* A result's rows into the store's structs. P_USER_GET's rows into u, the
+ * name given (its hash column wiped in r): 1, 0 for no row, -1 out of
+ * memory or a row that cannot be one (u cleared). P_SES_GET's into x:
+ * the same. P_USER_LIST's, P_SES_LIST_*'s and P_FAIL_LIST_*'s appended to
+ * the vector: 0, or -1 (a users' or sessions' vector cleared). */
+int tp_pg_user_rows(PGresult *r, const char *name, struct tp_user *u);
+int tp_pg_user_list_rows(PGresult *r, struct tp_user_vec *uv);
+int tp_pg_session_rows(PGresult *r, const unsigned char *digest, struct tp_session *x);
+int tp_pg_session_list_rows(PGresult *r, struct tp_session_vec *sv);
+int tp_pg_fail_list_rows(PGresult *r, struct tp_fail_rows *rows);
+
 /* ---- pg_exec.c --------------------------------------------------------------------- */
 void pg_arg_text(struct pg_args *a, const char *v);     /* NULL: SQL NULL */
 void pg_arg_int(struct pg_args *a, int64_t v);
@@ -275,13 +295,6 @@ void tp_pg_result_sum(PGresult *r, unsigned char out[TP_PG_SUM_LEN]);
 int tp_pg_simple(struct pg *p, const char *sql, PGresult **res, const char *what);
 /* The rows a statement changed (PQcmdTuples). */
 int tp_pg_changes(PGresult *r);
-/* Column helpers: an integer (0 for NULL), a copy of a text (NULL for SQL
- * NULL; *oom set when malloc fails), a bytea of exactly n bytes (0, -1). */
-int64_t tp_pg_int(PGresult *r, int row, int col);
-char *tp_pg_dup(PGresult *r, int row, int col, int *oom);
-int tp_pg_bytes(PGresult *r, int row, int col, unsigned char *out, size_t n);
-/* Wipes a column's text in the result (a hash) before PQclear frees it. */
-void tp_pg_wipe_col(PGresult *r, int col);
 int tp_pg_nomem(struct pg *p, const char *what);
 /* The connection is usable from here (same process, not broken; the
  * answer to a read's COMMIT sent earlier read): OK, or the code with the

@@ -1,8 +1,9 @@
 /*
  * pg_exec.c - running statements on the PostgreSQL store: parameters and
- * columns, waits bounded by the command timeout, errors, pipelines, a
+ * the rows a statement changed, waits bounded by the command timeout, errors, pipelines, a
  * command whose answer is read later (pg.h). Transactions and read scopes
- * are in pg_tx.c, the statements' texts in pg_sql.c.
+ * are in pg_tx.c, the statements' texts in pg_sql.c, reading the columns
+ * of a result in pg_rows.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +19,7 @@
 #include <sodium.h>
 #include "secret.h"
 
-/* ---- parameters and columns ---------------------------------------------------------- */
+/* ---- parameters ---------------------------------------------------------- */
 
 void pg_arg_text(struct pg_args *a, const char *v)
 {
@@ -46,63 +47,6 @@ int tp_pg_changes(PGresult *r)
 {
     const char *t = tp_pq.PQcmdTuples(r);
     return t != NULL && *t != '\0' ? atoi(t) : 0;
-}
-
-int64_t tp_pg_int(PGresult *r, int row, int col)
-{
-    if (tp_pq.PQgetisnull(r, row, col))
-        return 0;
-    return strtoll(tp_pq.PQgetvalue(r, row, col), NULL, 10);
-}
-
-char *tp_pg_dup(PGresult *r, int row, int col, int *oom)
-{
-    char *c;
-
-    if (tp_pq.PQgetisnull(r, row, col))
-        return NULL;
-    if ((c = strdup(tp_pq.PQgetvalue(r, row, col))) == NULL)
-        *oom = 1;
-    return c;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* bytea in text results: "\x" and two hex digits a byte (bytea_output = hex). */
-int tp_pg_bytes(PGresult *r, int row, int col, unsigned char *out, size_t n)
-{
-    const char *t;
-
-    if (tp_pq.PQgetisnull(r, row, col))
-        return -1;
-    t = tp_pq.PQgetvalue(r, row, col);
-    if ((size_t)tp_pq.PQgetlength(r, row, col) != 2 + 2 * n || t[0] != '\\' || t[1] != 'x')
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(t[2 + 2 * i]), lo = hexval(t[3 + 2 * i]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return 0;
-}
-
-void tp_pg_wipe_col(PGresult *r, int col)
-{
-    int rows = tp_pq.PQntuples(r);
-
-    for (int i = 0; i < rows; i++)
-        if (!tp_pq.PQgetisnull(r, i, col))
-            tp_secret_wipe(tp_pq.PQgetvalue(r, i, col), (size_t)tp_pq.PQgetlength(r, i, col));
 }
 
 int tp_pg_nomem(struct pg *p, const char *what)

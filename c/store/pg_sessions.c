@@ -37,27 +37,6 @@ static int pg_session_add(struct tp_store *st, const struct tp_session *x)
     return tp_pg_write(pg_of(st), body_session_add, (void *)x, "adding a session");
 }
 
-/* Reads row i: columns c.. (digest, user, created, last_used, rhost) or,
- * with digest given, c.. (user, created, last_used, rhost). */
-static int read_session(PGresult *r, int i, int c, const unsigned char *digest,
-                        struct tp_session *x)
-{
-    int oom = 0;
-
-    if (digest == NULL) {
-        if (tp_pg_bytes(r, i, c, x->digest, TP_SESSION_DIGEST_LEN) != 0)
-            return -1;
-        c++;
-    } else {
-        memcpy(x->digest, digest, TP_SESSION_DIGEST_LEN);
-    }
-    x->user = tp_pg_dup(r, i, c, &oom);
-    x->created = tp_pg_int(r, i, c + 1);
-    x->last_used = tp_pg_int(r, i, c + 2);
-    x->rhost = tp_pg_dup(r, i, c + 3, &oom);
-    return oom || x->user == NULL ? -1 : 0;
-}
-
 struct session_get_arg {
     const unsigned char *digest;
     struct tp_session *out;
@@ -68,20 +47,17 @@ static int body_session_get(struct pg *p, void *arg)
     struct session_get_arg *g = arg;
     struct pg_args a = { 0 };
     PGresult *r;
-    int code, rows, bad = 0;
+    int code, rows;
 
     pg_arg_digest(&a, g->digest);
     if ((code = tp_pg_run(p, P_SES_GET, &a, &r, "reading a session")) != TP_STORE_OK)
         return code;
-    if ((rows = tp_pq.PQntuples(r)) > 0)
-        bad = read_session(r, 0, 0, g->digest, g->out) != 0;
+    rows = tp_pg_session_rows(r, g->digest, g->out);
     tp_pq.PQclear(r);
+    if (rows < 0)
+        return tp_pg_nomem(p, "reading a session");
     if (rows == 0)
         return tp_store_fail(&p->base, TP_STORE_NOTFOUND, "no such session");
-    if (bad) {
-        tp_session_clear(g->out);
-        return tp_pg_nomem(p, "reading a session");
-    }
     return TP_STORE_OK;
 }
 
@@ -235,7 +211,7 @@ static int body_session_list(struct pg *p, void *arg)
     struct tp_session_vec *sv = arg;
     struct pg_args a = { 0 };
     PGresult *r;
-    int code, rows, bad = 0;
+    int code, bad;
 
     if (sv->user != NULL)
         pg_arg_text(&a, sv->user);
@@ -243,17 +219,9 @@ static int body_session_list(struct pg *p, void *arg)
                      "listing sessions");
     if (code != TP_STORE_OK)
         return code;
-    rows = tp_pq.PQntuples(r);
-    for (int i = 0; !bad && i < rows; i++) {
-        struct tp_session *x = tp_session_vec_add(sv);
-        bad = x == NULL || read_session(r, i, 0, NULL, x) != 0;
-    }
+    bad = tp_pg_session_list_rows(r, sv) != 0;
     tp_pq.PQclear(r);
-    if (bad) {
-        tp_session_vec_clear(sv);
-        return tp_pg_nomem(p, "listing sessions");
-    }
-    return TP_STORE_OK;
+    return bad ? tp_pg_nomem(p, "listing sessions") : TP_STORE_OK;
 }
 
 static int pg_session_list(struct tp_store *st, const char *user,

@@ -148,7 +148,7 @@ static int body_fail_list(struct pg *p, void *arg)
     struct list_arg *x = arg;
     struct pg_args a = { 0 };
     PGresult *r;
-    int code, rows;
+    int code, bad;
 
     for (size_t i = 0; i < x->rows->n; i++)
         free(x->rows->v[i].user);
@@ -159,16 +159,9 @@ static int body_fail_list(struct pg *p, void *arg)
                      "listing failures");
     if (code != TP_STORE_OK)
         return code;
-    rows = tp_pq.PQntuples(r);
-    for (int i = 0; i < rows; i++) {
-        if (tp_fail_rows_add(x->rows, tp_pq.PQgetvalue(r, i, 0),
-                             (size_t)tp_pq.PQgetlength(r, i, 0), tp_pg_int(r, i, 1)) != 0) {
-            tp_pq.PQclear(r);
-            return tp_pg_nomem(p, "listing failures");
-        }
-    }
+    bad = tp_pg_fail_list_rows(r, x->rows) != 0;
     tp_pq.PQclear(r);
-    return TP_STORE_OK;
+    return bad ? tp_pg_nomem(p, "listing failures") : TP_STORE_OK;
 }
 
 static int pg_fail_list(struct tp_store *st, const char *user, struct tp_fail_rows *rows)

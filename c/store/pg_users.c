@@ -8,57 +8,6 @@
 #include <time.h>
 #include "pg.h"
 
-#define USER_NCOLS 9
-
-/* Reads the user columns starting at column c of row i into u (not the name). */
-static int read_user(PGresult *r, int i, int c, struct tp_user *u)
-{
-    int oom = 0;
-
-    u->hash = tp_pg_dup(r, i, c, &oom);
-    if (u->hash == NULL && !oom)
-        u->hash = strdup("");         /* NOT NULL in the schema; never NULL for callers */
-    u->disabled = tp_pg_int(r, i, c + 1) != 0;
-    u->force_change = tp_pg_int(r, i, c + 2) != 0;
-    u->expires = tp_pg_int(r, i, c + 3);
-    u->pw_changed = tp_pg_int(r, i, c + 4);
-    u->pw_min_days = (int)tp_pg_int(r, i, c + 5);
-    u->pw_max_days = (int)tp_pg_int(r, i, c + 6);
-    u->pw_warn_days = (int)tp_pg_int(r, i, c + 7);
-    u->created = tp_pg_int(r, i, c + 8);
-    return oom || u->hash == NULL ? -1 : 0;
-}
-
-/* Appends the attribute in columns c, c+1 of row i (if not NULL: LEFT JOIN). */
-static int read_attr(PGresult *r, int i, int c, struct tp_user *u)
-{
-    struct tp_attr *a;
-    int oom = 0;
-
-    if (tp_pq.PQgetisnull(r, i, c))
-        return 0;
-    if ((a = realloc(u->attrs, (u->nattrs + 1) * sizeof *a)) == NULL)
-        return -1;
-    u->attrs = a;
-    a += u->nattrs;
-    a->name = tp_pg_dup(r, i, c, &oom);
-    a->value = tp_pg_dup(r, i, c + 1, &oom);
-    if (oom || a->name == NULL || a->value == NULL) {
-        free(a->name);
-        free(a->value);
-        return -1;
-    }
-    u->nattrs++;
-    return 0;
-}
-
-/* Frees a result holding hashes in column col, wiped first. */
-static void clear_hashes(PGresult *r, int col)
-{
-    tp_pg_wipe_col(r, col);
-    tp_pq.PQclear(r);
-}
-
 struct user_get_arg {
     const char *name;
     struct tp_user *out;
@@ -69,21 +18,15 @@ static int body_user_get(struct pg *p, void *arg)
     struct user_get_arg *g = arg;
     struct pg_args a = { 0 };
     PGresult *r;
-    int code, rows, bad = 0;
+    int code, rows;
 
     pg_arg_text(&a, g->name);
     if ((code = tp_pg_run(p, P_USER_GET, &a, &r, "reading a user")) != TP_STORE_OK)
         return code;
-    rows = tp_pq.PQntuples(r);
-    if (rows > 0)
-        bad = read_user(r, 0, 0, g->out) != 0 || (g->out->name = strdup(g->name)) == NULL;
-    for (int i = 0; !bad && i < rows; i++)
-        bad = read_attr(r, i, USER_NCOLS, g->out) != 0;
-    clear_hashes(r, 0);
-    if (bad) {
-        tp_user_clear(g->out);
+    rows = tp_pg_user_rows(r, g->name, g->out);
+    tp_pq.PQclear(r);
+    if (rows < 0)
         return tp_pg_nomem(p, "reading a user");
-    }
     if (rows == 0)
         return tp_store_fail(&p->base, TP_STORE_NOTFOUND, "no such user");
     return TP_STORE_OK;
@@ -294,33 +237,14 @@ static int pg_attr_set(struct tp_store *st, const char *name, const char *attr, 
 static int body_user_list(struct pg *p, void *arg)
 {
     struct tp_user_vec *uv = arg;
-    struct tp_user *u = NULL;
     PGresult *r;
-    int code, rows, bad = 0, oom = 0;
+    int code, bad;
 
     if ((code = tp_pg_run(p, P_USER_LIST, NULL, &r, "listing users")) != TP_STORE_OK)
         return code;
-    rows = tp_pq.PQntuples(r);
-    for (int i = 0; !bad && i < rows; i++) {
-        const char *name = tp_pq.PQgetvalue(r, i, 0);
-        if (u == NULL || strcmp(u->name, name) != 0) {
-            if ((u = tp_user_vec_add(uv)) == NULL) {
-                bad = 1;
-                break;
-            }
-            if ((u->name = tp_pg_dup(r, i, 0, &oom)) == NULL || read_user(r, i, 1, u) != 0) {
-                bad = 1;
-                break;
-            }
-        }
-        bad = read_attr(r, i, 1 + USER_NCOLS, u) != 0;
-    }
-    clear_hashes(r, 1);
-    if (bad) {
-        tp_user_vec_clear(uv);
-        return tp_pg_nomem(p, "listing users");
-    }
-    return TP_STORE_OK;
+    bad = tp_pg_user_list_rows(r, uv) != 0;
+    tp_pq.PQclear(r);
+    return bad ? tp_pg_nomem(p, "listing users") : TP_STORE_OK;
 }
 
 static int pg_user_list(struct tp_store *st, int (*fn)(void *data, const struct tp_user *u),

@@ -6,6 +6,7 @@
  *   redis_loc.c       locations: reading them, naming them without the password
  *   redis_conn.c      connecting, AUTH/SELECT, requests, faults, SCAN
  *                     walks; the backend table
+ *   redis_reply.c     replies into sessions and failures (the fuzzer's too)
  *   redis_sessions.c  sessions
  *   redis_tallies.c   failure tallies
  *
@@ -215,6 +216,27 @@ int tp_rd_int(const redisReply *x, int64_t *v);
 typedef int (*tp_rd_batch_fn)(struct rd *r, redisReply *y, void *arg, const char *what);
 int tp_rd_scan(struct rd *r, const char *pattern, enum rd_script script, int argc,
                const char **argv, tp_rd_batch_fn fn, void *arg, const char *what);
+
+/* ---- redis_reply.c -------------------------------------------------------------- */
+/* Replies into the store's structs: 0 (or what is said), -1 a reply of the
+ * wrong shape, -2 out of memory. A deletion script's count into *n. */
+int tp_rd_count_reply(const redisReply *y, int *n);
+/* SCAN's reply: the next cursor into cursor (size bytes), its keys in *keys. */
+int tp_rd_scan_reply(const redisReply *y, char *cursor, size_t size, const redisReply **keys);
+/* HGETALL of a session's hash into x (its digest set by the caller): 1, 0
+ * for an empty hash (no such session), -1, -2 (x then cleared). */
+int tp_rd_session_hash(const redisReply *y, struct tp_session *x);
+/* A script's { { hex digest, user, created, last_used, idle, expires,
+ * rhost } ... } appended to sv (on failure it has what came before). */
+int tp_rd_session_list_reply(const redisReply *y, struct tp_session_vec *sv);
+/* RS_FAIL_COUNT's { count, latest }. */
+int tp_rd_fail_count_reply(const redisReply *y, int64_t *count, int64_t *latest);
+/* RS_FAIL_READ's { { user, time... } ... } appended to rows. */
+int tp_rd_fail_list_reply(const redisReply *y, struct tp_fail_rows *rows);
+/* SCAN may give a key twice: each key's rows are together, so the rows of
+ * a user that come twice are dropped the second time. 0, or -1 out of
+ * memory. */
+int tp_rd_fail_rows_once(struct tp_fail_rows *rows);
 
 /* ---- the groups of calls (redis_sessions.c, redis_tallies.c) ------------------ */
 extern const struct tp_store_sessions tp_rd_sessions;

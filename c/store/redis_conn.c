@@ -433,19 +433,16 @@ int tp_rd_scan(struct rd *r, const char *pattern, enum rd_script script, int arg
     do {
         const char *av[6] = { "SCAN", cursor, "MATCH", match, "COUNT", count };
         const char *sv[64];
-        redisReply *y = NULL, *z = NULL, *keys;
+        redisReply *y = NULL, *z = NULL;
+        const redisReply *keys;
 
         if ((code = tp_rd_command(r, 6, av, NULL, &y, what)) != TP_STORE_OK)
             break;
-        if (y->type != REDIS_REPLY_ARRAY || y->elements != 2
-            || y->element[0]->type != REDIS_REPLY_STRING || y->element[0]->len >= sizeof cursor
-            || (keys = y->element[1])->type != REDIS_REPLY_ARRAY) {
+        if (tp_rd_scan_reply(y, cursor, sizeof cursor, &keys) != 0) {
             tp_rd_free(r, y);
             code = tp_rd_bad_reply(r, what);
             break;
         }
-        memcpy(cursor, y->element[0]->str, y->element[0]->len);
-        cursor[y->element[0]->len] = '\0';
         /* batches of at most 56 keys: the script's argv stays small */
         for (size_t i = 0; code == TP_STORE_OK && i < keys->elements; i += 56) {
             size_t n = keys->elements - i < 56 ? keys->elements - i : 56;

@@ -22,36 +22,9 @@ static void to_hex(const unsigned char *d, char out[HEX_LEN + 1])
     out[HEX_LEN] = '\0';
 }
 
-static int from_hex(const char *s, size_t n, unsigned char *d)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    if (n != HEX_LEN)
-        return -1;
-    for (int i = 0; i < TP_SESSION_DIGEST_LEN; i++) {
-        const char *hi = s[2 * i] ? strchr(digits, s[2 * i]) : NULL;
-        const char *lo = s[2 * i + 1] ? strchr(digits, s[2 * i + 1]) : NULL;
-        if (hi == NULL || lo == NULL)
-            return -1;
-        d[i] = (unsigned char)((hi - digits) << 4 | (lo - digits));
-    }
-    return 0;
-}
-
 static int nomem(struct rd *r, const char *what)
 {
     return tp_store_fail(&r->base, TP_STORE_ERR, "%s: out of memory", what);
-}
-
-static char *dup_reply(const redisReply *x)
-{
-    char *s = malloc(x->len + 1);
-
-    if (s != NULL) {
-        memcpy(s, x->str, x->len);
-        s[x->len] = '\0';
-    }
-    return s;
 }
 
 /* The key TTL of a new session: min(idle, expires - now); 0 for none. */
@@ -114,41 +87,15 @@ static int rd_session_add(struct tp_store *st, const struct tp_session *x)
     return code;
 }
 
-/* One session from the values of its hash (user, created, last_used,
- * idle, expires, rhost; NULL for a field absent). -1 if one is bad. */
-static int fill(struct tp_session *x, const redisReply *v[6])
-{
-    int64_t n[4];
-
-    if (v[0] == NULL || v[0]->type != REDIS_REPLY_STRING)
-        return -1;
-    for (int i = 0; i < 4; i++) {
-        n[i] = 0;
-        if (v[i + 1] != NULL && v[i + 1]->type != REDIS_REPLY_NIL && tp_rd_int(v[i + 1], &n[i]) != 0)
-            return -1;
-    }
-    x->created = n[0];
-    x->last_used = n[1];
-    x->idle = n[2];
-    x->expires = n[3];
-    if ((x->user = dup_reply(v[0])) == NULL)
-        return -2;
-    if (v[5] != NULL && v[5]->type == REDIS_REPLY_STRING && (x->rhost = dup_reply(v[5])) == NULL)
-        return -2;
-    return 0;
-}
-
 static int rd_session_get(struct tp_store *st, const unsigned char *digest, struct tp_session *out)
 {
     static const char what[] = "reading a session";
-    static const char *const names[6] = { "user", "created", "last_used", "idle", "expires", "rhost" };
     struct rd *r = rd_of(st);
     char hex[HEX_LEN + 1];
     const char *av[2] = { "HGETALL", NULL };
-    const redisReply *v[6] = { NULL };
     redisReply *y = NULL;
     size_t klen;
-    int code, bad;
+    int code, found;
 
     if ((code = tp_rd_usable(r, 0, what)) != TP_STORE_OK)
         return code;
@@ -159,27 +106,13 @@ static int rd_session_get(struct tp_store *st, const unsigned char *digest, stru
     free((char *)av[1]);
     if (code != TP_STORE_OK)
         return code;
-    if (y->type != REDIS_REPLY_ARRAY || y->elements % 2 != 0) {
-        tp_rd_free(r, y);
-        return tp_rd_bad_reply(r, what);
-    }
-    if (y->elements == 0) {
-        tp_rd_free(r, y);
-        return tp_store_fail(st, TP_STORE_NOTFOUND, "no such session");
-    }
-    for (size_t i = 0; i + 1 < y->elements; i += 2) {
-        const redisReply *k = y->element[i];
-        for (int f = 0; f < 6 && k->type == REDIS_REPLY_STRING; f++)
-            if (k->len == strlen(names[f]) && memcmp(k->str, names[f], k->len) == 0)
-                v[f] = y->element[i + 1];
-    }
     memcpy(out->digest, digest, TP_SESSION_DIGEST_LEN);
-    bad = fill(out, v);
+    found = tp_rd_session_hash(y, out);
     tp_rd_free(r, y);
-    if (bad != 0) {
-        tp_session_clear(out);
-        return bad == -2 ? nomem(r, what) : tp_rd_bad_reply(r, what);
-    }
+    if (found == 0)
+        return tp_store_fail(st, TP_STORE_NOTFOUND, "no such session");
+    if (found < 0)
+        return found == -2 ? nomem(r, what) : tp_rd_bad_reply(r, what);
     return TP_STORE_OK;
 }
 
@@ -225,12 +158,8 @@ static int rd_session_touch(struct tp_store *st, const unsigned char *digest, in
 /* A script that answers how many it deleted: *n. */
 static int count_reply(struct rd *r, redisReply *y, int *n, const char *what)
 {
-    int code = TP_STORE_OK;
+    int code = tp_rd_count_reply(y, n) == 0 ? TP_STORE_OK : tp_rd_bad_reply(r, what);
 
-    if (y->type != REDIS_REPLY_INTEGER || y->integer < 0 || y->integer > INT32_MAX)
-        code = tp_rd_bad_reply(r, what);
-    else
-        *n = (int)y->integer;
     tp_rd_free(r, y);
     return code;
 }
@@ -317,42 +246,13 @@ static int rd_session_purge(struct tp_store *st, int64_t idle_before, int64_t cr
     return code;
 }
 
-/* A script's { { hex, user, created, last_used, idle, expires, rhost } ... }
- * into the vector. */
+/* A script's sessions into the vector. */
 static int collect(struct rd *r, redisReply *y, void *arg, const char *what)
 {
-    struct tp_session_vec *sv = arg;
-    int code = TP_STORE_OK;
+    int bad = tp_rd_session_list_reply(y, arg);
 
-    if (y->type != REDIS_REPLY_ARRAY)
-        code = tp_rd_bad_reply(r, what);
-    for (size_t i = 0; code == TP_STORE_OK && i < y->elements; i++) {
-        const redisReply *e = y->element[i], *v[6];
-        struct tp_session *x;
-        int bad;
-
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < 6 || e->element[0]->type != REDIS_REPLY_STRING) {
-            code = tp_rd_bad_reply(r, what);
-            break;
-        }
-        if ((x = tp_session_vec_add(sv)) == NULL) {
-            code = nomem(r, what);
-            break;
-        }
-        for (int f = 0; f < 6; f++)
-            v[f] = (size_t)f + 1 < e->elements ? e->element[f + 1] : NULL;
-        if (from_hex(e->element[0]->str, e->element[0]->len, x->digest) != 0)
-            bad = -1;
-        else
-            bad = fill(x, v);
-        if (bad != 0) {
-            tp_session_vec_drop_last(sv);
-            code = bad == -2 ? nomem(r, what) : tp_rd_bad_reply(r, what);
-            break;
-        }
-    }
     tp_rd_free(r, y);
-    return code;
+    return bad == 0 ? TP_STORE_OK : bad == -2 ? nomem(r, what) : tp_rd_bad_reply(r, what);
 }
 
 /* (user, created, digest) order, as the embedded store lists them. */

@@ -83,8 +83,7 @@ static int rd_fail_count(struct tp_store *st, const char *user, int64_t since, i
     free((char *)av[0]);
     if (code != TP_STORE_OK)
         return code;
-    if (y->type != REDIS_REPLY_ARRAY || y->elements != 2 || tp_rd_int(y->element[0], &c) != 0
-        || tp_rd_int(y->element[1], &l) != 0 || c < 0 || c > FAIL_KEEP) {
+    if (tp_rd_fail_count_reply(y, &c, &l) != 0) {
         code = tp_rd_bad_reply(r, what);
     } else {
         if (count != NULL)
@@ -119,82 +118,10 @@ static int rd_fail_reset(struct tp_store *st, const char *user)
 /* A FAIL_READ reply into rows. */
 static int collect(struct rd *r, redisReply *y, void *arg, const char *what)
 {
-    struct tp_fail_rows *rows = arg;
-    int code = TP_STORE_OK;
+    int bad = tp_rd_fail_list_reply(y, arg);
 
-    if (y->type != REDIS_REPLY_ARRAY)
-        code = tp_rd_bad_reply(r, what);
-    for (size_t i = 0; code == TP_STORE_OK && i < y->elements; i++) {
-        const redisReply *e = y->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2
-            || e->element[0]->type != REDIS_REPLY_STRING || e->element[0]->len == 0) {
-            code = tp_rd_bad_reply(r, what);
-            break;
-        }
-        for (size_t j = 1; code == TP_STORE_OK && j < e->elements; j++) {
-            int64_t t;
-            if (tp_rd_int(e->element[j], &t) != 0)
-                code = tp_rd_bad_reply(r, what);
-            else if (tp_fail_rows_add(rows, e->element[0]->str, e->element[0]->len, t) != 0)
-                code = nomem(r, what);
-        }
-    }
     tp_rd_free(r, y);
-    return code;
-}
-
-struct group {
-    size_t start, n;
-    const char *user;
-};
-
-static int by_user(const void *a, const void *b)
-{
-    const struct group *x = a, *y = b;
-    int c = strcmp(x->user, y->user);
-
-    return c != 0 ? c : (x->start > y->start) - (x->start < y->start);
-}
-
-/* SCAN may give a key twice: each key's rows are together, so the rows of
- * a user that come twice are dropped the second time. 0, or -1 out of
- * memory. */
-static int drop_repeats(struct tp_fail_rows *rows)
-{
-    struct group *g;
-    struct tp_fail_row *v;
-    size_t ng = 0, n = 0;
-
-    if (rows->n == 0)
-        return 0;
-    if ((g = malloc(rows->n * sizeof *g)) == NULL)
-        return -1;
-    if ((v = malloc(rows->n * sizeof *v)) == NULL) {
-        free(g);
-        return -1;
-    }
-    for (size_t i = 0; i < rows->n; i++) {
-        if (i == 0 || strcmp(rows->v[i].user, rows->v[i - 1].user) != 0)
-            g[ng++] = (struct group){ i, 0, rows->v[i].user };
-        g[ng - 1].n++;
-    }
-    qsort(g, ng, sizeof *g, by_user);
-    for (size_t k = 0, kept = 0; k < ng; k++) {
-        int again = k > 0 && strcmp(g[k].user, g[kept].user) == 0;
-        if (!again)
-            kept = k;
-        for (size_t i = g[k].start; i < g[k].start + g[k].n; i++) {
-            if (again)
-                free(rows->v[i].user);
-            else
-                v[n++] = rows->v[i];
-        }
-    }
-    free(g);
-    free(rows->v);
-    rows->v = v;
-    rows->n = rows->cap = n;
-    return 0;
+    return bad == 0 ? TP_STORE_OK : bad == -2 ? nomem(r, what) : tp_rd_bad_reply(r, what);
 }
 
 static int rd_fail_list(struct tp_store *st, const char *user, struct tp_fail_rows *rows)
@@ -212,7 +139,7 @@ static int rd_fail_list(struct tp_store *st, const char *user, struct tp_fail_ro
     snprintf(skip, sizeof skip, "%zu", r->plen + 2);
     if (user == NULL) {
         code = tp_rd_scan(r, "f:*", RS_FAIL_READ, 1, av + 1, collect, rows, what);
-        if (code == TP_STORE_OK && drop_repeats(rows) != 0)
+        if (code == TP_STORE_OK && tp_rd_fail_rows_once(rows) != 0)
             code = nomem(r, what);
         return code;
     }

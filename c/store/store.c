@@ -325,6 +325,18 @@ static int name_ok(const char *s)
     return s != NULL && *s != '\0';
 }
 
+int tp_store_user_name_ok(const char *name)
+{
+    size_t n = 0;
+
+    if (name == NULL)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++, n++)
+        if (*p < 0x20 || *p == 0x7f || *p == ':' || *p == '/')
+            return 0;
+    return n > 0 && n <= TP_STORE_NAME_MAX;
+}
+
 int tp_store_user_get(struct tp_store *st, const char *name, struct tp_user *out)
 {
     tp_user_init(out);

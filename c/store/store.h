@@ -236,6 +236,11 @@ struct tp_user {
 #define TP_USER_PW_MAX        0x040
 #define TP_USER_PW_WARN       0x080
 
+/* A name a user can have: 1 to TP_STORE_NAME_MAX bytes, no control
+ * character, ':' or '/' (the admin API's rule, for every backend): 1, else 0. */
+#define TP_STORE_NAME_MAX 255
+int tp_store_user_name_ok(const char *name);
+
 /* Defaults for a new user: everything 0 except pw_max_days = -1. */
 void tp_user_init(struct tp_user *u);
 /* Wipes the hash and frees every string; the struct is init'ed again. */

@@ -575,6 +575,16 @@ static void test_include(void)
     tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_PERM_DENIED, "... PERM_DENIED");
     trex_pam_end(h, 0);
 
+    th_file("fan", "auth include fan\nauth include fan\nauth include fan\n");
+    th_file("svc", "auth include fan\n");
+    th_log_reset();
+    h = start("svc");
+    tap_ok(h != NULL && h->conf->stack[TP_AUTH].n > 0 && h->conf->stack[TP_AUTH].n < 1024,
+           "a file including itself three times: read a bounded number of times (not 3^15)");
+    tap_ok(th_logged("fan:3: more than 256 includes and substacks in all"), "... logged");
+    tap_is_int(trex_pam_authenticate(h, 0), TREX_PAM_PERM_DENIED, "... PERM_DENIED");
+    trex_pam_end(h, 0);
+
     /* 15 levels of include are fine, 16 are not */
     for (int depth = 15; depth <= 16; depth++) {
         th_dir_clear();

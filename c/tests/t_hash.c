@@ -155,6 +155,7 @@ static void test_upgrade(void)
     make("bcrypt-y", "5", "pw", h);
     tap_is_int(upgrade(h, "bcrypt", "5"), 0, "$2y$05 under $2b$ cost 5: no upgrade");
     tap_is_int(upgrade(h, "bcrypt", "6"), 1, "$2y$05 under $2b$ cost 6: upgrade");
+    tap_is_int(upgrade("$2b$74$Zi", "bcrypt", "5"), 0, "bcrypt cost 74 (past 31): cost unknown, no upgrade");
 
     make("yescrypt", "3", "pw", h);
     tap_is_int(upgrade(h, "yescrypt", NULL), 1, "yescrypt cost 3 < default 5: upgrade");
@@ -178,6 +179,12 @@ static void test_upgrade(void)
         make("scrypt", "6", "pw", h);
         tap_is_int(upgrade(h, "scrypt", "7"), 1, "scrypt cost 6 < 7: upgrade");
         tap_is_int(upgrade(h, "scrypt", "6"), 0, "scrypt cost 6 = 6: no upgrade");
+        /* a setting cut short inside its parameters (a heap copy of its exact
+         * size, so that the sanitizer build sees a read past it) */
+        char *cut = strdup("$7$cc$c");
+        tap_ok(cut != NULL && upgrade(cut, "scrypt", "6") == 0,
+               "scrypt hash cut short in its parameters: cost unknown, no upgrade");
+        free(cut);
     }
     if (enabled("$1$")) {
         make("md5crypt", NULL, "pw", h);

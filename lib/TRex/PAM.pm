@@ -897,7 +897,9 @@ a shared object written against F<trex_pam_module.h>.
   session  required  permit
 
 A configuration error is logged with file, line and reason; the broken line
-makes its stack fail, as Linux-PAM's do.
+makes its stack fail, as Linux-PAM's do. A service file or an included one
+must be a regular file: a FIFO or a device is refused (C<not a regular
+file>) rather than waited for or read without end.
 
 =head2 check_config
 
@@ -1270,7 +1272,11 @@ C<deny=> failures like a user's, with the same messages, the same writes
 and the same time taken, so that the lock tells nobody which names exist.
 Failures older than C<fail_interval> + C<unlock_time> are purged by one
 C<authfail> in 64 (not with C<unlock_time=never>), so names made up by a
-guesser do not stay; Redis's keys expire by themselves.
+guesser do not stay; Redis's keys expire by themselves. A name no user can
+have (empty, over 255 bytes, a control character, C<:> or C</>) is not
+counted. Mind that a password typed into the name field is such a name
+nobody has: it stays in the store as a tally's name until that purge (the
+store is kept from others' eyes: L</"Where the store is">).
 
   auth requisite faillock preauth store=redis://10.0.0.5:6379/0
 
@@ -1514,7 +1520,9 @@ C<$TREX_PAM_LOG> says otherwise. From the Perl layer:
 =back
 
 An exception object is logged as C<(exception object)>, never stringified.
-Configuration errors read C<file:line: reason>.
+Configuration errors read C<file:line: reason>. Every message is one line:
+a control character in a value it quotes (a user name, a die message, the
+service) is written as C<?>, so that a client cannot add lines of its own.
 
 =head1 ENVIRONMENT
 

@@ -83,7 +83,7 @@ sub bad_usage {
 # The text of a croak, without the method name and the "at FILE line N."
 sub reason {
     my ($err) = @_;
-    $err =~ s/ at \S+ line \d+\.?\n?\z//;
+    $err =~ s/ at \S+ line \d+(?:, <\w+> (?:line|chunk) \d+)?\.?\n?\z//;
     $err =~ s/^TRex::PAM::DB::\w+: //;
     $err =~ s/\n+\z//;
     return $err;

@@ -15,98 +15,17 @@ our @FORMATS = qw(shadow htpasswd dovecot);
 # formats(): the names of the formats.
 sub formats { return @FORMATS }
 
-my %parser = (shadow => \&_shadow, htpasswd => \&_htpasswd, dovecot => \&_dovecot);
+# The parsers are C (c/admin/import.c, through the XS functions _line,
+# _guess and hash_problem): the same code reads a line for every caller.
+my %index = (shadow => 0, htpasswd => 1, dovecot => 2);
 
-# Dovecot schemes whose value is a crypt(3) string.
-my %crypt_scheme = map { $_ => 1 } qw(CRYPT SHA512-CRYPT SHA256-CRYPT BLF-CRYPT MD5-CRYPT DES-CRYPT);
-
-# Why a hash is not kept (the hash itself is never part of it), or undef
-# when libxcrypt can verify it.
-sub hash_problem {
-    my ($hash) = @_;
-    return 'no password (empty field)' if !defined $hash || $hash eq '';
-    return undef if TRex::PAM::DB::hash_usable($hash);
-    return 'locked password ("!"): not imported' if $hash =~ /^!/;
-    return 'no valid password ("*"): not imported' if $hash =~ /^\*/;
-    return 'Apache MD5 ($apr1$) is a hash libxcrypt cannot verify' if $hash =~ /^\$apr1\$/;
-    return "scheme $1 is not a crypt(3) hash libxcrypt can verify" if $hash =~ /^(\{[^}]*\})/;
-    return 'not a hash libxcrypt can verify (plain text, or a method this build lacks)';
-}
-
-sub _count {
-    my ($v, $what) = @_;
-    return (undef, undef) if $v eq '';
-    return (undef, "$what is not a number of days") unless $v =~ /^[0-9]{1,9}$/;
-    return ($v + 0, undef);
-}
-
-# shadow(5): name:hash:lastchg:min:max:warn:inactive:expire:reserved (days
-# since 1970-01-01). lastchg 0 forces a change at the next login; an empty
-# max is no limit; expire 0 is already expired (as pam_unix reads it). The
-# inactive period has no TRex::PAM counterpart and is not kept.
-sub _shadow {
-    my ($line) = @_;
-    my @f = split /:/, $line, -1;
-    return (undef, 'not a shadow line (want name:hash:lastchg:min:max:warn:inactive:expire)')
-        if @f < 2 || @f > 9;
-    push @f, '' while @f < 9;
-    my ($name, $hash, $last, $min, $max, $warn, undef, $expire) = @f;
-    my %r = (name => $name, hash => $hash);
-    my ($v, $err);
-    ($v, $err) = _count($last, 'the last change (field 3)');
-    return (undef, $err) if $err;
-    if (defined $v) {
-        if ($v == 0) { $r{force_change} = 1 }
-        else         { $r{changed} = $v * 86400 }
-    }
-    ($v, $err) = _count($min, 'the minimum age (field 4)');
-    return (undef, $err) if $err;
-    $r{min_days} = $v // 0;
-    ($v, $err) = _count($max, 'the maximum age (field 5)');
-    return (undef, $err) if $err;
-    $r{max_days} = $v // -1;
-    ($v, $err) = _count($warn, 'the warning period (field 6)');
-    return (undef, $err) if $err;
-    $r{warn_days} = $v // 0;
-    ($v, $err) = _count($expire, 'the expiry date (field 8)');
-    return (undef, $err) if $err;
-    $r{expires} = $v ? $v * 86400 : 1 if defined $v;     # 0: expired long ago
-    return (\%r, undef);
-}
-
-# htpasswd: name:hash (what follows another ':' is ignored, as Apache does).
-sub _htpasswd {
-    my ($line) = @_;
-    my ($name, $hash) = split /:/, $line, 3;
-    return (undef, 'not an htpasswd line (want name:hash)') unless defined $hash;
-    return ({ name => $name, hash => $hash }, undef);
-}
-
-# Dovecot passwd-file: name:password:uid:gid:gecos:home:shell:extra, the
-# password "{SCHEME}value" or a bare crypt(3) string (the CRYPT default).
-# Only the name and the password are imported.
-sub _dovecot {
-    my ($line) = @_;
-    my ($name, $pw) = split /:/, $line, 3;
-    return (undef, 'not a passwd-file line (want name:password[:uid:gid:gecos:home:shell:extra])')
-        unless defined $pw;
-    if ($pw =~ /^\{([^}]*)\}(.*)\z/s) {
-        my ($scheme, $rest) = (uc $1, $2);
-        return (undef, "scheme {$1} is not a crypt(3) hash libxcrypt can verify")
-            unless $crypt_scheme{$scheme};
-        $pw = $rest;
-    }
-    return ({ name => $name, hash => $pw }, undef);
-}
+# hash_problem($hash): why a hash is not kept (the hash itself is never part
+# of it), or undef when libxcrypt can verify it. (XS)
 
 # guess_format($line): the format a first entry looks like.
 sub guess_format {
     my ($line) = @_;
-    my @f = split /:/, $line, -1;
-    return 'dovecot' if @f >= 2 && $f[1] =~ /^\{/;
-    return 'htpasswd' if @f == 2;
-    return 'shadow' if (@f == 9 || @f == 8) && !grep { !/^[0-9]*\z/ } @f[2 .. 7];
-    return 'dovecot';
+    return $FORMATS[_guess($line)];
 }
 
 # parse_line($format, $line): () for a blank or comment line; ($record) for
@@ -115,15 +34,9 @@ sub guess_format {
 # max_days, warn_days, expires) as TRex::PAM::DB takes them.
 sub parse_line {
     my ($format, $line) = @_;
-    my $p = $parser{$format} or die "TRex::PAM::Import::parse_line: unknown format \"$format\"\n";
-    $line =~ s/\r?\n\z//;
-    return () if $line =~ /^\s*(?:#|\z)/;
-    my ($r, $err) = $p->($line);
-    return (undef, $err) unless $r;
-    return (undef, 'empty user name') if $r->{name} eq '';
-    my $why = hash_problem($r->{hash});
-    return (undef, $why) if defined $why;
-    return ($r);
+    my $i = defined $format ? $index{$format} : undef;
+    die "TRex::PAM::Import::parse_line: unknown format \"$format\"\n" unless defined $i;
+    return _line($i, $line);
 }
 
 # read_file($format, $fh): the entries of a file, as hash refs

@@ -96,7 +96,7 @@ sub cmd_useradd {
         1;
     };
     TRex::PAM::DB::wipe($pw) if defined $pw;
-    return fail("useradd: " . $db->error) unless $ok;
+    return fail("useradd: " . reason($@)) unless $ok;          # (a misuse croak leaves error as it was)
     print "trex-pam: user $user added", ($o{'no-password'} ? ' without a password' : ''), "\n";
     return EXIT_OK;
 }
@@ -120,7 +120,7 @@ sub cmd_passwd {
     return $rc unless defined $pw;
     my $ok = eval { $db->set_password($user, $pw, method => $o{method}, cost => $o{cost}); 1 };
     TRex::PAM::DB::wipe($pw);
-    return fail("passwd: " . $db->error) unless $ok;
+    return fail("passwd: " . reason($@)) unless $ok;           # (a misuse croak leaves error as it was)
     # after the change, so that no session can be opened with the old password meanwhile
     return changed('passwd', "password of $user", $user, \%o, $db);
 }
