@@ -30,12 +30,22 @@ sub make_store {
     return $path;
 }
 
+# In a process of its own: a process that keeps a store open (the modules'
+# connections live as long as the configuration stays cached) checks it at
+# its open, not at every login after a chmod.
 sub login {
     my ($service) = @_;
-    my $h = TRex::PAM->new($service, 'alice', sub { my @r; while (@_) { splice @_, 0, 2; push @r, 0, 'pw' } (@r, 0) });
-    ref $h or return "start: $h";
-    $h->pam_set_item(PAM_FAIL_DELAY, sub { });
-    return $h->pam_authenticate;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        my $h = TRex::PAM->new($service, 'alice', sub { my @r; while (@_) { splice @_, 0, 2; push @r, 0, 'pw' } (@r, 0) });
+        exit 255 unless ref $h;
+        $h->pam_set_item(PAM_FAIL_DELAY, sub { });
+        my $rc = $h->pam_authenticate;
+        undef $h;
+        exit $rc;
+    }
+    waitpid $pid, 0;
+    return $? >> 8;
 }
 
 # ---- the file ------------------------------------------------------------------------
