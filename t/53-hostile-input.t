@@ -430,14 +430,7 @@ SKIP: {
             my %r = login_doing($apw, sub { ($_[0]->pam_end, $_[0]->pam_authenticate, $_[0]->pam_set_item(PAM_USER, 'alice')) }) }],
         ['a broken pam.d file', 3000, sub { my @r = TRex::PAM::check_config('leak-syntax') }],
     );
-    for my $c (@sample) {
-        my ($what, $n, $code) = @$c;
-        $code->() for 1 .. int($n / 5) + 2;
-        my $before = rss_kb();
-        $code->() for 1 .. $n;
-        my $grew = rss_kb() - $before;
-        cmp_ok($grew, '<', $LIMIT, "no leak: $what, $n more runs in this process: RSS +$grew kB (< $LIMIT kB)");
-    }
+    leak_check($LIMIT, @sample);
     $snap->check('after the leak runs');
 }
 

@@ -460,14 +460,7 @@ SKIP: {
         ['a NUL in a password to the admin API', 3000, sub {
             my $d = TRex::PAM::DB->open(path => $db); eval { $d->set_password('alice', "x\0y") }; $d->close }],
     );
-    for my $c (@sample) {
-        my ($what, $n, $code) = @$c;
-        $code->() for 1 .. int($n / 5) + 2;
-        my $before = rss_kb();
-        $code->() for 1 .. $n;
-        my $grew = rss_kb() - $before;
-        cmp_ok($grew, '<', $LIMIT, "no leak: $what, $n more runs in this process: RSS +$grew kB (< $LIMIT kB)");
-    }
+    leak_check($LIMIT, @sample);
     $snap->check('after the leak runs');
 }
 

@@ -17,6 +17,30 @@ my $pid = $$;
 
 # A private temporary directory, removed at exit. (Not File::Temp's CLEANUP:
 # its rmtree calls Cwd::abs_path, whose XS valgrind reports on Debian 12.)
+# A TCP port free on 127.0.0.1 now (for a server a test starts).
+sub free_port {
+    require IO::Socket::INET;
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp',
+                                  Listen => 1, ReuseAddr => 1) or die "no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+# A component a test needs is missing ($why says which): skip the whole
+# file, or under TREX_PAM_FULL (CI installs everything) fail it.
+sub need_component {
+    my ($what, $why) = @_;
+    return unless $why;
+    require Test::More;
+    if ($ENV{TREX_PAM_FULL}) {
+        Test::More::plan(tests => 1);
+        Test::More::fail("$what needed under TREX_PAM_FULL: $why");
+        exit 1;
+    }
+    Test::More::plan(skip_all => $why);
+}
+
 sub tempdir {
     my $d = File::Temp::tempdir('trexpam-t-XXXXXX', TMPDIR => 1);
     push @dirs, $d;

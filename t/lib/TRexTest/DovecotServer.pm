@@ -32,25 +32,9 @@ sub available {
     return '';
 }
 
-sub skip_unless_available {
-    my $why = available();
-    return unless $why;
-    require Test::More;
-    if ($ENV{TREX_PAM_FULL}) {
-        Test::More::plan(tests => 1);
-        Test::More::fail("dovecot needed under TREX_PAM_FULL: $why");
-        exit 1;
-    }
-    Test::More::plan(skip_all => $why);
-}
+sub skip_unless_available { TRexTest::need_component('dovecot', available()) }
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1, ReuseAddr => 1)
-        or die "no free port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
+sub free_port { TRexTest::free_port() }
 
 # A self-signed certificate for 127.0.0.1 (P-256: quick to make) in dir/NAME.crt, .key.
 sub make_cert {

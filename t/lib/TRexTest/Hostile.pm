@@ -24,7 +24,7 @@ use TRex::PAM::DB;
 
 our @EXPORT = qw(
     hostile_setup web_stack answers login_oo login_fn reset_tally reset_alice case check_case code_name
-    admin as_nobody digest_of in_child child_start child_finish rss_kb sqlite3 sql
+    admin as_nobody digest_of in_child child_start child_finish rss_kb leak_check sqlite3 sql
     $VG $MiB $NOBODY $db %pw %sid @fast $apw $as $snap @secrets $CASES $ALL_LOG %seen_label
 );
 
@@ -77,6 +77,21 @@ sub child_finish {
 }
 
 sub in_child(&) { child_finish(&child_start($_[0])) }
+
+# Each [$what, $n, $code] of @sample run $n more times after a warm-up: the
+# resident set size may grow by less than $limit kB.
+sub leak_check {
+    my ($limit, @sample) = @_;
+    for my $c (@sample) {
+        my ($what, $n, $code) = @$c;
+        $code->() for 1 .. int($n / 5) + 2;
+        my $before = rss_kb();
+        $code->() for 1 .. $n;
+        my $grew = rss_kb() - $before;
+        Test::More::cmp_ok($grew, '<', $limit,
+                           "no leak: $what, $n more runs in this process: RSS +$grew kB (< $limit kB)");
+    }
+}
 
 # The resident set size of this process in kB.
 sub rss_kb {

@@ -17,6 +17,7 @@ use warnings;
 use File::Temp ();
 use File::Path ();
 use IO::Socket::INET;
+use TRexTest ();
 use POSIX ();
 use Time::HiRes ();
 use Test::More ();
@@ -58,13 +59,7 @@ sub start_or_skip {
     Test::More::plan(skip_all => $why);
 }
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp',
-                                  Listen => 1, ReuseAddr => 1) or die "no free port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
+sub free_port { TRexTest::free_port() }
 
 sub new {
     my ($class, $bin) = @_;

@@ -21,25 +21,9 @@ my $owner = $$;
 
 sub available { return -x $BIN ? '' : "no redis-server at $BIN (apt-get install redis-server)" }
 
-sub skip_unless_available {
-    my $why = available();
-    return unless $why;
-    require Test::More;
-    if ($ENV{TREX_PAM_FULL}) {
-        Test::More::plan(tests => 1);
-        Test::More::fail("redis-server needed under TREX_PAM_FULL: $why");
-        exit 1;
-    }
-    Test::More::plan(skip_all => $why);
-}
+sub skip_unless_available { TRexTest::need_component('redis-server', available()) }
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1, ReuseAddr => 1)
-        or die "no free port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
+sub free_port { TRexTest::free_port() }
 
 sub new {
     my ($class, %o) = @_;
