@@ -107,6 +107,15 @@ struct tp_store_backend {
     const struct tp_store_tallies *tallies;     /* NULL: keeps no failure tallies */
 };
 
+/* store.c's checks before a call reaches the backend (store_tallies.c's
+ * too): the store is there (and its last error cleared); a name was given;
+ * the codes for a group of calls the backend does not implement (it keeps
+ * no such rows) and for a bad argument. */
+int tp_store_usable(struct tp_store *st);
+int tp_store_name_given(const char *s);
+int tp_store_keeps_none(struct tp_store *st, const char *what);
+int tp_store_bad_arg(struct tp_store *st, const char *what);
+
 /* Formats "where: fmt ..." into st->err; returns code (`return tp_store_fail(...)`). */
 int tp_store_fail(struct tp_store *st, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -298,7 +298,7 @@ void tp_session_clear(struct tp_session *s)
 
 /* ---- checked calls into the backend ------------------------------------------ */
 
-static int usable(struct tp_store *st)
+int tp_store_usable(struct tp_store *st)
 {
     if (st == NULL)
         return 0;
@@ -307,20 +307,19 @@ static int usable(struct tp_store *st)
     return 1;
 }
 
-/* A group of calls the backend does not implement: it keeps no such rows. */
-static int keeps_none(struct tp_store *st, const char *what)
+int tp_store_keeps_none(struct tp_store *st, const char *what)
 {
     return tp_store_fail(st, TP_STORE_UNAVAIL, "a %s store keeps no %s", st->backend->name, what);
 }
 
-static int bad_arg(struct tp_store *st, const char *what)
+int tp_store_bad_arg(struct tp_store *st, const char *what)
 {
     if (st == NULL)
         return TP_STORE_ERR;
     return tp_store_fail(st, TP_STORE_ERR, "bad argument: %s", what);
 }
 
-static int name_ok(const char *s)
+int tp_store_name_given(const char *s)
 {
     return s != NULL && *s != '\0';
 }
@@ -340,23 +339,23 @@ int tp_store_user_name_ok(const char *name)
 int tp_store_user_get(struct tp_store *st, const char *name, struct tp_user *out)
 {
     tp_user_init(out);
-    if (!usable(st) || out == NULL || !name_ok(name))
-        return bad_arg(st, "user_get needs a user name and a struct");
+    if (!tp_store_usable(st) || out == NULL || !tp_store_name_given(name))
+        return tp_store_bad_arg(st, "user_get needs a user name and a struct");
     if (st->backend->users == NULL)
-        return keeps_none(st, "users");
+        return tp_store_keeps_none(st, "users");
     return st->backend->users->get(st, name, out);
 }
 
 int tp_store_user_add(struct tp_store *st, const struct tp_user *u)
 {
-    if (!usable(st) || u == NULL || !name_ok(u->name) || u->hash == NULL
+    if (!tp_store_usable(st) || u == NULL || !tp_store_name_given(u->name) || u->hash == NULL
         || (u->nattrs > 0 && u->attrs == NULL))
-        return bad_arg(st, "user_add needs a user with a name and a hash (\"\": none)");
+        return tp_store_bad_arg(st, "user_add needs a user with a name and a hash (\"\": none)");
     for (size_t i = 0; i < u->nattrs; i++)
-        if (!name_ok(u->attrs[i].name) || u->attrs[i].value == NULL)
-            return bad_arg(st, "user_add: an attribute without a name or value");
+        if (!tp_store_name_given(u->attrs[i].name) || u->attrs[i].value == NULL)
+            return tp_store_bad_arg(st, "user_add: an attribute without a name or value");
     if (st->backend->users == NULL)
-        return keeps_none(st, "users");
+        return tp_store_keeps_none(st, "users");
     return st->backend->users->add(st, u);
 }
 
@@ -366,58 +365,58 @@ int tp_store_user_update(struct tp_store *st, const struct tp_user *u, unsigned 
                              | TP_USER_EXPIRES | TP_USER_PW_CHANGED | TP_USER_PW_MIN
                              | TP_USER_PW_MAX | TP_USER_PW_WARN;
 
-    if (!usable(st) || u == NULL || !name_ok(u->name) || (mask & ~all) != 0
+    if (!tp_store_usable(st) || u == NULL || !tp_store_name_given(u->name) || (mask & ~all) != 0
         || ((mask & TP_USER_HASH) && u->hash == NULL))
-        return bad_arg(st, "user_update needs a user with a name and a valid mask");
+        return tp_store_bad_arg(st, "user_update needs a user with a name and a valid mask");
     if (st->backend->users == NULL)
-        return keeps_none(st, "users");
+        return tp_store_keeps_none(st, "users");
     return st->backend->users->update(st, u, mask);
 }
 
 int tp_store_user_set_hash(struct tp_store *st, const char *name, const char *expect_old,
                            const char *new_hash, int64_t changed_at)
 {
-    if (!usable(st) || !name_ok(name) || new_hash == NULL)
-        return bad_arg(st, "user_set_hash needs a user name and a hash");
+    if (!tp_store_usable(st) || !tp_store_name_given(name) || new_hash == NULL)
+        return tp_store_bad_arg(st, "user_set_hash needs a user name and a hash");
     if (st->backend->users == NULL)
-        return keeps_none(st, "users");
+        return tp_store_keeps_none(st, "users");
     return st->backend->users->set_hash(st, name, expect_old, new_hash, changed_at);
 }
 
 int tp_store_user_delete(struct tp_store *st, const char *name)
 {
-    if (!usable(st) || !name_ok(name))
-        return bad_arg(st, "user_delete needs a user name");
+    if (!tp_store_usable(st) || !tp_store_name_given(name))
+        return tp_store_bad_arg(st, "user_delete needs a user name");
     if (st->backend->users == NULL)
-        return keeps_none(st, "users");
+        return tp_store_keeps_none(st, "users");
     return st->backend->users->remove(st, name);
 }
 
 int tp_store_attr_set(struct tp_store *st, const char *name, const char *attr, const char *value)
 {
-    if (!usable(st) || !name_ok(name) || !name_ok(attr))
-        return bad_arg(st, "attr_set needs a user name and an attribute name");
+    if (!tp_store_usable(st) || !tp_store_name_given(name) || !tp_store_name_given(attr))
+        return tp_store_bad_arg(st, "attr_set needs a user name and an attribute name");
     if (st->backend->users == NULL)
-        return keeps_none(st, "users");
+        return tp_store_keeps_none(st, "users");
     return st->backend->users->attr_set(st, name, attr, value);
 }
 
 int tp_store_user_list(struct tp_store *st, int (*fn)(void *data, const struct tp_user *u),
                        void *data)
 {
-    if (!usable(st) || fn == NULL)
-        return bad_arg(st, "user_list needs a function");
+    if (!tp_store_usable(st) || fn == NULL)
+        return tp_store_bad_arg(st, "user_list needs a function");
     if (st->backend->users == NULL)
-        return keeps_none(st, "users");
+        return tp_store_keeps_none(st, "users");
     return st->backend->users->list(st, fn, data);
 }
 
 int tp_store_session_add(struct tp_store *st, const struct tp_session *s)
 {
-    if (!usable(st) || s == NULL || !name_ok(s->user))
-        return bad_arg(st, "session_add needs a session with a user");
+    if (!tp_store_usable(st) || s == NULL || !tp_store_name_given(s->user))
+        return tp_store_bad_arg(st, "session_add needs a session with a user");
     if (st->backend->sessions == NULL)
-        return keeps_none(st, "sessions");
+        return tp_store_keeps_none(st, "sessions");
     return st->backend->sessions->add(st, s);
 }
 
@@ -426,29 +425,29 @@ int tp_store_session_get(struct tp_store *st, const unsigned char digest[TP_SESS
 {
     if (out != NULL)
         memset(out, 0, sizeof *out);
-    if (!usable(st) || digest == NULL || out == NULL)
-        return bad_arg(st, "session_get needs a digest and a struct");
+    if (!tp_store_usable(st) || digest == NULL || out == NULL)
+        return tp_store_bad_arg(st, "session_get needs a digest and a struct");
     if (st->backend->sessions == NULL)
-        return keeps_none(st, "sessions");
+        return tp_store_keeps_none(st, "sessions");
     return st->backend->sessions->get(st, digest, out);
 }
 
 int tp_store_session_touch(struct tp_store *st, const unsigned char digest[TP_SESSION_DIGEST_LEN],
                            int64_t now, int64_t min_interval)
 {
-    if (!usable(st) || digest == NULL)
-        return bad_arg(st, "session_touch needs a digest");
+    if (!tp_store_usable(st) || digest == NULL)
+        return tp_store_bad_arg(st, "session_touch needs a digest");
     if (st->backend->sessions == NULL)
-        return keeps_none(st, "sessions");
+        return tp_store_keeps_none(st, "sessions");
     return st->backend->sessions->touch(st, digest, now, min_interval);
 }
 
 int tp_store_session_delete(struct tp_store *st, const unsigned char digest[TP_SESSION_DIGEST_LEN])
 {
-    if (!usable(st) || digest == NULL)
-        return bad_arg(st, "session_delete needs a digest");
+    if (!tp_store_usable(st) || digest == NULL)
+        return tp_store_bad_arg(st, "session_delete needs a digest");
     if (st->backend->sessions == NULL)
-        return keeps_none(st, "sessions");
+        return tp_store_keeps_none(st, "sessions");
     return st->backend->sessions->remove(st, digest);
 }
 
@@ -457,10 +456,10 @@ int tp_store_session_delete_user(struct tp_store *st, const char *user,
 {
     if (count != NULL)
         *count = 0;
-    if (!usable(st) || !name_ok(user))
-        return bad_arg(st, "session_delete_user needs a user name");
+    if (!tp_store_usable(st) || !tp_store_name_given(user))
+        return tp_store_bad_arg(st, "session_delete_user needs a user name");
     if (st->backend->sessions == NULL)
-        return keeps_none(st, "sessions");
+        return tp_store_keeps_none(st, "sessions");
     return st->backend->sessions->remove_user(st, user, keep, count);
 }
 
@@ -469,137 +468,19 @@ int tp_store_session_purge(struct tp_store *st, int64_t idle_before, int64_t cre
 {
     if (count != NULL)
         *count = 0;
-    if (!usable(st))
-        return bad_arg(st, "session_purge needs a store");
+    if (!tp_store_usable(st))
+        return tp_store_bad_arg(st, "session_purge needs a store");
     if (st->backend->sessions == NULL)
-        return keeps_none(st, "sessions");
+        return tp_store_keeps_none(st, "sessions");
     return st->backend->sessions->purge(st, idle_before, created_before, count);
 }
 
 int tp_store_session_list(struct tp_store *st, const char *user,
                           int (*fn)(void *data, const struct tp_session *s), void *data)
 {
-    if (!usable(st) || fn == NULL)
-        return bad_arg(st, "session_list needs a function");
+    if (!tp_store_usable(st) || fn == NULL)
+        return tp_store_bad_arg(st, "session_list needs a function");
     if (st->backend->sessions == NULL)
-        return keeps_none(st, "sessions");
+        return tp_store_keeps_none(st, "sessions");
     return st->backend->sessions->list(st, user, fn, data);
-}
-
-int tp_store_fail_add(struct tp_store *st, const char *user, int64_t now, int64_t since,
-                      int *count)
-{
-    if (count != NULL)
-        *count = 0;
-    if (!usable(st) || !name_ok(user))
-        return bad_arg(st, "fail_add needs a user name");
-    if (st->backend->tallies == NULL)
-        return keeps_none(st, "failure tallies");
-    return st->backend->tallies->add(st, user, now, since, count);
-}
-
-int tp_store_fail_count(struct tp_store *st, const char *user, int64_t since, int *count,
-                        int64_t *latest)
-{
-    if (count != NULL)
-        *count = 0;
-    if (latest != NULL)
-        *latest = 0;
-    if (!usable(st) || !name_ok(user))
-        return bad_arg(st, "fail_count needs a user name");
-    if (st->backend->tallies == NULL)
-        return keeps_none(st, "failure tallies");
-    return st->backend->tallies->count(st, user, since, count, latest);
-}
-
-int tp_store_fail_reset(struct tp_store *st, const char *user)
-{
-    if (!usable(st) || !name_ok(user))
-        return bad_arg(st, "fail_reset needs a user name");
-    if (st->backend->tallies == NULL)
-        return keeps_none(st, "failure tallies");
-    return st->backend->tallies->reset(st, user);
-}
-
-int tp_store_fail_purge(struct tp_store *st, int64_t before, int *n)
-{
-    if (n != NULL)
-        *n = 0;
-    if (!usable(st))
-        return bad_arg(st, "fail_purge needs a store");
-    if (st->backend->tallies == NULL)
-        return keeps_none(st, "failure tallies");
-    if (st->backend->tallies->purge == NULL)
-        return TP_STORE_OK;
-    return st->backend->tallies->purge(st, before, n);
-}
-
-int tp_fail_rows_add(struct tp_fail_rows *rows, const char *user, size_t ulen, int64_t time)
-{
-    char *u;
-
-    if (rows->n == rows->cap) {
-        size_t cap = rows->cap ? 2 * rows->cap : 64;
-        struct tp_fail_row *v = realloc(rows->v, cap * sizeof *v);
-        if (v == NULL)
-            return -1;
-        rows->v = v;
-        rows->cap = cap;
-    }
-    if ((u = malloc(ulen + 1)) == NULL)
-        return -1;
-    memcpy(u, user, ulen);
-    u[ulen] = '\0';
-    rows->v[rows->n].user = u;
-    rows->v[rows->n].time = time;
-    rows->n++;
-    return 0;
-}
-
-static void fail_rows_clear(struct tp_fail_rows *rows)
-{
-    for (size_t i = 0; i < rows->n; i++)
-        free(rows->v[i].user);
-    free(rows->v);
-    rows->v = NULL;
-    rows->n = rows->cap = 0;
-}
-
-static int by_user_time(const void *a, const void *b)
-{
-    const struct tp_fail_row *x = a, *y = b;
-    int c = strcmp(x->user, y->user);
-
-    if (c != 0)
-        return c;
-    return x->time < y->time ? -1 : x->time > y->time;
-}
-
-int tp_store_fail_list(struct tp_store *st, const char *user,
-                       int (*fn)(void *data, const char *user, const int64_t *times, size_t n),
-                       void *data)
-{
-    struct tp_fail_rows rows = { NULL, 0, 0 };
-    int64_t *times = NULL;
-    int code;
-
-    if (!usable(st) || fn == NULL || (user != NULL && *user == '\0'))
-        return bad_arg(st, "fail_list needs a function (and a user name or NULL)");
-    if (st->backend->tallies == NULL)
-        return keeps_none(st, "failure tallies");
-    code = st->backend->tallies->list(st, user, &rows);
-    if (code == TP_STORE_OK && rows.n > 0) {
-        qsort(rows.v, rows.n, sizeof rows.v[0], by_user_time);
-        if ((times = malloc(rows.n * sizeof *times)) == NULL)
-            code = tp_store_fail(st, TP_STORE_ERR, "listing failures: out of memory");
-    }
-    for (size_t i = 0, j; code == TP_STORE_OK && i < rows.n; i = j) {
-        for (j = i; j < rows.n && strcmp(rows.v[j].user, rows.v[i].user) == 0; j++)
-            times[j - i] = rows.v[j].time;
-        if (fn(data, rows.v[i].user, times, j - i) != 0)
-            break;
-    }
-    free(times);
-    fail_rows_clear(&rows);
-    return code;
 }
