@@ -412,10 +412,7 @@ case('pam.d: an include of /dev/zero', sub { alarm 5; login_oo('alice', answers(
 # 3000. (Under valgrind, t/97-valgrind.t checks every case above instead.)
 SKIP: {
     skip 'valgrind checks the leaks of every case (and this would take an hour under it)', 9 if $VG;
-    # AddressSanitizer keeps freed memory aside (its quarantine), so the
-    # resident size grows without a leak; its LeakSanitizer checks them here
-    skip 'under AddressSanitizer (t/08-perl-asan.t): LeakSanitizer checks the leaks', 9
-        if ($ENV{ASAN_OPTIONS} // '') =~ /detect_leaks=1/;
+    skip 'under AddressSanitizer (t/08-perl-asan.t): LeakSanitizer checks the leaks', 9 if under_asan();
     my $LIMIT = 450;
     service('leak-syntax', "auth [success=ok default=bad permit\nauth required nosuchmodule\nauth include leak-syntax\n");
     my $flipped = $flip->($as, 6);

@@ -452,6 +452,7 @@ for my $o (['--deny', '-1'], ['--deny', '99999999999'], ['--unlock-time', '1; rm
 # 3000. (Under valgrind, t/97-valgrind.t checks every case above instead.)
 SKIP: {
     skip 'valgrind checks the leaks of every case (and this would take an hour under it)', 2 if $VG;
+    skip 'under AddressSanitizer (t/08-perl-asan.t): LeakSanitizer checks the leaks', 2 if under_asan();
     my $LIMIT = 450;
     my ($bpath, $bsvc) = fault_store('leak');
     truncate $bpath, 100;

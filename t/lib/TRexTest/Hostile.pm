@@ -24,7 +24,7 @@ use TRex::PAM::DB;
 
 our @EXPORT = qw(
     hostile_setup web_stack answers login_oo login_fn reset_tally reset_alice case check_case code_name
-    admin as_nobody digest_of in_child child_start child_finish rss_kb leak_check sqlite3 sql
+    admin as_nobody digest_of in_child child_start child_finish rss_kb leak_check under_asan sqlite3 sql
     $VG $MiB $NOBODY $db %pw %sid @fast $apw $as $snap @secrets $CASES $ALL_LOG %seen_label
 );
 
@@ -77,6 +77,11 @@ sub child_finish {
 }
 
 sub in_child(&) { child_finish(&child_start($_[0])) }
+
+# 1 under t/08-perl-asan.t: AddressSanitizer keeps freed memory aside (its
+# quarantine), so the resident size grows without a leak; its
+# LeakSanitizer checks the leaks there instead.
+sub under_asan { ($ENV{ASAN_OPTIONS} // '') =~ /detect_leaks=1/ ? 1 : 0 }
 
 # Each [$what, $n, $code] of @sample run $n more times after a warm-up: the
 # resident set size may grow by less than $limit kB.
