@@ -116,6 +116,10 @@ int tp_store_name_given(const char *s);
 int tp_store_keeps_none(struct tp_store *st, const char *what);
 int tp_store_bad_arg(struct tp_store *st, const char *what);
 
+/* Appends the attribute name = value to u, taking both strings (malloc'd;
+ * NULL for one that could not be copied): 0, or -1 with both freed. */
+int tp_user_attr_take(struct tp_user *u, char *name, char *value);
+
 /* Formats "where: fmt ..." into st->err; returns code (`return tp_store_fail(...)`). */
 int tp_store_fail(struct tp_store *st, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

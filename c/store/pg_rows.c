@@ -94,24 +94,11 @@ static int read_user(PGresult *r, int i, int c, struct tp_user *u)
 /* Appends the attribute in columns c, c+1 of row i (if not NULL: LEFT JOIN). */
 static int read_attr(PGresult *r, int i, int c, struct tp_user *u)
 {
-    struct tp_attr *a;
     int oom = 0;
 
     if (tp_pq.PQgetisnull(r, i, c))
         return 0;
-    if ((a = realloc(u->attrs, (u->nattrs + 1) * sizeof *a)) == NULL)
-        return -1;
-    u->attrs = a;
-    a += u->nattrs;
-    a->name = tp_pg_dup(r, i, c, &oom);
-    a->value = tp_pg_dup(r, i, c + 1, &oom);
-    if (oom || a->name == NULL || a->value == NULL) {
-        free(a->name);
-        free(a->value);
-        return -1;
-    }
-    u->nattrs++;
-    return 0;
+    return tp_user_attr_take(u, tp_pg_dup(r, i, c, &oom), tp_pg_dup(r, i, c + 1, &oom));
 }
 
 int tp_pg_user_rows(PGresult *r, const char *name, struct tp_user *u)

@@ -30,24 +30,11 @@ static int read_user(sqlite3_stmt *p, int c, struct tp_user *u)
 /* Appends the attribute in columns c, c+1 (if not NULL: LEFT JOIN). */
 static int read_attr(sqlite3_stmt *p, int c, struct tp_user *u)
 {
-    struct tp_attr *a;
     int oom = 0;
 
     if (sqlite3_column_type(p, c) == SQLITE_NULL)
         return 0;
-    if ((a = realloc(u->attrs, (u->nattrs + 1) * sizeof *a)) == NULL)
-        return -1;
-    u->attrs = a;
-    a += u->nattrs;
-    a->name = tp_sq_dup_col(p, c, &oom);
-    a->value = tp_sq_dup_col(p, c + 1, &oom);
-    if (oom || a->name == NULL || a->value == NULL) {
-        free(a->name);
-        free(a->value);
-        return -1;
-    }
-    u->nattrs++;
-    return 0;
+    return tp_user_attr_take(u, tp_sq_dup_col(p, c, &oom), tp_sq_dup_col(p, c + 1, &oom));
 }
 
 struct user_get_arg {

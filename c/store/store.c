@@ -298,6 +298,23 @@ void tp_session_clear(struct tp_session *s)
 
 /* ---- checked calls into the backend ------------------------------------------ */
 
+int tp_user_attr_take(struct tp_user *u, char *name, char *value)
+{
+    struct tp_attr *a;
+
+    if (name == NULL || value == NULL ||
+        (a = realloc(u->attrs, (u->nattrs + 1) * sizeof *a)) == NULL) {
+        free(name);
+        free(value);
+        return -1;
+    }
+    u->attrs = a;
+    a[u->nattrs].name = name;
+    a[u->nattrs].value = value;
+    u->nattrs++;
+    return 0;
+}
+
 int tp_store_usable(struct tp_store *st)
 {
     if (st == NULL)

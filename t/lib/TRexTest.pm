@@ -27,6 +27,21 @@ sub free_port {
     return $port;
 }
 
+# Waits up to $secs for a server just started as $pid: 'up' once $up->()
+# is true, 'exited' ($? set) if the process ended first, else 'timeout'.
+sub await_server {
+    my ($pid, $secs, $pause, $up) = @_;
+    require POSIX;
+    require Time::HiRes;
+    my $until = Time::HiRes::time() + $secs;
+    while (Time::HiRes::time() < $until) {
+        return 'exited' if waitpid($pid, POSIX::WNOHANG()) == $pid;
+        return 'up' if $up->();
+        Time::HiRes::sleep($pause);
+    }
+    return 'timeout';
+}
+
 # A component a test needs is missing ($why says which): skip the whole
 # file, or under TREX_PAM_FULL (CI installs everything) fail it.
 sub need_component {

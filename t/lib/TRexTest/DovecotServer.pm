@@ -141,15 +141,12 @@ sub start {
     }
     $self->{pid} = $pid;
     $live{$pid} = $self;
-    my $until = Time::HiRes::time() + 15;
-    while (Time::HiRes::time() < $until) {
-        if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
-            delete $live{$pid};
-            delete $self->{pid};
-            die "dovecot exited at start (status $?): " . $self->log_text;
-        }
-        return $self if $self->greets;
-        Time::HiRes::sleep(0.05);
+    my $how = TRexTest::await_server($pid, 15, 0.05, sub { $self->greets });
+    return $self if $how eq 'up';
+    if ($how eq 'exited') {
+        delete $live{$pid};
+        delete $self->{pid};
+        die "dovecot exited at start (status $?): " . $self->log_text;
     }
     $self->stop;
     die "dovecot did not greet within 15 s: " . $self->log_text;

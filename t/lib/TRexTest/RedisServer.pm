@@ -53,15 +53,12 @@ sub start {
     }
     $self->{pid} = $pid;
     $live{$pid} = $self;
-    my $until = Time::HiRes::time() + 10;
-    while (Time::HiRes::time() < $until) {
-        if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
-            delete $live{$pid};
-            delete $self->{pid};
-            die "redis-server exited at start: " . $self->log_tail;
-        }
-        return $self if $self->ping;
-        Time::HiRes::sleep(0.02);
+    my $how = TRexTest::await_server($pid, 10, 0.02, sub { $self->ping });
+    return $self if $how eq 'up';
+    if ($how eq 'exited') {
+        delete $live{$pid};
+        delete $self->{pid};
+        die "redis-server exited at start: " . $self->log_tail;
     }
     $self->stop;
     die "redis-server did not answer PING within 10 s: " . $self->log_tail;
